@@ -1,0 +1,209 @@
+"""Keys, certificates, identity exports and keys at rest, all through ``cryptography``.
+
+Nothing here decides anything: it makes and checks the artefacts that the domain's events
+carry as bytes (DER certificates, PKCS#8 keys, PKCS#12 exports, sealed blobs), so the events
+stay plain data and the domain never holds a key object.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from typing import Final
+
+import attrs
+from cryptography import x509
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
+from cryptography.x509.oid import NameOID
+
+RSA_BITS: Final = 2048
+"""Windows identities are RSA key pairs of at least 1024 bits; 2048 is today's floor."""
+IDENTITY_CERTIFICATE_LIFETIME: Final = timedelta(days=365 * 100)
+PEER_NAME_OID: Final = x509.ObjectIdentifier("1.3.6.1.4.1.311.44.3.1")
+"""GROUPING_PEERNAME of MS-PPSEC 2.2.5: the peer name a P2P certificate speaks for."""
+EXPORT_KDF_ROUNDS: Final = 600_000
+"""PBKDF2-HMAC-SHA256 rounds of an identity export: OWASP's floor for PBKDF2."""
+
+PrivateKey = rsa.RSAPrivateKey
+
+
+class CryptoFailure(ValueError):
+    """A blob did not decrypt, verify or parse. Callers map it to their documented HRESULT."""
+
+
+def generate_identity_key() -> PrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
+
+
+def public_key_der(key: PrivateKey | rsa.RSAPublicKey) -> bytes:
+    """The DER SubjectPublicKeyInfo, which is what a secure peer name's authority hashes."""
+    public = key.public_key() if isinstance(key, rsa.RSAPrivateKey) else key
+    return public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def private_key_der(key: PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def load_private_key(der: bytes) -> PrivateKey:
+    key = serialization.load_der_private_key(der, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise CryptoFailure("the stored key is not an RSA key")
+    return key
+
+
+def make_identity_certificate(
+    key: PrivateKey, peer_name: str, friendly_name: str, now: datetime
+) -> bytes:
+    """The IDC: a self-signed certificate naming the identity, in DER.
+
+    The peer name rides in a GROUPING_PEERNAME attribute rather than the common name,
+    whose 64-character limit a 190-character peer name would break.
+    """
+    subject = x509.Name(
+        [x509.NameAttribute(PEER_NAME_OID, peer_name), x509.NameAttribute(NameOID.PSEUDONYM, friendly_name or peer_name)]
+    )
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + IDENTITY_CERTIFICATE_LIFETIME)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.DER)
+
+
+@attrs.frozen
+class IdentityCertificate:
+    """What peerstate reads out of an IDC."""
+
+    peer_name: str
+    friendly_name: str
+    public_key: bytes
+    der: bytes
+
+
+def read_identity_certificate(der: bytes) -> IdentityCertificate:
+    """Parse and self-verify an IDC; a forged, altered or foreign one raises ``CryptoFailure``."""
+    try:
+        certificate = x509.load_der_x509_certificate(der)
+        public = certificate.public_key()
+        if not isinstance(public, rsa.RSAPublicKey):
+            raise CryptoFailure("the identity certificate does not carry an RSA key")
+        certificate.verify_directly_issued_by(certificate)
+        names = certificate.subject.get_attributes_for_oid(PEER_NAME_OID)
+        friendly = certificate.subject.get_attributes_for_oid(NameOID.PSEUDONYM)
+    except (ValueError, TypeError) as error:
+        raise CryptoFailure(f"not a valid identity certificate: {error}") from None
+    if len(names) != 1 or len(friendly) != 1:
+        raise CryptoFailure("the identity certificate does not name exactly one peer")
+    return IdentityCertificate(str(names[0].value), str(friendly[0].value), public_key_der(public), der)
+
+
+def certificates_to_pkcs7(ders: list[bytes]) -> bytes:
+    """A PKCS#7 (RFC 2315) certificate bundle, the form Windows puts in its XML documents."""
+    return pkcs7.serialize_certificates(
+        [x509.load_der_x509_certificate(der) for der in ders], serialization.Encoding.DER
+    )
+
+
+def certificates_from_pkcs7(blob: bytes) -> list[bytes]:
+    try:
+        certificates = pkcs7.load_der_pkcs7_certificates(blob)
+    except ValueError as error:
+        raise CryptoFailure(f"not a PKCS#7 certificate bundle: {error}") from None
+    return [c.public_bytes(serialization.Encoding.DER) for c in certificates]
+
+
+def export_pkcs12(key: PrivateKey, certificate_der: bytes, label: str, password: str) -> bytes:
+    """A password-encrypted PFX of the key and its IDC (PBES2, AES-256-CBC, PBKDF2-SHA256)."""
+    encryption = (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(EXPORT_KDF_ROUNDS)
+        .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+        .hmac_hash(hashes.SHA256())
+        .build(password.encode())
+    )
+    certificate = x509.load_der_x509_certificate(certificate_der)
+    return pkcs12.serialize_key_and_certificates(label.encode(), key, certificate, None, encryption)
+
+
+def import_pkcs12(blob: bytes, password: str) -> tuple[PrivateKey, bytes]:
+    """The key and IDC of a PFX; a wrong password, an altered byte or a foreign key raises."""
+    try:
+        loaded = pkcs12.load_pkcs12(blob, password.encode())
+    except ValueError:
+        raise CryptoFailure("the export does not open with this password, or it was altered") from None
+    key, certificate = loaded.key, loaded.cert
+    if not isinstance(key, rsa.RSAPrivateKey) or certificate is None:
+        raise CryptoFailure("the export does not hold an RSA key and its certificate")
+    der = certificate.certificate.public_bytes(serialization.Encoding.DER)
+    if public_key_der(key) != public_key_der(certificate.certificate.public_key()):  # type: ignore[arg-type]
+        raise CryptoFailure("the exported key does not belong to the exported certificate")
+    return key, der
+
+
+# Keys at rest -------------------------------------------------------------------------------
+
+@attrs.frozen
+class KdfParameters:
+    """Argon2id parameters, recorded beside the salt so a later peerstate can still derive."""
+
+    salt: bytes
+    iterations: int = 2
+    lanes: int = 1
+    memory_cost: int = 19 * 1024  # KiB: OWASP's minimum for Argon2id
+
+
+_CHECK_PLAINTEXT: Final = b"peerstate key store"
+_NONCE_BYTES: Final = 12
+
+
+def new_kdf_parameters() -> KdfParameters:
+    return KdfParameters(salt=os.urandom(16))
+
+
+def derive_key_encryption_key(passphrase: str, parameters: KdfParameters) -> bytes:
+    return Argon2id(
+        salt=parameters.salt,
+        length=32,
+        iterations=parameters.iterations,
+        lanes=parameters.lanes,
+        memory_cost=parameters.memory_cost,
+    ).derive(passphrase.encode())
+
+
+def seal(kek: bytes, plaintext: bytes, context: str) -> bytes:
+    """AES-256-GCM under the key-encryption key; ``context`` binds the blob to its owner."""
+    nonce = os.urandom(_NONCE_BYTES)
+    return nonce + AESGCM(kek).encrypt(nonce, plaintext, context.encode())
+
+
+def unseal(kek: bytes, blob: bytes, context: str) -> bytes:
+    try:
+        return AESGCM(kek).decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], context.encode())
+    except (InvalidTag, ValueError):
+        raise CryptoFailure("the sealed key does not open with this passphrase") from None
+
+
+def key_check(kek: bytes) -> bytes:
+    """A sealed constant that tells a right passphrase from a wrong one before any key is used."""
+    return seal(kek, _CHECK_PLAINTEXT, "check")
+
+
+def passes_key_check(kek: bytes, check: bytes) -> bool:
+    try:
+        return unseal(kek, check, "check") == _CHECK_PLAINTEXT
+    except CryptoFailure:
+        return False

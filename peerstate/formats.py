@@ -1,0 +1,134 @@
+"""The XML documents of the Identity Manager API: pure encode and decode.
+
+Every document peerstate reads comes from outside (a file, a mail, another peer), so every
+parse goes through defusedxml with DTDs, entities and external references forbidden, after
+a size cap, and accepts exactly one shape: the root, its attributes and its children as
+written below, nothing more. Documents are written from fixed templates, so the same content
+always gives the same bytes, which is what makes the byte-exact import check possible.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Final
+from xml.etree.ElementTree import Element
+from xml.sax.saxutils import escape
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
+MAX_DOCUMENT_CHARS: Final = 64 * 1024
+"""No document of these APIs comes near this; a larger one is refused before parsing."""
+DATATYPES_NS: Final = "urn:schemas-microsoft-com:datatypes"
+_BASE64_ATTRIBUTES: Final = {f"{{{DATATYPES_NS}}}dt": "bin.base64"}
+_BASE64_DECLARATION: Final = f'xmlns:dt="{DATATYPES_NS}" dt:dt="bin.base64"'
+
+
+class MalformedDocument(ValueError):
+    """The text is not the document it should be; the message says where it differs."""
+
+
+def parse_untrusted_xml(text: str, root: str, version: str) -> Element:
+    """Parse ``text`` as a ``<root VERSION=version>`` document with defusedxml.
+
+    Raises ``UnsupportedVersion`` for a well-formed document of another version, so callers
+    that distinguish the two (invitations) can, and ``MalformedDocument`` for anything else.
+    """
+    if not isinstance(text, str):
+        raise MalformedDocument("the document must be text")
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise MalformedDocument(f"the document has {len(text)} characters; at most {MAX_DOCUMENT_CHARS} are read")
+    try:
+        element = SafeET.fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as error:
+        raise MalformedDocument(f"the document uses a forbidden XML feature: {type(error).__name__}") from None
+    except SafeET.ParseError as error:
+        raise MalformedDocument(f"the document is not well-formed XML: {error}") from None
+    if element.tag != root:
+        raise MalformedDocument(f"the root element is <{element.tag}>, not <{root}>")
+    if set(element.attrib) != {"VERSION"}:
+        raise MalformedDocument(f"<{root}> must have exactly the attribute VERSION")
+    if element.attrib["VERSION"] != version:
+        raise UnsupportedVersion(f"<{root}> has VERSION {element.attrib['VERSION']!r}; {version!r} is supported")
+    return element
+
+
+class UnsupportedVersion(MalformedDocument):
+    """A well-formed document of a version peerstate does not read."""
+
+
+def children(element: Element, names: tuple[str, ...]) -> dict[str, Element]:
+    """The children of ``element``, which must be exactly ``names`` in that order, with no text between."""
+    found = list(element)
+    if [child.tag for child in found] != list(names):
+        raise MalformedDocument(
+            f"<{element.tag}> must contain exactly {', '.join(f'<{n}>' for n in names)} in that order"
+        )
+    if (element.text or "").strip() or any((child.tail or "").strip() for child in found):
+        raise MalformedDocument(f"<{element.tag}> has text outside its elements")
+    for child in found:
+        if len(child):
+            raise MalformedDocument(f"<{child.tag}> must not contain elements")
+    return {child.tag: child for child in found}
+
+
+def text_of(element: Element) -> str:
+    if element.attrib:
+        raise MalformedDocument(f"<{element.tag}> must not have attributes")
+    return element.text or ""
+
+
+def base64_of(element: Element) -> bytes:
+    """The bytes of a ``dt:dt="bin.base64"`` element; non-canonical Base64 is refused."""
+    if element.attrib != _BASE64_ATTRIBUTES:
+        raise MalformedDocument(f'<{element.tag}> must have exactly dt:dt="bin.base64"')
+    text = element.text or ""
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise MalformedDocument(f"<{element.tag}> is not valid Base64") from None
+    if base64.b64encode(data).decode() != text or not data:
+        raise MalformedDocument(f"<{element.tag}> is not canonical Base64")
+    return data
+
+
+def _base64_element(tag: str, data: bytes) -> str:
+    return f"<{tag} {_BASE64_DECLARATION}>{base64.b64encode(data).decode()}</{tag}>"
+
+
+# PEERIDENTITYINFO (reference section 6.1) ---------------------------------------------------
+
+def identity_info_xml(idc_pkcs7: bytes) -> str:
+    """The public identity document of ``PeerIdentityGetXML``: the IDC as PKCS#7 in Base64."""
+    return f'<PEERIDENTITYINFO VERSION="1.0">{_base64_element("IDC", idc_pkcs7)}</PEERIDENTITYINFO>'
+
+
+def read_identity_info_xml(text: str) -> bytes:
+    """The PKCS#7 IDC bundle of an identity document."""
+    element = parse_untrusted_xml(text, "PEERIDENTITYINFO", "1.0")
+    return base64_of(children(element, ("IDC",))["IDC"])
+
+
+# PEERIDENTITYEXPORT (reference section 6.3) -------------------------------------------------
+
+def identity_export_xml(peer_name: str, pfx: bytes) -> str:
+    return (
+        f'<PEERIDENTITYEXPORT VERSION="1.0"><PEERNAME>{escape(peer_name)}</PEERNAME>'
+        f"{_base64_element('DATA', pfx)}</PEERIDENTITYEXPORT>"
+    )
+
+
+def read_identity_export_xml(text: str) -> tuple[str, bytes]:
+    """The peer name and PFX of an export, which must be byte for byte what export wrote.
+
+    Writing back what was read and comparing is what catches an altered byte that a lenient
+    parse would let through (added white space, another quote style, a re-wrapped Base64).
+    """
+    element = parse_untrusted_xml(text, "PEERIDENTITYEXPORT", "1.0")
+    parts = children(element, ("PEERNAME", "DATA"))
+    peer_name = text_of(parts["PEERNAME"])
+    pfx = base64_of(parts["DATA"])
+    if identity_export_xml(peer_name, pfx) != text:
+        raise MalformedDocument("the export is not byte for byte the text that PeerIdentityExport wrote")
+    return peer_name, pfx
