@@ -45,6 +45,8 @@ def parse_untrusted_xml(text: str, root: str, version: str) -> Element:
         raise MalformedDocument(f"the document uses a forbidden XML feature: {type(error).__name__}") from None
     except SafeET.ParseError as error:
         raise MalformedDocument(f"the document is not well-formed XML: {error}") from None
+    if not isinstance(element, Element):
+        raise MalformedDocument("the document has no root element")
     if element.tag != root:
         raise MalformedDocument(f"the root element is <{element.tag}>, not <{root}>")
     if set(element.attrib) != {"VERSION"}:

@@ -31,7 +31,6 @@ from peerstate.errors import InvalidArgument, NoKeyAccess, peer_error
 from peerstate.store import PeerStore, WriteConflict
 
 MAX_SAVE_ATTEMPTS: Final = 8
-MIN_RSA_BITS: Final = 1024
 _Result = TypeVar("_Result")
 Decision = tuple[list[IdentityEvent], _Result]
 
@@ -175,8 +174,6 @@ class Peer:
             names.require_friendly_name(friendly)
         if key is not None and not isinstance(key, rsa.RSAPrivateKey):
             raise InvalidArgument(f"key must be an RSA private key, not {type(key).__name__}")
-        if key is not None and key.key_size < MIN_RSA_BITS:
-            raise InvalidArgument(f"key has {key.key_size} bits; identities need at least {MIN_RSA_BITS}")
         return self._create_identity(chosen, friendly or None, key, "created")
 
     def _create_identity(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import attrs
@@ -100,10 +100,7 @@ class OrjsonTranscoder(JSONTranscoder):
         return {key: self._untagged(value) for key, value in obj.items()}
 
 
-_Log = TypeVar("_Log", bound=Aggregate)
-
-
-def _project(log: _Log | None, events: Iterable[Any]) -> _Log | None:
+def _project(log: Any, events: Iterable[Any]) -> Any:
     """Fold stored events into their aggregate, without the per-event protocol assertion.
     None (no events) is how the repository learns that the aggregate does not exist."""
     for event in events:
@@ -141,6 +138,11 @@ class IdentityLog(Aggregate):
         self.trigger_event(self.Recorded, payload=payload)
 
 
+def _project_identity_log(log: IdentityLog | None, events: Iterable[Any]) -> IdentityLog | None:
+    result: IdentityLog | None = _project(log, events)
+    return result
+
+
 class _PeerApplication(Application[UUID]):
     name = "PeerStore"
 
@@ -175,10 +177,11 @@ class PeerStore:
     def identity_log(self) -> IdentityLog:
         """The peer's identity log as stored, or a new empty one for a new store."""
         try:
-            log = self._app.repository.get(IdentityLog.create_id("identities"), projector_func=_project)
+            log: IdentityLog = self._app.repository.get(
+                IdentityLog.create_id("identities"), projector_func=_project_identity_log
+            )
         except AggregateNotFoundError:
             return IdentityLog(key="identities")
-        assert isinstance(log, IdentityLog)
         return log
 
     def save(self, *logs: Aggregate) -> None:
@@ -187,6 +190,10 @@ class PeerStore:
             self._app.save(*logs)
         except IntegrityError as error:
             raise WriteConflict(str(error)) from error
+
+    def head(self) -> int:
+        """How many events the store holds in all: a call that changed nothing leaves it as it was."""
+        return self._app.recorder.max_notification_id() or 0
 
     def close(self) -> None:
         self._app.close()

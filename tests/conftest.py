@@ -1,0 +1,36 @@
+"""Shared fixtures: peers on in-memory stores with a fixed clock, and a no-change assertion."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+import pytest
+
+from peerstate import Peer, PeerError, PeerSettings, PeerStore, open_store
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def store() -> PeerStore:
+    return open_store(None)
+
+
+@pytest.fixture
+def peer(store: PeerStore) -> Peer:
+    return Peer(store, clock=lambda: T0)
+
+
+@contextmanager
+def refused(peer: Peer, store: PeerStore, name: str) -> Iterator[None]:
+    """The block must raise a ``PeerError`` called ``name`` and leave the peer as it was."""
+    identities, head = peer.identities(), store.head()
+    with pytest.raises(PeerError) as caught:
+        yield
+    assert caught.value.name == name, caught.value
+    assert peer.identities() == identities
+    assert store.head() == head
+
+

@@ -1,0 +1,71 @@
+"""Every HRESULT against the reference's tables, and the exception that carries them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from peerstate import errors
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "windows-p2p.md"
+
+
+def reference_codes() -> dict[str, int]:
+    """Name -> value from the tables of sections 2.2 to 2.5 of the reference."""
+    text = REFERENCE.read_text(encoding="utf-8")
+    section = text[text.index("## 2. HRESULT codes"): text.index("### 2.6")]
+    codes: dict[str, int] = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        name = cells[0].split(" ")[0]
+        values = [m[0] for c in cells[1:] if (m := re.match(r"0x[0-9A-Fa-f]{8}\b", c))]
+        if re.fullmatch(r"[A-Z][A-Z0-9_]+", name) and values:
+            codes[name] = int(values[0], 16)
+    return codes
+
+
+def test_the_reference_table_was_read() -> None:
+    codes = reference_codes()
+    assert len(codes) >= 100
+    assert codes["PEER_E_GROUP_NOT_READY"] == 0x80632091
+
+
+@pytest.mark.parametrize(("name", "value"), sorted(reference_codes().items()))
+def test_every_reference_code_has_its_header_value(name: str, value: int) -> None:
+    assert errors.by_name(name).value == value
+
+
+def test_nothing_beyond_the_reference() -> None:
+    assert set(errors.HRESULTS) == set(reference_codes())
+
+
+def test_lookup_by_value_prefers_the_first_declared_name() -> None:
+    assert errors.by_value(0x80070006).name == "E_HANDLE"
+    assert errors.by_value(0x806320A0).name == "PEER_E_IDENTITY_DELETED"
+    assert errors.by_value(-0x7F9CDF6F).name == "PEER_E_GROUP_NOT_READY"  # a signed 32-bit HRESULT
+
+
+def test_success_codes_are_not_errors() -> None:
+    assert errors.by_name("PEER_S_ALREADY_A_MEMBER").succeeded
+    assert not errors.by_name("E_INVALIDARG").succeeded
+    with pytest.raises(ValueError, match="success code"):
+        errors.PeerError("nothing wrong", name="S_OK")
+
+
+def test_peer_error_carries_name_value_and_the_reason() -> None:
+    error = errors.peer_error("PEER_E_NOT_FOUND", "no identity x here")
+    assert isinstance(error, errors.NotFound) and isinstance(error, LookupError)
+    assert (error.name, error.hresult, error.message) == ("PEER_E_NOT_FOUND", 0x80070490, "no identity x here")
+    assert str(error) == "PEER_E_NOT_FOUND (0x80070490): no identity x here"
+
+
+def test_codes_without_a_subclass_are_plain_peer_errors() -> None:
+    error = errors.peer_error("PEER_E_GROUPS_EXIST", "has groups")
+    assert type(error) is errors.PeerError and error.name == "PEER_E_GROUPS_EXIST"
+
+
+def test_an_unknown_name_is_refused() -> None:
+    with pytest.raises(KeyError):
+        errors.peer_error("PEER_E_NOT_SYNCHRONIZED", "there is no such code")
