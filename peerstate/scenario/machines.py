@@ -1,0 +1,108 @@
+"""The simulated machines of one replay: each a peer process over its own store.
+
+A peer comes up the first time a step names it. Its store is its disk: in memory it is the
+same ``PeerStore`` object for the whole replay, on disk it is a directory that a restart
+closes and opens again. ``Host`` says how stores are opened and processes started, so tests
+can run the runner on fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Final
+
+import attrs
+
+from peerstate.peer import Peer, PeerSettings
+from peerstate.store import PeerStore, open_store
+from peerstate.scenario.problems import KeyPathError
+
+Clock = Callable[[], datetime]
+
+
+def _start_peer(store: PeerStore, settings: PeerSettings, clock: Clock) -> Peer:
+    return Peer(store, settings=settings, clock=clock)
+
+
+@attrs.frozen
+class Host:
+    """How a machine's store is opened (``None``: in memory) and its peer process started."""
+
+    open_store: Callable[[Path | None], PeerStore]
+    start_peer: Callable[[PeerStore, PeerSettings, Clock], Peer]
+
+
+REAL_HOST: Final = Host(open_store, _start_peer)
+
+
+def refuse_used_stores(root: Path, peers: Iterable[str]) -> None:
+    """``KeyPathError`` when a peer's store under ``root`` already holds something: a replay
+    never continues someone else's state."""
+    for peer in sorted(peers):
+        place = root / peer
+        if place.exists() and (not place.is_dir() or any(place.iterdir())):
+            raise KeyPathError(
+                (), f"the store of peer {peer!r}, {place}, already exists and is not empty"
+            )
+
+
+@attrs.define
+class _Machine:
+    path: Path | None
+    store: PeerStore
+    peer: Peer
+
+
+class Machines:
+    """The peers of one replay, by name, brought up on first use."""
+
+    def __init__(
+        self,
+        settings: Callable[[str], PeerSettings],
+        clock: Clock,
+        store_root: Path | None,
+        host: Host,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._root = store_root
+        self._host = host
+        self._machines: dict[str, _Machine] = {}
+
+    def _machine(self, name: str) -> _Machine:
+        machine = self._machines.get(name)
+        if machine is None:
+            path = None
+            if self._root is not None:
+                self._root.mkdir(parents=True, exist_ok=True)
+                path = self._root / name
+            store = self._host.open_store(path)
+            peer = self._host.start_peer(store, self._settings(name), self._clock)
+            machine = _Machine(path, store, peer)
+            self._machines[name] = machine
+        return machine
+
+    def peer(self, name: str) -> Peer:
+        return self._machine(name).peer
+
+    def restart(self, name: str, passphrase: str | None) -> None:
+        """End the peer's process (its handles and registrations) and start it again with
+        ``passphrase``; an on-disk store is closed and opened again, as after a reboot."""
+        machine = self._machine(name)
+        machine.peer.close()
+        if machine.path is not None:
+            machine.store.close()
+            machine.store = self._host.open_store(machine.path)
+        settings = attrs.evolve(self._settings(name), passphrase=passphrase)
+        machine.peer = self._host.start_peer(machine.store, settings, self._clock)
+
+    def close(self) -> None:
+        """End every peer, then close every store."""
+        for machine in self._machines.values():
+            machine.peer.close()
+        for machine in self._machines.values():
+            machine.store.close()
+        self._machines.clear()
+
