@@ -38,8 +38,8 @@ def test_every_constant_has_the_reference_value() -> None:
 
 
 def test_the_header_values_win_over_the_seed_page() -> None:
-    assert PeerGroupAuthenticationScheme.PEER_GROUP_PASSWORD_AUTHENTICATION == 0x2
-    assert PeerGroupAuthenticationScheme.PEER_GROUP_GMC_AUTHENTICATION == 0x1
+    assert int(PeerGroupAuthenticationScheme.PEER_GROUP_PASSWORD_AUTHENTICATION) == 0x2
+    assert int(PeerGroupAuthenticationScheme.PEER_GROUP_GMC_AUTHENTICATION) == 0x1
 
 
 def test_the_lookup_gives_the_header_type_and_value() -> None:
