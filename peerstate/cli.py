@@ -24,8 +24,9 @@ def _result_json(result: StepResult) -> str:
 
 
 def _invalid_json(error: ScenarioFileError) -> str:
+    path = format_path(error.path)
     return json.dumps(
-        {"file": str(error.file), "invalid": True, "path": format_path(error.path), "message": error.message}
+        {"file": str(error.file), "invalid": True, "path": path, "message": error.message}
     )
 
 

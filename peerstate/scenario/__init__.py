@@ -1,4 +1,4 @@
-"""Scenario files (``shared/SCENARIOS.md``): load and check them, then replay them on simulated peers.
+"""Scenario files (``shared/SCENARIOS.md``): load and check them, replay them on simulated peers.
 
 The public entry points are ``load_scenario`` (a file to a checked ``Scenario``, or a
 ``ScenarioFileError`` naming the key path), ``replay`` (a ``Scenario`` to one ``StepResult``

@@ -30,8 +30,9 @@ from peerstate.scenario.values import canonical_times, decode_args, parse_time
 from peerstate.scenario.variables import Reference, substitute
 
 DEFAULT_CLOCK: Final = "2026-01-01T00:00:00Z"
-_SETTINGS: Final = {"clouds": "clouds", "passphrase": "passphrase",
-                    "passwordMinLength": "password_min_length"}
+_SETTINGS: Final = {
+    "clouds": "clouds", "passphrase": "passphrase", "passwordMinLength": "password_min_length"
+}
 """Peer settings keys of the file, and the ``PeerSettings`` fields they set."""
 
 
@@ -40,7 +41,10 @@ def scenario_files(paths: Iterable[Path]) -> list[Path]:
     any other path for itself (a missing file is then reported when it is loaded)."""
     files: list[Path] = []
     for path in paths:
-        files.extend(sorted(p for p in path.rglob("*.json") if p.is_file()) if path.is_dir() else [path])
+        if path.is_dir():
+            files.extend(sorted(file for file in path.rglob("*.json") if file.is_file()))
+        else:
+            files.append(path)
     return files
 
 
@@ -127,7 +131,7 @@ def _scenario(file: Path, document: dict[str, Any], api: Api) -> Scenario:
         except KeyPathError as error:
             raise error.under(("steps", index)) from None
     peers = {name: _settings(raw) for name, raw in document.get("peers", {}).items()}
-    return Scenario(file, document["name"], clock, peers, tuple(steps))
+    return Scenario(file, clock, peers, tuple(steps))
 
 
 def load_scenario(file: Path, api: Api = WINAPI) -> Scenario:

@@ -58,7 +58,9 @@ def _same_scalar(expected: Any, actual: Any) -> bool:
 def _pairing(expected: list[Any], actual: list[Any], path: KeyPath) -> Mismatch | None:
     """Pair every expected item with its own matching actual item (Kuhn's augmenting paths);
     the first expected item left over is the difference."""
-    fits = [[j for j, item in enumerate(actual) if mismatch(want, item) is None] for want in expected]
+    fits = [
+        [j for j, item in enumerate(actual) if mismatch(want, item) is None] for want in expected
+    ]
     owner: dict[int, int] = {}
 
     def place(i: int, visited: set[int]) -> bool:

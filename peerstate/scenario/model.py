@@ -65,7 +65,6 @@ where no one peer acts)."""
 @attrs.frozen
 class Scenario:
     file: Path
-    name: str
     clock: datetime
     peers: Mapping[str, PeerSettings]
     """Settings of the peers the file's ``peers`` names; any other peer gets the defaults."""

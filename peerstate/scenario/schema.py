@@ -1,4 +1,4 @@
-"""The JSON Schema of ``peerstate-scenario/1``, shipped as package data, and checking a document against it.
+"""The JSON Schema of ``peerstate-scenario/1`` (shipped as package data), and checking against it.
 
 The schema states the file's shape once, for this loader and for editors and other tools;
 the loader reports the one error a reader most needs (``jsonschema``'s best match), at its
@@ -33,7 +33,7 @@ def _validator() -> Any:
 
 
 def _unknown_key(instance: dict[str, Any], schema: dict[str, Any]) -> str:
-    """The first key of ``instance`` that an ``additionalProperties: false`` schema names nowhere."""
+    """The first key of ``instance`` that a schema with ``additionalProperties: false`` lacks."""
     patterns = schema.get("patternProperties", {})
     return next(
         key
