@@ -77,6 +77,8 @@ def test_filetime_fields_take_utc_times_or_seconds_from_the_simulated_clock() ->
     [
         ({"pftExpiration": "tomorrow"}, "pftExpiration", "not an ISO-8601 time"),
         ({"pftExpiration": "2026-01-01T01:00:00+01:00"}, "pftExpiration", "not a UTC time"),
+        ({"p": [{"ftWhen": {"inSeconds": 1, "x": 2}}]}, "p[0].ftWhen", "neither an ISO-8601 time"),
+        ({"ftWhen": 1767225600}, "ftWhen", "1767225600 is neither an ISO-8601 time nor"),
         ({"p": {"dwFlags": ["PEER_MEMBER_PRESENT", "PEER_NOPE"]}}, "p.dwFlags[1]",
          "not the name of a flag"),
         ({"dwFlags": [7]}, "dwFlags[0]", "not the name of a flag"),

@@ -54,8 +54,10 @@ def format_time(moment: datetime) -> str:
 def _time(value: Any, now: datetime) -> datetime | None:
     if value is None:
         return None
-    if isinstance(value, dict):
+    if isinstance(value, dict) and value.keys() == {"inSeconds"}:
         return now + timedelta(seconds=value["inSeconds"])
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is neither an ISO-8601 time nor {{\"inSeconds\": n}}")
     return parse_time(value)
 
 
