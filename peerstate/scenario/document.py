@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -34,9 +35,12 @@ def _no_constant(name: str) -> NoReturn:
 def _first_duplicate(value: Any, path: KeyPath) -> KeyPath | None:
     if isinstance(value, _DuplicatedKeys):
         return (*path, value.duplicates[0])
-    children: Any = value.items() if isinstance(value, dict) else (
-        enumerate(value) if isinstance(value, list) else ()
-    )
+    if isinstance(value, dict):
+        children: Iterable[tuple[str | int, Any]] = value.items()
+    elif isinstance(value, list):
+        children = enumerate(value)
+    else:
+        return None
     for key, child in children:
         found = _first_duplicate(child, (*path, key))
         if found is not None:
