@@ -29,6 +29,10 @@ class MalformedDocument(ValueError):
     """The text is not the document it should be; the message says where it differs."""
 
 
+class UnsupportedVersion(MalformedDocument):
+    """A well-formed document of a version peerstate does not read."""
+
+
 def parse_untrusted_xml(text: str, root: str, version: str) -> Element:
     """Parse ``text`` as a ``<root VERSION=version>`` document with defusedxml.
 
@@ -54,10 +58,6 @@ def parse_untrusted_xml(text: str, root: str, version: str) -> Element:
     if element.attrib["VERSION"] != version:
         raise UnsupportedVersion(f"<{root}> has VERSION {element.attrib['VERSION']!r}; {version!r} is supported")
     return element
-
-
-class UnsupportedVersion(MalformedDocument):
-    """A well-formed document of a version peerstate does not read."""
 
 
 def children(element: Element, names: tuple[str, ...]) -> dict[str, Element]:

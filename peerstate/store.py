@@ -100,9 +100,9 @@ class OrjsonTranscoder(JSONTranscoder):
         return {key: self._untagged(value) for key, value in obj.items()}
 
 
-def _project(log: Any, events: Iterable[Any]) -> Any:
-    """Fold stored events into their aggregate, without the per-event protocol assertion.
-    None (no events) is how the repository learns that the aggregate does not exist."""
+def _project_identity_log(log: IdentityLog | None, events: Iterable[Any]) -> IdentityLog | None:
+    """Fold stored events into the log, without the per-event protocol assertion.
+    None (no events) is how the repository learns that the log does not exist yet."""
     for event in events:
         log = event.mutate(log)
     return log
@@ -136,11 +136,6 @@ class IdentityLog(Aggregate):
     def record(self, payload: IdentityEvent) -> None:
         """Append ``payload``; it is applied at once and stored at the next ``PeerStore.save``."""
         self.trigger_event(self.Recorded, payload=payload)
-
-
-def _project_identity_log(log: IdentityLog | None, events: Iterable[Any]) -> IdentityLog | None:
-    result: IdentityLog | None = _project(log, events)
-    return result
 
 
 class _PeerApplication(Application[UUID]):

@@ -17,7 +17,7 @@ from typing import Any, Final, TypeAlias
 
 import attrs
 
-from peerstate.errors import S_OK, HResult, PeerError, by_name, peer_error
+from peerstate.errors import S_OK, HResult, PeerError, peer_error
 from peerstate.peer import NamePair, Peer
 
 ALL_FUNCTIONS: Final = frozenset(
@@ -69,7 +69,7 @@ def in_parameters(function: str) -> tuple[str, ...]:
 def _p2p(*outs: str) -> Callable[[Callable[..., Any]], WinFunction]:
     """Register a function under its own name; turn its return value into out-parameters and
     a ``PeerError`` into its HRESULT. The body returns one value per name in ``outs`` (a
-    tuple when there are several), or a ``WinResult`` for a success code other than S_OK."""
+    tuple when there are several)."""
 
     def register(body: Callable[..., Any]) -> WinFunction:
         @functools.wraps(body)
@@ -78,8 +78,6 @@ def _p2p(*outs: str) -> Callable[[Callable[..., Any]], WinFunction]:
                 value = body(peer, **args)
             except PeerError as error:
                 return WinResult(error.result, {}, error.message)
-            if isinstance(value, WinResult):
-                return value
             values = value if len(outs) != 1 else (value,)
             return WinResult(S_OK, dict(zip(outs, values, strict=True)) if outs else {})
 
@@ -169,7 +167,3 @@ def PeerCreatePeerName(
 ) -> str:
     return peer.create_peer_name(pwzIdentity, pwzClassifier)
 
-
-def result_named(name: str, out: Mapping[str, Any] | None = None) -> WinResult:
-    """A ``WinResult`` for a success code other than S_OK (``PEER_S_ALREADY_A_MEMBER``, ...)."""
-    return WinResult(by_name(name), dict(out or {}))
