@@ -234,3 +234,33 @@ def test_a_closed_peer_refuses_calls(peer: Peer, store: PeerStore) -> None:
     with pytest.raises(Exception) as caught:
         peer.identities()
     assert getattr(caught.value, "name", None) == "PEER_E_NOT_INITIALIZED"
+
+
+# Every call, every malformed argument ------------------------------------------------------
+
+CALLS = {
+    "create_identity": ("classifier", "friendly"),
+    "delete_identity": ("identity",),
+    "friendly_name": ("identity",),
+    "set_friendly_name": ("identity", "friendly"),
+    "identity_xml": ("identity",),
+    "export_identity": ("identity", "password"),
+    "import_identity": ("document", "password"),
+    "groups": ("identity",),
+    "create_peer_name": ("identity", "classifier"),
+}
+BAD_VALUES = [7, b"bytes", ["list"], "x" * 70_000, "nul\x00inside"]
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+@pytest.mark.parametrize("bad", BAD_VALUES, ids=["int", "bytes", "list", "oversized", "nul"])
+def test_every_call_refuses_malformed_arguments_and_changes_nothing(
+    peer: Peer, store: PeerStore, call: str, bad: object
+) -> None:
+    name = peer.create_identity("x")
+    good = {"identity": name, "classifier": "y", "friendly": "F", "password": "pw", "document": "<x/>"}
+    for position in range(len(CALLS[call])):
+        args = [good[kind] for kind in CALLS[call]]
+        args[position] = bad
+        with refused(peer, store, "E_INVALIDARG"):
+            getattr(peer, call)(*args)
