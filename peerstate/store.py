@@ -161,7 +161,6 @@ class PeerStore:
     """One peer's persistent store: what survives the peer's process."""
 
     def __init__(self, path: Path | None) -> None:
-        self.path = path
         if path is None:
             env = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
         else:
