@@ -12,6 +12,7 @@ import hashlib
 import re
 import unicodedata
 from types import MappingProxyType
+from collections.abc import Collection
 from typing import Final
 from uuid import UUID
 
@@ -120,3 +121,24 @@ def parse_role(value: str | UUID, code: str = "E_INVALIDARG") -> UUID:
     if guid not in ROLE_NAMES:
         raise peer_error(code, f"{guid} is not one of the three group roles")
     return guid
+
+
+ISSUABLE_ROLES: Final = MappingProxyType(
+    {
+        ROLE_ADMIN: frozenset({ROLE_ADMIN, ROLE_INVITING_MEMBER, ROLE_MEMBER}),
+        ROLE_INVITING_MEMBER: frozenset({ROLE_INVITING_MEMBER, ROLE_MEMBER}),
+        ROLE_MEMBER: frozenset[UUID](),
+    }
+)
+"""What each role may give out (MS-PPSEC 2.2.5.3): no one issues a role above their own."""
+
+
+def may_issue(issuer_roles: Collection[UUID] | None, subject_roles: Collection[UUID]) -> bool:
+    """Whether an issuer holding ``issuer_roles`` may issue ``subject_roles``; None is the
+    group root, which may issue any role. An empty role list is never issuable."""
+    if not subject_roles:
+        return False
+    if issuer_roles is None:
+        return all(role in ROLE_NAMES for role in subject_roles)
+    allowed = frozenset().union(*(ISSUABLE_ROLES.get(role, frozenset()) for role in issuer_roles))
+    return all(role in allowed for role in subject_roles)
