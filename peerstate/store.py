@@ -28,6 +28,16 @@ from eventsourcing.persistence import (
 )
 
 from peerstate.domain.events import IDENTITY_EVENTS, IdentityEvent
+from peerstate.domain.group_events import (
+    GROUP_VALUES,
+    Envelope,
+    EnvelopeAccepted,
+    EnvelopeRefused,
+    ReplicaCreated,
+    ReplicaEvent,
+    ReplicaJoined,
+)
+from peerstate.domain.replica import evolve_replica, new_replica
 from peerstate.domain.state import IdentityStoreState, evolve
 
 SQLITE_FILE: Final = "peer.sqlite3"
@@ -100,8 +110,8 @@ class OrjsonTranscoder(JSONTranscoder):
         return {key: self._untagged(value) for key, value in obj.items()}
 
 
-def _project_identity_log(log: IdentityLog | None, events: Iterable[Any]) -> IdentityLog | None:
-    """Fold stored events into the log, without the per-event protocol assertion.
+def _project(log: Any, events: Iterable[Any]) -> Any:
+    """Fold stored events into a log, without the per-event protocol assertion.
     None (no events) is how the repository learns that the log does not exist yet."""
     for event in events:
         log = event.mutate(log)
@@ -138,6 +148,57 @@ class IdentityLog(Aggregate):
         self.trigger_event(self.Recorded, payload=payload)
 
 
+class ReplicaLog(Aggregate):
+    """The log of one identity's replica of one group: every ``ReplicaEvent``, in order.
+
+    Besides the folded ``state`` it keeps the accepted envelopes in the order they were
+    accepted, which is an order where each one's credential and predecessor came first:
+    sync sends them in that order.
+    """
+
+    TOPIC = "peerstate.ReplicaLog"
+
+    class Created(Aggregate.Created):
+        TOPIC = "peerstate.ReplicaLog.Created"
+        identity: str
+        group: str
+
+    class Recorded(Aggregate.Event):
+        TOPIC = "peerstate.ReplicaLog.Recorded"
+        payload: ReplicaEvent
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, ReplicaLog)
+            aggregate.apply(self.payload)
+
+    @staticmethod
+    def create_id(identity: str, group: str) -> UUID:
+        return uuid5(NAMESPACE_URL, f"peerstate:replica:{identity}|{group}")
+
+    def __init__(self, identity: str, group: str) -> None:
+        self.identity = identity
+        self.group = group
+        self.state = new_replica(group)
+        self.accepted: list[Envelope] = []
+        self.known: set[bytes] = set()
+        """Ids of every envelope accepted or refused: a batch offered again is skipped."""
+
+    def apply(self, payload: ReplicaEvent) -> None:
+        self.state = evolve_replica(self.state, payload)
+        if isinstance(payload, (ReplicaCreated, ReplicaJoined)):
+            self.accepted = []
+            self.known = set()
+        elif isinstance(payload, EnvelopeAccepted):
+            self.accepted.append(payload.envelope)
+            self.known.add(payload.id)
+        elif isinstance(payload, EnvelopeRefused):
+            self.known.add(payload.id)
+
+    def record(self, payload: ReplicaEvent) -> None:
+        """Append ``payload``; it is applied at once and stored at the next ``PeerStore.save``."""
+        self.trigger_event(self.Recorded, payload=payload)
+
+
 class _PeerApplication(Application[UUID]):
     name = "PeerStore"
 
@@ -149,7 +210,7 @@ class _PeerApplication(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(BytesAsBase64())
-        for cls in IDENTITY_EVENTS:
+        for cls in (*IDENTITY_EVENTS, *GROUP_VALUES):
             transcoder.register(AttrsAsDict(cls))
 
 
@@ -172,10 +233,20 @@ class PeerStore:
         """The peer's identity log as stored, or a new empty one for a new store."""
         try:
             log: IdentityLog = self._app.repository.get(
-                IdentityLog.create_id("identities"), projector_func=_project_identity_log
+                IdentityLog.create_id("identities"), projector_func=_project
             )
         except AggregateNotFoundError:
             return IdentityLog(key="identities")
+        return log
+
+    def replica_log(self, identity: str, group: str) -> ReplicaLog:
+        """The identity's replica of the group as stored, or a new empty one."""
+        try:
+            log: ReplicaLog = self._app.repository.get(
+                ReplicaLog.create_id(identity, group), projector_func=_project
+            )
+        except AggregateNotFoundError:
+            return ReplicaLog(identity=identity, group=group)
         return log
 
     def save(self, *logs: Aggregate) -> None:

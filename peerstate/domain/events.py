@@ -73,9 +73,33 @@ class IdentityDeleted:
     at: datetime
 
 
+@attrs.frozen
+class GroupAttached:
+    """The identity now has a replica of the group on this peer (created or joined).
+
+    Kept in the identity log, saved in the same transaction as the replica's first event,
+    so the peer finds its replicas, and ``PEER_E_GROUPS_EXIST`` sees them, without scanning.
+    """
+
+    peer_name: str
+    group: str
+    at: datetime
+
+
+@attrs.frozen
+class GroupDetached:
+    """The identity's replica of the group was deleted from this peer."""
+
+    peer_name: str
+    group: str
+    at: datetime
+
+
 IdentityEvent: TypeAlias = (
     KeyStoreProtected | IdentityCreated | FriendlyNameChanged | IdentityExported | IdentityDeleted
+    | GroupAttached | GroupDetached
 )
 IDENTITY_EVENTS: tuple[type, ...] = (
     KeyStoreProtected, IdentityCreated, FriendlyNameChanged, IdentityExported, IdentityDeleted,
+    GroupAttached, GroupDetached,
 )

@@ -7,9 +7,43 @@ documents for that case; it never changes anything, so a refused command leaves 
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
+from typing import Final
+from uuid import UUID
 
+from peerstate.domain.group_events import (
+    Credential,
+    CredentialIssued,
+    Envelope,
+    GroupCreated,
+    GroupProperties,
+    IdentityRetired,
+    MembershipPublished,
+    PasswordVerifier,
+    PropertiesChanged,
+)
+from peerstate.domain.group_state import GroupState
+from peerstate.domain.replica import ReplicaState
 from peerstate.domain.state import IdentityRecord, IdentityStoreState
-from peerstate.errors import AlreadyExists, NotFound, peer_error
+from peerstate.constants import PeerGroupAuthenticationScheme
+from peerstate.errors import (
+    AlreadyExists,
+    GroupNotReady,
+    InvalidArgument,
+    NotAuthorized,
+    NotFound,
+    peer_error,
+)
+from peerstate.names import ROLE_ADMIN, ROLE_MEMBER, ROLE_NAMES, may_issue
+
+PASSWORD_AUTHENTICATION: Final = PeerGroupAuthenticationScheme.PEER_GROUP_PASSWORD_AUTHENTICATION
+MAX_CHAIN_LENGTH: Final = 24
+FIXED_PROPERTIES: Final = (
+    "group_peer_name", "creator_peer_name", "cloud", "classifier", "member_data_lifetime",
+    "presence_lifetime", "authentication_schemes",
+)
+"""Fixed at creation: the SetProperties page's list, plus the lifetimes and authentication
+schemes that MS-PPSEC 2.2.3.1 fixes too."""
 
 
 def identity_is_live(state: IdentityStoreState, peer_name: str) -> IdentityRecord:
@@ -37,3 +71,223 @@ def identity_has_no_groups(peer_name: str, groups: Collection[str]) -> None:
             f"delete {', '.join(sorted(groups))} first",
         )
 
+
+
+def identity_is_here(state: IdentityStoreState, peer_name: str, code: str) -> IdentityRecord:
+    """A name a call says is one of this peer's identities must be one (``code`` otherwise)."""
+    record = state.live(peer_name)
+    if record is None:
+        raise peer_error(code, f"{peer_name!r} is not an identity on this peer")
+    return record
+
+
+def creator_is_live(state: IdentityStoreState, peer_name: str) -> IdentityRecord:
+    """A group's creator must be a live identity here: a deleted one gives
+    ``ERROR_DELETE_PENDING``, an unknown one ``PEER_E_INVALID_PEER_NAME``."""
+    record = state.identities.get(peer_name)
+    if record is not None and not record.live:
+        raise peer_error("ERROR_DELETE_PENDING", f"the identity {peer_name!r} was deleted from this peer")
+    return identity_is_here(state, peer_name, "PEER_E_INVALID_PEER_NAME")
+
+
+# Group properties ---------------------------------------------------------------------------
+
+
+def password_settings_complete(schemes: int, has_password: bool, role: UUID | None) -> None:
+    """A group with password authentication needs a password and a password role of
+    administrator or member (``PEER_E_INVALID_GROUP_PROPERTIES``)."""
+    if not schemes & PASSWORD_AUTHENTICATION:
+        return
+    if not has_password:
+        raise peer_error(
+            "PEER_E_INVALID_GROUP_PROPERTIES",
+            "PEER_GROUP_PASSWORD_AUTHENTICATION needs pwzGroupPassword",
+        )
+    if role not in (ROLE_ADMIN, ROLE_MEMBER):
+        raise peer_error(
+            "PEER_E_INVALID_GROUP_PROPERTIES",
+            "groupPasswordRole must be PEER_GROUP_ROLE_ADMIN or PEER_GROUP_ROLE_MEMBER",
+        )
+
+
+def password_meets_policy(password: str | None, min_length: int) -> None:
+    """A group password must be at least the peer's minimum length
+    (``PEER_E_PASSWORD_DOES_NOT_MEET_POLICY``)."""
+    if password is not None and len(password) < min_length:
+        raise peer_error(
+            "PEER_E_PASSWORD_DOES_NOT_MEET_POLICY",
+            f"the group password has {len(password)} characters; this peer's policy asks for {min_length}",
+        )
+
+
+def fixed_properties_unchanged(old: GroupProperties, new: GroupProperties) -> None:
+    """Cloud, classifier, names, lifetimes and authentication schemes are fixed at creation
+    (``PEER_E_INVALID_GROUP_PROPERTIES``)."""
+    for field in FIXED_PROPERTIES:
+        if getattr(old, field) != getattr(new, field):
+            raise peer_error(
+                "PEER_E_INVALID_GROUP_PROPERTIES", f"{field} is fixed when the group is created"
+            )
+
+
+# Group commands -----------------------------------------------------------------------------
+
+
+def replica_is_ready(replica: ReplicaState) -> GroupProperties:
+    """A call that needs the group database needs a synchronized replica
+    (``PEER_E_GROUP_NOT_READY``)."""
+    if not replica.synchronized or replica.group.properties is None:
+        raise GroupNotReady(
+            f"the replica of {replica.group.group_peer_name!r} has not synchronized with the group yet: "
+            "connect and let it synchronize"
+        )
+    return replica.group.properties
+
+
+def identity_not_retired(group: GroupState, peer_name: str) -> None:
+    """An identity whose deletion the group log holds cannot act or be given credentials
+    (``PEER_E_IDENTITY_DELETED``)."""
+    if peer_name in group.retired:
+        raise peer_error(
+            "PEER_E_IDENTITY_DELETED", f"the group log says the identity {peer_name!r} was deleted"
+        )
+
+
+def caller_holds_credential(group: GroupState, peer_name: str, at: datetime) -> Credential:
+    """The caller needs a GMC valid now (``PEER_E_NOT_AUTHORIZED``)."""
+    credential = group.credential_of(peer_name, at)
+    if credential is None:
+        raise NotAuthorized(f"{peer_name!r} holds no credential of this group valid now")
+    return credential
+
+
+def caller_is_creator(group: GroupProperties, peer_name: str) -> None:
+    """Only the creator may change the group's properties (``PEER_E_NOT_AUTHORIZED``)."""
+    if peer_name != group.creator_peer_name:
+        raise NotAuthorized("only the group's creator may change its properties")
+
+
+def group_uses_password(properties: GroupProperties) -> tuple[PasswordVerifier, UUID]:
+    """Password invitations need a group made with password authentication (``E_INVALIDARG``)."""
+    if (
+        not properties.authentication_schemes & PASSWORD_AUTHENTICATION
+        or properties.password is None or properties.password_role is None
+    ):
+        raise InvalidArgument("the group was not created with PEER_GROUP_PASSWORD_AUTHENTICATION")
+    return properties.password, properties.password_role
+
+
+def may_grant_password_role(credential: Credential, role: UUID) -> None:
+    """Inviting and authenticating password joiners issues the password role, which needs
+    a role that may issue it: an administrator for either, an inviting member for the
+    member role (``PEER_E_NOT_AUTHORIZED``)."""
+    if not may_issue(credential.roles, [role]):
+        raise NotAuthorized(
+            f"a holder of {_role_list(credential.roles)} may not give out {ROLE_NAMES.get(role, role)}"
+        )
+
+
+def chain_has_room(credential: Credential) -> None:
+    """An issuer whose own chain is 24 long cannot extend it (``PEER_E_CHAIN_TOO_LONG``)."""
+    if credential.chain_length >= MAX_CHAIN_LENGTH:
+        raise peer_error(
+            "PEER_E_CHAIN_TOO_LONG",
+            f"the caller's credential chain is {credential.chain_length} long; "
+            f"a credential it issued would pass the limit of {MAX_CHAIN_LENGTH}",
+        )
+
+
+# Envelopes: every one, made here or received, passes these before it is accepted ------------
+
+
+def envelope_is_for_group(group: GroupState, envelope: Envelope) -> None:
+    if envelope.group != group.group_peer_name:
+        raise peer_error(
+            "PEER_E_INVALID_RECORD", f"the envelope belongs to {envelope.group!r}, not to this group"
+        )
+
+
+def genesis_comes_first(group: GroupState, envelope: Envelope) -> None:
+    """The group's creation is its first envelope, and there is only one."""
+    creating = isinstance(envelope.payload, GroupCreated)
+    if creating and group.founded:
+        raise peer_error("PEER_E_INVALID_RECORD", "the group was already created")
+    if not creating and not group.founded:
+        raise peer_error("PEER_E_INVALID_RECORD", "an envelope arrived before the group's creation")
+
+
+def author_holds_credential(group: GroupState, envelope: Envelope) -> Credential:
+    """The envelope's credential must be one the group issued to its author, valid when the
+    envelope was written (``PEER_E_NOT_AUTHORIZED``, ``PEER_E_INVALID_TIME_PERIOD``)."""
+    payload = envelope.payload
+    if isinstance(payload, GroupCreated) and payload.creator.fingerprint == envelope.credential:
+        credential: Credential | None = payload.creator
+    else:
+        credential = group.credentials.get(envelope.credential)
+    if credential is None or credential.subject != envelope.author:
+        raise NotAuthorized(f"{envelope.author!r} wrote under a credential this group never gave it")
+    if not credential.not_before <= envelope.at <= credential.not_after:
+        raise peer_error(
+            "PEER_E_INVALID_TIME_PERIOD",
+            f"{envelope.author!r}'s credential was not valid at {envelope.at.isoformat()}",
+        )
+    return credential
+
+
+def author_chain_continues(group: GroupState, envelope: Envelope) -> None:
+    """Each author's envelopes form a chain: the next sequence number, naming the id of the
+    one before. A gap, a reordering, a replay or a fork breaks it (``PEER_E_INVALID_RECORD``)."""
+    head = group.heads.get(envelope.author)
+    seq, last = (head.seq, head.last) if head is not None else (0, b"")
+    if envelope.seq != seq + 1 or envelope.prev != last:
+        raise peer_error(
+            "PEER_E_INVALID_RECORD",
+            f"{envelope.author!r}'s envelope {envelope.seq} does not follow its envelope {seq}",
+        )
+
+
+def genesis_names_its_creator(envelope: Envelope, created: GroupCreated) -> None:
+    """The creation is written by the creator, as a root-issued administrator of chain length 1."""
+    creator = created.creator
+    properties = created.properties
+    if not (
+        envelope.author == properties.creator_peer_name == creator.subject
+        and creator.issuer is None and creator.chain_length == 1 and ROLE_ADMIN in creator.roles
+        and properties.group_peer_name == envelope.group
+    ):
+        raise peer_error("PEER_E_INVALID_RECORD", "the group's creation does not name its creator as its administrator")
+
+
+def credential_within_issuer(group: GroupState, issuer: Credential, issued: Credential) -> None:
+    """A credential is issued by the author's own credential, for roles the author may give,
+    one link further, within the issuer's lifetime and under the chain limit."""
+    if issued.issuer != issuer.fingerprint or issued.chain_length != issuer.chain_length + 1:
+        raise peer_error("PEER_E_INVALID_CREDENTIAL", "the credential does not name its issuer's credential")
+    if issued.fingerprint in group.credentials:
+        raise peer_error("PEER_E_INVALID_CREDENTIAL", "the credential was already issued")
+    chain_has_room(issuer)
+    if not may_issue(issuer.roles, issued.roles):
+        raise NotAuthorized(
+            f"a holder of {_role_list(issuer.roles)} may not issue {_role_list(issued.roles)}"
+        )
+    if not issuer.not_before <= issued.not_before <= issued.not_after <= issuer.not_after:
+        raise peer_error("PEER_E_INVALID_TIME_PERIOD", "the credential outlives its issuer's")
+
+
+def payload_is_permitted(group: GroupState, envelope: Envelope, credential: Credential) -> None:
+    """What the payload does must be within its author's rights."""
+    match envelope.payload:
+        case GroupCreated() as created:
+            genesis_names_its_creator(envelope, created)
+        case PropertiesChanged(properties):
+            assert group.properties is not None  # genesis_comes_first
+            caller_is_creator(group.properties, envelope.author)
+            fixed_properties_unchanged(group.properties, properties)
+        case CredentialIssued(issued, _):
+            credential_within_issuer(group, credential, issued)
+        case MembershipPublished() | IdentityRetired():
+            pass
+
+
+def _role_list(roles: Collection[UUID]) -> str:
+    return ", ".join(ROLE_NAMES.get(role, str(role)) for role in roles) or "no role"

@@ -13,6 +13,8 @@ import attrs
 
 from peerstate.domain.events import (
     FriendlyNameChanged,
+    GroupAttached,
+    GroupDetached,
     IdentityCreated,
     IdentityDeleted,
     IdentityEvent,
@@ -36,6 +38,8 @@ class IdentityRecord:
     created_at: datetime
     exports: int = 0
     deleted_at: datetime | None = None
+    groups: tuple[str, ...] = ()
+    """The group peer names the identity has replicas of here, oldest first."""
 
     @property
     def live(self) -> bool:
@@ -63,9 +67,16 @@ class IdentityStoreState:
         return None
 
 
-def _with(state: IdentityStoreState, record: IdentityRecord) -> IdentityStoreState:
+def _arrived(state: IdentityStoreState, record: IdentityRecord) -> IdentityStoreState:
     identities = dict(state.identities)
     identities.pop(record.peer_name, None)  # a revived name moves to the end, as enumeration shows it
+    identities[record.peer_name] = record
+    return attrs.evolve(state, identities=identities)
+
+
+def _replace(state: IdentityStoreState, record: IdentityRecord) -> IdentityStoreState:
+    """``record`` in place of its old self, keeping the enumeration order."""
+    identities = dict(state.identities)
     identities[record.peer_name] = record
     return attrs.evolve(state, identities=identities)
 
@@ -76,16 +87,23 @@ def evolve(state: IdentityStoreState, event: IdentityEvent) -> IdentityStoreStat
         case KeyStoreProtected():
             return attrs.evolve(state, protection=event)
         case IdentityCreated():
-            return _with(state, IdentityRecord(
+            return _arrived(state, IdentityRecord(
                 event.peer_name, event.classifier, event.friendly_name, event.certificate,
                 event.private_key, event.sealed, event.origin, event.at,
             ))
         case FriendlyNameChanged():
             record = state.identities[event.peer_name]
-            return _with(state, attrs.evolve(record, friendly_name=event.friendly_name, certificate=event.certificate))
+            return _replace(state, attrs.evolve(record, friendly_name=event.friendly_name, certificate=event.certificate))
         case IdentityExported():
             record = state.identities[event.peer_name]
-            return _with(state, attrs.evolve(record, exports=record.exports + 1))
+            return _replace(state, attrs.evolve(record, exports=record.exports + 1))
         case IdentityDeleted():
             record = state.identities[event.peer_name]
-            return _with(state, attrs.evolve(record, deleted_at=event.at))
+            return _replace(state, attrs.evolve(record, deleted_at=event.at))
+        case GroupAttached():
+            record = state.identities[event.peer_name]
+            return _replace(state, attrs.evolve(record, groups=(*record.groups, event.group)))
+        case GroupDetached():
+            record = state.identities[event.peer_name]
+            groups = tuple(group for group in record.groups if group != event.group)
+            return _replace(state, attrs.evolve(record, groups=groups))

@@ -1,0 +1,138 @@
+"""Admission: the checks every envelope passes before a replica accepts it.
+
+The same pipeline judges an envelope this peer just wrote and one received by sync, so a
+rule cannot be kept locally and skipped remotely. The pure rules are in ``domain.rules``;
+the checks here are the ones that need crypto (signatures, certificates), which the domain
+may not do. A refusal names the rule that refused: the function that raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from peerstate import credentials, names, wire
+from peerstate.domain import rules
+from peerstate.domain.group_events import (
+    Credential,
+    CredentialIssued,
+    Envelope,
+    GroupCreated,
+    IdentityRetired,
+)
+from peerstate.domain.group_state import GroupState
+from peerstate.errors import PeerError, peer_error
+
+
+class Refused(Exception):
+    """``rule`` (a rule function's name) refused the envelope with ``error``."""
+
+    def __init__(self, rule: str, error: PeerError) -> None:
+        super().__init__(f"{rule}: {error.message}")
+        self.rule = rule
+        self.error = error
+
+
+def signed_part(envelope: Envelope) -> bytes:
+    """What the author signs: the envelope without its signature."""
+    return wire.canonical(attrs.evolve(envelope, signature=b""))
+
+
+def envelope_id(envelope: Envelope) -> bytes:
+    return wire.digest(envelope)
+
+
+def retirement_statement(group: str, peer_name: str) -> bytes:
+    """What a deleted identity signs so that its deletion can be told to a group."""
+    return wire.canonical(["peerstate identity retired", group, peer_name])
+
+
+def admit(group: GroupState, envelope: Envelope) -> None:
+    """Nothing when ``envelope`` may join ``group``; ``Refused`` naming the failed rule otherwise."""
+    _judge(rules.envelope_is_for_group, group, envelope)
+    _judge(rules.genesis_comes_first, group, envelope)
+    credential: Credential = _judge(rules.author_holds_credential, group, envelope)
+    _judge(rules.author_chain_continues, group, envelope)
+    _judge(signature_verifies, credential, envelope)
+    _judge(rules.payload_is_permitted, group, envelope, credential)
+    _judge(certificates_verify, envelope, credential)
+
+
+def _judge(rule: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return rule(*args)
+    except PeerError as error:
+        raise Refused(_raiser(error) or rule.__name__, error) from None
+
+
+def _raiser(error: BaseException) -> str | None:
+    """The function that raised ``error``: the most specific rule that refused."""
+    trace = error.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    return trace.tb_frame.f_code.co_name if trace is not None else None
+
+
+def signature_verifies(credential: Credential, envelope: Envelope) -> None:
+    """The author's key, the one its credential certifies, signed the envelope
+    (``PEER_E_INVALID_RECORD``): any altered byte fails here."""
+    if not credentials.signature_matches(credential.public_key, signed_part(envelope), envelope.signature):
+        raise peer_error("PEER_E_INVALID_RECORD", f"the signature of {envelope.author!r}'s envelope {envelope.seq} does not verify")
+
+
+def certificates_verify(envelope: Envelope, credential: Credential) -> None:
+    """The certificates a payload carries say what its fields say, and were signed by whom
+    the log says signed them."""
+    match envelope.payload:
+        case GroupCreated(properties, root, root_key, creator):
+            root_is_the_groups(envelope.group, root, root_key)
+            credential_matches_certificate(creator, root, envelope.group)
+        case CredentialIssued(issued, _):
+            credential_matches_certificate(issued, credential.der, envelope.group)
+        case IdentityRetired(peer_name, public_key, statement):
+            retirement_is_signed_by_identity(envelope.group, peer_name, public_key, statement)
+
+
+def root_is_the_groups(group: str, root: bytes, root_key: bytes) -> None:
+    """The group peer name's authority is the hash of the root's key: the trust anchor
+    every replica can check from the name alone (``PEER_E_INVALID_CREDENTIAL``)."""
+    try:
+        parsed = credentials.read_group_root(root)
+    except ValueError as error:
+        raise peer_error("PEER_E_INVALID_CREDENTIAL", f"the group root certificate does not parse: {error}") from None
+    authority = group.partition(".")[0]
+    if parsed.group_peer_name != group or parsed.public_key != root_key or names.authority_of(root_key) != authority:
+        raise peer_error("PEER_E_INVALID_CREDENTIAL", f"the root certificate is not the root of {group!r}")
+
+
+def credential_matches_certificate(credential: Credential, issuer_der: bytes, group: str) -> None:
+    """A credential's fields are those of its certificate, which its issuer signed
+    (``PEER_E_INVALID_CREDENTIAL``)."""
+    try:
+        parsed = credentials.read_membership(credential.der)
+    except ValueError as error:
+        raise peer_error("PEER_E_INVALID_CREDENTIAL", f"the credential does not parse: {error}") from None
+    read = (
+        parsed.fingerprint, parsed.group_peer_name, parsed.subject, parsed.subject_friendly_name,
+        parsed.public_key, parsed.roles, parsed.not_before, parsed.not_after,
+    )
+    said = (
+        credential.fingerprint, group, credential.subject, credential.subject_friendly_name,
+        credential.public_key, credential.roles, credential.not_before, credential.not_after,
+    )
+    if read != said:
+        raise peer_error("PEER_E_INVALID_CREDENTIAL", "the credential's fields differ from its certificate's")
+    if names.authority_of(parsed.public_key) != credential.subject.partition(".")[0]:
+        raise peer_error("PEER_E_INVALID_CREDENTIAL", "the credential's key is not its subject's")
+    if not credentials.issued_by(credential.der, issuer_der):
+        raise peer_error("PEER_E_INVALID_CREDENTIAL", "the credential was not signed by its issuer")
+
+
+def retirement_is_signed_by_identity(group: str, peer_name: str, public_key: bytes, statement: bytes) -> None:
+    """Only the holder of an identity's key can tell a group it was deleted (``PEER_E_INVALID_RECORD``)."""
+    if names.authority_of(public_key) != peer_name.partition(".")[0] or not credentials.signature_matches(
+        public_key, retirement_statement(group, peer_name), statement
+    ):
+        raise peer_error("PEER_E_INVALID_RECORD", f"the deletion of {peer_name!r} is not signed by its key")

@@ -1,0 +1,260 @@
+"""The events of a group replica's log: shared envelopes and the replica's own lifecycle.
+
+A group's shared history is a set of signed ``Envelope`` values, each carrying one payload
+(``SharedEvent``). Every replica of the group holds the same envelopes once synchronized;
+what it did locally (created, joined, connected, synchronized, closed, deleted) and what it
+refused are its own events, never sent to anyone.
+
+Payloads carry certificates twice: as DER, which is what signatures cover, and as the
+fields read from it (``Credential``), so the fold needs no crypto. Admission checks that
+the two agree before an envelope is accepted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, TypeAlias
+from uuid import UUID
+
+import attrs
+
+
+@attrs.frozen
+class PasswordVerifier:
+    """A group password as the group keeps it: a salted Argon2id output, never the password.
+
+    The salt and cost are fixed for the group's life, so a password invitation that carries
+    them stays usable when the creator changes the password.
+    """
+
+    salt: bytes
+    iterations: int
+    lanes: int
+    memory_cost: int
+    verifier: bytes
+
+
+@attrs.frozen
+class GroupProperties:
+    """The replicated properties (MS-PPSEC's Security Properties record)."""
+
+    group_peer_name: str
+    creator_peer_name: str
+    cloud: str
+    classifier: str
+    friendly_name: str
+    comment: str
+    flags: int
+    member_data_lifetime: int
+    presence_lifetime: int
+    authentication_schemes: int
+    password: PasswordVerifier | None
+    password_role: UUID | None
+
+
+@attrs.frozen
+class Credential:
+    """A GMC: one member's membership, with the fields read from its certificate.
+
+    ``issuer`` is the fingerprint of the credential that signed it (None: the group root),
+    and ``chain_length`` counts the links from the root, the creator's own being 1.
+    """
+
+    fingerprint: bytes
+    der: bytes
+    subject: str
+    subject_friendly_name: str
+    public_key: bytes
+    roles: tuple[UUID, ...]
+    not_before: datetime
+    not_after: datetime
+    issuer: bytes | None
+    chain_length: int
+
+
+@attrs.frozen
+class GroupCreated:
+    """The first envelope of every group: its properties, its root and its creator's GMC."""
+
+    properties: GroupProperties
+    root: bytes
+    root_key: bytes
+    creator: Credential
+
+
+@attrs.frozen
+class PropertiesChanged:
+    """The creator set new properties; the fixed ones are as they were."""
+
+    properties: GroupProperties
+
+
+CredentialDelivery: TypeAlias = Literal["password", "stored", "returned"]
+
+
+@attrs.frozen
+class CredentialIssued:
+    """The author issued a GMC, signed with its own credential's key.
+
+    ``delivery`` says how the subject gets it: at a password join's authentication, from
+    the group log at its next sync (``PEER_GROUP_STORE_CREDENTIALS``), or only in the
+    returned invitation.
+    """
+
+    credential: Credential
+    delivery: CredentialDelivery
+
+
+@attrs.frozen
+class MembershipPublished:
+    """The author published its membership (its Membership record): other members now list
+    it, and see ``PEER_MEMBER_JOINED`` when this is new to them."""
+
+    friendly_name: str
+
+
+@attrs.frozen
+class IdentityRetired:
+    """An identity was deleted on some peer. ``statement`` is signed with the deleted
+    identity's own key, so only its holder can retire it."""
+
+    peer_name: str
+    public_key: bytes
+    statement: bytes
+
+
+SharedEvent: TypeAlias = (
+    GroupCreated | PropertiesChanged | CredentialIssued | MembershipPublished | IdentityRetired
+)
+
+
+@attrs.frozen
+class Envelope:
+    """One shared event as it travels: who wrote it, under which credential, where it sits
+    in its author's chain, and the author's signature over everything else.
+
+    ``credential`` is the fingerprint of the author's GMC; ``prev`` the id of the author's
+    previous envelope (empty at ``seq`` 1), so a gap, a reordering or an edit shows.
+    """
+
+    group: str
+    author: str
+    credential: bytes
+    seq: int
+    prev: bytes
+    at: datetime
+    payload: SharedEvent
+    signature: bytes
+
+
+# The replica's own events ----------------------------------------------------------------
+
+
+@attrs.frozen
+class ReplicaCreated:
+    """This peer created the group. ``root_key`` is the group root's private key (PKCS#8,
+    sealed when the key store is protected): kept for the group configuration export."""
+
+    group: str
+    identity: str
+    cloud: str
+    root_key: bytes
+    sealed: bool
+    at: datetime
+
+
+@attrs.frozen
+class PasswordTicket:
+    """What a password joiner keeps until its first sync: the verifier it derived from the
+    password with the salt the invitation carried (sealed when the key store is)."""
+
+    verifier: bytes
+    sealed: bool
+
+
+@attrs.frozen
+class ReplicaJoined:
+    """This peer's identity joined the group by an invitation; it is not synchronized yet."""
+
+    group: str
+    identity: str
+    cloud: str
+    group_friendly_name: str
+    ticket: PasswordTicket | None
+    at: datetime
+
+
+@attrs.frozen
+class EnvelopeAccepted:
+    """An envelope passed every rule and is part of this replica's group state.
+
+    ``source`` is where it came from: ``"local"`` or the identity it was received from.
+    """
+
+    envelope: Envelope
+    id: bytes
+    source: str
+    at: datetime
+
+
+@attrs.frozen
+class EnvelopeRefused:
+    """An envelope failed ``rule`` (the rule function's name) with ``error`` (an HRESULT
+    name); it was never applied. Kept for the audit."""
+
+    envelope: Envelope
+    id: bytes
+    source: str
+    rule: str
+    error: str
+    reason: str
+    at: datetime
+
+
+@attrs.frozen
+class JoinRefused:
+    """This replica refused to authenticate ``identity``; no credential was issued."""
+
+    identity: str
+    rule: str
+    error: str
+    reason: str
+    at: datetime
+
+
+@attrs.frozen
+class ReplicaSynchronized:
+    """The replica finished its first synchronization, with ``source``."""
+
+    source: str
+    at: datetime
+
+
+@attrs.frozen
+class ReplicaConnected:
+    at: datetime
+
+
+@attrs.frozen
+class ReplicaClosed:
+    """The last handle of this peer's process to the replica was closed."""
+
+    at: datetime
+
+
+@attrs.frozen
+class ReplicaDeleted:
+    at: datetime
+
+
+ReplicaEvent: TypeAlias = (
+    ReplicaCreated | ReplicaJoined | EnvelopeAccepted | EnvelopeRefused | JoinRefused
+    | ReplicaSynchronized | ReplicaConnected | ReplicaClosed | ReplicaDeleted
+)
+GROUP_VALUES: tuple[type, ...] = (
+    PasswordVerifier, GroupProperties, Credential, GroupCreated, PropertiesChanged,
+    CredentialIssued, MembershipPublished, IdentityRetired, Envelope, PasswordTicket,
+    ReplicaCreated, ReplicaJoined, EnvelopeAccepted, EnvelopeRefused, JoinRefused,
+    ReplicaSynchronized, ReplicaConnected, ReplicaClosed, ReplicaDeleted,
+)
+"""Every attrs class a replica log stores, for the store's transcoder."""
