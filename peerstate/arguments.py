@@ -6,6 +6,7 @@ HRESULT that a malformed argument gets in Windows, not a TypeError from deep ins
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Final, overload, Literal
 
 from peerstate.errors import InvalidArgument
@@ -42,3 +43,21 @@ def password(value: object, parameter: str) -> str:
     if not result:
         raise InvalidArgument(f"{parameter} must not be empty")
     return result
+
+
+def dword(value: object, parameter: str) -> int:
+    """An unsigned 32-bit number (DWORD, ULONG); a bool is not one."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidArgument(f"{parameter} must be a number, not {type(value).__name__}")
+    if not 0 <= value <= 0xFFFFFFFF:
+        raise InvalidArgument(f"{parameter} {value} does not fit in 32 bits")
+    return int(value)  # a flag enum member becomes the plain number that events store
+
+
+def moment(value: object, parameter: str) -> datetime:
+    """A required FILETIME: an aware datetime."""
+    if not isinstance(value, datetime):
+        raise InvalidArgument(f"{parameter} must be a time, not {type(value).__name__}")
+    if value.utcoffset() is None:
+        raise InvalidArgument(f"{parameter} has no time zone")
+    return value

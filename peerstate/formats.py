@@ -134,3 +134,42 @@ def read_identity_export_xml(text: str) -> tuple[str, bytes]:
     if identity_export_xml(peer_name, pfx) != text:
         raise MalformedDocument("the export is not byte for byte the text that PeerIdentityExport wrote")
     return peer_name, pfx
+
+
+# PEERINVITATION, password form (reference section 6.2) --------------------------------------
+
+_PASSWORD_INVITATION_PARTS: Final = (
+    "CLOUDNAME", "SCOPE", "CLOUDFLAGS", "GROUPPEERNAME", "GROUPFRIENDLYNAME", "PEERSTATESIGNED",
+)
+
+
+def password_invitation_xml(
+    cloud: str, scope: str, cloud_flags: int, group_peer_name: str, group_friendly_name: str,
+    signed: bytes,
+) -> str:
+    """The Windows password invitation's five elements, then ``PEERSTATESIGNED``: the
+    signed statement behind them (``invitations``), which the readable elements must match."""
+    return (
+        '<PEERINVITATION VERSION="1.1">'
+        f"<CLOUDNAME>{escape(cloud)}</CLOUDNAME><SCOPE>{escape(scope)}</SCOPE>"
+        f"<CLOUDFLAGS>{cloud_flags}</CLOUDFLAGS><GROUPPEERNAME>{escape(group_peer_name)}</GROUPPEERNAME>"
+        f"<GROUPFRIENDLYNAME>{escape(group_friendly_name)}</GROUPFRIENDLYNAME>"
+        f"{_base64_element('PEERSTATESIGNED', signed)}</PEERINVITATION>"
+    )
+
+
+def read_password_invitation_xml(text: str) -> tuple[str, str, int, str, str, bytes]:
+    """The parts of a password invitation, which must be byte for byte what was written."""
+    element = parse_untrusted_xml(text, "PEERINVITATION", "1.1")
+    parts = children(element, _PASSWORD_INVITATION_PARTS)
+    flags = text_of(parts["CLOUDFLAGS"])
+    if flags not in ("0", "1"):
+        raise MalformedDocument("<CLOUDFLAGS> must be 0 or 1")
+    read = (
+        text_of(parts["CLOUDNAME"]), text_of(parts["SCOPE"]), int(flags),
+        text_of(parts["GROUPPEERNAME"]), text_of(parts["GROUPFRIENDLYNAME"]),
+        base64_of(parts["PEERSTATESIGNED"]),
+    )
+    if password_invitation_xml(*read) != text:
+        raise MalformedDocument("the invitation is not byte for byte the text that was issued")
+    return read

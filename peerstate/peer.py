@@ -1,160 +1,32 @@
-"""``Peer``: one machine, its identity store and (later) its group replicas; the Pythonic API.
+"""``Peer``: one machine: its identities, its group replicas, its handles; the Pythonic API.
 
-Every call follows one path: check the arguments, decide against the current state with the
-domain rules (which raise the documented ``PeerError``), do the crypto the events need,
-then append the events and save them in one transaction. A call that fails at any point has
-written nothing; a save that loses a race re-decides against the state the winner left.
+The identity calls are here; the group calls come from ``groups.GroupCalls``, and both
+stand on ``core.PeerCore``'s one write path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timezone
-from typing import Final, TypeVar
-
-import attrs
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from peerstate import arguments, crypto, formats, names
+from peerstate.core import Decision, NamePair, PeerSettings, utc_now
 from peerstate.domain import rules
 from peerstate.domain.events import (
     FriendlyNameChanged,
     IdentityCreated,
     IdentityDeleted,
-    IdentityEvent,
     IdentityExported,
     IdentityOrigin,
-    KeyStoreProtected,
 )
 from peerstate.domain.state import IdentityRecord, IdentityStoreState
-from peerstate.errors import InvalidArgument, NoKeyAccess, peer_error
-from peerstate.store import PeerStore, WriteConflict
+from peerstate.errors import InvalidArgument, NoKeyAccess
+from peerstate.groups import GroupCalls
 
-MAX_SAVE_ATTEMPTS: Final = 8
-_Result = TypeVar("_Result")
-Decision = tuple[list[IdentityEvent], _Result]
+__all__ = ["NamePair", "Peer", "PeerSettings", "utc_now"]
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-@attrs.frozen
-class PeerSettings:
-    """How a peer's machine is set up: what the scenario format's ``peers`` entries say."""
-
-    clouds: tuple[str, ...] = ("Global_",)
-    passphrase: str | None = None
-    password_min_length: int = 8
-
-
-@attrs.frozen
-class NamePair:
-    """An identity or group as enumerations list it (``PEER_NAME_PAIR``)."""
-
-    peer_name: str
-    friendly_name: str
-
-
-class Peer:
-    """One machine's peer infrastructure, over its store.
-
-    With a passphrase, private keys are sealed at rest under a key derived from it. Opened
-    without the right passphrase, the keys stay locked: calls that sign or decrypt raise
-    ``NoKeyAccess`` while reading calls work.
-    """
-
-    def __init__(
-        self, store: PeerStore, *, settings: PeerSettings = PeerSettings(),
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self._store = store
-        self._settings = settings
-        self._clock = clock
-        self._log = store.identity_log()
-        self._kek: bytes | None = None
-        self._closed = False
-        self._open_key_store(settings.passphrase)
-
-    # Lifecycle and keys ---------------------------------------------------------------------
-
-    def close(self) -> None:
-        """End this process's use of the peer; the store stays open for whoever owns it."""
-        self._closed = True
-
-    @property
-    def keys_locked(self) -> bool:
-        return self._log.state.protection is not None and self._kek is None
-
-    def _open_key_store(self, passphrase: str | None) -> None:
-        protection = self._log.state.protection
-        if protection is not None:
-            if passphrase is not None:
-                parameters = crypto.KdfParameters(
-                    protection.salt, protection.iterations, protection.lanes, protection.memory_cost
-                )
-                kek = crypto.derive_key_encryption_key(passphrase, parameters)
-                self._kek = kek if crypto.passes_key_check(kek, protection.check) else None
-            return
-        if passphrase is None:
-            return
-        if self._log.state.identities:
-            raise InvalidArgument(
-                "this store was created without a passphrase and already holds keys in the clear; "
-                "export its identities and import them into a store opened with a passphrase"
-            )
-        parameters = crypto.new_kdf_parameters()
-        kek = crypto.derive_key_encryption_key(passphrase, parameters)
-        self._execute(lambda state: ([KeyStoreProtected(
-            parameters.salt, parameters.iterations, parameters.lanes, parameters.memory_cost,
-            crypto.key_check(kek),
-        )], None))
-        self._kek = kek
-
-    def _stored_key(self, peer_name: str, key: crypto.PrivateKey) -> tuple[bytes, bool]:
-        """The private key as the store keeps it: sealed when the store is protected."""
-        der = crypto.private_key_der(key)
-        if self._log.state.protection is None:
-            return der, False
-        if self._kek is None:
-            raise NoKeyAccess("the key store is locked: this peer was opened without its passphrase")
-        return crypto.seal(self._kek, der, peer_name), True
-
-    def _private_key(self, record: IdentityRecord) -> crypto.PrivateKey:
-        if not record.sealed:
-            return crypto.load_private_key(record.private_key)
-        if self._kek is None:
-            raise NoKeyAccess(
-                f"the key of {record.peer_name!r} is locked: this peer was opened without its passphrase"
-            )
-        try:
-            return crypto.load_private_key(crypto.unseal(self._kek, record.private_key, record.peer_name))
-        except crypto.CryptoFailure as error:
-            raise NoKeyAccess(f"the key of {record.peer_name!r} does not open: {error}") from None
-
-    # The one write path ---------------------------------------------------------------------
-
-    @property
-    def _state(self) -> IdentityStoreState:
-        if self._closed:
-            raise peer_error("PEER_E_NOT_INITIALIZED", "this peer was closed")
-        return self._log.state
-
-    def _execute(self, decide: Callable[[IdentityStoreState], Decision[_Result]]) -> _Result:
-        """Decide against the current state, then store what was decided, atomically."""
-        for _ in range(MAX_SAVE_ATTEMPTS):
-            events, result = decide(self._state)
-            for event in events:
-                self._log.record(event)
-            try:
-                self._store.save(self._log)
-                return result
-            except WriteConflict:
-                self._log = self._store.identity_log()
-            except BaseException:
-                self._log = self._store.identity_log()
-                raise
-        raise peer_error("E_UNEXPECTED", "the identity log kept changing under this call; try again")
+class Peer(GroupCalls):
+    """One machine's peer infrastructure, over its store (see ``PeerCore``)."""
 
     # Identities -----------------------------------------------------------------------------
 
@@ -190,7 +62,7 @@ class Peer:
             now = self._clock()
             friendly = friendly_name or peer_name
             certificate = crypto.make_identity_certificate(key, peer_name, friendly, now)
-            private_key, sealed = self._stored_key(peer_name, key)
+            private_key, sealed = self._keys.keep(peer_name, crypto.private_key_der(key))
             return [IdentityCreated(
                 peer_name, classifier, friendly, certificate, private_key, sealed, origin, now
             )], peer_name
@@ -198,15 +70,12 @@ class Peer:
         return self._execute(decide)
 
     def delete_identity(self, identity: str | None) -> None:
-        """Delete the identity from this peer; it stays a tombstone in the log."""
+        """Delete the identity from this peer; it stays a tombstone in the log, and every
+        group replica here that can write is told, with a statement the identity signs."""
         peer_name = arguments.text(identity, "pwzIdentity")
-
-        def decide(state: IdentityStoreState) -> Decision[None]:
-            rules.identity_is_live(state, peer_name)
-            rules.identity_has_no_groups(peer_name, self._group_names(peer_name))
-            return [IdentityDeleted(peer_name, self._clock())], None
-
-        self._execute(decide)
+        record = rules.identity_is_live(self._state, peer_name)
+        rules.identity_has_no_groups(peer_name, record.groups)
+        self._store_retirements([IdentityDeleted(peer_name, self._clock())], self._retirements(record))
 
     def friendly_name(self, identity: str | None) -> str:
         peer_name = arguments.text(identity, "pwzIdentity")
@@ -227,7 +96,7 @@ class Peer:
             new_name = friendly or peer_name
             now = self._clock()
             certificate = crypto.make_identity_certificate(
-                self._private_key(record), peer_name, new_name, now
+                self._identity_key(record), peer_name, new_name, now
             )
             return [FriendlyNameChanged(peer_name, new_name, certificate, now)], None
 
@@ -256,7 +125,7 @@ class Peer:
 
         def decide(state: IdentityStoreState) -> Decision[str]:
             record = rules.identity_is_live(state, peer_name)
-            pfx = crypto.export_pkcs12(self._private_key(record), record.certificate, record.friendly_name, secret)
+            pfx = crypto.export_pkcs12(self._identity_key(record), record.certificate, record.friendly_name, secret)
             return [IdentityExported(peer_name, self._clock())], formats.identity_export_xml(peer_name, pfx)
 
         return self._execute(decide)
@@ -277,7 +146,7 @@ class Peer:
 
         def decide(state: IdentityStoreState) -> Decision[str]:
             rules.identity_is_new(state, peer_name)
-            private_key, sealed = self._stored_key(peer_name, key)
+            private_key, sealed = self._keys.keep(peer_name, crypto.private_key_der(key))
             return [IdentityCreated(
                 peer_name, parsed.classifier, certificate.friendly_name, certificate_der,
                 private_key, sealed, "imported", self._clock(),
@@ -292,17 +161,6 @@ class Peer:
             for record in self._state.identities.values() if record.live
         ]
 
-    def groups(self, identity: str | None) -> list[NamePair]:
-        """The groups this identity has on this peer."""
-        peer_name = arguments.text(identity, "pwzIdentity")
-        rules.identity_is_live(self._state, peer_name)
-        return [NamePair(name, name) for name in self._group_names(peer_name)]
-
-    def _group_names(self, peer_name: str) -> list[str]:
-        """The group peer names the identity holds here. Group replicas are not built yet
-        (issue 3), so there are none; the rules that use this are already in force."""
-        return []
-
     def create_peer_name(self, identity: str | None, classifier: str | None) -> str:
         """A peer name for the identity's authority and ``classifier``, without a new identity.
 
@@ -315,8 +173,7 @@ class Peer:
             if not chosen:
                 raise InvalidArgument("an unsecured peer name needs pwzClassifier")
             return f"{names.UNSECURED_AUTHORITY}.{names.require_classifier(chosen, 'E_INVALIDARG')}"
-        if self._state.live(peer_name) is None:
-            raise InvalidArgument(f"pwzIdentity {peer_name!r} is not an identity on this peer")
+        rules.identity_is_here(self._state, peer_name, "E_INVALIDARG")
         if chosen is None:
             return peer_name
         authority = names.parse_peer_name(peer_name, "E_INVALIDARG").authority

@@ -198,7 +198,7 @@ def test_keys_are_sealed_at_rest_and_locked_without_the_passphrase(tmp_path: Pat
     record = peer._log.state.identities[name]
     assert record.sealed
     database = (tmp_path / "bob" / SQLITE_FILE).read_bytes()
-    key_der = crypto.private_key_der(peer._private_key(record))
+    key_der = crypto.private_key_der(peer._identity_key(record))
     assert base64.b64encode(key_der)[:64] not in database and key_der[:64] not in database
     store.close()
 

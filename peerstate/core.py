@@ -1,0 +1,169 @@
+"""``PeerCore``: what every call of a peer stands on: its store, its keys, its clock, and the
+one write path that turns a decision into stored events.
+
+Every call follows that path: check the arguments, decide against the current state with
+the domain rules (which raise the documented ``PeerError``), do the crypto the events need,
+then append the events and save them in one transaction. A call that fails at any point has
+written nothing; a save that loses a race re-decides against the state the winner left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from typing import Final, TypeVar
+
+import attrs
+
+from peerstate import crypto
+from peerstate.domain.events import IdentityEvent, KeyStoreProtected
+from peerstate.domain.group_events import ReplicaEvent
+from peerstate.domain.state import IdentityStoreState
+from peerstate.errors import InvalidArgument, peer_error
+from peerstate.keys import KeyRing
+from peerstate.sessions import Sessions
+from peerstate.store import IdentityLog, PeerStore, ReplicaLog, WriteConflict
+
+MAX_SAVE_ATTEMPTS: Final = 8
+_Result = TypeVar("_Result")
+Decision = tuple[list[IdentityEvent], _Result]
+GroupDecision = tuple[list[ReplicaEvent], list[IdentityEvent], _Result]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@attrs.frozen
+class PeerSettings:
+    """How a peer's machine is set up: what the scenario format's ``peers`` entries say.
+
+    ``address`` is the machine's address as ``PeerGroupConnectByAddress`` names it.
+    """
+
+    clouds: tuple[str, ...] = ("Global_",)
+    passphrase: str | None = None
+    password_min_length: int = 8
+    address: str = "::1"
+
+
+@attrs.frozen
+class NamePair:
+    """An identity or group as enumerations list it (``PEER_NAME_PAIR``)."""
+
+    peer_name: str
+    friendly_name: str
+
+
+class PeerCore:
+    """One machine's peer infrastructure, over its store.
+
+    With a passphrase, private keys are sealed at rest under a key derived from it. Opened
+    without the right passphrase, the keys stay locked: calls that sign or decrypt raise
+    ``NoKeyAccess`` while reading calls work.
+    """
+
+    def __init__(
+        self, store: PeerStore, *, settings: PeerSettings = PeerSettings(),
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._clock = clock
+        self._log = store.identity_log()
+        self._replicas: dict[tuple[str, str], ReplicaLog] = {}
+        self._keys = KeyRing()
+        self._sessions = Sessions()
+        self._closed = False
+        self._open_key_store(settings.passphrase)
+
+    @property
+    def settings(self) -> PeerSettings:
+        return self._settings
+
+    def close(self) -> None:
+        """End this process's use of the peer: its handles and registrations are gone; the
+        store stays open for whoever owns it."""
+        self._closed = True
+        self._sessions = Sessions()
+
+    @property
+    def keys_locked(self) -> bool:
+        return self._keys.locked
+
+    def _open_key_store(self, passphrase: str | None) -> None:
+        protection = self._log.state.protection
+        if protection is not None:
+            kek = None
+            if passphrase is not None:
+                parameters = crypto.KdfParameters(
+                    protection.salt, protection.iterations, protection.lanes, protection.memory_cost
+                )
+                derived = crypto.derive_key_encryption_key(passphrase, parameters)
+                kek = derived if crypto.passes_key_check(derived, protection.check) else None
+            self._keys = KeyRing(True, kek)
+            return
+        if passphrase is None:
+            return
+        if self._log.state.identities:
+            raise InvalidArgument(
+                "this store was created without a passphrase and already holds keys in the clear; "
+                "export its identities and import them into a store opened with a passphrase"
+            )
+        parameters = crypto.new_kdf_parameters()
+        kek = crypto.derive_key_encryption_key(passphrase, parameters)
+        self._execute(lambda state: ([KeyStoreProtected(
+            parameters.salt, parameters.iterations, parameters.lanes, parameters.memory_cost,
+            crypto.key_check(kek),
+        )], None))
+        self._keys = KeyRing(True, kek)
+
+    # The one write path ---------------------------------------------------------------------
+
+    @property
+    def _state(self) -> IdentityStoreState:
+        if self._closed:
+            raise peer_error("PEER_E_NOT_INITIALIZED", "this peer was closed")
+        return self._log.state
+
+    def _replica(self, identity: str, group: str) -> ReplicaLog:
+        """The identity's replica of the group, as this process last saw it."""
+        key = (identity, group)
+        log = self._replicas.get(key)
+        if log is None:
+            log = self._replicas[key] = self._store.replica_log(identity, group)
+        return log
+
+    def _reload(self, replicas: Sequence[tuple[str, str]] = ()) -> None:
+        self._log = self._store.identity_log()
+        for key in replicas:
+            self._replicas.pop(key, None)
+
+    def _execute(self, decide: Callable[[IdentityStoreState], Decision[_Result]]) -> _Result:
+        """Decide against the current identity state, then store what was decided, atomically."""
+        return self._execute_group(None, lambda _: ([], *decide(self._state)))
+
+    def _execute_group(
+        self, replica: tuple[str, str] | None,
+        decide: Callable[[ReplicaLog | None], GroupDecision[_Result]],
+    ) -> _Result:
+        """Decide against a replica (and the identity state), then store the replica's and
+        the identity log's new events in one transaction."""
+        keys = [replica] if replica is not None else []
+        for _ in range(MAX_SAVE_ATTEMPTS):
+            log = self._replica(*replica) if replica is not None else None
+            replica_events, identity_events, result = decide(log)
+            for identity_event in identity_events:
+                self._log.record(identity_event)
+            if log is not None:
+                for replica_event in replica_events:
+                    log.record(replica_event)
+            try:
+                self._store.save(*([self._log] if identity_events else []), *([log] if log is not None else []))
+                return result
+            except WriteConflict:
+                self._reload(keys)
+            except BaseException:
+                self._reload(keys)
+                raise
+        raise peer_error("E_UNEXPECTED", "the log kept changing under this call; try again")
