@@ -10,15 +10,24 @@ returns no out-parameters.
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
+from datetime import datetime
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final, TypeAlias
 
 import attrs
 
-from peerstate.errors import S_OK, HResult, PeerError, peer_error
+from peerstate.constants import (
+    PeerGroupAuthenticationScheme,
+    PeerGroupEventType,
+    PeerGroupPropertyFlags,
+    PeerGroupStatus,
+)
+from peerstate.errors import S_OK, HResult, InvalidArgument, PeerError, by_name, peer_error
 from peerstate.peer import NamePair, Peer
+from peerstate.sessions import GroupEvent
 
 ALL_FUNCTIONS: Final = frozenset(
     """
@@ -52,6 +61,15 @@ class WinResult:
     message: str = ""
 
 
+@attrs.frozen
+class Coded:
+    """A body's result that succeeds with a success code other than ``S_OK``; a ``value``
+    of None sets no out-parameters."""
+
+    name: str
+    value: Any
+
+
 WinFunction: TypeAlias = Callable[..., WinResult]
 _FUNCTIONS: dict[str, WinFunction] = {}
 _OUT_PARAMETERS: dict[str, tuple[str, ...]] = {}
@@ -78,8 +96,13 @@ def _p2p(*outs: str) -> Callable[[Callable[..., Any]], WinFunction]:
                 value = body(peer, **args)
             except PeerError as error:
                 return WinResult(error.result, {}, error.message)
+            code = S_OK
+            if isinstance(value, Coded):
+                code, value = by_name(value.name), value.value
+                if value is None:
+                    return WinResult(code)
             values = value if len(outs) != 1 else (value,)
-            return WinResult(S_OK, dict(zip(outs, values, strict=True)) if outs else {})
+            return WinResult(code, dict(zip(outs, values, strict=True)) if outs else {})
 
         assert body.__name__ in ALL_FUNCTIONS, body.__name__
         _FUNCTIONS[body.__name__] = call
@@ -167,3 +190,180 @@ def PeerCreatePeerName(
 ) -> str:
     return peer.create_peer_name(pwzIdentity, pwzClassifier)
 
+
+
+# Groups -------------------------------------------------------------------------------------
+
+_PROPERTY_FIELDS: Final = MappingProxyType({
+    "dwFlags": "flags", "pwzCloud": "cloud", "pwzClassifier": "classifier",
+    "pwzGroupPeerName": "group_peer_name", "pwzCreatorPeerName": "creator_peer_name",
+    "pwzFriendlyName": "friendly_name", "pwzComment": "comment",
+    "ulMemberDataLifetime": "member_data_lifetime", "ulPresenceLifetime": "presence_lifetime",
+    "dwAuthenticationSchemes": "authentication_schemes", "pwzGroupPassword": "password",
+    "groupPasswordRole": "password_role",
+})
+"""``PEER_GROUP_PROPERTIES`` fields (without ``dwSize``) and the keywords ``Peer`` takes."""
+
+
+def _properties_in(pProperties: object) -> dict[str, Any]:
+    """The fields given in a ``PEER_GROUP_PROPERTIES``, by ``Peer``'s keyword names; a field
+    given as NULL counts as not given."""
+    if not isinstance(pProperties, Mapping):
+        raise InvalidArgument("pProperties is required: a PEER_GROUP_PROPERTIES")
+    unknown = [field for field in pProperties if field not in _PROPERTY_FIELDS]
+    if unknown:
+        raise InvalidArgument(f"PEER_GROUP_PROPERTIES has no field {', '.join(unknown)}")
+    return {_PROPERTY_FIELDS[field]: value for field, value in pProperties.items() if value is not None}
+
+
+@_p2p("phGroup")
+def PeerGroupCreate(peer: Peer, pProperties: Mapping[str, Any] | None = None) -> str:
+    given = _properties_in(pProperties)
+    if "group_peer_name" in given:
+        raise InvalidArgument("pwzGroupPeerName must not be set: PeerGroupCreate makes the group peer name")
+    return peer.create_group(given.pop("creator_peer_name", None), **given)
+
+
+@_p2p("phGroup")
+def PeerGroupOpen(
+    peer: Peer, pwzIdentity: str | None = None, pwzGroupPeerName: str | None = None, pwzCloud: str | None = None,
+) -> str:
+    return peer.open_group(pwzIdentity, pwzGroupPeerName, pwzCloud)
+
+
+@_p2p("phGroup")
+def PeerGroupPasswordJoin(
+    peer: Peer, pwzIdentity: str | None = None, pwzInvitation: str | None = None,
+    pwzPassword: str | None = None, pwzCloud: str | None = None,
+) -> str | Coded:
+    joined = peer.password_join(pwzIdentity, pwzInvitation, pwzPassword, pwzCloud)
+    return Coded("PEER_S_ALREADY_A_MEMBER", joined.handle) if joined.already_member else joined.handle
+
+
+@_p2p()
+def PeerGroupConnect(peer: Peer, hGroup: str | None = None) -> None:
+    peer.connect(hGroup)
+
+
+@_p2p()
+def PeerGroupConnectByAddress(peer: Peer, hGroup: str | None = None, pAddresses: list[Any] | None = None) -> None:
+    """A ``PEER_ADDRESS`` is ``{"sin6": address}``; a simulated machine's address is its peer name."""
+    peer.group_status(hGroup)  # the handle first: PEER_E_INVALID_GROUP before E_INVALIDARG
+    if not isinstance(pAddresses, list) or not all(isinstance(a, Mapping) and set(a) == {"sin6"} for a in pAddresses):
+        raise InvalidArgument('pAddresses must be a list of PEER_ADDRESS, each {"sin6": address}')
+    peer.connect(hGroup, [address["sin6"] for address in pAddresses])
+
+
+@_p2p()
+def PeerGroupClose(peer: Peer, hGroup: str | None = None) -> None:
+    peer.close_group(hGroup)
+
+
+@_p2p()
+def PeerGroupDelete(peer: Peer, pwzIdentity: str | None = None, pwzGroupPeerName: str | None = None) -> None:
+    peer.delete_group(pwzIdentity, pwzGroupPeerName)
+
+
+@_p2p("pdwStatus")
+def PeerGroupGetStatus(peer: Peer, hGroup: str | None = None) -> PeerGroupStatus:
+    return peer.group_status(hGroup)
+
+
+@_p2p("ppProperties")
+def PeerGroupGetProperties(peer: Peer, hGroup: str | None = None) -> dict[str, Any]:
+    properties = peer.group_properties(hGroup)
+    return {
+        "dwFlags": PeerGroupPropertyFlags(properties.flags), "pwzCloud": properties.cloud,
+        "pwzClassifier": properties.classifier, "pwzGroupPeerName": properties.group_peer_name,
+        "pwzCreatorPeerName": properties.creator_peer_name, "pwzFriendlyName": properties.friendly_name,
+        "pwzComment": properties.comment, "ulMemberDataLifetime": properties.member_data_lifetime,
+        "ulPresenceLifetime": properties.presence_lifetime,
+        "dwAuthenticationSchemes": PeerGroupAuthenticationScheme(properties.authentication_schemes),
+        "pwzGroupPassword": None, "groupPasswordRole": properties.password_role,
+    }
+
+
+@_p2p()
+def PeerGroupSetProperties(peer: Peer, hGroup: str | None = None, pProperties: Mapping[str, Any] | None = None) -> None:
+    peer.group_status(hGroup)  # the handle first: PEER_E_INVALID_GROUP before E_INVALIDARG
+    peer.set_group_properties(hGroup, **_properties_in(pProperties))
+
+
+@_p2p("ppwzInvitation")
+def PeerGroupCreatePasswordInvitation(peer: Peer, hGroup: str | None = None) -> str:
+    return peer.create_password_invitation(hGroup)
+
+
+@_p2p("ppInvitationInfo")
+def PeerGroupParseInvitation(peer: Peer, pwzInvitation: str | None = None) -> dict[str, Any]:
+    invitation = peer.parse_invitation(pwzInvitation)
+    return {
+        "dwFlags": 0, "pwzCloudName": invitation.cloud, "dwScope": invitation.pnrp_scope,
+        "dwCloudFlags": invitation.cloud_flags, "pwzGroupPeerName": invitation.group_peer_name,
+        "pwzIssuerPeerName": invitation.issuer, "pwzSubjectPeerName": None,
+        "pwzGroupFriendlyName": invitation.group_friendly_name,
+        "pwzIssuerFriendlyName": invitation.issuer_friendly_name, "pwzSubjectFriendlyName": None,
+        "ftValidityStart": invitation.valid_from, "ftValidityEnd": invitation.valid_until,
+        "pRoles": [invitation.role], "ppwzClassifiers": [], "pSubjectPublicKey": None,
+        "authScheme": PeerGroupAuthenticationScheme.PEER_GROUP_PASSWORD_AUTHENTICATION,
+    }
+
+
+@_p2p("phPeerEvent")
+def PeerGroupRegisterEvent(
+    peer: Peer, hGroup: str | None = None, pEventRegistrations: list[Any] | None = None, hEvent: Any = None,
+) -> str:
+    peer.group_status(hGroup)  # the handle first: PEER_E_INVALID_GROUP before E_INVALIDARG
+    if not isinstance(pEventRegistrations, list):
+        raise InvalidArgument("pEventRegistrations must be a list of PEER_GROUP_EVENT_REGISTRATION")
+    types = []
+    for registration in pEventRegistrations:
+        if not isinstance(registration, Mapping) or not set(registration) <= {"eventType", "pType"}:
+            raise InvalidArgument('each registration is {"eventType": ..., "pType": ...}')
+        event_type = registration.get("eventType")
+        if not isinstance(event_type, PeerGroupEventType):
+            raise InvalidArgument(f"{event_type!r} is not a PEER_GROUP_EVENT_TYPE")
+        types.append(event_type)
+    return peer.register_event(hGroup, types)
+
+
+@_p2p()
+def PeerGroupUnregisterEvent(peer: Peer, hPeerEvent: str | None = None) -> None:
+    peer.unregister_event(hPeerEvent)
+
+
+def _node_id(node: str | None) -> int:
+    return int.from_bytes(hashlib.sha256((node or "").encode()).digest()[:8], "big")
+
+
+def _event_data(event: GroupEvent) -> dict[str, Any]:
+    data: dict[str, Any] = {"eventType": event.event_type}
+    kind = event.event_type
+    if kind is PeerGroupEventType.PEER_GROUP_EVENT_STATUS_CHANGED:
+        data["dwStatus"] = event.status
+    elif kind is PeerGroupEventType.PEER_GROUP_EVENT_MEMBER_CHANGED:
+        data["memberChangeData"] = {"changeType": event.member_change, "pwzIdentity": event.identity}
+    elif kind is PeerGroupEventType.PEER_GROUP_EVENT_NEIGHBOR_CONNECTION:
+        data["connectionChangeData"] = {
+            "status": event.connection_status, "ullConnectionId": _node_id(event.node),
+            "ullNodeId": _node_id(event.node), "ullNextConnectionId": 0, "hrConnectionFailedReason": S_OK,
+        }
+    elif event.failure is not None:
+        data["hrConnectionFailedReason"] = by_name(event.failure)
+    return data
+
+
+@_p2p("ppEventData")
+def PeerGroupGetEventData(peer: Peer, hPeerEvent: str | None = None) -> dict[str, Any] | Coded:
+    event = peer.event_data(hPeerEvent)
+    return Coded("PEER_S_NO_EVENT_DATA", None) if event is None else _event_data(event)
+
+
+@_p2p("pftUniversalTime")
+def PeerGroupPeerTimeToUniversalTime(peer: Peer, hGroup: str | None = None, pftPeerTime: datetime | None = None) -> datetime:
+    return peer.peer_time_to_universal(hGroup, pftPeerTime)
+
+
+@_p2p("pftPeerTime")
+def PeerGroupUniversalTimeToPeerTime(peer: Peer, hGroup: str | None = None, pftUniversalTime: datetime | None = None) -> datetime:
+    return peer.universal_to_peer_time(hGroup, pftUniversalTime)

@@ -38,7 +38,7 @@ def test_a_failed_step_exit_1_and_says_what_differed(
     file = scenario_file(tmp_path, [
         {**NAME, "check": {"ppwzPeerName": "0.checkers"}},
         {**EMPTY, "expect": "PEER_E_NOT_FOUND"},
-        {"sim": "sync"},
+        {"sim": "converged", "group": "no-such-group"},
         NAME,
     ])
     status, lines, _ = replay(capsys, file)
@@ -47,7 +47,7 @@ def test_a_failed_step_exit_1_and_says_what_differed(
         f'{file} steps[0] alice PeerCreatePeerName S_OK FAIL: '
         f'ppwzPeerName: differs: expected "0.checkers", got "0.chess"',
         f"{file} steps[1] bob PeerEnumIdentities S_OK FAIL: expected PEER_E_NOT_FOUND, got S_OK",
-        f"{file} steps[2] - sync - FAIL: sim sync is not supported yet (it needs groups)",
+        f"{file} steps[2] - converged - FAIL: no peer holds a synchronized replica of 'no-such-group'",
         f"{file} steps[3] alice PeerCreatePeerName S_OK PASS",
         "1 passed, 3 failed",
     ]

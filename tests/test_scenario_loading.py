@@ -14,7 +14,7 @@ from scenario_fakes import FAKE_API, scenario_file
 from peerstate.cli import main
 from peerstate.peer import PeerSettings
 from peerstate.scenario import Api, ScenarioFileError, load_scenario, scenario_files
-from peerstate.scenario.model import AdvanceClock, CallStep, Restart, Unsupported
+from peerstate.scenario.model import AdvanceClock, CallStep, Converged, Restart, Sync
 from peerstate.scenario.problems import format_path
 from peerstate.scenario.schema import scenario_schema
 
@@ -181,8 +181,8 @@ def test_a_valid_file_becomes_the_model(tmp_path: Path) -> None:
         CallStep("bob", "FakeLater", {"anything": "$thing.name"}, {}, "S_OK", {}),
         AdvanceClock(1.5),
         Restart("carol", None),
-        Unsupported("sync"),
-        Unsupported("converged"),
+        Sync(("alice", "bob")),
+        Converged("$thing.tags[1]"),
     )
     assert scenario.peer_names() == {"alice", "bob", "carol"}
 

@@ -103,23 +103,12 @@ def test_an_exception_fails_its_step_and_the_replay_goes_on(tmp_path: Path) -> N
     assert outcome(results) == [(None, False, "RuntimeError: the fake exploded"), ("S_OK", True, "")]
 
 
-def test_unsupported_calls_and_sims_fail_and_never_pass(tmp_path: Path) -> None:
+def test_unsupported_calls_fail_and_never_pass(tmp_path: Path) -> None:
     results = run(tmp_path, [
         make("g", out={"ppwzThing": "g"}),
         {"peer": "alice", "call": "FakeLater", "args": {"anything": 1}},
-        {"sim": "sync"},
-        {"sim": "sync", "peers": ["alice", "bob"]},
-        {"sim": "converged", "group": "$g.name"},
     ])
-    assert outcome(results)[1:] == [
-        (None, False, "FakeLater is not supported yet"),
-        (None, False, "sim sync is not supported yet (it needs groups)"),
-        (None, False, "sim sync is not supported yet (it needs groups)"),
-        (None, False, "sim converged is not supported yet (it needs groups)"),
-    ]
-    assert [(r.kind, r.action, r.peer) for r in results[2:]] == [
-        ("sim", "sync", None), ("sim", "sync", None), ("sim", "converged", None)
-    ]
+    assert outcome(results)[1:] == [(None, False, "FakeLater is not supported yet")]
 
 
 def test_the_clock_starts_at_the_file_clock_and_moves_only_by_advance_clock(tmp_path: Path) -> None:

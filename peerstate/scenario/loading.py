@@ -22,7 +22,8 @@ from peerstate.scenario.model import (
     Restart,
     Scenario,
     Step,
-    Unsupported,
+    Converged,
+    Sync,
 )
 from peerstate.scenario.problems import KeyPath, KeyPathError, ScenarioFileError
 from peerstate.scenario.schema import check_schema
@@ -103,9 +104,11 @@ def _sim_step(raw: dict[str, Any], variables: _Variables) -> Step:
         return AdvanceClock(raw["seconds"])
     if kind == "restart":
         return Restart(raw["peer"], raw.get("passphrase"))
-    if kind == "converged":
-        substitute(raw["group"], variables.placeholder, ("group",))
-    return Unsupported(kind)
+    if kind == "sync":
+        peers = raw.get("peers")
+        return Sync(None if peers is None else tuple(peers))
+    substitute(raw["group"], variables.placeholder, ("group",))
+    return Converged(raw["group"])
 
 
 def _settings(raw: Mapping[str, Any]) -> PeerSettings:

@@ -15,6 +15,7 @@ from typing import Final
 
 import attrs
 
+from peerstate import network
 from peerstate.peer import Peer, PeerSettings
 from peerstate.store import PeerStore, open_store
 from peerstate.scenario.problems import KeyPathError
@@ -79,10 +80,15 @@ class Machines:
                 self._root.mkdir(parents=True, exist_ok=True)
                 path = self._root / name
             store = self._host.open_store(path)
-            peer = self._host.start_peer(store, self._settings(name), self._clock)
+            peer = self._host.start_peer(store, self._machine_settings(name), self._clock)
             machine = _Machine(path, store, peer)
             self._machines[name] = machine
         return machine
+
+    def _machine_settings(self, name: str) -> PeerSettings:
+        """The file's settings, and the machine's address: its name, which is how a
+        scenario writes a ``PEER_ADDRESS``."""
+        return attrs.evolve(self._settings(name), address=name)
 
     def peer(self, name: str) -> Peer:
         return self._machine(name).peer
@@ -95,8 +101,30 @@ class Machines:
         if machine.path is not None:
             machine.store.close()
             machine.store = self._host.open_store(machine.path)
-        settings = attrs.evolve(self._settings(name), passphrase=passphrase)
+        settings = attrs.evolve(self._machine_settings(name), passphrase=passphrase)
         machine.peer = self._host.start_peer(machine.store, settings, self._clock)
+
+    def sync(self, names: Iterable[str] | None) -> None:
+        """Exchange group data among the named peers (None: every peer up so far)."""
+        chosen = sorted(self._machines) if names is None else sorted(set(names))
+        network.synchronize({name: self.peer(name) for name in chosen})
+
+    def converged(self, group: object) -> str:
+        """"" when every synchronized replica of ``group`` reports the same state digest;
+        otherwise what differs."""
+        if not isinstance(group, str):
+            return f"converged needs a group peer name, not {group!r}"
+        digests = {
+            f"{name}/{key[0]}": network.group_digest(machine.peer.sync_replica(key).state.group)
+            for name, machine in sorted(self._machines.items())
+            for key in machine.peer.sync_replicas_of(group)
+        }
+        if not digests:
+            return f"no peer holds a synchronized replica of {group!r}"
+        if len(set(digests.values())) > 1:
+            listed = ", ".join(f"{where}: {digest[:12]}" for where, digest in digests.items())
+            return f"the replicas of {group!r} differ: {listed}"
+        return ""
 
     def close(self) -> None:
         """End every peer, then close every store."""

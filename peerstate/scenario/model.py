@@ -50,14 +50,25 @@ class Restart:
 
 
 @attrs.frozen
-class Unsupported:
-    """A ``sim`` step the runner cannot do yet (``sync``, ``converged``): it fails."""
+class Sync:
+    """Exchange group data among ``peers`` (None: every peer brought up so far)."""
 
-    action: str
+    peers: tuple[str, ...] | None
     peer: ClassVar[None] = None
+    action: ClassVar[str] = "sync"
 
 
-Step: TypeAlias = CallStep | AdvanceClock | Restart | Unsupported
+@attrs.frozen
+class Converged:
+    """Every synchronized replica of the group ``group`` names (a value that may hold
+    variables) reports the same group state digest."""
+
+    group: Any
+    peer: ClassVar[None] = None
+    action: ClassVar[str] = "converged"
+
+
+Step: TypeAlias = CallStep | AdvanceClock | Restart | Sync | Converged
 """Every step has ``action`` (the function, or the kind of sim step) and ``peer`` (None
 where no one peer acts)."""
 
@@ -75,4 +86,8 @@ class Scenario:
 
     def peer_names(self) -> frozenset[str]:
         """Every peer a step may bring up (and so give a store)."""
-        return frozenset(step.peer for step in self.steps if step.peer is not None)
+        named = {step.peer for step in self.steps if step.peer is not None}
+        for step in self.steps:
+            if isinstance(step, Sync) and step.peers is not None:
+                named.update(step.peers)
+        return frozenset(named)

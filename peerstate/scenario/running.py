@@ -16,7 +16,7 @@ from peerstate.scenario.api import WINAPI, Api
 from peerstate.scenario.clock import SimClock
 from peerstate.scenario.machines import REAL_HOST, Host, Machines, refuse_used_stores
 from peerstate.scenario.matching import mismatch
-from peerstate.scenario.model import AdvanceClock, CallStep, Restart, Scenario, Step, Unsupported
+from peerstate.scenario.model import AdvanceClock, CallStep, Converged, Restart, Scenario, Step, Sync
 from peerstate.scenario.problems import KeyPathError, ScenarioFileError
 from peerstate.scenario.values import decode_args, encode
 from peerstate.scenario.variables import Reference, substitute
@@ -90,15 +90,21 @@ class _Replay:
         self._saved.update({variable: out[parameter] for parameter, variable in step.out.items()})
         return name, ""
 
-    def _sim(self, step: AdvanceClock | Restart | Unsupported) -> str:
+    def _sim(self, step: AdvanceClock | Restart | Sync | Converged) -> str:
         """What differed ("" when the step passed)."""
         match step:
             case AdvanceClock(seconds):
                 self._clock.advance(seconds)
             case Restart(peer, passphrase):
                 self._machines.restart(peer, passphrase)
-            case Unsupported(action):
-                return f"sim {action} is not supported yet (it needs groups)"
+            case Sync(peers):
+                self._machines.sync(peers)
+            case Converged(group):
+                try:
+                    name = substitute(group, self._lookup)
+                except KeyPathError as error:
+                    raise error.under(("group",)) from None
+                return self._machines.converged(name)
         return ""
 
     def run(self, index: int, step: Step) -> StepResult:

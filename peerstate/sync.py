@@ -1,0 +1,280 @@
+"""Synchronization between two replicas of a group, as messages that are bytes.
+
+A connecting replica (its handle connected) meets a listening one. The two sides are
+state machines that take a message and give the next (``receive``), so any transport can
+carry them; ``exchange`` carries them in memory. The conversation:
+
+1. ``Hello``: the connector names itself, shows its IDC and its GMC chain (none for a
+   password joiner) and a fresh nonce.
+2. ``Challenge``: the listener checks the chain against its group root (or, for a password
+   joiner, that its own role may give out the password role), and answers with its own IDC,
+   chain, nonce and a signature over the transcript.
+3. ``Proof``: the connector checks the listener's chain against the group peer name's
+   authority and its signature, signs the transcript itself, adds the password proof
+   (an HMAC of the transcript under the group's verifier) and says how far each author's
+   chain stands in its replica.
+4. ``Batch``: the listener checks the signature and the password proof, issues a password
+   joiner its GMC, and sends every envelope the connector lacks with its own heads.
+5. ``Batch``: the connector stores what it received in one transaction (each envelope
+   judged by admission), becomes synchronized if it now holds a credential, and sends back
+   what the listener lacks.
+
+Either side may answer ``Refusal`` instead, and the conversation ends.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime
+from typing import Final, Literal
+
+import attrs
+
+from peerstate import credentials, crypto, names, wire
+from peerstate.constants import PeerGroupEventType
+from peerstate.domain import rules
+from peerstate.domain.group_events import Envelope
+from peerstate.errors import PeerError, peer_error
+from peerstate.groups import GroupCalls
+from peerstate.sessions import ReplicaKey
+
+NONCE_BYTES: Final = 32
+
+
+@attrs.frozen
+class Head:
+    author: str
+    seq: int
+
+
+@attrs.frozen
+class Hello:
+    group: str
+    identity: str
+    card: bytes
+    chain: tuple[bytes, ...]
+    nonce: bytes
+
+
+@attrs.frozen
+class Challenge:
+    identity: str
+    card: bytes
+    chain: tuple[bytes, ...]
+    nonce: bytes
+    signature: bytes
+
+
+@attrs.frozen
+class Proof:
+    signature: bytes
+    password_proof: bytes
+    heads: tuple[Head, ...]
+
+
+@attrs.frozen
+class Batch:
+    envelopes: tuple[Envelope, ...]
+    heads: tuple[Head, ...]
+
+
+@attrs.frozen
+class Refusal:
+    error: str
+    reason: str
+    authentication: bool
+    """True when the connector's password was wrong: it sees AUTHENTICATION_FAILED."""
+
+
+Message = Hello | Challenge | Proof | Batch | Refusal
+Outcome = Literal["synchronized", "refused", "pending"]
+
+
+class _Refuse(Exception):
+    def __init__(self, error: PeerError, authentication: bool = False) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.authentication = authentication
+
+
+def _send(message: Message) -> bytes:
+    return wire.canonical(message)
+
+
+def _receive(data: bytes) -> Message:
+    try:
+        return wire.decode(data, Message)  # type: ignore[arg-type]  # a union is a type here
+    except wire.WireError as error:
+        raise _Refuse(peer_error("PEER_E_CONNECTION_FAILED", f"a malformed message: {error}")) from None
+
+
+def _heads(peer: GroupCalls, key: ReplicaKey) -> tuple[Head, ...]:
+    return tuple(Head(author, head.seq) for author, head in sorted(peer.sync_replica(key).state.group.heads.items()))
+
+
+def _transcript(hello: bytes, challenge: Challenge) -> bytes:
+    return wire.digest([hello, attrs.evolve(challenge, signature=b"")])
+
+
+def _member_card(card: bytes, identity: str) -> bytes:
+    """The public key of an IDC that names ``identity`` and whose key that name's authority hashes."""
+    try:
+        parsed = crypto.read_identity_certificate(card)
+    except crypto.CryptoFailure as error:
+        raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", f"the IDC does not parse: {error}")) from None
+    if parsed.peer_name != identity or names.authority_of(parsed.public_key) != identity.partition(".")[0]:
+        raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", f"the IDC is not {identity!r}'s"))
+    return parsed.public_key
+
+
+def _chain_holds(chain: tuple[bytes, ...], group: str, identity: str, key: bytes, root: bytes | None, at: datetime) -> None:
+    """A GMC chain from the group's root (the one ``root`` is, when known) to ``identity``'s key."""
+    if not chain or (root is not None and chain[0] != root):
+        raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", "the credential chain is not from this group's root"))
+    try:
+        links = credentials.verify_chain(chain[0], chain[1:], group, at)
+    except crypto.CryptoFailure as error:
+        raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", f"the credential chain fails: {error}")) from None
+    if links[-1].subject != identity or links[-1].public_key != key:
+        raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", "the credential chain is not the IDC's"))
+
+
+class Connector:
+    """The side whose handle is connected and looks for a listening member."""
+
+    def __init__(self, peer: GroupCalls, key: ReplicaKey, node: str, remote: str) -> None:
+        self._peer = peer
+        self._key = key
+        self._node = node
+        self._remote = remote
+        self._hello = b""
+        self.outcome: Outcome = "pending"
+
+    def start(self) -> bytes:
+        identity, group = self._key
+        hello = Hello(group, identity, self._peer.sync_card(identity), self._peer.sync_chain(self._key), os.urandom(NONCE_BYTES))
+        self._hello = _send(hello)
+        return self._hello
+
+    def receive(self, data: bytes) -> bytes | None:
+        try:
+            return self._step(_receive(data))
+        except _Refuse as refusal:
+            self._fail(refusal.error, refusal.authentication)
+            return _send(Refusal(refusal.error.name, refusal.error.message, False))
+        except PeerError as error:
+            self._fail(error, False)
+            return _send(Refusal(error.name, error.message, False))
+
+    def _fail(self, error: PeerError, authentication: bool) -> None:
+        self.outcome = "refused"
+        kind = (
+            PeerGroupEventType.PEER_GROUP_EVENT_AUTHENTICATION_FAILED if authentication
+            else PeerGroupEventType.PEER_GROUP_EVENT_CONNECTION_FAILED
+        )
+        self._peer.sync_failed(self._key, kind, error.name)
+
+    def _step(self, message: Message) -> bytes | None:
+        identity, group = self._key
+        match message:
+            case Challenge():
+                state = self._peer.sync_replica(self._key).state.group
+                key = _member_card(message.card, message.identity)
+                _chain_holds(message.chain, group, message.identity, key, state.root, self._peer.sync_now())
+                transcript = _transcript(self._hello, message)
+                if not credentials.signature_matches(key, transcript, message.signature):
+                    raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", "the listener's signature fails"))
+                ticket = self._peer.sync_ticket(self._key)
+                proof = credentials.password_proof(ticket, transcript) if ticket is not None else b""
+                signature = self._peer.sync_sign(identity, transcript)
+                return _send(Proof(signature, proof, _heads(self._peer, self._key)))
+            case Batch():
+                self._peer.sync_receive(self._key, message.envelopes, self._remote)
+                self._peer.sync_first_synchronized(self._key, self._remote)
+                if not self._peer.sync_replica(self._key).state.synchronized:
+                    raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", "no credential came with the group data"))
+                self.outcome = "synchronized"
+                self._peer.sync_connected(self._key, self._remote)
+                theirs = {head.author: head.seq for head in message.heads}
+                return _send(Batch(self._peer.sync_missing(self._key, theirs), ()))
+            case Refusal():
+                self._fail(peer_error(message.error, message.reason), message.authentication)
+                return None
+        raise _Refuse(peer_error("PEER_E_CONNECTION_FAILED", f"an unexpected {type(message).__name__}"))
+
+
+class Listener:
+    """The side that listens: a synchronized replica with a connected handle."""
+
+    def __init__(self, peer: GroupCalls, key: ReplicaKey, node: str, remote: str) -> None:
+        self._peer = peer
+        self._key = key
+        self._node = node
+        self._remote = remote
+        self._hello_bytes = b""
+        self._hello: Hello | None = None
+        self._challenge: Challenge | None = None
+        self._joiner_key = b""
+
+    def receive(self, data: bytes) -> bytes | None:
+        try:
+            return self._step(_receive(data), data)
+        except _Refuse as refusal:
+            if self._hello is not None and refusal.authentication:
+                self._peer.sync_refuse_join(self._key, self._hello.identity, refusal.error, "password_proof_matches")
+            return _send(Refusal(refusal.error.name, refusal.error.message, refusal.authentication))
+        except PeerError as error:
+            return _send(Refusal(error.name, error.message, False))
+
+    def _step(self, message: Message, data: bytes) -> bytes | None:
+        identity, group = self._key
+        state = self._peer.sync_replica(self._key).state
+        match message:
+            case Hello() if self._hello is None:
+                if message.group != group:
+                    raise _Refuse(peer_error("PEER_E_CONNECTION_REFUSED", "another group"))
+                self._hello, self._hello_bytes = message, data
+                self._joiner_key = _member_card(message.card, message.identity)
+                if message.chain:
+                    _chain_holds(message.chain, group, message.identity, self._joiner_key, state.group.root, self._peer.sync_now())
+                else:
+                    properties = rules.replica_is_ready(state)
+                    _, role = rules.group_uses_password(properties)
+                    credential = rules.caller_holds_credential(state.group, identity, self._peer.sync_now())
+                    rules.may_grant_password_role(credential, role)
+                challenge = Challenge(identity, self._peer.sync_card(identity), self._peer.sync_chain(self._key), os.urandom(NONCE_BYTES), b"")
+                signature = self._peer.sync_sign(identity, _transcript(self._hello_bytes, challenge))
+                self._challenge = attrs.evolve(challenge, signature=signature)
+                return _send(self._challenge)
+            case Proof() if self._hello is not None and self._challenge is not None:
+                transcript = _transcript(self._hello_bytes, self._challenge)
+                if not credentials.signature_matches(self._joiner_key, transcript, message.signature):
+                    raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", "the connector's signature fails"))
+                if not self._hello.chain:
+                    properties = rules.replica_is_ready(state)
+                    verifier, _ = rules.group_uses_password(properties)
+                    if not credentials.password_proof_matches(verifier.verifier, transcript, message.password_proof):
+                        raise _Refuse(peer_error("PEER_E_NOT_AUTHORIZED", "the group password is wrong"), authentication=True)
+                    self._peer.sync_issue_password_credential(self._key, self._hello.card)
+                theirs = {head.author: head.seq for head in message.heads}
+                return _send(Batch(self._peer.sync_missing(self._key, theirs), _heads(self._peer, self._key)))
+            case Batch() if self._challenge is not None:
+                self._peer.sync_receive(self._key, message.envelopes, self._remote)
+                self._peer.sync_connected(self._key, self._remote)
+                return None
+            case Refusal():
+                return None
+        raise _Refuse(peer_error("PEER_E_CONNECTION_FAILED", f"an unexpected {type(message).__name__}"))
+
+
+def exchange(connector: Connector, listener: Listener, *, max_messages: int = 8) -> Outcome:
+    """Carry the conversation in memory until one side has nothing more to say."""
+    message: bytes | None = connector.start()
+    sides: tuple[Callable[[bytes], bytes | None], ...] = (listener.receive, connector.receive)
+    for turn in range(max_messages):
+        if message is None:
+            break
+        message = sides[turn % 2](message)
+    return connector.outcome
+
