@@ -182,6 +182,8 @@ class ReplicaLog(Aggregate):
         self.accepted: list[Envelope] = []
         self.known: set[bytes] = set()
         """Ids of every envelope accepted or refused: a batch offered again is skipped."""
+        self.refusals: list[EnvelopeRefused] = []
+        """Every envelope refused, with the rule that refused it: the audit's part of the log."""
 
     def apply(self, payload: ReplicaEvent) -> None:
         self.state = evolve_replica(self.state, payload)
@@ -193,6 +195,7 @@ class ReplicaLog(Aggregate):
             self.known.add(payload.id)
         elif isinstance(payload, EnvelopeRefused):
             self.known.add(payload.id)
+            self.refusals.append(payload)
 
     def record(self, payload: ReplicaEvent) -> None:
         """Append ``payload``; it is applied at once and stored at the next ``PeerStore.save``."""

@@ -1,0 +1,215 @@
+"""Sync and admission: what a replica accepts, what it refuses, and that refusals are kept.
+
+Two peers meet on the in-memory network: alice creates a password group, bob joins it by
+password. Then envelopes are forged, altered, replayed or signed by a non-member and handed
+to alice's replica as a sync batch would hand them: each is refused by a named rule, the
+refusal is in her stored log, and her group state does not move.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import attrs
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from peerstate import Peer, PeerError, admission, credentials, crypto, network, open_store
+from peerstate.domain.group_events import (
+    CredentialIssued,
+    Envelope,
+    MembershipPublished,
+    PropertiesChanged,
+)
+from peerstate.domain.group_state import GroupState, apply_envelope
+from peerstate.names import ROLE_ADMIN
+from peerstate.store import PeerStore
+
+from tests.conftest import T0
+
+PASSWORD = "knight-e4-e5"
+
+
+@attrs.define
+class Group:
+    alice: Peer
+    bob: Peer
+    alice_store: PeerStore
+    alice_name: str
+    bob_name: str
+    name: str
+    handles: tuple[str, str]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.alice_name, self.name)
+
+
+def _joined(password: str = PASSWORD) -> Group:
+    alice_store = open_store(None)
+    alice = Peer(alice_store, clock=lambda: T0)
+    bob = Peer(open_store(None), clock=lambda: T0)
+    alice_name = alice.create_identity("alice", "Alice")
+    bob_name = bob.create_identity("bob", "Bob")
+    handle = alice.create_group(
+        alice_name, "chess", authentication_schemes=2, password=PASSWORD, password_role="PEER_GROUP_ROLE_MEMBER",
+    )
+    alice.connect(handle)
+    group = alice.group_properties(handle).group_peer_name
+    joined = bob.password_join(bob_name, alice.create_password_invitation(handle), password)
+    bob.connect(joined.handle)
+    network.synchronize({"alice": alice, "bob": bob})
+    return Group(alice, bob, alice_store, alice_name, bob_name, group, (handle, joined.handle))
+
+
+@pytest.fixture(scope="module")
+def joined() -> Iterator[Group]:
+    yield _joined()
+
+
+def _signed(key: crypto.PrivateKey, envelope: Envelope) -> Envelope:
+    return attrs.evolve(envelope, signature=credentials.sign(key, admission.signed_part(envelope)))
+
+
+def _next(group: Group, author: str, payload: object, key_of: Peer, credential: bytes | None = None) -> Envelope:
+    """A well-signed envelope by ``author`` that would come next in its chain on alice's replica."""
+    state = group.alice.sync_replica(group.key).state.group
+    head = state.heads[author]
+    record = key_of._log.state.identities[author]
+    fingerprint = credential if credential is not None else state.credential_of(author, T0).fingerprint  # type: ignore[union-attr]
+    envelope = Envelope(group.name, author, fingerprint, head.seq + 1, head.last, T0, payload, b"")  # type: ignore[arg-type]
+    return _signed(key_of._identity_key(record), envelope)
+
+
+def _refused_by(group: Group, envelope: Envelope, rule: str, error: str) -> None:
+    """Alice's replica refuses ``envelope`` with ``rule``, keeps the refusal in its stored
+    log, and its group state does not change."""
+    replica = group.alice.sync_replica(group.key)
+    before = network.group_digest(replica.state.group)
+    refused = replica.state.refused
+    assert group.alice.sync_receive(group.key, [envelope], "bob") == 0
+    replica = group.alice.sync_replica(group.key)
+    assert network.group_digest(replica.state.group) == before
+    assert replica.state.refused == refused + 1
+    last = group.alice_store.replica_log(*group.key).refusals[-1]  # read back from the store
+    assert (last.rule, last.error, last.envelope) == (rule, error, envelope)
+
+
+def test_the_joiner_is_a_synchronized_member_with_the_password_role(joined: Group) -> None:
+    bob_replica = joined.bob.sync_replica((joined.bob_name, joined.name)).state
+    assert bob_replica.synchronized
+    credential = bob_replica.group.credential_of(joined.bob_name, T0)
+    assert credential is not None and credential.chain_length == 2
+    assert set(bob_replica.group.members) == {joined.bob_name}
+    assert network.group_digest(bob_replica.group) == network.group_digest(
+        joined.alice.sync_replica(joined.key).state.group
+    )
+
+
+def test_an_altered_envelope_is_refused_by_its_signature(joined: Group) -> None:
+    envelope = _next(joined, joined.bob_name, MembershipPublished("Bob"), joined.bob)
+    altered = attrs.evolve(envelope, payload=MembershipPublished("Mallory"))
+    _refused_by(joined, altered, "signature_verifies", "PEER_E_INVALID_RECORD")
+
+
+def test_an_envelope_signed_by_a_non_member_is_refused(joined: Group) -> None:
+    mallory = Peer(open_store(None), clock=lambda: T0)
+    name = mallory.create_identity("mallory")
+    bob_credential = joined.alice.sync_replica(joined.key).state.group.credential_of(joined.bob_name, T0)
+    assert bob_credential is not None
+    envelope = _signed(
+        mallory._identity_key(mallory._log.state.identities[name]),
+        Envelope(joined.name, name, bob_credential.fingerprint, 1, b"", T0, MembershipPublished("M"), b""),
+    )
+    _refused_by(joined, envelope, "author_holds_credential", "PEER_E_NOT_AUTHORIZED")
+
+
+def test_a_replayed_envelope_is_skipped_and_a_reused_sequence_number_refused(joined: Group) -> None:
+    replica = joined.alice.sync_replica(joined.key)
+    head = joined.alice_store.head()
+    old = replica.accepted[-1]
+    assert joined.alice.sync_receive(joined.key, [old], "bob") == 0
+    assert joined.alice_store.head() == head  # the same envelope again: nothing to store
+    fork = _signed(
+        joined.bob._identity_key(joined.bob._log.state.identities[joined.bob_name]),
+        attrs.evolve(replica.accepted[-1], payload=MembershipPublished("Bob again"), signature=b""),
+    ) if replica.accepted[-1].author == joined.bob_name else None
+    assert fork is not None
+    _refused_by(joined, fork, "author_chain_continues", "PEER_E_INVALID_RECORD")
+
+
+def test_an_envelope_for_another_group_is_refused(joined: Group) -> None:
+    envelope = _next(joined, joined.bob_name, MembershipPublished("Bob"), joined.bob)
+    moved = _signed(
+        joined.bob._identity_key(joined.bob._log.state.identities[joined.bob_name]),
+        attrs.evolve(envelope, group="0123456789abcdef0123456789abcdef01234567.other", signature=b""),
+    )
+    _refused_by(joined, moved, "envelope_is_for_group", "PEER_E_INVALID_RECORD")
+
+
+def test_a_member_cannot_make_itself_an_administrator(joined: Group) -> None:
+    state = joined.alice.sync_replica(joined.key).state.group
+    own = state.credential_of(joined.bob_name, T0)
+    assert own is not None
+    record = joined.bob._log.state.identities[joined.bob_name]
+    key = joined.bob._identity_key(record)
+    der = credentials.issue_membership(
+        key, own.der, group_peer_name=joined.name, subject=joined.bob_name, subject_friendly_name="Bob",
+        subject_public_key=own.public_key, roles=[ROLE_ADMIN], not_before=T0, not_after=own.not_after,
+    )
+    forged = joined.alice._credential(der, own)
+    envelope = _next(joined, joined.bob_name, CredentialIssued(forged, "stored"), joined.bob)
+    _refused_by(joined, envelope, "credential_within_issuer", "PEER_E_NOT_AUTHORIZED")
+
+
+def test_only_the_creator_changes_properties(joined: Group) -> None:
+    properties = joined.alice.group_properties(joined.handles[0])
+    changed = attrs.evolve(properties, friendly_name="Taken over")
+    envelope = _next(joined, joined.bob_name, PropertiesChanged(changed), joined.bob)
+    _refused_by(joined, envelope, "caller_is_creator", "PEER_E_NOT_AUTHORIZED")
+    with pytest.raises(PeerError) as caught:
+        joined.bob.set_group_properties(joined.handles[1], friendly_name="Taken over")
+    assert caught.value.name == "PEER_E_NOT_AUTHORIZED"
+
+
+def test_a_wrong_password_gets_no_credential_and_alice_keeps_the_refusal() -> None:
+    group = _joined(password="wrong-password")
+    bob_replica = group.bob.sync_replica((group.bob_name, group.name)).state
+    assert not bob_replica.synchronized
+    assert not bob_replica.group.credentials
+    alice_group = group.alice.sync_replica(group.key).state.group
+    assert group.bob_name not in {credential.subject for credential in alice_group.credentials.values()}
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_the_group_state_is_the_same_for_every_order_that_keeps_each_chain(random: object) -> None:
+    """Envelopes of different authors commute: any interleaving that keeps each author's
+    own order (and the genesis first) folds to the same state."""
+    if "group" not in _SHARED:
+        _SHARED["group"] = _joined()
+        _SHARED["group"].alice.set_group_properties(_SHARED["group"].handles[0], friendly_name="Renamed")
+    group = _SHARED["group"]
+    envelopes = group.alice.sync_replica(group.key).accepted
+    genesis, rest = envelopes[0], list(envelopes[1:])
+    by_author: dict[str, list[Envelope]] = {}
+    for envelope in rest:
+        by_author.setdefault(envelope.author, []).append(envelope)
+    order: list[Envelope] = []
+    queues = {author: list(chain) for author, chain in by_author.items()}
+    while any(queues.values()):
+        author = random.choice(sorted(a for a, q in queues.items() if q))  # type: ignore[attr-defined]
+        order.append(queues[author].pop(0))
+    # a credential must precede its holder's envelopes: an order where it does not is
+    # refused by admission (the sender never sends one), so only valid orders are compared
+    state = apply_envelope(GroupState(group.name), genesis, admission.envelope_id(genesis))
+    for envelope in order:
+        try:
+            admission.admit(state, envelope)
+        except admission.Refused:
+            return
+        state = apply_envelope(state, envelope, admission.envelope_id(envelope))
+    assert network.group_digest(state) == network.group_digest(group.alice.sync_replica(group.key).state.group)
+
+
+_SHARED: dict[str, Group] = {}
