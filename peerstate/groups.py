@@ -592,7 +592,6 @@ class GroupCalls(PeerCore):
 
         def decide(log: ReplicaLog | None) -> GroupDecision[list[EnvelopeAccepted]]:
             assert log is not None
-            events: list[ReplicaEvent] = []
             accepted: list[EnvelopeAccepted] = []
             for envelope in envelopes:
                 envelope_id = admission.envelope_id(envelope)
@@ -608,7 +607,6 @@ class GroupCalls(PeerCore):
                     event = EnvelopeAccepted(envelope, envelope_id, source, now)
                     accepted.append(event)
                 log.record(event)  # the next envelope is judged on the state this one left
-                events.append(event)
             return [], [], accepted
 
         before = dict(self._replica(*key).state.group.members)

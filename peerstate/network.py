@@ -91,8 +91,8 @@ def synchronize(peers: Mapping[str, GroupCalls]) -> None:
                 met.add((name, key))
                 for _, other, other_key in listeners:
                     exchange(
-                        Connector(peer, key, node(peer, key), node(other, other_key)),
-                        Listener(other, other_key, node(other, other_key), node(peer, key)),
+                        Connector(peer, key, node(other, other_key)),
+                        Listener(other, other_key, node(peer, key)),
                     )
         if _snapshot(peers) == before:
             return

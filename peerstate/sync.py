@@ -143,10 +143,9 @@ def _chain_holds(chain: tuple[bytes, ...], group: str, identity: str, key: bytes
 class Connector:
     """The side whose handle is connected and looks for a listening member."""
 
-    def __init__(self, peer: GroupCalls, key: ReplicaKey, node: str, remote: str) -> None:
+    def __init__(self, peer: GroupCalls, key: ReplicaKey, remote: str) -> None:
         self._peer = peer
         self._key = key
-        self._node = node
         self._remote = remote
         self._hello = b""
         self.outcome: Outcome = "pending"
@@ -207,10 +206,9 @@ class Connector:
 class Listener:
     """The side that listens: a synchronized replica with a connected handle."""
 
-    def __init__(self, peer: GroupCalls, key: ReplicaKey, node: str, remote: str) -> None:
+    def __init__(self, peer: GroupCalls, key: ReplicaKey, remote: str) -> None:
         self._peer = peer
         self._key = key
-        self._node = node
         self._remote = remote
         self._hello_bytes = b""
         self._hello: Hello | None = None

@@ -130,11 +130,11 @@ def test_a_replayed_envelope_is_skipped_and_a_reused_sequence_number_refused(joi
     old = replica.accepted[-1]
     assert joined.alice.sync_receive(joined.key, [old], "bob") == 0
     assert joined.alice_store.head() == head  # the same envelope again: nothing to store
-    fork = _signed(
+    published = next(e for e in reversed(replica.accepted) if e.author == joined.bob_name)
+    fork = _signed(  # bob's accepted sequence number, with other content
         joined.bob._identity_key(joined.bob._log.state.identities[joined.bob_name]),
-        attrs.evolve(replica.accepted[-1], payload=MembershipPublished("Bob again"), signature=b""),
-    ) if replica.accepted[-1].author == joined.bob_name else None
-    assert fork is not None
+        attrs.evolve(published, payload=MembershipPublished("Bob again"), signature=b""),
+    )
     _refused_by(joined, fork, "author_chain_continues", "PEER_E_INVALID_RECORD")
 
 
