@@ -37,12 +37,16 @@ def text(value: object, parameter: str, *, required: bool = True, max_chars: int
     return value
 
 
-def password(value: object, parameter: str) -> str:
-    """A required, non-empty password."""
-    result = text(value, parameter, max_chars=MAX_PASSWORD_CHARS)
+def filled(value: object, parameter: str, *, max_chars: int = MAX_ARGUMENT_CHARS) -> str:
+    """A required string that means nothing when empty (a password, an address)."""
+    result = text(value, parameter, max_chars=max_chars)
     if not result:
         raise InvalidArgument(f"{parameter} must not be empty")
     return result
+
+
+def password(value: object, parameter: str) -> str:
+    return filled(value, parameter, max_chars=MAX_PASSWORD_CHARS)
 
 
 def dword(value: object, parameter: str) -> int:

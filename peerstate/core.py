@@ -9,7 +9,7 @@ written nothing; a save that loses a race re-decides against the state the winne
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Final, TypeVar
 
@@ -21,13 +21,14 @@ from peerstate.domain.group_events import ReplicaEvent
 from peerstate.domain.state import IdentityStoreState
 from peerstate.errors import InvalidArgument, peer_error
 from peerstate.keys import KeyRing
-from peerstate.sessions import Sessions
+from peerstate.sessions import ReplicaKey, Sessions
 from peerstate.store import IdentityLog, PeerStore, ReplicaLog, WriteConflict
 
 MAX_SAVE_ATTEMPTS: Final = 8
 _Result = TypeVar("_Result")
 Decision = tuple[list[IdentityEvent], _Result]
 GroupDecision = tuple[list[ReplicaEvent], list[IdentityEvent], _Result]
+SpreadDecision = tuple[dict[ReplicaKey, list[ReplicaEvent]], list[IdentityEvent], _Result]
 
 
 def utc_now() -> datetime:
@@ -144,26 +145,39 @@ class PeerCore:
         return self._execute_group(None, lambda _: ([], *decide(self._state)))
 
     def _execute_group(
-        self, replica: tuple[str, str] | None,
+        self, replica: ReplicaKey | None,
         decide: Callable[[ReplicaLog | None], GroupDecision[_Result]],
     ) -> _Result:
         """Decide against a replica (and the identity state), then store the replica's and
         the identity log's new events in one transaction."""
-        keys = [replica] if replica is not None else []
+        def spread(logs: Mapping[ReplicaKey, ReplicaLog]) -> SpreadDecision[_Result]:
+            replica_events, identity_events, result = decide(logs[replica] if replica is not None else None)
+            return ({replica: replica_events} if replica is not None else {}), identity_events, result
+
+        return self._execute_replicas([replica] if replica is not None else [], spread)
+
+    def _execute_replicas(
+        self, replicas: Sequence[ReplicaKey],
+        decide: Callable[[Mapping[ReplicaKey, ReplicaLog]], SpreadDecision[_Result]],
+    ) -> _Result:
+        """The one write path: decide against the replicas and the identity state as last
+        stored, then store every new event in one transaction (``decide`` may also record
+        on a log itself, to judge each event on the state the last one left). When another
+        process wrote first, read everything again and decide again."""
         for _ in range(MAX_SAVE_ATTEMPTS):
-            log = self._replica(*replica) if replica is not None else None
-            replica_events, identity_events, result = decide(log)
+            logs = {key: self._replica(*key) for key in replicas}
+            replica_events, identity_events, result = decide(logs)
             for identity_event in identity_events:
                 self._log.record(identity_event)
-            if log is not None:
-                for replica_event in replica_events:
-                    log.record(replica_event)
+            for key, events in replica_events.items():
+                for replica_event in events:
+                    logs[key].record(replica_event)
             try:
-                self._store.save(*([self._log] if identity_events else []), *([log] if log is not None else []))
+                self._store.save(*([self._log] if identity_events else []), *logs.values())
                 return result
             except WriteConflict:
-                self._reload(keys)
+                self._reload(replicas)
             except BaseException:
-                self._reload(keys)
+                self._reload(replicas)
                 raise
         raise peer_error("E_UNEXPECTED", "the log kept changing under this call; try again")

@@ -9,7 +9,7 @@ key is the last thing a call does before it stores.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 from uuid import UUID
@@ -18,6 +18,7 @@ import attrs
 
 from peerstate import admission, arguments, credentials, crypto, invitations, names
 from peerstate.constants import (
+    PeerConnectionFlags,
     PeerConnectionStatus,
     PeerGroupAuthenticationScheme,
     PeerGroupEventType,
@@ -25,7 +26,7 @@ from peerstate.constants import (
     PeerGroupStatus,
     PeerMemberChangeType,
 )
-from peerstate.core import GroupDecision, NamePair, PeerCore
+from peerstate.core import GroupDecision, NamePair, PeerCore, SpreadDecision
 from peerstate.domain import rules
 from peerstate.domain.events import GroupAttached, GroupDetached, IdentityEvent
 from peerstate.domain.group_events import (
@@ -54,7 +55,7 @@ from peerstate.domain.group_events import (
 from peerstate.domain.group_state import GroupState
 from peerstate.domain.state import IdentityRecord
 from peerstate.errors import InvalidArgument, NotFound, PeerError, peer_error
-from peerstate.sessions import GroupEvent, GroupHandle, ReplicaKey
+from peerstate.sessions import GroupEvent, GroupHandle, Neighbor, ReplicaKey
 from peerstate.store import ReplicaLog
 
 DEFAULT_MEMBER_DATA_LIFETIME: Final = 2_419_200
@@ -334,7 +335,7 @@ class GroupCalls(PeerCore):
         ``addresses``, only the peers at those addresses are tried."""
         opened, log = self._open(handle)
         if addresses is not None:
-            addresses = tuple(arguments.text(a, "pAddresses") for a in addresses)
+            addresses = tuple(arguments.filled(a, "pAddresses") for a in addresses)
             if not addresses:
                 raise InvalidArgument("pAddresses must name at least one address")
         before = self._status(opened.replica)
@@ -364,9 +365,27 @@ class GroupCalls(PeerCore):
         )
         self._sessions.forget((peer_name, group))
 
+    def require_handle(self, handle: object) -> None:
+        """``PEER_E_INVALID_GROUP`` unless ``handle`` is open: a call whose arguments are
+        unpacked before they reach ``Peer`` checks the handle first, as §4.1's order says."""
+        self._open(handle)
+
     def group_status(self, handle: object) -> PeerGroupStatus:
         opened, _ = self._open(handle)
         return self._status(opened.replica)
+
+    def connections(self, handle: object, flags: object) -> list[Neighbor]:
+        """The replica's live connections of the kinds ``flags`` names. Every connection
+        here is a neighbour (sync's); direct connections are not made, so asking for them
+        alone gives none."""
+        opened, _ = self._open(handle)
+        kinds = arguments.dword(flags, "dwFlags")
+        known = PeerConnectionFlags.PEER_CONNECTION_NEIGHBOR | PeerConnectionFlags.PEER_CONNECTION_DIRECT
+        if not kinds or kinds & ~known:
+            raise InvalidArgument("dwFlags must be PEER_CONNECTION_NEIGHBOR, PEER_CONNECTION_DIRECT or both")
+        if not kinds & PeerConnectionFlags.PEER_CONNECTION_NEIGHBOR:
+            return []
+        return sorted(self._sessions.connections(opened.replica), key=str)
 
     # Properties ------------------------------------------------------------------------------
 
@@ -502,40 +521,31 @@ class GroupCalls(PeerCore):
 
     # Deleting an identity that other replicas here know ---------------------------------------
 
-    def _retirements(self, record: IdentityRecord) -> list[tuple[ReplicaKey, EnvelopeAccepted]]:
-        """``IdentityRetired`` envelopes for every synchronized replica on this peer whose
-        member holds a credential now, each signed by the deleted identity's own key."""
-        now = self._clock()
-        retired_key: crypto.PrivateKey | None = None
-        written = []
-        for member in self._state.identities.values():
-            if not member.live or member.peer_name == record.peer_name:
-                continue
-            for group in member.groups:
-                log = self._replica(member.peer_name, group)
-                credential = log.state.group.credential_of(member.peer_name, now)
+    def _retire(self, peer_name: str, deleted: Callable[[datetime], list[IdentityEvent]]) -> None:
+        """Store the identity's deletion (``deleted``) and an ``IdentityRetired`` envelope in
+        every synchronized replica on this peer whose member holds a credential now, each
+        signed by the deleted identity's own key, in one transaction."""
+        record = rules.identity_is_live(self._state, peer_name)
+        keys = [
+            (member.peer_name, group) for member in self._state.identities.values()
+            if member.live and member.peer_name != peer_name for group in member.groups
+        ]
+
+        def decide(logs: Mapping[ReplicaKey, ReplicaLog]) -> SpreadDecision[None]:
+            now = self._clock()
+            retired_key: crypto.PrivateKey | None = None
+            written: dict[ReplicaKey, list[ReplicaEvent]] = {}
+            for key, log in logs.items():
+                credential = log.state.group.credential_of(key[0], now)
                 if not log.state.synchronized or credential is None:
                     continue
                 retired_key = retired_key or self._identity_key(record)
-                statement = credentials.sign(retired_key, admission.retirement_statement(group, record.peer_name))
-                payload = IdentityRetired(record.peer_name, crypto.public_key_der(retired_key), statement)
-                written.append(((member.peer_name, group), self._write(log, member, credential.fingerprint, payload, now)))
-        return written
+                statement = credentials.sign(retired_key, admission.retirement_statement(key[1], peer_name))
+                payload = IdentityRetired(peer_name, crypto.public_key_der(retired_key), statement)
+                written[key] = [self._write(log, self._state.identities[key[0]], credential.fingerprint, payload, now)]
+            return written, deleted(now), None
 
-    def _store_retirements(self, identity_events: list[IdentityEvent], written: list[tuple[ReplicaKey, EnvelopeAccepted]]) -> None:
-        """The identity's deletion and its retirement in every replica, in one transaction."""
-        logs = []
-        for key, accepted in written:
-            log = self._replica(*key)
-            log.record(accepted)
-            logs.append(log)
-        for event in identity_events:
-            self._log.record(event)
-        try:
-            self._store.save(self._log, *logs)
-        except BaseException:
-            self._reload([key for key, _ in written])
-            raise
+        self._execute_replicas(keys, decide)
 
     # The port that sync uses -----------------------------------------------------------------
 
@@ -669,7 +679,7 @@ class GroupCalls(PeerCore):
         self._notify_accepted(key, before, self._execute_group(key, decide))
         self._report_status(key, status)
 
-    def sync_connected(self, key: ReplicaKey, remote: str) -> None:
+    def sync_connected(self, key: ReplicaKey, remote: Neighbor) -> None:
         status = self._status(key)
         if self._sessions.connect(key, remote):
             self._sessions.notify(key, GroupEvent(
@@ -678,7 +688,7 @@ class GroupCalls(PeerCore):
             ))
         self._report_status(key, status)
 
-    def sync_disconnected(self, key: ReplicaKey, remote: str) -> None:
+    def sync_disconnected(self, key: ReplicaKey, remote: Neighbor) -> None:
         status = self._status(key)
         if self._sessions.disconnect(key, remote):
             self._sessions.notify(key, GroupEvent(
@@ -690,6 +700,6 @@ class GroupCalls(PeerCore):
     def sync_failed(self, key: ReplicaKey, event_type: PeerGroupEventType, failure: str) -> None:
         self._sessions.notify(key, GroupEvent(event_type, failure=failure))
 
-    def sync_connections(self, key: ReplicaKey) -> frozenset[str]:
+    def sync_connections(self, key: ReplicaKey) -> frozenset[Neighbor]:
         return self._sessions.connections(key)
 

@@ -17,15 +17,15 @@ from peerstate import wire
 from peerstate.constants import PeerGroupEventType
 from peerstate.domain.group_state import GroupState
 from peerstate.groups import GroupCalls
-from peerstate.sessions import ReplicaKey
+from peerstate.sessions import Neighbor, ReplicaKey
 from peerstate.sync import Connector, Listener, exchange
 
 MAX_ROUNDS: Final = 64
 
 
-def node(peer: GroupCalls, key: ReplicaKey) -> str:
-    """How a replica is named on the network: its machine's address and its identity."""
-    return f"{peer.settings.address}#{key[0]}"
+def node(peer: GroupCalls, key: ReplicaKey) -> Neighbor:
+    """How a replica is named on the network."""
+    return Neighbor(peer.settings.address, key[0])
 
 
 def group_digest(group: GroupState) -> str:

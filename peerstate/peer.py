@@ -75,7 +75,7 @@ class Peer(GroupCalls):
         peer_name = arguments.text(identity, "pwzIdentity")
         record = rules.identity_is_live(self._state, peer_name)
         rules.identity_has_no_groups(peer_name, record.groups)
-        self._store_retirements([IdentityDeleted(peer_name, self._clock())], self._retirements(record))
+        self._retire(peer_name, lambda now: [IdentityDeleted(peer_name, now)])
 
     def friendly_name(self, identity: str | None) -> str:
         peer_name = arguments.text(identity, "pwzIdentity")

@@ -7,6 +7,7 @@ refused (``PEER_E_INVALID_GROUP``) instead of naming whatever the new process op
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -26,6 +27,25 @@ ReplicaKey = tuple[str, str]
 
 
 @attrs.frozen
+class Neighbor:
+    """The other end of a connection: a replica on the network, named by its machine's
+    address and its identity, since one machine may hold replicas of several identities."""
+
+    address: str
+    identity: str
+
+    @property
+    def node_id(self) -> int:
+        """``ullNodeId`` and ``ullConnectionId``: the same on every peer that sees this node,
+        so a scenario can match an event against ``PeerGroupEnumConnections``."""
+        digest = hashlib.sha256(f"{len(self.address)}:{self.address}{self.identity}".encode()).digest()
+        return int.from_bytes(digest[:8], "big")
+
+    def __str__(self) -> str:
+        return f"{self.identity} at {self.address}"
+
+
+@attrs.frozen
 class GroupEvent:
     """One ``PEER_GROUP_EVENT_DATA``: the type, and the union member that type carries."""
 
@@ -34,7 +54,7 @@ class GroupEvent:
     member_change: PeerMemberChangeType | None = None
     identity: str | None = None
     connection_status: PeerConnectionStatus | None = None
-    node: str | None = None
+    node: Neighbor | None = None
     failure: str | None = None
     """An HRESULT name: why a connection or an authentication failed."""
 
@@ -63,7 +83,7 @@ class Sessions:
         self._count = 0
         self._handles: dict[str, GroupHandle] = {}
         self._registrations: dict[str, Registration] = {}
-        self._connections: dict[ReplicaKey, set[str]] = {}
+        self._connections: dict[ReplicaKey, set[Neighbor]] = {}
 
     def _name(self, kind: str) -> str:
         self._count += 1
@@ -106,17 +126,17 @@ class Sessions:
 
     # Connections ---------------------------------------------------------------------------
 
-    def connections(self, replica: ReplicaKey) -> frozenset[str]:
+    def connections(self, replica: ReplicaKey) -> frozenset[Neighbor]:
         return frozenset(self._connections.get(replica, ()))
 
-    def connect(self, replica: ReplicaKey, remote: str) -> bool:
+    def connect(self, replica: ReplicaKey, remote: Neighbor) -> bool:
         """Record a live connection; True when it is new."""
         remotes = self._connections.setdefault(replica, set())
         new = remote not in remotes
         remotes.add(remote)
         return new
 
-    def disconnect(self, replica: ReplicaKey, remote: str) -> bool:
+    def disconnect(self, replica: ReplicaKey, remote: Neighbor) -> bool:
         remotes = self._connections.get(replica, set())
         if remote not in remotes:
             return False

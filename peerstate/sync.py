@@ -37,7 +37,7 @@ from peerstate.domain import rules
 from peerstate.domain.group_events import Envelope
 from peerstate.errors import PeerError, peer_error
 from peerstate.groups import GroupCalls
-from peerstate.sessions import ReplicaKey
+from peerstate.sessions import Neighbor, ReplicaKey
 
 NONCE_BYTES: Final = 32
 
@@ -143,7 +143,7 @@ def _chain_holds(chain: tuple[bytes, ...], group: str, identity: str, key: bytes
 class Connector:
     """The side whose handle is connected and looks for a listening member."""
 
-    def __init__(self, peer: GroupCalls, key: ReplicaKey, remote: str) -> None:
+    def __init__(self, peer: GroupCalls, key: ReplicaKey, remote: Neighbor) -> None:
         self._peer = peer
         self._key = key
         self._remote = remote
@@ -189,8 +189,8 @@ class Connector:
                 signature = self._peer.sync_sign(identity, transcript)
                 return _send(Proof(signature, proof, _heads(self._peer, self._key)))
             case Batch():
-                self._peer.sync_receive(self._key, message.envelopes, self._remote)
-                self._peer.sync_first_synchronized(self._key, self._remote)
+                self._peer.sync_receive(self._key, message.envelopes, str(self._remote))
+                self._peer.sync_first_synchronized(self._key, str(self._remote))
                 if not self._peer.sync_replica(self._key).state.synchronized:
                     raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", "no credential came with the group data"))
                 self.outcome = "synchronized"
@@ -206,7 +206,7 @@ class Connector:
 class Listener:
     """The side that listens: a synchronized replica with a connected handle."""
 
-    def __init__(self, peer: GroupCalls, key: ReplicaKey, remote: str) -> None:
+    def __init__(self, peer: GroupCalls, key: ReplicaKey, remote: Neighbor) -> None:
         self._peer = peer
         self._key = key
         self._remote = remote
@@ -258,7 +258,7 @@ class Listener:
                 theirs = {head.author: head.seq for head in message.heads}
                 return _send(Batch(self._peer.sync_missing(self._key, theirs), _heads(self._peer, self._key)))
             case Batch() if self._challenge is not None:
-                self._peer.sync_receive(self._key, message.envelopes, self._remote)
+                self._peer.sync_receive(self._key, message.envelopes, str(self._remote))
                 self._peer.sync_connected(self._key, self._remote)
                 return None
             case Refusal():

@@ -10,7 +10,6 @@ returns no out-parameters.
 from __future__ import annotations
 
 import functools
-import hashlib
 import inspect
 from datetime import datetime
 from collections.abc import Callable, Mapping
@@ -20,6 +19,7 @@ from typing import Any, Final, TypeAlias
 import attrs
 
 from peerstate.constants import (
+    PeerConnectionFlags,
     PeerGroupAuthenticationScheme,
     PeerGroupEventType,
     PeerGroupPropertyFlags,
@@ -248,7 +248,7 @@ def PeerGroupConnect(peer: Peer, hGroup: str | None = None) -> None:
 @_p2p()
 def PeerGroupConnectByAddress(peer: Peer, hGroup: str | None = None, pAddresses: list[Any] | None = None) -> None:
     """A ``PEER_ADDRESS`` is ``{"sin6": address}``; a simulated machine's address is its peer name."""
-    peer.group_status(hGroup)  # the handle first: PEER_E_INVALID_GROUP before E_INVALIDARG
+    peer.require_handle(hGroup)
     if not isinstance(pAddresses, list) or not all(isinstance(a, Mapping) and set(a) == {"sin6"} for a in pAddresses):
         raise InvalidArgument('pAddresses must be a list of PEER_ADDRESS, each {"sin6": address}')
     peer.connect(hGroup, [address["sin6"] for address in pAddresses])
@@ -285,7 +285,7 @@ def PeerGroupGetProperties(peer: Peer, hGroup: str | None = None) -> dict[str, A
 
 @_p2p()
 def PeerGroupSetProperties(peer: Peer, hGroup: str | None = None, pProperties: Mapping[str, Any] | None = None) -> None:
-    peer.group_status(hGroup)  # the handle first: PEER_E_INVALID_GROUP before E_INVALIDARG
+    peer.require_handle(hGroup)
     peer.set_group_properties(hGroup, **_properties_in(pProperties))
 
 
@@ -313,7 +313,7 @@ def PeerGroupParseInvitation(peer: Peer, pwzInvitation: str | None = None) -> di
 def PeerGroupRegisterEvent(
     peer: Peer, hGroup: str | None = None, pEventRegistrations: list[Any] | None = None, hEvent: Any = None,
 ) -> str:
-    peer.group_status(hGroup)  # the handle first: PEER_E_INVALID_GROUP before E_INVALIDARG
+    peer.require_handle(hGroup)
     if not isinstance(pEventRegistrations, list):
         raise InvalidArgument("pEventRegistrations must be a list of PEER_GROUP_EVENT_REGISTRATION")
     types = []
@@ -332,8 +332,15 @@ def PeerGroupUnregisterEvent(peer: Peer, hPeerEvent: str | None = None) -> None:
     peer.unregister_event(hPeerEvent)
 
 
-def _node_id(node: str | None) -> int:
-    return int.from_bytes(hashlib.sha256((node or "").encode()).digest()[:8], "big")
+@_p2p("phPeerEnum")
+def PeerGroupEnumConnections(peer: Peer, hGroup: str | None = None, dwFlags: int = 0) -> list[dict[str, Any]]:
+    """``PEER_CONNECTION_INFO`` items; ``pwzPeerId`` is the neighbour's identity and its
+    address is its machine's (a simulated machine's is its peer name)."""
+    return [
+        {"dwFlags": PeerConnectionFlags.PEER_CONNECTION_NEIGHBOR, "ullConnectionId": neighbor.node_id,
+         "ullNodeId": neighbor.node_id, "pwzPeerId": neighbor.identity, "address": {"sin6": neighbor.address}}
+        for neighbor in peer.connections(hGroup, dwFlags)
+    ]
 
 
 def _event_data(event: GroupEvent) -> dict[str, Any]:
@@ -344,9 +351,10 @@ def _event_data(event: GroupEvent) -> dict[str, Any]:
     elif kind is PeerGroupEventType.PEER_GROUP_EVENT_MEMBER_CHANGED:
         data["memberChangeData"] = {"changeType": event.member_change, "pwzIdentity": event.identity}
     elif kind is PeerGroupEventType.PEER_GROUP_EVENT_NEIGHBOR_CONNECTION:
+        assert event.node is not None
         data["connectionChangeData"] = {
-            "status": event.connection_status, "ullConnectionId": _node_id(event.node),
-            "ullNodeId": _node_id(event.node), "ullNextConnectionId": 0, "hrConnectionFailedReason": S_OK,
+            "status": event.connection_status, "ullConnectionId": event.node.node_id,
+            "ullNodeId": event.node.node_id, "ullNextConnectionId": 0, "hrConnectionFailedReason": S_OK,
         }
     elif event.failure is not None:
         data["hrConnectionFailedReason"] = by_name(event.failure)
