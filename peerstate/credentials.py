@@ -65,6 +65,11 @@ _PARSE_ERRORS: Final = (
 """What ``cryptography`` raises, eagerly or lazily, for a certificate it cannot read."""
 
 
+class CircularChain(CryptoFailure):
+    """A chain that names one peer twice (A invites B, then B invites A): MS-PPSEC's
+    ``PEER_E_CIRCULAR_CHAIN_DETECTED``, told apart so callers can report that code."""
+
+
 @attrs.frozen
 class GroupRoot:
     """A parsed group root certificate (GRC)."""
@@ -211,7 +216,8 @@ def verify_chain(
     """The parsed links of a GMC chain, in order, once every rule of MS-PPSEC 2.2.5.2 holds.
 
     ``chain[0]`` is issued by the GRC and each later link by the one before it; the last is the
-    member's own. A broken rule raises ``CryptoFailure`` naming the link that breaks it.
+    member's own. A broken rule raises ``CryptoFailure`` naming the link that breaks it, and a
+    chain that names one subject twice raises ``CircularChain``.
     """
     root = read_group_root(root_der)
     _require_root_of(root, group_peer_name)
@@ -228,6 +234,7 @@ def verify_chain(
             raise CryptoFailure(f"link {index} of the chain {problem}")
         links.append(link)
         parent_der, parent_roles, parent_validity = der, link.roles, (link.not_before, link.not_after)
+    _require_no_cycle(links)
     return tuple(links)
 
 
@@ -243,6 +250,16 @@ def _require_length(chain: Sequence[bytes]) -> None:
         raise CryptoFailure("the chain holds no membership certificate")
     if len(chain) > MAX_CHAIN_LENGTH:
         raise CryptoFailure(f"the chain has {len(chain)} links; at most {MAX_CHAIN_LENGTH} are allowed")
+
+
+def _require_no_cycle(links: Sequence[Membership]) -> None:
+    """Every link is valid on its own in a cycle, so only the repeated subject gives it away."""
+    first: dict[str, int] = {}
+    for index, link in enumerate(links):
+        if first.setdefault(link.subject, index) != index:
+            raise CircularChain(
+                f"link {index} of the chain names {link.subject!r}, as link {first[link.subject]} does"
+            )
 
 
 def _link_problem(

@@ -8,12 +8,14 @@ stay plain data and the domain never holds a key object.
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
 import attrs
 from cryptography import x509
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -121,13 +123,20 @@ def certificates_to_pkcs7(ders: list[bytes]) -> bytes:
 def certificates_from_pkcs7(blob: bytes) -> list[bytes]:
     try:
         certificates = pkcs7.load_der_pkcs7_certificates(blob)
-    except ValueError as error:
+    except (ValueError, UnsupportedAlgorithm, x509.InvalidVersion) as error:
         raise CryptoFailure(f"not a PKCS#7 certificate bundle: {error}") from None
     return [c.public_bytes(serialization.Encoding.DER) for c in certificates]
 
 
-def export_pkcs12(key: PrivateKey, certificate_der: bytes, label: str, password: str) -> bytes:
-    """A password-encrypted PFX of the key and its IDC (PBES2, AES-256-CBC, PBKDF2-SHA256)."""
+def export_pkcs12(
+    key: PrivateKey | None, certificate_der: bytes, label: str, password: str, others: Sequence[bytes] = (),
+) -> bytes:
+    """A password-encrypted PFX (PBES2, AES-256-CBC, PBKDF2-SHA256) of a certificate, its key
+    when there is one, and ``others`` in order; ``label`` names the certificate and the key.
+
+    Every bag is encrypted and the MAC covers them all, the label included, so nothing in it
+    can be read or changed without the password.
+    """
     encryption = (
         serialization.PrivateFormat.PKCS12.encryption_builder()
         .kdf_rounds(EXPORT_KDF_ROUNDS)
@@ -135,23 +144,52 @@ def export_pkcs12(key: PrivateKey, certificate_der: bytes, label: str, password:
         .hmac_hash(hashes.SHA256())
         .build(password.encode())
     )
-    certificate = x509.load_der_x509_certificate(certificate_der)
-    return pkcs12.serialize_key_and_certificates(label.encode(), key, certificate, None, encryption)
+    certificate, *rest = (x509.load_der_x509_certificate(der) for der in (certificate_der, *others))
+    return pkcs12.serialize_key_and_certificates(label.encode(), key, certificate, rest or None, encryption)
+
+
+def open_pkcs12(blob: bytes, password: str) -> tuple[str, PrivateKey | None, tuple[bytes, ...]]:
+    """The label, the key (None when there is none) and the certificates of ``export_pkcs12``,
+    the key's certificate first; a wrong password, an altered byte or a foreign key raises.
+
+    ``cryptography`` reads what is not DER as BER, with a warning, and so accepts a PFX with
+    bytes after it, which its MAC does not cover: that warning is refused as an alteration.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", "PKCS#12 bundle could not be parsed as DER", UserWarning)
+            loaded = pkcs12.load_pkcs12(blob, password.encode())
+    except (ValueError, UserWarning):
+        raise CryptoFailure("the export does not open with this password, or it was altered") from None
+    _require_version_3(blob)
+    key, certificates = loaded.key, [c for c in (loaded.cert, *loaded.additional_certs) if c is not None]
+    if not certificates or not isinstance(key, (rsa.RSAPrivateKey, type(None))):
+        raise CryptoFailure("the export does not hold a certificate and, if any key, an RSA key")
+    first = certificates[0].certificate
+    if key is not None and public_key_der(key) != public_key_der(first.public_key()):  # type: ignore[arg-type]
+        raise CryptoFailure("the exported key does not belong to the exported certificate")
+    label = (certificates[0].friendly_name or b"").decode(errors="replace")
+    return label, key, tuple(c.certificate.public_bytes(serialization.Encoding.DER) for c in certificates)
+
+
+def _require_version_3(pfx: bytes) -> None:
+    """Refuse a PFX whose version, its first field and the one its MAC does not cover, is not 3.
+
+    ``cryptography`` opens any version, so another one would open as well and yet be other
+    bytes. The PFX parsed as DER, so its SEQUENCE header is two octets plus those of a long-form
+    length; only the version's three octets after it are looked at.
+    """
+    header = 2 + (pfx[1] & 0x7F if pfx[1] & 0x80 else 0)
+    if pfx[header : header + 3] != b"\x02\x01\x03":
+        raise CryptoFailure("the export is not a version 3 PFX")
 
 
 def import_pkcs12(blob: bytes, password: str) -> tuple[PrivateKey, bytes]:
     """The key and IDC of a PFX; a wrong password, an altered byte or a foreign key raises."""
-    try:
-        loaded = pkcs12.load_pkcs12(blob, password.encode())
-    except ValueError:
-        raise CryptoFailure("the export does not open with this password, or it was altered") from None
-    key, certificate = loaded.key, loaded.cert
-    if not isinstance(key, rsa.RSAPrivateKey) or certificate is None:
+    _, key, certificates = open_pkcs12(blob, password)
+    if key is None:
         raise CryptoFailure("the export does not hold an RSA key and its certificate")
-    der = certificate.certificate.public_bytes(serialization.Encoding.DER)
-    if public_key_der(key) != public_key_der(certificate.certificate.public_key()):  # type: ignore[arg-type]
-        raise CryptoFailure("the exported key does not belong to the exported certificate")
-    return key, der
+    return key, certificates[0]
 
 
 # Keys at rest -------------------------------------------------------------------------------

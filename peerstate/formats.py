@@ -15,6 +15,7 @@ from typing import Final
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
 
+import attrs
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
@@ -33,8 +34,8 @@ class UnsupportedVersion(MalformedDocument):
     """A well-formed document of a version peerstate does not read."""
 
 
-def parse_untrusted_xml(text: str, root: str, version: str) -> Element:
-    """Parse ``text`` as a ``<root VERSION=version>`` document with defusedxml.
+def parse_untrusted_xml(text: str, root: str, *versions: str) -> Element:
+    """Parse ``text`` as a ``<root VERSION=...>`` document, of one of ``versions``, with defusedxml.
 
     Raises ``UnsupportedVersion`` for a well-formed document of another version, so callers
     that distinguish the two (invitations) can, and ``MalformedDocument`` for anything else.
@@ -55,8 +56,10 @@ def parse_untrusted_xml(text: str, root: str, version: str) -> Element:
         raise MalformedDocument(f"the root element is <{element.tag}>, not <{root}>")
     if set(element.attrib) != {"VERSION"}:
         raise MalformedDocument(f"<{root}> must have exactly the attribute VERSION")
-    if element.attrib["VERSION"] != version:
-        raise UnsupportedVersion(f"<{root}> has VERSION {element.attrib['VERSION']!r}; {version!r} is supported")
+    if element.attrib["VERSION"] not in versions:
+        raise UnsupportedVersion(
+            f"<{root}> has VERSION {element.attrib['VERSION']!r}; {' or '.join(map(repr, versions))} is supported"
+        )
     return element
 
 
@@ -95,8 +98,31 @@ def base64_of(element: Element) -> bytes:
     return data
 
 
+def _cloud_of(parts: dict[str, Element]) -> tuple[str, str, int]:
+    """The ``CLOUDNAME``, ``SCOPE`` and ``CLOUDFLAGS`` of a document that names a PNRP cloud."""
+    flags = text_of(parts["CLOUDFLAGS"])
+    if flags not in ("0", "1"):
+        raise MalformedDocument("<CLOUDFLAGS> must be 0 or 1")
+    return text_of(parts["CLOUDNAME"]), text_of(parts["SCOPE"]), int(flags)
+
+
+def _require_written(text: str, written: str, what: str, writer: str) -> None:
+    """Writing back what was read and comparing is what catches an altered byte that a lenient
+    parse would let through (added white space, another quote style, a re-wrapped Base64)."""
+    if written != text:
+        raise MalformedDocument(f"the {what} is not byte for byte the text that {writer} wrote")
+
+
+def _text_element(tag: str, text: str) -> str:
+    return f"<{tag}>{escape(text)}</{tag}>"
+
+
 def _base64_element(tag: str, data: bytes) -> str:
     return f"<{tag} {_BASE64_DECLARATION}>{base64.b64encode(data).decode()}</{tag}>"
+
+
+def _cloud_elements(cloud: str, scope: str, cloud_flags: int) -> str:
+    return f"{_text_element('CLOUDNAME', cloud)}{_text_element('SCOPE', scope)}<CLOUDFLAGS>{cloud_flags}</CLOUDFLAGS>"
 
 
 # PEERIDENTITYINFO (reference section 6.1) ---------------------------------------------------
@@ -116,60 +142,119 @@ def read_identity_info_xml(text: str) -> bytes:
 
 def identity_export_xml(peer_name: str, pfx: bytes) -> str:
     return (
-        f'<PEERIDENTITYEXPORT VERSION="1.0"><PEERNAME>{escape(peer_name)}</PEERNAME>'
+        f'<PEERIDENTITYEXPORT VERSION="1.0">{_text_element("PEERNAME", peer_name)}'
         f"{_base64_element('DATA', pfx)}</PEERIDENTITYEXPORT>"
     )
 
 
 def read_identity_export_xml(text: str) -> tuple[str, bytes]:
-    """The peer name and PFX of an export, which must be byte for byte what export wrote.
-
-    Writing back what was read and comparing is what catches an altered byte that a lenient
-    parse would let through (added white space, another quote style, a re-wrapped Base64).
-    """
+    """The peer name and PFX of an export, which must be byte for byte what export wrote."""
     element = parse_untrusted_xml(text, "PEERIDENTITYEXPORT", "1.0")
     parts = children(element, ("PEERNAME", "DATA"))
     peer_name = text_of(parts["PEERNAME"])
     pfx = base64_of(parts["DATA"])
-    if identity_export_xml(peer_name, pfx) != text:
-        raise MalformedDocument("the export is not byte for byte the text that PeerIdentityExport wrote")
+    _require_written(text, identity_export_xml(peer_name, pfx), "export", "PeerIdentityExport")
     return peer_name, pfx
 
 
-# PEERINVITATION, password form (reference section 6.2) --------------------------------------
+# PEERINVITATION (reference section 6.2) -----------------------------------------------------
+#
+# Both forms are the Windows elements, then ``PEERSTATESIGNED``: the statement their issuer
+# signed (``invitations``), which the readable elements must match. VERSION tells them apart.
 
-_PASSWORD_INVITATION_PARTS: Final = (
-    "CLOUDNAME", "SCOPE", "CLOUDFLAGS", "GROUPPEERNAME", "GROUPFRIENDLYNAME", "PEERSTATESIGNED",
-)
+_CLOUD_PARTS: Final = ("CLOUDNAME", "SCOPE", "CLOUDFLAGS")
+_PASSWORD_VERSION: Final = "1.1"
+_CREDENTIAL_VERSION: Final = "1.0"
+
+
+@attrs.frozen
+class PasswordInvitationParts:
+    """The elements of a password invitation (VERSION 1.1)."""
+
+    cloud: str
+    scope: str
+    cloud_flags: int
+    group_peer_name: str
+    group_friendly_name: str
+    signed: bytes
+
+
+@attrs.frozen
+class CredentialInvitationParts:
+    """The elements of a GMC invitation (VERSION 1.0); ``gmc_pkcs7`` is the invitee's chain."""
+
+    cloud: str
+    scope: str
+    cloud_flags: int
+    gmc_pkcs7: bytes
+    signed: bytes
 
 
 def password_invitation_xml(
     cloud: str, scope: str, cloud_flags: int, group_peer_name: str, group_friendly_name: str,
     signed: bytes,
 ) -> str:
-    """The Windows password invitation's five elements, then ``PEERSTATESIGNED``: the
-    signed statement behind them (``invitations``), which the readable elements must match."""
+    """The Windows password invitation's five elements, then ``PEERSTATESIGNED``."""
+    named = _text_element("GROUPPEERNAME", group_peer_name) + _text_element("GROUPFRIENDLYNAME", group_friendly_name)
+    return _invitation_xml(_PASSWORD_VERSION, _cloud_elements(cloud, scope, cloud_flags) + named, signed)
+
+
+def credential_invitation_xml(cloud: str, scope: str, cloud_flags: int, gmc_pkcs7: bytes, signed: bytes) -> str:
+    """The Windows GMC invitation's four elements, then ``PEERSTATESIGNED``."""
+    elements = _cloud_elements(cloud, scope, cloud_flags) + _base64_element("GMC", gmc_pkcs7)
+    return _invitation_xml(_CREDENTIAL_VERSION, elements, signed)
+
+
+def _invitation_xml(version: str, elements: str, signed: bytes) -> str:
     return (
-        '<PEERINVITATION VERSION="1.1">'
-        f"<CLOUDNAME>{escape(cloud)}</CLOUDNAME><SCOPE>{escape(scope)}</SCOPE>"
-        f"<CLOUDFLAGS>{cloud_flags}</CLOUDFLAGS><GROUPPEERNAME>{escape(group_peer_name)}</GROUPPEERNAME>"
-        f"<GROUPFRIENDLYNAME>{escape(group_friendly_name)}</GROUPFRIENDLYNAME>"
+        f'<PEERINVITATION VERSION="{version}">{elements}'
         f"{_base64_element('PEERSTATESIGNED', signed)}</PEERINVITATION>"
     )
 
 
-def read_password_invitation_xml(text: str) -> tuple[str, str, int, str, str, bytes]:
-    """The parts of a password invitation, which must be byte for byte what was written."""
-    element = parse_untrusted_xml(text, "PEERINVITATION", "1.1")
-    parts = children(element, _PASSWORD_INVITATION_PARTS)
-    flags = text_of(parts["CLOUDFLAGS"])
-    if flags not in ("0", "1"):
-        raise MalformedDocument("<CLOUDFLAGS> must be 0 or 1")
-    read = (
-        text_of(parts["CLOUDNAME"]), text_of(parts["SCOPE"]), int(flags),
-        text_of(parts["GROUPPEERNAME"]), text_of(parts["GROUPFRIENDLYNAME"]),
-        base64_of(parts["PEERSTATESIGNED"]),
+def read_invitation_xml(text: str) -> PasswordInvitationParts | CredentialInvitationParts:
+    """The parts of either form, which must be byte for byte what was written."""
+    element = parse_untrusted_xml(text, "PEERINVITATION", _PASSWORD_VERSION, _CREDENTIAL_VERSION)
+    read: PasswordInvitationParts | CredentialInvitationParts
+    if element.attrib["VERSION"] == _PASSWORD_VERSION:
+        parts = children(element, (*_CLOUD_PARTS, "GROUPPEERNAME", "GROUPFRIENDLYNAME", "PEERSTATESIGNED"))
+        read = PasswordInvitationParts(
+            *_cloud_of(parts), text_of(parts["GROUPPEERNAME"]), text_of(parts["GROUPFRIENDLYNAME"]),
+            base64_of(parts["PEERSTATESIGNED"]),
+        )
+        written = password_invitation_xml(*attrs.astuple(read))
+    else:
+        parts = children(element, (*_CLOUD_PARTS, "GMC", "PEERSTATESIGNED"))
+        read = CredentialInvitationParts(
+            *_cloud_of(parts), base64_of(parts["GMC"]), base64_of(parts["PEERSTATESIGNED"]),
+        )
+        written = credential_invitation_xml(*attrs.astuple(read))
+    _require_written(text, written, "invitation", "its issuer")
+    return read
+
+
+# PEERGROUPCONFIG (reference section 6.4) ----------------------------------------------------
+
+_GROUP_CONFIG_PARTS: Final = ("IDENTITYPEERNAME", "GROUPPEERNAME", *_CLOUD_PARTS, "GMC", "PEERSTATEDATA")
+
+
+def group_config_xml(
+    identity: str, group: str, cloud: str, scope: str, cloud_flags: int, gmc_pkcs7: bytes, data: bytes,
+) -> str:
+    """The six Windows elements, then ``PEERSTATEDATA``: the password-encrypted PFX behind them."""
+    return (
+        f'<PEERGROUPCONFIG VERSION="1.0">{_text_element("IDENTITYPEERNAME", identity)}'
+        f"{_text_element('GROUPPEERNAME', group)}{_cloud_elements(cloud, scope, cloud_flags)}"
+        f"{_base64_element('GMC', gmc_pkcs7)}{_base64_element('PEERSTATEDATA', data)}</PEERGROUPCONFIG>"
     )
-    if password_invitation_xml(*read) != text:
-        raise MalformedDocument("the invitation is not byte for byte the text that was issued")
+
+
+def read_group_config_xml(text: str) -> tuple[str, str, str, str, int, bytes, bytes]:
+    """The parts of a group configuration, which must be byte for byte what export wrote."""
+    parts = children(parse_untrusted_xml(text, "PEERGROUPCONFIG", "1.0"), _GROUP_CONFIG_PARTS)
+    read = (
+        text_of(parts["IDENTITYPEERNAME"]), text_of(parts["GROUPPEERNAME"]), *_cloud_of(parts),
+        base64_of(parts["GMC"]), base64_of(parts["PEERSTATEDATA"]),
+    )
+    _require_written(text, group_config_xml(*read), "configuration", "PeerGroupExportConfig")
     return read

@@ -22,6 +22,7 @@ from peerstate import credentials, crypto, names
 from peerstate.credentials import (
     MAX_CHAIN_LENGTH,
     ROOT_LIFETIME,
+    CircularChain,
     GroupRoot,
     issue_membership,
     issued_by,
@@ -440,6 +441,31 @@ def test_a_chain_longer_than_the_limit_is_refused(root: bytes, long_chain: list[
 def test_an_empty_chain_is_refused(root: bytes, group: str) -> None:
     with pytest.raises(CryptoFailure, match="no membership certificate"):
         verify_chain(root, [], group, AT)
+
+
+def test_a_chain_that_names_a_subject_twice_is_circular(
+    alice_key: PrivateKey, bob_key: PrivateKey, root: bytes, creator: bytes, group: str
+) -> None:
+    """A invites B, then B invites A: every link is valid on its own."""
+    bob = issue(alice_key, creator, bob_key, "bob", [ROLE_ADMIN], group)
+    alice_again = issue(bob_key, bob, alice_key, "creator", [ROLE_MEMBER], group)
+    with pytest.raises(CircularChain, match="link 2 of the chain names .*creator', as link 0 does"):
+        verify_chain(root, [creator, bob, alice_again], group, AT)
+
+
+def test_a_subject_issuing_to_itself_is_circular(
+    alice_key: PrivateKey, root: bytes, creator: bytes, group: str
+) -> None:
+    again = issue(alice_key, creator, alice_key, "creator", [ROLE_ADMIN], group)
+    with pytest.raises(CircularChain, match="link 1 of the chain"):
+        verify_chain(root, [creator, again], group, AT)
+    assert issubclass(CircularChain, CryptoFailure)
+
+
+def test_one_key_under_two_names_is_not_circular(root: bytes, three: list[bytes], group: str) -> None:
+    creator, _, member = three
+    assert read_membership(creator).public_key == read_membership(member).public_key
+    assert len(verify_chain(root, three, group, AT)) == 3
 
 
 def test_a_member_may_not_issue_and_an_inviter_may_not_make_admins(

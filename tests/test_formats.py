@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 
 from peerstate import formats
@@ -62,3 +63,93 @@ def test_export_must_be_byte_exact() -> None:
     ):
         with pytest.raises(formats.MalformedDocument, match="byte for byte"):
             formats.read_identity_export_xml(altered)
+
+
+# PEERINVITATION -------------------------------------------------------------------------------
+
+PASSWORD_PARTS = formats.PasswordInvitationParts("Global_", "GLOBAL", 0, "0.g<&", "Chess & co", b"signed")
+CREDENTIAL_PARTS = formats.CredentialInvitationParts("LinkLocal_{1}", "LINKLOCAL", 1, b"pkcs7", b"signed")
+PASSWORD_INVITATION = formats.password_invitation_xml(*attrs.astuple(PASSWORD_PARTS))
+CREDENTIAL_INVITATION = formats.credential_invitation_xml(*attrs.astuple(CREDENTIAL_PARTS))
+
+
+def test_both_invitation_forms_round_trip() -> None:
+    assert formats.read_invitation_xml(PASSWORD_INVITATION) == PASSWORD_PARTS
+    assert formats.read_invitation_xml(CREDENTIAL_INVITATION) == CREDENTIAL_PARTS
+
+
+def test_the_invitation_forms_have_the_windows_shapes() -> None:
+    assert PASSWORD_INVITATION == (
+        '<PEERINVITATION VERSION="1.1"><CLOUDNAME>Global_</CLOUDNAME><SCOPE>GLOBAL</SCOPE>'
+        "<CLOUDFLAGS>0</CLOUDFLAGS><GROUPPEERNAME>0.g&lt;&amp;</GROUPPEERNAME>"
+        "<GROUPFRIENDLYNAME>Chess &amp; co</GROUPFRIENDLYNAME>"
+        '<PEERSTATESIGNED xmlns:dt="urn:schemas-microsoft-com:datatypes" dt:dt="bin.base64">c2lnbmVk'
+        "</PEERSTATESIGNED></PEERINVITATION>"
+    )
+    assert CREDENTIAL_INVITATION == (
+        '<PEERINVITATION VERSION="1.0"><CLOUDNAME>LinkLocal_{1}</CLOUDNAME><SCOPE>LINKLOCAL</SCOPE>'
+        '<CLOUDFLAGS>1</CLOUDFLAGS><GMC xmlns:dt="urn:schemas-microsoft-com:datatypes" dt:dt="bin.base64">'
+        'cGtjczc=</GMC><PEERSTATESIGNED xmlns:dt="urn:schemas-microsoft-com:datatypes" dt:dt="bin.base64">'
+        "c2lnbmVk</PEERSTATESIGNED></PEERINVITATION>"
+    )
+
+
+@pytest.mark.parametrize("document", [PASSWORD_INVITATION, CREDENTIAL_INVITATION])
+@pytest.mark.parametrize("version", ["1.2", "2.0", "", "1.0 "])
+def test_another_invitation_version_is_unsupported(document: str, version: str) -> None:
+    altered = document.replace('VERSION="1.1"', f'VERSION="{version}"').replace('VERSION="1.0"', f'VERSION="{version}"')
+    with pytest.raises(formats.UnsupportedVersion, match="'1.1' or '1.0' is supported"):
+        formats.read_invitation_xml(altered)
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        (PASSWORD_INVITATION.replace('"1.1"', '"1.0"'), "<CLOUDFLAGS>, <GMC>, <PEERSTATESIGNED> in"),
+        (CREDENTIAL_INVITATION.replace('"1.0"', '"1.1"'), "<CLOUDFLAGS>, <GROUPPEERNAME>"),
+        (CREDENTIAL_INVITATION.replace("<CLOUDFLAGS>1", "<CLOUDFLAGS>2"), "must be 0 or 1"),
+        (PASSWORD_INVITATION.replace("<CLOUDFLAGS>0", "<CLOUDFLAGS>00"), "must be 0 or 1"),
+        (CREDENTIAL_INVITATION.replace("cGtjczc=", ""), "not canonical Base64"),
+        (CREDENTIAL_INVITATION.replace("<GMC ", "<GMC a='1' "), "dt:dt"),
+        (CREDENTIAL_INVITATION.replace("<SCOPE>", "<SCOPE x='y'>"), "must not have attributes"),
+        (CREDENTIAL_INVITATION.replace("><", "> <", 1), "byte for byte"),
+        (PASSWORD_INVITATION.replace("&amp; co", "&#38; co"), "byte for byte"),
+        (CREDENTIAL_INVITATION.replace("PEERINVITATION", "PEERGROUPCONFIG"), "root element"),
+    ],
+)
+def test_a_malformed_invitation_is_refused(document: str, reason: str) -> None:
+    with pytest.raises(formats.MalformedDocument, match=reason) as caught:
+        formats.read_invitation_xml(document)
+    assert type(caught.value) is formats.MalformedDocument
+
+
+# PEERGROUPCONFIG ------------------------------------------------------------------------------
+
+CONFIG_PARTS = ("0.me", "0.g", "SiteLocal_%2", "SITELOCAL", 1, b"pkcs7", b"pfx")
+CONFIG = formats.group_config_xml(*CONFIG_PARTS)
+
+
+def test_a_group_config_round_trips_in_the_windows_shape() -> None:
+    assert formats.read_group_config_xml(CONFIG) == CONFIG_PARTS
+    assert CONFIG == (
+        '<PEERGROUPCONFIG VERSION="1.0"><IDENTITYPEERNAME>0.me</IDENTITYPEERNAME>'
+        "<GROUPPEERNAME>0.g</GROUPPEERNAME><CLOUDNAME>SiteLocal_%2</CLOUDNAME><SCOPE>SITELOCAL</SCOPE>"
+        '<CLOUDFLAGS>1</CLOUDFLAGS><GMC xmlns:dt="urn:schemas-microsoft-com:datatypes" dt:dt="bin.base64">'
+        'cGtjczc=</GMC><PEERSTATEDATA xmlns:dt="urn:schemas-microsoft-com:datatypes" dt:dt="bin.base64">'
+        "cGZ4</PEERSTATEDATA></PEERGROUPCONFIG>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("document", "exception", "reason"),
+    [
+        (CONFIG.replace('"1.0"', '"1.1"'), formats.UnsupportedVersion, "'1.0' is supported"),
+        (CONFIG.replace("<GMC", "<IDC").replace("</GMC", "</IDC"), formats.MalformedDocument, "exactly"),
+        (CONFIG.replace("cGtjczc=", "cGtjczd="), formats.MalformedDocument, "not canonical Base64"),
+        (CONFIG.replace('VERSION="1.0"', "VERSION='1.0'"), formats.MalformedDocument, "byte for byte"),
+        (CONFIG + "\n", formats.MalformedDocument, "byte for byte"),
+    ],
+)
+def test_a_malformed_group_config_is_refused(document: str, exception: type[Exception], reason: str) -> None:
+    with pytest.raises(exception, match=reason):
+        formats.read_group_config_xml(document)
