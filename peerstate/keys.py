@@ -20,6 +20,11 @@ class KeyRing:
 
     protected: bool = False
     kek: bytes | None = None
+    _loaded: dict[tuple[str, bytes], crypto.PrivateKey] = attrs.field(factory=dict, eq=False, repr=False)
+    """Keys already opened and parsed, by what the store keeps: parsing an RSA key checks
+    it, which costs tens of milliseconds, and every signature needs one. An entry exists
+    only once this ring opened it, and a ring's passphrase never changes, so the cache
+    never answers where ``take`` would refuse."""
 
     @property
     def locked(self) -> bool:
@@ -45,4 +50,7 @@ class KeyRing:
             raise NoKeyAccess(f"the secret of {context!r} does not open: {error}") from None
 
     def private_key(self, context: str, kept: bytes, sealed: bool) -> crypto.PrivateKey:
-        return crypto.load_private_key(self.take(context, kept, sealed))
+        cached = (context, kept)
+        if cached not in self._loaded:
+            self._loaded[cached] = crypto.load_private_key(self.take(context, kept, sealed))
+        return self._loaded[cached]
