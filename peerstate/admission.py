@@ -18,6 +18,7 @@ from peerstate.domain import rules
 from peerstate.domain.group_events import (
     Credential,
     CredentialIssued,
+    CredentialTaken,
     Envelope,
     GroupCreated,
     IdentityRetired,
@@ -57,7 +58,7 @@ def admit(group: GroupState, envelope: Envelope) -> None:
     _judge(rules.author_chain_continues, group, envelope)
     _judge(signature_verifies, credential, envelope)
     _judge(rules.payload_is_permitted, group, envelope, credential)
-    _judge(certificates_verify, envelope, credential)
+    _judge(certificates_verify, group, envelope, credential)
 
 
 def _judge(rule: Callable[..., Any], *args: Any) -> Any:
@@ -82,7 +83,7 @@ def signature_verifies(credential: Credential, envelope: Envelope) -> None:
         raise peer_error("PEER_E_INVALID_RECORD", f"the signature of {envelope.author!r}'s envelope {envelope.seq} does not verify")
 
 
-def certificates_verify(envelope: Envelope, credential: Credential) -> None:
+def certificates_verify(group: GroupState, envelope: Envelope, credential: Credential) -> None:
     """The certificates a payload carries say what its fields say, and were signed by whom
     the log says signed them."""
     match envelope.payload:
@@ -91,6 +92,10 @@ def certificates_verify(envelope: Envelope, credential: Credential) -> None:
             credential_matches_certificate(creator, root, envelope.group)
         case CredentialIssued(issued, _):
             credential_matches_certificate(issued, credential.der, envelope.group)
+        case CredentialTaken(chain):
+            assert group.root is not None  # genesis_comes_first
+            for parent, link in zip((group.root, *(link.der for link in chain)), chain):
+                credential_matches_certificate(link, parent, envelope.group)
         case IdentityRetired(peer_name, public_key, statement):
             retirement_is_signed_by_identity(envelope.group, peer_name, public_key, statement)
 

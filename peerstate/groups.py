@@ -10,28 +10,32 @@ key is the last thing a call does before it stores.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
 
 import attrs
 
-from peerstate import admission, arguments, credentials, crypto, invitations, names
+from peerstate import admission, arguments, cards, configs, credentials, crypto, invitations, names
 from peerstate.constants import (
     PeerConnectionFlags,
     PeerConnectionStatus,
     PeerGroupAuthenticationScheme,
     PeerGroupEventType,
+    PeerGroupIssueCredentialFlags,
     PeerGroupPropertyFlags,
     PeerGroupStatus,
     PeerMemberChangeType,
+    PeerMemberFlags,
 )
 from peerstate.core import GroupDecision, NamePair, PeerCore, SpreadDecision
 from peerstate.domain import rules
 from peerstate.domain.events import GroupAttached, GroupDetached, IdentityEvent
 from peerstate.domain.group_events import (
     Credential,
+    CredentialDelivery,
     CredentialIssued,
+    CredentialTaken,
     Envelope,
     EnvelopeAccepted,
     EnvelopeRefused,
@@ -42,6 +46,7 @@ from peerstate.domain.group_events import (
     MembershipPublished,
     PasswordTicket,
     PasswordVerifier,
+    PresencePublished,
     PropertiesChanged,
     ReplicaClosed,
     ReplicaConnected,
@@ -54,7 +59,7 @@ from peerstate.domain.group_events import (
 )
 from peerstate.domain.group_state import GroupState
 from peerstate.domain.state import IdentityRecord
-from peerstate.errors import InvalidArgument, NotFound, PeerError, peer_error
+from peerstate.errors import GroupNotReady, InvalidArgument, NotFound, PeerError, peer_error
 from peerstate.sessions import GroupEvent, GroupHandle, Neighbor, ReplicaKey
 from peerstate.store import ReplicaLog
 
@@ -84,6 +89,48 @@ class PasswordJoin:
 
     handle: str
     already_member: bool
+
+
+@attrs.frozen
+class CredentialRequest:
+    """A ``PEER_CREDENTIAL_INFO`` as ``PeerGroupIssueCredentials`` reads it: the issuer's
+    fields are not here because that call ignores them. ``valid_until`` None: as long as
+    the issuer's own; ``valid_from`` None: now; ``friendly_name`` None: the subject's
+    current one in the group, else its peer name."""
+
+    public_key: bytes
+    roles: tuple[UUID, ...]
+    friendly_name: str | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+
+
+@attrs.frozen
+class MemberView:
+    """One ``PEER_MEMBER``: a member as this replica sees it. ``issuer_name`` and
+    ``issuer_friendly_name`` are the credential's issuer's (the group's, for the creator's
+    credential, which the group root issued)."""
+
+    identity: str
+    present: bool
+    address: str | None
+    credential: Credential | None
+    issuer_name: str
+    issuer_friendly_name: str
+
+
+def _roles(values: Iterable[object] | None, parameter: str) -> tuple[UUID, ...]:
+    """Role GUIDs as a credential carries them: known, sorted, distinct, at least one."""
+    if values is None or isinstance(values, (str, bytes)):
+        raise InvalidArgument(f"{parameter} must be a list of roles")
+    roles = []
+    for value in values:
+        if not isinstance(value, (str, UUID)):
+            raise InvalidArgument(f"{parameter} holds {type(value).__name__}, not a role")
+        roles.append(names.parse_role(value, "E_INVALIDARG"))
+    if not roles:
+        raise InvalidArgument(f"{parameter} must name at least one role")
+    return tuple(sorted(set(roles)))
 
 
 def _role(value: object, code: str) -> UUID | None:
@@ -191,17 +238,43 @@ class GroupCalls(PeerCore):
             issuer.fingerprint if issuer else None, issuer.chain_length + 1 if issuer else 1,
         )
 
-    def _notify_accepted(self, key: ReplicaKey, before: Mapping[str, Any], accepted: Iterable[EnvelopeAccepted]) -> None:
-        """Tell registrations what accepted envelopes changed: properties and new members."""
-        for event in accepted:
-            payload = event.envelope.payload
-            if isinstance(payload, PropertiesChanged):
-                self._sessions.notify(key, GroupEvent(PeerGroupEventType.PEER_GROUP_EVENT_PROPERTY_CHANGED))
-            elif isinstance(payload, MembershipPublished) and event.envelope.author not in before:
-                self._sessions.notify(key, GroupEvent(
-                    PeerGroupEventType.PEER_GROUP_EVENT_MEMBER_CHANGED,
-                    member_change=PeerMemberChangeType.PEER_MEMBER_JOINED, identity=event.envelope.author,
-                ))
+    def _publish(self, log: ReplicaLog, author: IdentityRecord, payload: SharedEvent, now: datetime) -> EnvelopeAccepted:
+        """Write an envelope under the author's credential in force (for a credential taken
+        up, that credential itself) and record it on ``log`` at once, so that the next
+        envelope of the same decision follows it."""
+        if isinstance(payload, CredentialTaken):
+            fingerprint = payload.chain[-1].fingerprint
+        else:
+            fingerprint = rules.caller_holds_credential(log.state.group, author.peer_name, now).fingerprint
+        accepted = self._write(log, author, fingerprint, payload, now)
+        log.record(accepted)
+        return accepted
+
+    def _links(self, chain: Sequence[bytes]) -> tuple[Credential, ...]:
+        """The GMCs of a chain (the group root's certificate first) as the log keeps them."""
+        links: list[Credential] = []
+        for der in chain[1:]:
+            links.append(self._credential(der, links[-1] if links else None))
+        return tuple(links)
+
+    def _notify_changes(self, key: ReplicaKey, before: GroupState, accepted: Iterable[EnvelopeAccepted]) -> None:
+        """Tell registrations what accepted envelopes changed: the properties, members who
+        are new (``PEER_MEMBER_JOINED``) and members whose credential or name changed
+        (``PEER_MEMBER_UPDATED``)."""
+        after = self._replica(*key).state.group
+        if any(isinstance(event.envelope.payload, PropertiesChanged) for event in accepted):
+            self._sessions.notify(key, GroupEvent(PeerGroupEventType.PEER_GROUP_EVENT_PROPERTY_CHANGED))
+        for identity, member in after.members.items():
+            old = before.members.get(identity)
+            if old is None:
+                change = PeerMemberChangeType.PEER_MEMBER_JOINED
+            elif old.friendly_name != member.friendly_name or before.latest_credential(identity) != after.latest_credential(identity):
+                change = PeerMemberChangeType.PEER_MEMBER_UPDATED
+            else:
+                continue
+            self._sessions.notify(key, GroupEvent(
+                PeerGroupEventType.PEER_GROUP_EVENT_MEMBER_CHANGED, member_change=change, identity=identity,
+            ))
 
     # Creating, opening, joining --------------------------------------------------------------
 
@@ -297,6 +370,8 @@ class GroupCalls(PeerCore):
         secret = arguments.password(password, "pwzPassword")
         wanted_cloud = arguments.text(cloud, "pwzCloud", required=False)
         offer = invitations.read_invitation(text)
+        if not isinstance(offer, invitations.PasswordInvitation):
+            raise InvalidArgument("pwzInvitation is a credential invitation: join it with PeerGroupJoin")
         if peer_name is None:
             peer_name = self.default_identity()
         names.parse_peer_name(peer_name, "PEER_E_INVALID_PEER_NAME")
@@ -317,11 +392,51 @@ class GroupCalls(PeerCore):
             attached = offer.group_peer_name in self._state.identities[peer_name].groups
             return [ReplicaJoined(
                 offer.group_peer_name, peer_name, group_cloud, offer.group_friendly_name,
-                PasswordTicket(kept, sealed), now,
+                PasswordTicket(kept, sealed), (), None, False, now,
             )], [] if attached else [GroupAttached(peer_name, offer.group_peer_name, now)], None
 
         self._execute_group(key, decide)
         return PasswordJoin(self._sessions.open(key, group_cloud), False)
+
+    def join(self, identity: str | None, invitation: str | None, cloud: str | None = None) -> str:
+        """Prepare ``identity`` to join by a credential invitation, and open a handle: its
+        GMC chain authenticates it at the first sync, after which it takes the credential up
+        in the group log. A member already synchronized takes the credential up at once (a
+        renewal or a role change returned to it out of band)."""
+        peer_name = arguments.text(identity, "pwzIdentity", required=False)
+        text = arguments.text(invitation, "pwzInvitation")
+        wanted_cloud = arguments.text(cloud, "pwzCloud", required=False)
+        offer = invitations.read_invitation(text)
+        if not isinstance(offer, invitations.CredentialInvitation):
+            raise InvalidArgument("pwzInvitation is a password invitation: join it with PeerGroupPasswordJoin")
+        if peer_name is None:
+            peer_name = self.default_identity()
+        names.parse_peer_name(peer_name, "PEER_E_INVALID_PEER_NAME")
+        record = rules.identity_is_here(self._state, peer_name, "PEER_E_INVALID_PEER_NAME")
+        rules.invitation_is_for(offer.subject, offer.subject_public_key, record.peer_name, self._card(record).public_key)
+        now = self._clock()
+        rules.invitation_in_time(offer.valid_from, offer.valid_until, now)
+        group_cloud = self._cloud(wanted_cloud, offer.cloud)
+        if self.keys_locked:
+            raise peer_error("PEER_E_NO_KEY_ACCESS", "cannot sign as a member: this peer was opened without its passphrase")
+        key = (peer_name, offer.group_peer_name)
+        attached = offer.group_peer_name in record.groups
+        if attached and self._replica(*key).state.synchronized:
+            before = self._replica(*key).state.group
+
+            def take_up(log: ReplicaLog | None) -> GroupDecision[list[EnvelopeAccepted]]:
+                assert log is not None
+                return [], [], [self._publish(log, record, CredentialTaken(self._links(offer.chain)), now)]
+
+            self._notify_changes(key, before, self._execute_group(key, take_up))
+        else:
+            self._execute_group(key, lambda _: ([ReplicaJoined(
+                offer.group_peer_name, peer_name, group_cloud, offer.group_friendly_name, None, offer.chain, None, False, now,
+            )], [] if attached else [GroupAttached(peer_name, offer.group_peer_name, now)], None))
+        return self._sessions.open(key, group_cloud)
+
+    def _card(self, record: IdentityRecord) -> crypto.IdentityCertificate:
+        return crypto.read_identity_certificate(record.certificate)
 
     def default_identity(self) -> str:
         """The default identity, made on first use: ``Peer`` has it; the group calls that
@@ -381,7 +496,7 @@ class GroupCalls(PeerCore):
         opened, _ = self._open(handle)
         kinds = arguments.dword(flags, "dwFlags")
         known = PeerConnectionFlags.PEER_CONNECTION_NEIGHBOR | PeerConnectionFlags.PEER_CONNECTION_DIRECT
-        if not kinds or kinds & ~known:
+        if not kinds or kinds & ~int(known):
             raise InvalidArgument("dwFlags must be PEER_CONNECTION_NEIGHBOR, PEER_CONNECTION_DIRECT or both")
         if not kinds & PeerConnectionFlags.PEER_CONNECTION_NEIGHBOR:
             return []
@@ -432,14 +547,14 @@ class GroupCalls(PeerCore):
             )))
         credential = rules.caller_holds_credential(log.state.group, identity, self._clock())
         now = self._clock()
-        before = dict(log.state.group.members)
+        before = log.state.group
 
         def decide(log: ReplicaLog | None) -> GroupDecision[list[EnvelopeAccepted]]:
             assert log is not None
             accepted = self._write(log, record, credential.fingerprint, PropertiesChanged(wanted), now)
             return [accepted], [], [accepted]
 
-        self._notify_accepted(opened.replica, before, self._execute_group(opened.replica, decide))
+        self._notify_changes(opened.replica, before, self._execute_group(opened.replica, decide))
 
     # Password invitations --------------------------------------------------------------------
 
@@ -454,7 +569,7 @@ class GroupCalls(PeerCore):
         rules.identity_not_retired(group, identity)
         now = self._clock()
         credential = rules.caller_holds_credential(group, identity, now)
-        rules.may_grant_password_role(credential, role)
+        rules.may_grant_roles(credential, [role])
         rules.chain_has_room(credential)
         record = rules.identity_is_live(self._state, identity)
         key = self._identity_key(record)
@@ -465,20 +580,171 @@ class GroupCalls(PeerCore):
         )
         return invitations.password_invitation_xml(offer, self._chain(group, credential), key)
 
-    def parse_invitation(self, invitation: str | None) -> invitations.PasswordInvitation:
+    # Credentials and credential invitations ---------------------------------------------------
+
+    def create_invitation(
+        self, handle: object, identity_info: str | None, expiration: datetime | None = None,
+        roles: Iterable[object] | None = None,
+    ) -> str:
+        """A credential invitation for the identity whose XML is ``identity_info``: a new GMC
+        for it with ``roles`` (none given: the member role), valid from now until
+        ``expiration`` (None: as long as the caller's own), issued in the group log."""
+        opened, log = self._open(handle)
+        card = cards.identity_card(arguments.text(identity_info, "pwzIdentityInfo"), "pwzIdentityInfo")
+        granted = _roles([names.ROLE_MEMBER] if roles is None else roles, "pRoles")
+        now = self._clock()
+        end = None if expiration is None else arguments.moment(expiration, "pftExpiration")
+        if end is not None and end <= now:
+            raise InvalidArgument(f"pftExpiration {end.isoformat()} is not in the future")
+        rules.replica_is_ready(log.state)
+        self._neither_deleted(log.state.group, opened.replica[0], card.peer_name)
+        return self._issue(opened, log, card.peer_name, card.friendly_name, card.public_key, granted, now, end, "invitation")
+
+    def issue_credentials(
+        self, handle: object, subject: str | None, request: CredentialRequest | None, flags: object = 0,
+    ) -> str:
+        """Issue ``subject`` a new GMC: as ``request`` says, or (None) with the roles and the
+        duration of its latest credential in the group. ``PEER_GROUP_STORE_CREDENTIALS``
+        delivers it by the group log at the subject's next sync; without it the subject
+        gets it only from the returned XML. Either way the issue is in the log."""
+        opened, log = self._open(handle)
+        subject_name = arguments.text(subject, "pwzSubjectIdentity")
+        names.parse_peer_name(subject_name, "E_INVALIDARG")
+        bits = arguments.dword(flags, "dwFlags")
+        if bits & ~int(PeerGroupIssueCredentialFlags.PEER_GROUP_STORE_CREDENTIALS):
+            raise InvalidArgument(f"dwFlags {bits:#x} is neither 0 nor PEER_GROUP_STORE_CREDENTIALS")
+        delivery: CredentialDelivery = "stored" if bits else "returned"
+        now = self._clock()
+        if request is not None:
+            key = cards.public_key(request.public_key, "pCredentialInfo.pPublicKey")
+            if names.authority_of(key) != subject_name.partition(".")[0]:
+                raise InvalidArgument("pCredentialInfo.pPublicKey is not the key of pwzSubjectIdentity")
+            granted = _roles(request.roles, "pCredentialInfo.pRoles")
+            start = now if request.valid_from is None else arguments.moment(request.valid_from, "ftValidityStart")
+            end = None if request.valid_until is None else arguments.moment(request.valid_until, "ftValidityEnd")
+            if end is not None and (end <= start or end <= now):
+                raise InvalidArgument("pCredentialInfo's validity must end after it starts and after now")
+            friendly = arguments.text(request.friendly_name, "pwzFriendlyName", required=False)
+        rules.replica_is_ready(log.state)
+        group = log.state.group
+        self._neither_deleted(group, opened.replica[0], subject_name)
+        current = group.latest_credential(subject_name)
+        if request is None:
+            if current is None:
+                raise peer_error("PEER_E_IDENTITY_NOT_FOUND", f"the group database holds no credential of {subject_name!r}")
+            key, granted, friendly = current.public_key, current.roles, current.subject_friendly_name
+            start, end = now, now + (current.not_after - current.not_before)
+        elif not friendly:
+            friendly = current.subject_friendly_name if current is not None else subject_name
+        return self._issue(opened, log, subject_name, friendly, key, granted, start, end, delivery)
+
+    def _neither_deleted(self, group: GroupState, issuer: str, subject: str) -> None:
+        rules.identity_not_retired(group, issuer)
+        rules.subject_not_deleted(self._state, group, subject)
+
+    def _issue(
+        self, opened: GroupHandle, log: ReplicaLog, subject: str, friendly_name: str, public_key: bytes,
+        roles: tuple[UUID, ...], start: datetime, end: datetime | None, delivery: CredentialDelivery,
+    ) -> str:
+        """The checks every issue shares from authorization on, then the GMC, its event in
+        the log, and the invitation that carries it."""
+        group = log.state.group
+        identity = opened.replica[0]
+        now = self._clock()
+        credential = rules.caller_holds_credential(group, identity, now)
+        rules.may_grant_roles(credential, roles)
+        rules.chain_has_room(credential)
+        rules.chain_not_circular(group, credential, subject)
+        start, until = rules.validity_within_issuer(credential, start, end)
+        record = rules.identity_is_live(self._state, identity)
+        issuer_key = self._identity_key(record)
+        issued = self._credential(credentials.issue_membership(
+            issuer_key, credential.der, group_peer_name=group.group_peer_name, subject=subject,
+            subject_friendly_name=friendly_name, subject_public_key=public_key, roles=list(roles),
+            not_before=start, not_after=until,
+        ), credential)
+
+        def decide(log: ReplicaLog | None) -> GroupDecision[list[EnvelopeAccepted]]:
+            assert log is not None
+            return [], [], [self._publish(log, record, CredentialIssued(issued, delivery), now)]
+
+        self._notify_changes(opened.replica, group, self._execute_group(opened.replica, decide))
+        properties = rules.replica_is_ready(log.state)
+        return invitations.credential_invitation_xml(
+            opened.cloud, properties.friendly_name, (*self._chain(group, credential), issued.der), issuer_key,
+        )
+
+    def parse_invitation(self, invitation: str | None) -> invitations.PasswordInvitation | invitations.CredentialInvitation:
         return invitations.read_invitation(arguments.text(invitation, "pwzInvitation"))
 
     @staticmethod
     def _chain(group: GroupState, credential: Credential) -> tuple[bytes, ...]:
         """The root certificate and the credential's chain up to it, root side first."""
-        links = [credential.der]
-        issuer = credential.issuer
-        while issuer is not None:
-            parent = group.credentials[issuer]
-            links.append(parent.der)
-            issuer = parent.issuer
         assert group.root is not None  # a credential exists only in a founded group
-        return (group.root, *reversed(links))
+        return (group.root, *(link.der for link in group.chain_of(credential)))
+
+    # Group configurations --------------------------------------------------------------------
+
+    def export_config(self, handle: object, password: str | None) -> str:
+        """The identity's membership of the group, under ``password`` (no policy applies):
+        its credential chain, and for the group's creator the group's key."""
+        opened, log = self._open(handle)
+        secret = arguments.password(password, "pwzPassword")
+        state = log.state
+        credential = state.group.credential_of(opened.replica[0], self._clock())
+        chain = self._chain(state.group, credential) if credential is not None else state.chain
+        if not chain:
+            raise GroupNotReady("the identity holds no credential of this group yet: connect and synchronize first")
+        if self.keys_locked:
+            raise peer_error("PEER_E_NO_KEY_ACCESS", "cannot open the group's keys: this peer was opened without its passphrase")
+        root_key = None
+        if state.root_key is not None:
+            root_key = crypto.load_private_key(self._keys.take(log.group, state.root_key, state.root_key_sealed))
+        return configs.group_config_xml(configs.GroupConfig(opened.replica[0], log.group, state.cloud, chain, root_key), secret)
+
+    def import_config(self, xml: str | None, password: str | None, overwrite: object = False) -> tuple[str, str]:
+        """Bring an exported membership to this peer, for an identity that is here; then
+        ``PeerGroupOpen`` and a sync make the replica ready. A replica already here is
+        replaced only with ``overwrite`` (``PEER_E_ALREADY_EXISTS`` otherwise); a synchronized
+        one keeps its data and takes the imported credential up."""
+        text = arguments.text(xml, "pwzXML")
+        secret = arguments.password(password, "pwzPassword")
+        if not isinstance(overwrite, bool):
+            raise InvalidArgument("fOverwrite must be TRUE or FALSE")
+        config = configs.read_group_config(text, secret)
+        record = rules.identity_is_live(self._state, config.identity)
+        leaf = self._links(config.chain)[-1]
+        if leaf.public_key != self._card(record).public_key:
+            raise InvalidArgument("the configuration's credential is not for this peer's key of the identity")
+        key = (config.identity, config.group_peer_name)
+        attached = config.group_peer_name in record.groups
+        if attached and not overwrite:
+            raise peer_error("PEER_E_ALREADY_EXISTS", f"{config.identity!r} already has the group {config.group_peer_name!r} here")
+        if self.keys_locked:
+            raise peer_error("PEER_E_NO_KEY_ACCESS", "cannot keep the group's keys: this peer was opened without its passphrase")
+        now = self._clock()
+        if attached and self._replica(*key).state.synchronized:
+            before = self._replica(*key).state.group
+
+            def take_up(log: ReplicaLog | None) -> GroupDecision[list[EnvelopeAccepted]]:
+                assert log is not None
+                return [], [], [self._publish(log, record, CredentialTaken(self._links(config.chain)), now)]
+
+            self._notify_changes(key, before, self._execute_group(key, take_up))
+            return key
+
+        def decide(log: ReplicaLog | None) -> GroupDecision[None]:
+            kept, sealed = (
+                self._keys.keep(config.group_peer_name, crypto.private_key_der(config.group_key))
+                if config.group_key is not None else (None, False)
+            )
+            return [ReplicaJoined(
+                config.group_peer_name, config.identity, config.cloud, config.group_peer_name, None,
+                config.chain, kept, sealed, now,
+            )], [] if attached else [GroupAttached(config.identity, config.group_peer_name, now)], None
+
+        self._execute_group(key, decide)
+        return key
 
     # Events ----------------------------------------------------------------------------------
 
@@ -518,6 +784,39 @@ class GroupCalls(PeerCore):
         peer_name = arguments.text(identity, "pwzIdentity")
         record = rules.identity_is_live(self._state, peer_name)
         return [NamePair(group, self._replica(peer_name, group).state.friendly_name) for group in record.groups]
+
+    def members(self, handle: object, flags: object = 0, identity: str | None = None) -> list[MemberView]:
+        """The members this replica knows, this replica's own identity first; with
+        ``PEER_MEMBER_PRESENT`` only those present (their presence not expired; this one
+        while it listens); with ``identity``, that member only. Identities the group log
+        says were deleted are no longer listed."""
+        opened, log = self._open(handle)
+        bits = arguments.dword(flags, "dwFlags")
+        if bits & ~int(PeerMemberFlags.PEER_MEMBER_PRESENT):
+            raise InvalidArgument(f"dwFlags {bits:#x} is neither 0 nor PEER_MEMBER_PRESENT")
+        wanted = arguments.text(identity, "pwzIdentity", required=False)
+        own = opened.replica[0]
+        group = log.state.group
+        now = self._clock()
+        others = sorted(name for name in group.members if name != own and name not in group.retired)
+        views = []
+        for name in [own, *others]:
+            member = group.members.get(name)
+            present = self.sync_listening(opened.replica) if name == own else member is not None and member.present(now)
+            if (wanted is not None and name != wanted) or (bits and not present):
+                continue
+            address = self._settings.address if name == own else member.presence.address if member and member.presence else None
+            credential = group.latest_credential(name)
+            if name == own and credential is None and log.state.chain:
+                credential = self._links(log.state.chain)[-1]
+            issuer = group.credentials.get(credential.issuer) if credential and credential.issuer else None
+            properties = group.properties
+            views.append(MemberView(
+                name, present, address if present else None, credential,
+                issuer.subject if issuer else group.group_peer_name,
+                issuer.subject_friendly_name if issuer else properties.friendly_name if properties else log.state.friendly_name,
+            ))
+        return views
 
     # Deleting an identity that other replicas here know ---------------------------------------
 
@@ -577,10 +876,11 @@ class GroupCalls(PeerCore):
         return credentials.sign(self._identity_key(rules.identity_is_live(self._state, identity)), data)
 
     def sync_chain(self, key: ReplicaKey) -> tuple[bytes, ...]:
-        """The identity's credential chain in the group now, or () when it holds none."""
-        group = self._replica(*key).state.group
-        credential = group.credential_of(key[0], self._clock())
-        return self._chain(group, credential) if credential is not None and group.root else ()
+        """The identity's credential chain in the group now: its credential in force, else
+        the one its credential invitation gave it, else () (a password joiner)."""
+        state = self._replica(*key).state
+        credential = state.group.credential_of(key[0], self._clock())
+        return self._chain(state.group, credential) if credential is not None else state.chain
 
     def sync_ticket(self, key: ReplicaKey) -> bytes | None:
         """The password verifier a password joiner keeps until its first sync."""
@@ -619,9 +919,9 @@ class GroupCalls(PeerCore):
                 log.record(event)  # the next envelope is judged on the state this one left
             return [], [], accepted
 
-        before = dict(self._replica(*key).state.group.members)
+        before = self._replica(*key).state.group
         accepted = self._execute_group(key, decide)
-        self._notify_accepted(key, before, accepted)
+        self._notify_changes(key, before, accepted)
         return len(accepted)
 
     def sync_issue_password_credential(self, key: ReplicaKey, joiner_card: bytes) -> None:
@@ -633,7 +933,7 @@ class GroupCalls(PeerCore):
         _, role = rules.group_uses_password(properties)
         now = self._clock()
         credential = rules.caller_holds_credential(log.state.group, key[0], now)
-        rules.may_grant_password_role(credential, role)
+        rules.may_grant_roles(credential, [role])
         rules.chain_has_room(credential)
         record = rules.identity_is_live(self._state, key[0])
         card = crypto.read_identity_certificate(joiner_card)
@@ -654,30 +954,67 @@ class GroupCalls(PeerCore):
         self._execute_group(key, lambda _: ([JoinRefused(joiner, rule, error.name, error.message, now)], [], None))
 
     def sync_first_synchronized(self, key: ReplicaKey, source: str) -> None:
-        """The replica has the group database and its member a credential: it is ready, and
-        publishes its membership unless the group makes that optional."""
+        """The replica has the group database: a credential joiner takes its credential up,
+        and once its member holds a credential the replica is ready, publishes its
+        membership (unless the group makes member data optional) and its presence."""
         log = self._replica(*key)
-        if log.state.synchronized:
+        if log.state.synchronized or not log.state.group.founded:
             return
         now = self._clock()
         record = rules.identity_is_live(self._state, key[0])
-        credential = log.state.group.credential_of(key[0], now)
-        properties = log.state.group.properties
-        if credential is None or properties is None:
-            return
-        before = dict(log.state.group.members)
+        before = log.state.group
         status = self._status(key)
 
         def decide(log: ReplicaLog | None) -> GroupDecision[list[EnvelopeAccepted]]:
             assert log is not None
-            synchronized = ReplicaSynchronized(source, now)
-            if properties.flags & PeerGroupPropertyFlags.PEER_MEMBER_DATA_OPTIONAL:
-                return [synchronized], [], []
-            published = self._write(log, record, credential.fingerprint, MembershipPublished(record.friendly_name), now)
-            return [synchronized, published], [], [published]
+            written = [self._publish(log, record, CredentialTaken(self._links(log.state.chain)), now)] if log.state.chain else []
+            properties = log.state.group.properties
+            if properties is None or log.state.group.credential_of(key[0], now) is None:
+                return [], [], written
+            log.record(ReplicaSynchronized(source, now))
+            if not properties.flags & PeerGroupPropertyFlags.PEER_MEMBER_DATA_OPTIONAL:
+                written.append(self._publish(log, record, MembershipPublished(record.friendly_name), now))
+            if self._presence_due(log, now):
+                written.append(self._publish(log, record, PresencePublished(self._settings.address, self._presence_until(log, now)), now))
+            return [], [], written
 
-        self._notify_accepted(key, before, self._execute_group(key, decide))
+        self._notify_changes(key, before, self._execute_group(key, decide))
         self._report_status(key, status)
+
+    def sync_refresh_presence(self, key: ReplicaKey) -> None:
+        """A listening member publishes its presence again once half its lifetime is gone,
+        as Windows refreshes the presence record while a member stays online."""
+        log = self._replica(*key)
+        now = self._clock()
+        if not self.sync_listening(key) or not self._presence_due(log, now):
+            return
+        record = rules.identity_is_live(self._state, key[0])
+        before = log.state.group
+
+        def decide(log: ReplicaLog | None) -> GroupDecision[list[EnvelopeAccepted]]:
+            assert log is not None
+            presence = PresencePublished(self._settings.address, self._presence_until(log, now))
+            return [], [], [self._publish(log, record, presence, now)]
+
+        self._notify_changes(key, before, self._execute_group(key, decide))
+
+    def _presence_due(self, log: ReplicaLog, now: datetime) -> bool:
+        properties = log.state.group.properties
+        if properties is None or properties.flags & PeerGroupPropertyFlags.PEER_DISABLE_PRESENCE:
+            return False
+        if log.state.group.credential_of(log.identity, now) is None:
+            return False
+        member = log.state.group.members.get(log.identity)
+        presence = member.presence if member is not None else None
+        return (
+            presence is None or presence.address != self._settings.address
+            or (presence.until - now).total_seconds() * 2 < properties.presence_lifetime
+        )
+
+    @staticmethod
+    def _presence_until(log: ReplicaLog, now: datetime) -> datetime:
+        assert log.state.group.properties is not None  # _presence_due
+        return now + timedelta(seconds=log.state.group.properties.presence_lifetime)
 
     def sync_connected(self, key: ReplicaKey, remote: Neighbor) -> None:
         status = self._status(key)

@@ -4,7 +4,8 @@ This is the simulation behind the scenario step ``sync``: for each group, every 
 whose handle is connected meets every replica that listens for that group on the same
 cloud (only those at the listed addresses after ``PeerGroupConnectByAddress``), and the two
 run ``sync``'s conversation. Rounds repeat until one changes nothing, so news travels
-across any number of hops. Connections whose other end has gone (its handles closed, its
+across any number of hops. Before the first round, listening members whose presence is
+half gone publish it again, as they would while online. Connections whose other end has gone (its handles closed, its
 process restarted) are dropped first, as a real transport would notice.
 """
 
@@ -35,8 +36,9 @@ def group_digest(group: GroupState) -> str:
         group.group_peer_name, group.properties,
         sorted(group.credentials.values(), key=lambda credential: credential.fingerprint),
         sorted((author, head.seq, head.last) for author, head in group.heads.items()),
-        sorted((member.identity, member.friendly_name, member.credential) for member in group.members.values()),
+        sorted(group.members.values(), key=lambda member: member.identity),
         sorted((identity, at) for identity, at in group.retired.items()),
+        sorted(group.delivered.items()),
     ]).hex()
 
 
@@ -67,6 +69,9 @@ def _snapshot(peers: Mapping[str, GroupCalls]) -> list[tuple[str, ReplicaKey, bo
 def synchronize(peers: Mapping[str, GroupCalls]) -> None:
     """Exchange group data among ``peers`` until nothing changes."""
     _drop_lost_connections(peers)
+    for peer in peers.values():
+        for key in _connected(peer):
+            peer.sync_refresh_presence(key)
     met: set[tuple[str, ReplicaKey]] = set()
     for _ in range(MAX_ROUNDS):
         before = _snapshot(peers)

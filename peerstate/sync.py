@@ -240,7 +240,7 @@ class Listener:
                     properties = rules.replica_is_ready(state)
                     _, role = rules.group_uses_password(properties)
                     credential = rules.caller_holds_credential(state.group, identity, self._peer.sync_now())
-                    rules.may_grant_password_role(credential, role)
+                    rules.may_grant_roles(credential, [role])
                 challenge = Challenge(identity, self._peer.sync_card(identity), self._peer.sync_chain(self._key), os.urandom(NONCE_BYTES), b"")
                 signature = self._peer.sync_sign(identity, _transcript(self._hello_bytes, challenge))
                 self._challenge = attrs.evolve(challenge, signature=signature)

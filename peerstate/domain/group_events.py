@@ -89,20 +89,35 @@ class PropertiesChanged:
     properties: GroupProperties
 
 
-CredentialDelivery: TypeAlias = Literal["password", "stored", "returned"]
+CredentialDelivery: TypeAlias = Literal["password", "stored", "returned", "invitation"]
+DELIVERED_BY_LOG: tuple[CredentialDelivery, ...] = ("password", "stored")
+"""Deliveries that put a credential in force for its subject as soon as the log has it;
+the others wait until the subject takes the credential up (``CredentialTaken``)."""
 
 
 @attrs.frozen
 class CredentialIssued:
-    """The author issued a GMC, signed with its own credential's key.
+    """The author issued a GMC, signed with its own credential's key: the audit trail of
+    who gave whom which roles until when.
 
     ``delivery`` says how the subject gets it: at a password join's authentication, from
     the group log at its next sync (``PEER_GROUP_STORE_CREDENTIALS``), or only in the
-    returned invitation.
+    XML returned by ``PeerGroupIssueCredentials`` or ``PeerGroupCreateInvitation``.
     """
 
     credential: Credential
     delivery: CredentialDelivery
+
+
+@attrs.frozen
+class CredentialTaken:
+    """The author took up a credential it was given out of band (an invitation, a returned
+    credential, an imported configuration), presenting its whole chain (the GMCs below the
+    root, root side first, its own last), as Windows' membership record carries the GMC
+    chain. So a replica that never saw the issue can still judge the author, and the
+    credential is in force for the author from this envelope on."""
+
+    chain: tuple[Credential, ...]
 
 
 @attrs.frozen
@@ -111,6 +126,15 @@ class MembershipPublished:
     it, and see ``PEER_MEMBER_JOINED`` when this is new to them."""
 
     friendly_name: str
+
+
+@attrs.frozen
+class PresencePublished:
+    """The author is online at ``address`` until ``until`` (now plus the group's presence
+    lifetime), unless it publishes again: what ``PEER_MEMBER_PRESENT`` is read from."""
+
+    address: str
+    until: datetime
 
 
 @attrs.frozen
@@ -124,7 +148,8 @@ class IdentityRetired:
 
 
 SharedEvent: TypeAlias = (
-    GroupCreated | PropertiesChanged | CredentialIssued | MembershipPublished | IdentityRetired
+    GroupCreated | PropertiesChanged | CredentialIssued | CredentialTaken | MembershipPublished
+    | PresencePublished | IdentityRetired
 )
 
 
@@ -174,13 +199,23 @@ class PasswordTicket:
 
 @attrs.frozen
 class ReplicaJoined:
-    """This peer's identity joined the group by an invitation; it is not synchronized yet."""
+    """This peer's identity joined the group by an invitation; it is not synchronized yet.
+
+    A password joiner keeps a ``ticket``; a joiner by credential invitation (or by an
+    imported configuration) keeps its GMC ``chain`` (the group root certificate first, its
+    own GMC last), which authenticates it at sync and which it takes up once synchronized.
+    An imported configuration of the group's creator also brings the group root's private
+    key (``root_key``, sealed when the key store is).
+    """
 
     group: str
     identity: str
     cloud: str
     group_friendly_name: str
     ticket: PasswordTicket | None
+    chain: tuple[bytes, ...]
+    root_key: bytes | None
+    root_key_sealed: bool
     at: datetime
 
 
@@ -253,7 +288,7 @@ ReplicaEvent: TypeAlias = (
 )
 GROUP_VALUES: tuple[type, ...] = (
     PasswordVerifier, GroupProperties, Credential, GroupCreated, PropertiesChanged,
-    CredentialIssued, MembershipPublished, IdentityRetired, Envelope, PasswordTicket,
+    CredentialIssued, CredentialTaken, MembershipPublished, PresencePublished, IdentityRetired, Envelope, PasswordTicket,
     ReplicaCreated, ReplicaJoined, EnvelopeAccepted, EnvelopeRefused, JoinRefused,
     ReplicaSynchronized, ReplicaConnected, ReplicaClosed, ReplicaDeleted,
 )

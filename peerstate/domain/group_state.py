@@ -3,13 +3,18 @@
 The state is a function of the *set* of accepted envelopes, not of the order they arrived
 in: properties change only under the creator's own chain (one author, so one order), and
 everything else is keyed by what it is about (a credential by its fingerprint, a
-publication by its author (whose own chain orders them), a retirement by its identity), so applying two authors'
-envelopes in either order gives the same state.
+publication by its author (whose own chain orders them), a retirement by its identity), so
+applying two authors' envelopes in either order gives the same state.
+
+Which of a member's credentials is in force is decided the same way: of its credentials
+delivered to it (by the log, or taken up by the member itself), valid at the time asked,
+the one whose delivery is latest by its envelope's ``Stamp``. A renewal or a role change
+therefore takes effect on every replica that has its envelope, whatever else it has seen.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TypeVar
 
@@ -17,12 +22,15 @@ import attrs
 
 from peerstate.domain.group_events import (
     Credential,
+    DELIVERED_BY_LOG,
     CredentialIssued,
+    CredentialTaken,
     Envelope,
     GroupCreated,
     GroupProperties,
     IdentityRetired,
     MembershipPublished,
+    PresencePublished,
     PropertiesChanged,
 )
 
@@ -38,13 +46,23 @@ class AuthorHead:
     last: bytes
 
 
+Stamp = tuple[datetime, str, int]
+"""When a credential was delivered: its envelope's time, author and sequence number, an
+order every replica agrees on (one author's envelopes by its sequence)."""
+
+
 @attrs.frozen
 class Member:
-    """An identity that published its membership."""
+    """An identity that acted in the group: published its membership (at its first sync,
+    unless the group makes member data optional), its presence, a credential, anything.
+    ``presence`` is its latest ``PresencePublished``."""
 
     identity: str
     friendly_name: str
-    credential: bytes
+    presence: PresencePublished | None = None
+
+    def present(self, at: datetime) -> bool:
+        return self.presence is not None and at < self.presence.until
 
 
 @attrs.frozen
@@ -59,6 +77,8 @@ class GroupState:
     heads: Mapping[str, AuthorHead] = attrs.field(factory=dict)
     members: Mapping[str, Member] = attrs.field(factory=dict)
     retired: Mapping[str, datetime] = attrs.field(factory=dict)
+    delivered: Mapping[bytes, Stamp] = attrs.field(factory=dict)
+    """The credentials in force for their subjects, by fingerprint, with their delivery."""
 
     @property
     def founded(self) -> bool:
@@ -66,13 +86,28 @@ class GroupState:
         return self.properties is not None
 
     def credential_of(self, identity: str, at: datetime) -> Credential | None:
-        """The identity's credential in force at ``at``: of those valid then, the one that
-        lasts longest (ties: the larger fingerprint), so every replica picks the same one."""
-        valid = [
-            credential for credential in self.credentials.values()
-            if credential.subject == identity and credential.not_before <= at <= credential.not_after
+        """The identity's credential in force at ``at``: of those delivered to it and valid
+        then, the latest delivered."""
+        return self._latest(identity, lambda credential: credential.not_before <= at <= credential.not_after)
+
+    def latest_credential(self, identity: str) -> Credential | None:
+        """The identity's latest delivered credential, valid or not: what the group
+        database says about it (``PEER_MEMBER.pCredentialInfo``, a renewal's template)."""
+        return self._latest(identity, lambda _: True)
+
+    def _latest(self, identity: str, eligible: Callable[[Credential], bool]) -> Credential | None:
+        found = [
+            (stamp, self.credentials[fingerprint]) for fingerprint, stamp in self.delivered.items()
+            if self.credentials[fingerprint].subject == identity and eligible(self.credentials[fingerprint])
         ]
-        return max(valid, key=lambda c: (c.not_after, c.fingerprint), default=None)
+        return max(found, key=lambda pair: pair[0], default=(None, None))[1]
+
+    def chain_of(self, credential: Credential) -> tuple[Credential, ...]:
+        """The credential and its issuers up to the root's, root side first."""
+        links = [credential]
+        while (issuer := links[-1].issuer) is not None:
+            links.append(self.credentials[issuer])
+        return tuple(reversed(links))
 
 
 def _put(mapping: Mapping[_Key, _Value], key: _Key, value: _Value) -> dict[_Key, _Value]:
@@ -81,22 +116,49 @@ def _put(mapping: Mapping[_Key, _Value], key: _Key, value: _Value) -> dict[_Key,
     return changed
 
 
+def _with_credentials(state: GroupState, known: tuple[Credential, ...], delivered: Credential | None, stamp: Stamp) -> GroupState:
+    credentials = dict(state.credentials)
+    credentials.update((credential.fingerprint, credential) for credential in known)
+    if delivered is None:
+        return attrs.evolve(state, credentials=credentials)
+    latest = max(stamp, state.delivered.get(delivered.fingerprint, stamp))  # either order: the same state
+    return attrs.evolve(state, credentials=credentials, delivered=_put(state.delivered, delivered.fingerprint, latest))
+
+
 def apply_envelope(state: GroupState, envelope: Envelope, envelope_id: bytes) -> GroupState:
     """The state after an accepted envelope. Admission has already judged it: this only folds."""
     state = attrs.evolve(state, heads=_put(state.heads, envelope.author, AuthorHead(envelope.seq, envelope_id)))
+    state = _apply_payload(state, envelope)
+    return attrs.evolve(state, members=_put(state.members, envelope.author, _member_after(state, envelope)))
+
+
+def _member_after(state: GroupState, envelope: Envelope) -> Member:
+    """The author as a member after its envelope (one author's envelopes come in its own
+    order, so the latest name and presence are the same on every replica)."""
+    member = state.members.get(envelope.author) or Member(
+        envelope.author, state.credentials[envelope.credential].subject_friendly_name,
+    )
+    match envelope.payload:
+        case MembershipPublished(friendly_name):
+            return attrs.evolve(member, friendly_name=friendly_name)
+        case PresencePublished() as presence:
+            return attrs.evolve(member, presence=presence)
+    return member
+
+
+def _apply_payload(state: GroupState, envelope: Envelope) -> GroupState:
+    stamp = (envelope.at, envelope.author, envelope.seq)
     match envelope.payload:
         case GroupCreated(properties, root, root_key, creator):
-            return attrs.evolve(
-                state, root=root, root_key=root_key, properties=properties,
-                credentials=_put(state.credentials, creator.fingerprint, creator),
-            )
+            state = attrs.evolve(state, root=root, root_key=root_key, properties=properties)
+            return _with_credentials(state, (creator,), creator, stamp)
         case PropertiesChanged(properties):
             return attrs.evolve(state, properties=properties)
-        case CredentialIssued(credential, _):
-            return attrs.evolve(state, credentials=_put(state.credentials, credential.fingerprint, credential))
-        case MembershipPublished(friendly_name):
-            member = Member(envelope.author, friendly_name, envelope.credential)
-            return attrs.evolve(state, members=_put(state.members, envelope.author, member))
+        case CredentialIssued(credential, delivery):
+            return _with_credentials(state, (credential,), credential if delivery in DELIVERED_BY_LOG else None, stamp)
+        case CredentialTaken(chain):
+            return _with_credentials(state, chain, chain[-1], stamp)
         case IdentityRetired(peer_name, _, _):
             earliest = min(envelope.at, state.retired.get(peer_name, envelope.at))
             return attrs.evolve(state, retired=_put(state.retired, peer_name, earliest))
+    return state

@@ -43,6 +43,8 @@ class ReplicaState:
     root_key: bytes | None = None
     root_key_sealed: bool = False
     ticket: PasswordTicket | None = None
+    chain: tuple[bytes, ...] = ()
+    """A credential joiner's GMC chain, held until it takes the credential up."""
     refused: int = 0
 
     @property
@@ -73,15 +75,17 @@ def evolve_replica(state: ReplicaState, event: ReplicaEvent) -> ReplicaState:
                 GroupState(group), identity, "synchronized", cloud, root_key=root_key,
                 root_key_sealed=sealed,
             )
-        case ReplicaJoined(group, identity, cloud, friendly_name, ticket, _):
-            return ReplicaState(GroupState(group), identity, "joined", cloud, friendly_name, ticket=ticket)
+        case ReplicaJoined(group, identity, cloud, friendly_name, ticket, chain, root_key, sealed, _):
+            return ReplicaState(
+                GroupState(group), identity, "joined", cloud, friendly_name, root_key, sealed, ticket, chain,
+            )
         case EnvelopeAccepted(envelope, envelope_id, _, _):
             return attrs.evolve(state, group=apply_envelope(state.group, envelope, envelope_id))
         case EnvelopeRefused():
             return attrs.evolve(state, refused=state.refused + 1)
         case ReplicaSynchronized():
-            return attrs.evolve(state, phase="synchronized", ticket=None)
+            return attrs.evolve(state, phase="synchronized", ticket=None, chain=())
         case ReplicaDeleted():
-            return attrs.evolve(state, phase="deleted", ticket=None)
+            return attrs.evolve(state, phase="deleted", ticket=None, chain=())
         case JoinRefused() | ReplicaConnected() | ReplicaClosed():
             return state

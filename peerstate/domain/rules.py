@@ -14,12 +14,14 @@ from uuid import UUID
 from peerstate.domain.group_events import (
     Credential,
     CredentialIssued,
+    CredentialTaken,
     Envelope,
     GroupCreated,
     GroupProperties,
     IdentityRetired,
     MembershipPublished,
     PasswordVerifier,
+    PresencePublished,
     PropertiesChanged,
 )
 from peerstate.domain.group_state import GroupState
@@ -153,6 +155,31 @@ def identity_not_retired(group: GroupState, peer_name: str) -> None:
         )
 
 
+def subject_not_deleted(store: IdentityStoreState, group: GroupState, peer_name: str) -> None:
+    """No credential for an identity deleted on this peer or, by the group log, anywhere
+    (``PEER_E_IDENTITY_DELETED``)."""
+    record = store.identities.get(peer_name)
+    if record is not None and not record.live:
+        raise peer_error("PEER_E_IDENTITY_DELETED", f"the identity {peer_name!r} was deleted from this peer")
+    identity_not_retired(group, peer_name)
+
+
+def invitation_is_for(subject: str, subject_key: bytes, peer_name: str, key: bytes) -> None:
+    """A credential invitation names one identity; no other may join with it
+    (``PEER_E_INVALID_PEER_NAME``)."""
+    if (subject, subject_key) != (peer_name, key):
+        raise peer_error("PEER_E_INVALID_PEER_NAME", f"the invitation is for {subject!r}, not for {peer_name!r}")
+
+
+def invitation_in_time(valid_from: datetime, valid_until: datetime, now: datetime) -> None:
+    """An invitation is used inside its validity window (``PEER_E_INVALID_TIME_PERIOD``)."""
+    if not valid_from <= now <= valid_until:
+        raise peer_error(
+            "PEER_E_INVALID_TIME_PERIOD",
+            f"the invitation is valid from {valid_from.isoformat()} to {valid_until.isoformat()}, not at {now.isoformat()}",
+        )
+
+
 def caller_holds_credential(group: GroupState, peer_name: str, at: datetime) -> Credential:
     """The caller needs a GMC valid now (``PEER_E_NOT_AUTHORIZED``)."""
     credential = group.credential_of(peer_name, at)
@@ -177,14 +204,37 @@ def group_uses_password(properties: GroupProperties) -> tuple[PasswordVerifier, 
     return properties.password, properties.password_role
 
 
-def may_grant_password_role(credential: Credential, role: UUID) -> None:
-    """Inviting and authenticating password joiners issues the password role, which needs
-    a role that may issue it: an administrator for either, an inviting member for the
-    member role (``PEER_E_NOT_AUTHORIZED``)."""
-    if not may_issue(credential.roles, [role]):
-        raise NotAuthorized(
-            f"a holder of {_role_list(credential.roles)} may not give out {ROLE_NAMES.get(role, role)}"
+def may_grant_roles(credential: Credential, roles: Collection[UUID]) -> None:
+    """Giving out roles (a credential, an invitation, a password join's authentication)
+    needs a role that may issue them: an administrator any role, an inviting member the
+    inviting-member and member roles, a member none (``PEER_E_NOT_AUTHORIZED``)."""
+    if not may_issue(credential.roles, roles):
+        raise NotAuthorized(f"a holder of {_role_list(credential.roles)} may not give out {_role_list(roles)}")
+
+
+def chain_not_circular(group: GroupState, issuer: Credential, subject: str) -> None:
+    """A credential may not be issued to anyone already in its issuer's chain, the issuer
+    included: A invites B, then B invites A (``PEER_E_CIRCULAR_CHAIN_DETECTED``)."""
+    if subject in {link.subject for link in group.chain_of(issuer)}:
+        raise peer_error(
+            "PEER_E_CIRCULAR_CHAIN_DETECTED", f"{subject!r} is already in its issuer's credential chain",
         )
+
+
+def validity_within_issuer(
+    issuer: Credential, start: datetime, end: datetime | None,
+) -> tuple[datetime, datetime]:
+    """A credential's validity: from ``start`` to ``end`` (None: as long as the issuer's),
+    cut to the issuer's own, since a credential never outlives its issuer's; nothing left
+    once cut is ``E_INVALIDARG``."""
+    start = max(start, issuer.not_before)
+    end = issuer.not_after if end is None else min(end, issuer.not_after)
+    if end <= start:
+        raise InvalidArgument(
+            f"the validity ends at {end.isoformat()}, not after its start {start.isoformat()} "
+            f"(the issuer's own credential runs to {issuer.not_after.isoformat()})"
+        )
+    return start, end
 
 
 def chain_has_room(credential: Credential) -> None:
@@ -222,6 +272,8 @@ def author_holds_credential(group: GroupState, envelope: Envelope) -> Credential
     payload = envelope.payload
     if isinstance(payload, GroupCreated) and payload.creator.fingerprint == envelope.credential:
         credential: Credential | None = payload.creator
+    elif isinstance(payload, CredentialTaken) and payload.chain and payload.chain[-1].fingerprint == envelope.credential:
+        credential = payload.chain[-1]
     else:
         credential = group.credentials.get(envelope.credential)
     if credential is None or credential.subject != envelope.author:
@@ -263,15 +315,32 @@ def credential_within_issuer(group: GroupState, issuer: Credential, issued: Cred
     one link further, within the issuer's lifetime and under the chain limit."""
     if issued.issuer != issuer.fingerprint or issued.chain_length != issuer.chain_length + 1:
         raise peer_error("PEER_E_INVALID_CREDENTIAL", "the credential does not name its issuer's credential")
-    if issued.fingerprint in group.credentials:
-        raise peer_error("PEER_E_INVALID_CREDENTIAL", "the credential was already issued")
     chain_has_room(issuer)
-    if not may_issue(issuer.roles, issued.roles):
-        raise NotAuthorized(
-            f"a holder of {_role_list(issuer.roles)} may not issue {_role_list(issued.roles)}"
-        )
+    may_grant_roles(issuer, issued.roles)
+    chain_not_circular(group, issuer, issued.subject)
     if not issuer.not_before <= issued.not_before <= issued.not_after <= issuer.not_after:
         raise peer_error("PEER_E_INVALID_TIME_PERIOD", "the credential outlives its issuer's")
+
+
+def taken_chain_is_whole(group: GroupState, envelope: Envelope, chain: tuple[Credential, ...]) -> None:
+    """A credential taken up comes with its whole chain from the root, each link issued by
+    the one before within its rights and lifetime, no subject twice, no longer than the
+    limit, and the last link the author's own (``PEER_E_INVALID_CREDENTIAL``; the
+    certificates themselves are checked by admission's crypto)."""
+    if not chain or len(chain) > MAX_CHAIN_LENGTH or chain[-1].subject != envelope.author:
+        raise peer_error("PEER_E_INVALID_CREDENTIAL", "the chain taken up is empty, too long or not the author's")
+    if len({link.subject for link in chain}) != len(chain):
+        raise peer_error("PEER_E_CIRCULAR_CHAIN_DETECTED", "a subject appears twice in the chain taken up")
+    parent: Credential | None = None
+    for link in chain:
+        if link.issuer != (parent.fingerprint if parent else None) or link.chain_length != (parent.chain_length + 1 if parent else 1):
+            raise peer_error("PEER_E_INVALID_CREDENTIAL", "a link of the chain taken up does not name the one before")
+        if parent is not None and (
+            not may_issue(parent.roles, link.roles)
+            or not parent.not_before <= link.not_before <= link.not_after <= parent.not_after
+        ):
+            raise peer_error("PEER_E_INVALID_CREDENTIAL", "a link of the chain taken up exceeds its issuer's rights or lifetime")
+        parent = link
 
 
 def payload_is_permitted(group: GroupState, envelope: Envelope, credential: Credential) -> None:
@@ -285,7 +354,9 @@ def payload_is_permitted(group: GroupState, envelope: Envelope, credential: Cred
             fixed_properties_unchanged(group.properties, properties)
         case CredentialIssued(issued, _):
             credential_within_issuer(group, credential, issued)
-        case MembershipPublished() | IdentityRetired():
+        case CredentialTaken(chain):
+            taken_chain_is_whole(group, envelope, chain)
+        case MembershipPublished() | PresencePublished() | IdentityRetired():
             pass
 
 

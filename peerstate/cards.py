@@ -1,0 +1,40 @@
+"""Identity cards: who an identity says it is, read from what a caller hands the group calls.
+
+``PeerGroupCreateInvitation`` takes an identity's XML (``PeerIdentityGetXML``), and a
+``PEER_CREDENTIAL_INFO`` carries a public key; both come from outside, so both are parsed
+strictly and a bad one is ``E_INVALIDARG``, the error those calls document for malformed input.
+"""
+
+from __future__ import annotations
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from peerstate import crypto, formats, names
+from peerstate.errors import InvalidArgument
+
+
+def identity_card(text: str, parameter: str) -> crypto.IdentityCertificate:
+    """The self-signed IDC inside an identity information document."""
+    try:
+        bundle = crypto.certificates_from_pkcs7(formats.read_identity_info_xml(text))
+        if len(bundle) != 1:
+            raise crypto.CryptoFailure(f"it holds {len(bundle)} certificates, not one")
+        card = crypto.read_identity_certificate(bundle[0])
+    except (formats.MalformedDocument, crypto.CryptoFailure) as error:
+        raise InvalidArgument(f"{parameter} is not an identity's XML: {error}") from None
+    if names.authority_of(card.public_key) != card.peer_name.partition(".")[0]:
+        raise InvalidArgument(f"{parameter}: the identity's name is not its key's")
+    return card
+
+
+def public_key(value: bytes, parameter: str) -> bytes:
+    """A DER SubjectPublicKeyInfo of an RSA key, as the identity keys are, in its one DER form."""
+    try:
+        key = serialization.load_der_public_key(value)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as error:
+        raise InvalidArgument(f"{parameter} is not a public key: {error}") from None
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise InvalidArgument(f"{parameter} is not an RSA public key")
+    return crypto.public_key_der(key)

@@ -1,0 +1,130 @@
+"""The credential rules and the fold's choice of the credential in force, on plain values:
+no keys, no certificates, so each case says exactly which field decides."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import attrs
+import pytest
+
+from peerstate.domain import rules
+from peerstate.domain.group_events import (
+    Credential,
+    CredentialIssued,
+    CredentialTaken,
+    Envelope,
+    GroupCreated,
+    GroupProperties,
+)
+from peerstate.domain.group_state import GroupState, apply_envelope
+from peerstate import network
+from peerstate.errors import PeerError
+from peerstate.names import ROLE_ADMIN, ROLE_INVITING_MEMBER, ROLE_MEMBER
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+DAY = timedelta(days=1)
+GROUP = "g" * 40 + ".club"
+
+
+def _credential(name: str, subject: str, roles: tuple[object, ...], issuer: Credential | None,
+                start: datetime = T0, end: datetime = T0 + 100 * DAY) -> Credential:
+    return Credential(
+        name.encode(), b"der-" + name.encode(), subject, subject, b"key-" + subject.encode(), roles,  # type: ignore[arg-type]
+        start, end, issuer.fingerprint if issuer else None, issuer.chain_length + 1 if issuer else 1,
+    )
+
+
+ALICE = _credential("alice", "a.alice", (ROLE_ADMIN,), None, end=T0 + 1000 * DAY)
+BOB = _credential("bob", "b.bob", (ROLE_INVITING_MEMBER,), ALICE)
+CAROL = _credential("carol", "c.carol", (ROLE_MEMBER,), BOB)
+PROPERTIES = GroupProperties(GROUP, "a.alice", "Global_", "club", "Club", "", 0, 0, 300, 1, None, None)
+
+
+def _envelope(author: str, seq: int, payload: object, at: datetime = T0, credential: bytes = b"alice") -> Envelope:
+    return Envelope(GROUP, author, credential, seq, b"", at, payload, b"")  # type: ignore[arg-type]
+
+
+def _group(*envelopes: Envelope) -> GroupState:
+    state = apply_envelope(GroupState(GROUP), _envelope("a.alice", 1, GroupCreated(PROPERTIES, b"root", b"rk", ALICE)), b"1")
+    for index, envelope in enumerate(envelopes, start=2):
+        state = apply_envelope(state, envelope, bytes([index]))
+    return state
+
+
+def _refuses(code: str, check: object, *args: object) -> None:
+    with pytest.raises(PeerError) as caught:
+        check(*args)  # type: ignore[operator]
+    assert caught.value.name == code
+
+
+def test_roles_are_granted_only_downwards() -> None:
+    rules.may_grant_roles(ALICE, [ROLE_ADMIN, ROLE_MEMBER])
+    rules.may_grant_roles(BOB, [ROLE_INVITING_MEMBER, ROLE_MEMBER])
+    _refuses("PEER_E_NOT_AUTHORIZED", rules.may_grant_roles, BOB, [ROLE_ADMIN])
+    _refuses("PEER_E_NOT_AUTHORIZED", rules.may_grant_roles, CAROL, [ROLE_MEMBER])
+
+
+def test_no_one_in_the_issuers_chain_gets_a_credential_from_it() -> None:
+    group = _group(_envelope("a.alice", 2, CredentialIssued(BOB, "stored")), _envelope("b.bob", 1, CredentialIssued(CAROL, "stored"), credential=b"bob"))
+    rules.chain_not_circular(group, BOB, "d.dave")
+    _refuses("PEER_E_CIRCULAR_CHAIN_DETECTED", rules.chain_not_circular, group, BOB, "a.alice")
+    _refuses("PEER_E_CIRCULAR_CHAIN_DETECTED", rules.chain_not_circular, group, BOB, "b.bob")
+
+
+def test_a_validity_is_cut_to_the_issuers() -> None:
+    assert rules.validity_within_issuer(BOB, T0 + DAY, None) == (T0 + DAY, BOB.not_after)
+    assert rules.validity_within_issuer(BOB, T0 - DAY, T0 + 500 * DAY) == (T0, BOB.not_after)
+    _refuses("E_INVALIDARG", rules.validity_within_issuer, BOB, BOB.not_after, None)
+
+
+def test_an_invitation_is_used_by_its_subject_inside_its_window() -> None:
+    rules.invitation_is_for("b.bob", b"k", "b.bob", b"k")
+    _refuses("PEER_E_INVALID_PEER_NAME", rules.invitation_is_for, "b.bob", b"k", "c.carol", b"k")
+    _refuses("PEER_E_INVALID_PEER_NAME", rules.invitation_is_for, "b.bob", b"k", "b.bob", b"other")
+    rules.invitation_in_time(T0, T0 + DAY, T0)
+    _refuses("PEER_E_INVALID_TIME_PERIOD", rules.invitation_in_time, T0, T0 + DAY, T0 + 2 * DAY)
+    _refuses("PEER_E_INVALID_TIME_PERIOD", rules.invitation_in_time, T0 + DAY, T0 + 2 * DAY, T0)
+
+
+def test_the_latest_delivered_credential_is_in_force() -> None:
+    promoted = attrs.evolve(_credential("bob-admin", "b.bob", (ROLE_ADMIN,), ALICE), not_before=T0)
+    returned = _credential("bob-returned", "b.bob", (ROLE_MEMBER,), ALICE)
+    group = _group(
+        _envelope("a.alice", 2, CredentialIssued(BOB, "stored")),
+        _envelope("a.alice", 3, CredentialIssued(promoted, "stored")),
+        _envelope("a.alice", 4, CredentialIssued(returned, "returned")),
+    )
+    assert group.credential_of("b.bob", T0) == promoted, "the same start: the later issue wins, not the fingerprint"
+    assert set(group.credentials) >= {b"bob", b"bob-admin", b"bob-returned"}, "every issue is in the log"
+    taken = apply_envelope(group, _envelope("b.bob", 1, CredentialTaken((ALICE, returned)), credential=b"bob-returned"), b"t")
+    assert taken.credential_of("b.bob", T0) == returned, "a returned credential is in force once taken up"
+    assert taken.credential_of("b.bob", T0 + 101 * DAY) is None
+    assert taken.latest_credential("b.bob") == returned
+
+
+def test_a_taken_chain_must_be_whole() -> None:
+    group = _group()
+    envelope = _envelope("c.carol", 1, None, credential=b"carol")
+    rules.taken_chain_is_whole(group, envelope, (ALICE, BOB, CAROL))
+    _refuses("PEER_E_INVALID_CREDENTIAL", rules.taken_chain_is_whole, group, envelope, (ALICE, CAROL))
+    _refuses("PEER_E_INVALID_CREDENTIAL", rules.taken_chain_is_whole, group, envelope, (ALICE, BOB))
+    member = _credential("mike", "m.mike", (ROLE_MEMBER,), BOB)
+    through_member = _credential("carol-2", "c.carol", (ROLE_MEMBER,), member)
+    _refuses("PEER_E_INVALID_CREDENTIAL", rules.taken_chain_is_whole, group, envelope, (ALICE, BOB, member, through_member))
+    again = _credential("alice-again", "c.carol", (ROLE_MEMBER,), BOB)
+    _refuses("PEER_E_CIRCULAR_CHAIN_DETECTED", rules.taken_chain_is_whole, group, envelope, (ALICE, BOB, again, attrs.evolve(CAROL, issuer=b"alice-again", chain_length=4)))
+
+
+def test_an_issue_and_its_taking_up_commute() -> None:
+    """A replica may see a member take a returned credential up before it sees the issue:
+    the issue is still admitted, and both orders give one state."""
+    renewed = _credential("bob-renewed", "b.bob", (ROLE_INVITING_MEMBER,), ALICE)
+    issue = _envelope("a.alice", 3, CredentialIssued(renewed, "stored"))
+    taking = _envelope("b.bob", 1, CredentialTaken((ALICE, renewed)), credential=b"bob-renewed")
+    base = _group(_envelope("a.alice", 2, CredentialIssued(BOB, "stored")))
+    rules.credential_within_issuer(apply_envelope(base, taking, b"t"), ALICE, renewed)
+    one = apply_envelope(apply_envelope(base, issue, b"i"), taking, b"t")
+    other = apply_envelope(apply_envelope(base, taking, b"t"), issue, b"i")
+    assert network.group_digest(one) == network.group_digest(other)
+    assert one.delivered[b"bob-renewed"] == (T0, "b.bob", 1)
