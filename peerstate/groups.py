@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from uuid import UUID
 
 import attrs
@@ -74,6 +74,9 @@ KNOWN_FLAGS: Final = int(
 GMC: Final = int(PeerGroupAuthenticationScheme.PEER_GROUP_GMC_AUTHENTICATION)
 PASSWORD: Final = int(PeerGroupAuthenticationScheme.PEER_GROUP_PASSWORD_AUTHENTICATION)
 SCOPE_PREFIXES: Final = ("Global_", "SiteLocal_", "LinkLocal_")
+
+
+_Offer = TypeVar("_Offer", invitations.PasswordInvitation, invitations.CredentialInvitation)
 
 
 class _Unset:
@@ -365,17 +368,9 @@ class GroupCalls(PeerCore):
         """Prepare ``identity`` to join by a password invitation, and open a handle. The
         password is checked by an administrator at the first sync; only the verifier that
         the invitation's salt gives is kept until then."""
-        peer_name = arguments.text(identity, "pwzIdentity", required=False)
-        text = arguments.text(invitation, "pwzInvitation")
         secret = arguments.password(password, "pwzPassword")
-        wanted_cloud = arguments.text(cloud, "pwzCloud", required=False)
-        offer = invitations.read_invitation(text)
-        if not isinstance(offer, invitations.PasswordInvitation):
-            raise InvalidArgument("pwzInvitation is a credential invitation: join it with PeerGroupJoin")
-        if peer_name is None:
-            peer_name = self.default_identity()
-        names.parse_peer_name(peer_name, "PEER_E_INVALID_PEER_NAME")
-        rules.identity_is_here(self._state, peer_name, "PEER_E_INVALID_PEER_NAME")
+        offer, record, wanted_cloud = self._invited(identity, invitation, cloud, invitations.PasswordInvitation)
+        peer_name = record.peer_name
         group_cloud = self._cloud(wanted_cloud, offer.cloud)
         key = (peer_name, offer.group_peer_name)
         if offer.group_peer_name in self._state.identities[peer_name].groups and self._replica(*key).state.synchronized:
@@ -403,16 +398,8 @@ class GroupCalls(PeerCore):
         GMC chain authenticates it at the first sync, after which it takes the credential up
         in the group log. A member already synchronized takes the credential up at once (a
         renewal or a role change returned to it out of band)."""
-        peer_name = arguments.text(identity, "pwzIdentity", required=False)
-        text = arguments.text(invitation, "pwzInvitation")
-        wanted_cloud = arguments.text(cloud, "pwzCloud", required=False)
-        offer = invitations.read_invitation(text)
-        if not isinstance(offer, invitations.CredentialInvitation):
-            raise InvalidArgument("pwzInvitation is a password invitation: join it with PeerGroupPasswordJoin")
-        if peer_name is None:
-            peer_name = self.default_identity()
-        names.parse_peer_name(peer_name, "PEER_E_INVALID_PEER_NAME")
-        record = rules.identity_is_here(self._state, peer_name, "PEER_E_INVALID_PEER_NAME")
+        offer, record, wanted_cloud = self._invited(identity, invitation, cloud, invitations.CredentialInvitation)
+        peer_name = record.peer_name
         rules.invitation_is_for(offer.subject, offer.subject_public_key, record.peer_name, self._card(record).public_key)
         now = self._clock()
         rules.invitation_in_time(offer.valid_from, offer.valid_until, now)
@@ -422,18 +409,39 @@ class GroupCalls(PeerCore):
         key = (peer_name, offer.group_peer_name)
         attached = offer.group_peer_name in record.groups
         if attached and self._replica(*key).state.synchronized:
-            before = self._replica(*key).state.group
-
-            def take_up(log: ReplicaLog | None) -> GroupDecision[list[EnvelopeAccepted]]:
-                assert log is not None
-                return [], [], [self._publish(log, record, CredentialTaken(self._links(offer.chain)), now)]
-
-            self._notify_changes(key, before, self._execute_group(key, take_up))
+            self._take_up(key, record, offer.chain, now)
         else:
             self._execute_group(key, lambda _: ([ReplicaJoined(
                 offer.group_peer_name, peer_name, group_cloud, offer.group_friendly_name, None, offer.chain, None, False, now,
             )], [] if attached else [GroupAttached(peer_name, offer.group_peer_name, now)], None))
         return self._sessions.open(key, group_cloud)
+
+    def _invited(
+        self, identity: str | None, invitation: str | None, cloud: str | None, kind: type[_Offer],
+    ) -> tuple[_Offer, IdentityRecord, str | None]:
+        """What both joins read first: the invitation, of the kind the call takes
+        (``E_INVALIDARG`` for the other kind), and the joining identity, which must be one
+        of this peer's (NULL: the default identity)."""
+        peer_name = arguments.text(identity, "pwzIdentity", required=False)
+        text = arguments.text(invitation, "pwzInvitation")
+        wanted_cloud = arguments.text(cloud, "pwzCloud", required=False)
+        offer = invitations.read_invitation(text)
+        if not isinstance(offer, kind):
+            raise InvalidArgument(f"pwzInvitation is not a {kind.__name__}: the other join takes it")
+        if peer_name is None:
+            peer_name = self.default_identity()
+        names.parse_peer_name(peer_name, "PEER_E_INVALID_PEER_NAME")
+        return offer, rules.identity_is_here(self._state, peer_name, "PEER_E_INVALID_PEER_NAME"), wanted_cloud
+
+    def _take_up(self, key: ReplicaKey, record: IdentityRecord, chain: Sequence[bytes], now: datetime) -> None:
+        """A synchronized member takes up a credential it was given out of band."""
+        before = self._replica(*key).state.group
+
+        def decide(log: ReplicaLog | None) -> GroupDecision[list[EnvelopeAccepted]]:
+            assert log is not None
+            return [], [], [self._publish(log, record, CredentialTaken(self._links(chain)), now)]
+
+        self._notify_changes(key, before, self._execute_group(key, decide))
 
     def _card(self, record: IdentityRecord) -> crypto.IdentityCertificate:
         return crypto.read_identity_certificate(record.certificate)
@@ -724,13 +732,7 @@ class GroupCalls(PeerCore):
             raise peer_error("PEER_E_NO_KEY_ACCESS", "cannot keep the group's keys: this peer was opened without its passphrase")
         now = self._clock()
         if attached and self._replica(*key).state.synchronized:
-            before = self._replica(*key).state.group
-
-            def take_up(log: ReplicaLog | None) -> GroupDecision[list[EnvelopeAccepted]]:
-                assert log is not None
-                return [], [], [self._publish(log, record, CredentialTaken(self._links(config.chain)), now)]
-
-            self._notify_changes(key, before, self._execute_group(key, take_up))
+            self._take_up(key, record, config.chain, now)
             return key
 
         def decide(log: ReplicaLog | None) -> GroupDecision[None]:

@@ -52,15 +52,7 @@ class Club:
 
 @pytest.fixture(scope="module")
 def club() -> Iterator[Club]:
-    alice_store = open_store(None)
-    alice, bob, carol = Peer(alice_store, clock=lambda: T0), Peer(open_store(None), clock=lambda: T0), Peer(open_store(None), clock=lambda: T0)
-    alice_name, bob_name, carol_name = alice.create_identity("alice", "Alice"), bob.create_identity("bob", "Bob"), carol.create_identity("carol", "Carol")
-    handle = alice.create_group(alice_name, "chess", friendly_name="Chess")
-    alice.connect(handle)
-    group = alice.group_properties(handle).group_peer_name
-    bob.connect(bob.join(bob_name, alice.create_invitation(handle, bob.identity_xml(bob_name), roles=[ROLE_MEMBER])))
-    network.synchronize({"alice": alice, "bob": bob})
-    yield Club(alice, bob, carol, alice_store, alice_name, bob_name, carol_name, group, handle)
+    yield _fresh_club()
 
 
 def _key(peer: Peer, name: str) -> crypto.PrivateKey:
