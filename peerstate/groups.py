@@ -677,9 +677,9 @@ class GroupCalls(PeerCore):
             return [], [], [self._publish(log, record, CredentialIssued(issued, delivery), now)]
 
         self._notify_changes(opened.replica, group, self._execute_group(opened.replica, decide))
-        properties = rules.replica_is_ready(log.state)
+        assert group.properties is not None  # the callers checked replica_is_ready
         return invitations.credential_invitation_xml(
-            opened.cloud, properties.friendly_name, (*self._chain(group, credential), issued.der), issuer_key,
+            opened.cloud, group.properties.friendly_name, (*self._chain(group, credential), issued.der), issuer_key,
         )
 
     def parse_invitation(self, invitation: str | None) -> invitations.PasswordInvitation | invitations.CredentialInvitation:
@@ -977,7 +977,7 @@ class GroupCalls(PeerCore):
             if not properties.flags & PeerGroupPropertyFlags.PEER_MEMBER_DATA_OPTIONAL:
                 written.append(self._publish(log, record, MembershipPublished(record.friendly_name), now))
             if self._presence_due(log, now):
-                written.append(self._publish(log, record, PresencePublished(self._settings.address, self._presence_until(log, now)), now))
+                written.append(self._publish(log, record, self._presence(log, now), now))
             return [], [], written
 
         self._notify_changes(key, before, self._execute_group(key, decide))
@@ -995,8 +995,7 @@ class GroupCalls(PeerCore):
 
         def decide(log: ReplicaLog | None) -> GroupDecision[list[EnvelopeAccepted]]:
             assert log is not None
-            presence = PresencePublished(self._settings.address, self._presence_until(log, now))
-            return [], [], [self._publish(log, record, presence, now)]
+            return [], [], [self._publish(log, record, self._presence(log, now), now)]
 
         self._notify_changes(key, before, self._execute_group(key, decide))
 
@@ -1013,28 +1012,29 @@ class GroupCalls(PeerCore):
             or (presence.until - now).total_seconds() * 2 < properties.presence_lifetime
         )
 
-    @staticmethod
-    def _presence_until(log: ReplicaLog, now: datetime) -> datetime:
+    def _presence(self, log: ReplicaLog, now: datetime) -> PresencePublished:
+        """This machine's address, present until a presence lifetime from now."""
         assert log.state.group.properties is not None  # _presence_due
-        return now + timedelta(seconds=log.state.group.properties.presence_lifetime)
+        return PresencePublished(self._settings.address, now + timedelta(seconds=log.state.group.properties.presence_lifetime))
 
     def sync_connected(self, key: ReplicaKey, remote: Neighbor) -> None:
-        status = self._status(key)
-        if self._sessions.connect(key, remote):
-            self._sessions.notify(key, GroupEvent(
-                PeerGroupEventType.PEER_GROUP_EVENT_NEIGHBOR_CONNECTION,
-                connection_status=PeerConnectionStatus.PEER_CONNECTED, node=remote,
-            ))
-        self._report_status(key, status)
+        self._neighbor_changed(key, remote, PeerConnectionStatus.PEER_CONNECTED, self._sessions.connect)
 
     def sync_disconnected(self, key: ReplicaKey, remote: Neighbor) -> None:
-        status = self._status(key)
-        if self._sessions.disconnect(key, remote):
+        self._neighbor_changed(key, remote, PeerConnectionStatus.PEER_DISCONNECTED, self._sessions.disconnect)
+
+    def _neighbor_changed(
+        self, key: ReplicaKey, remote: Neighbor, status: PeerConnectionStatus,
+        change: Callable[[ReplicaKey, Neighbor], bool],
+    ) -> None:
+        """Apply ``change`` to the replica's connections; a real change is a
+        ``NEIGHBOR_CONNECTION`` event, and a status change a ``STATUS_CHANGED`` one."""
+        before = self._status(key)
+        if change(key, remote):
             self._sessions.notify(key, GroupEvent(
-                PeerGroupEventType.PEER_GROUP_EVENT_NEIGHBOR_CONNECTION,
-                connection_status=PeerConnectionStatus.PEER_DISCONNECTED, node=remote,
+                PeerGroupEventType.PEER_GROUP_EVENT_NEIGHBOR_CONNECTION, connection_status=status, node=remote,
             ))
-        self._report_status(key, status)
+        self._report_status(key, before)
 
     def sync_failed(self, key: ReplicaKey, event_type: PeerGroupEventType, failure: str) -> None:
         self._sessions.notify(key, GroupEvent(event_type, failure=failure))
