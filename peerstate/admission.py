@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from peerstate import credentials, names, wire
+from peerstate import credentials, names, record_attributes, wire
 from peerstate.domain import rules
 from peerstate.domain.group_events import (
     Credential,
@@ -22,6 +22,7 @@ from peerstate.domain.group_events import (
     Envelope,
     GroupCreated,
     IdentityRetired,
+    RecordPublished,
 )
 from peerstate.domain.group_state import GroupState
 from peerstate.errors import PeerError, peer_error
@@ -59,6 +60,7 @@ def admit(group: GroupState, envelope: Envelope) -> None:
     _judge(signature_verifies, credential, envelope)
     _judge(rules.payload_is_permitted, group, envelope, credential)
     _judge(certificates_verify, group, envelope, credential)
+    _judge(attributes_are_well_formed, envelope)
 
 
 def _judge(rule: Callable[..., Any], *args: Any) -> Any:
@@ -98,6 +100,16 @@ def certificates_verify(group: GroupState, envelope: Envelope, credential: Crede
                 credential_matches_certificate(link, parent, envelope.group)
         case IdentityRetired(peer_name, public_key, statement):
             retirement_is_signed_by_identity(envelope.group, peer_name, public_key, statement)
+
+
+def attributes_are_well_formed(envelope: Envelope) -> None:
+    """A record's attributes follow the record attribute schema (``PEER_E_INVALID_ATTRIBUTES``):
+    a peer that searches this record must be able to read them."""
+    if isinstance(envelope.payload, RecordPublished):
+        try:
+            record_attributes.read_attributes(envelope.payload.record.attributes)
+        except PeerError as error:
+            raise peer_error(error.name, error.message) from None  # refused by this rule, not the reader's helper
 
 
 def root_is_the_groups(group: str, root: bytes, root_key: bytes) -> None:

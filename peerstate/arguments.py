@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Final, overload, Literal
+from uuid import UUID
 
 from peerstate.errors import InvalidArgument
 
@@ -65,3 +66,15 @@ def moment(value: object, parameter: str) -> datetime:
     if value.utcoffset() is None:
         raise InvalidArgument(f"{parameter} has no time zone")
     return value
+
+
+def guid(value: object, parameter: str) -> UUID:
+    """A GUID: a ``UUID``, or its string with or without braces."""
+    if isinstance(value, UUID):
+        return value
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{parameter} must be a GUID, not {type(value).__name__}")
+    try:
+        return UUID(value)
+    except ValueError:
+        raise InvalidArgument(f"{parameter} {value!r} is not a GUID") from None

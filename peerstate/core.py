@@ -10,7 +10,8 @@ written nothing; a save that loses a race re-decides against the state the winne
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Final, TypeVar
 
 import attrs
@@ -39,13 +40,19 @@ def utc_now() -> datetime:
 class PeerSettings:
     """How a peer's machine is set up: what the scenario format's ``peers`` entries say.
 
-    ``address`` is the machine's address as ``PeerGroupConnectByAddress`` names it.
+    ``address`` is the machine's address as ``PeerGroupConnectByAddress`` names it;
+    ``clock_offset`` how far its clock is off the clock the peer is given (a simulated
+    machine's skew); ``file_root`` where the absolute paths of the database export and
+    import calls lie (None: the real file system; a simulation gives its machines one
+    shared directory, as a network share).
     """
 
     clouds: tuple[str, ...] = ("Global_",)
     passphrase: str | None = None
     password_min_length: int = 8
     address: str = "::1"
+    clock_offset: timedelta = timedelta(0)
+    file_root: Path | None = None
 
 
 @attrs.frozen
@@ -70,7 +77,7 @@ class PeerCore:
     ) -> None:
         self._store = store
         self._settings = settings
-        self._clock = clock
+        self._clock = clock if not settings.clock_offset else lambda: clock() + settings.clock_offset
         self._log = store.identity_log()
         self._replicas: dict[tuple[str, str], ReplicaLog] = {}
         self._keys = KeyRing()
@@ -166,13 +173,13 @@ class PeerCore:
         process wrote first, read everything again and decide again."""
         for _ in range(MAX_SAVE_ATTEMPTS):
             logs = {key: self._replica(*key) for key in replicas}
-            replica_events, identity_events, result = decide(logs)
-            for identity_event in identity_events:
-                self._log.record(identity_event)
-            for key, events in replica_events.items():
-                for replica_event in events:
-                    logs[key].record(replica_event)
             try:
+                replica_events, identity_events, result = decide(logs)
+                for identity_event in identity_events:
+                    self._log.record(identity_event)
+                for key, events in replica_events.items():
+                    for replica_event in events:
+                        logs[key].record(replica_event)
                 self._store.save(*([self._log] if identity_events else []), *logs.values())
                 return result
             except WriteConflict:

@@ -140,11 +140,20 @@ _TABLE: Final[tuple[tuple[str, int, str], ...]] = (
     ('PEER_E_CLOUD_IS_DEAD', 0x80072CF5, 'PNRP cloud is dead'),
 )
 
-HRESULTS: Final = MappingProxyType({name: HResult(name, value, meaning) for name, value, meaning in _TABLE})
+PASSED_THROUGH: Final[tuple[tuple[str, int, str], ...]] = (
+    ("E_FAIL", 0x80004005, "Unspecified failure"),
+    ("ERROR_FILE_NOT_FOUND", 0x80070002, "The file was not found (Win32 error 2 as an HRESULT)"),
+    ("ERROR_PATH_NOT_FOUND", 0x80070003, "The path was not found (Win32 error 3 as an HRESULT)"),
+)
+"""Not in the reference's tables: the file-system failures that the database export and
+import pass through, as the reference (section 1.2) says they do, as HRESULT_FROM_WIN32."""
+HRESULTS: Final = MappingProxyType(
+    {name: HResult(name, value, meaning) for name, value, meaning in (*_TABLE, *PASSED_THROUGH)}
+)
 """Every known HRESULT by name."""
 
 _BY_VALUE: Final = MappingProxyType(
-    {value: HRESULTS[name] for name, value, _ in reversed(_TABLE)}
+    {value: HRESULTS[name] for name, value, _ in reversed((*_TABLE, *PASSED_THROUGH))}
 )
 
 

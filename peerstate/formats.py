@@ -34,11 +34,12 @@ class UnsupportedVersion(MalformedDocument):
     """A well-formed document of a version peerstate does not read."""
 
 
-def parse_untrusted_xml(text: str, root: str, *versions: str) -> Element:
-    """Parse ``text`` as a ``<root VERSION=...>`` document, of one of ``versions``, with defusedxml.
+def safe_parse(text: str) -> Element:
+    """The root element of ``text``, parsed the only way peerstate parses untrusted XML: after
+    the size cap, with defusedxml and DTDs, entities and external references forbidden.
 
-    Raises ``UnsupportedVersion`` for a well-formed document of another version, so callers
-    that distinguish the two (invitations) can, and ``MalformedDocument`` for anything else.
+    Kept apart from the version check so that documents without a ``VERSION`` (record
+    attributes, search queries) get the same defences; ``MalformedDocument`` says what failed.
     """
     if not isinstance(text, str):
         raise MalformedDocument("the document must be text")
@@ -52,6 +53,16 @@ def parse_untrusted_xml(text: str, root: str, *versions: str) -> Element:
         raise MalformedDocument(f"the document is not well-formed XML: {error}") from None
     if not isinstance(element, Element):
         raise MalformedDocument("the document has no root element")
+    return element
+
+
+def parse_untrusted_xml(text: str, root: str, *versions: str) -> Element:
+    """Parse ``text`` as a ``<root VERSION=...>`` document, of one of ``versions``, with defusedxml.
+
+    Raises ``UnsupportedVersion`` for a well-formed document of another version, so callers
+    that distinguish the two (invitations) can, and ``MalformedDocument`` for anything else.
+    """
+    element = safe_parse(text)
     if element.tag != root:
         raise MalformedDocument(f"the root element is <{element.tag}>, not <{root}>")
     if set(element.attrib) != {"VERSION"}:

@@ -27,6 +27,7 @@ from peerstate.constants import (
     PeerGroupStatus,
     PeerMemberChangeType,
     PeerMemberFlags,
+    PeerRecordChangeType,
 )
 from peerstate.core import GroupDecision, NamePair, PeerCore, SpreadDecision
 from peerstate.domain import rules
@@ -46,6 +47,7 @@ from peerstate.domain.group_events import (
     MembershipPublished,
     PasswordTicket,
     PasswordVerifier,
+    PeerTimeAdjusted,
     PresencePublished,
     PropertiesChanged,
     ReplicaClosed,
@@ -58,9 +60,10 @@ from peerstate.domain.group_events import (
     SharedEvent,
 )
 from peerstate.domain.group_state import GroupState
+from peerstate.domain.records import RecordVersion, live_records
 from peerstate.domain.state import IdentityRecord
 from peerstate.errors import GroupNotReady, InvalidArgument, NotFound, PeerError, peer_error
-from peerstate.sessions import GroupEvent, GroupHandle, Neighbor, ReplicaKey
+from peerstate.sessions import GroupEvent, GroupHandle, Interest, Neighbor, ReplicaKey
 from peerstate.store import ReplicaLog
 
 DEFAULT_MEMBER_DATA_LIFETIME: Final = 2_419_200
@@ -277,6 +280,48 @@ class GroupCalls(PeerCore):
                 continue
             self._sessions.notify(key, GroupEvent(
                 PeerGroupEventType.PEER_GROUP_EVENT_MEMBER_CHANGED, member_change=change, identity=identity,
+            ))
+        self._report_records(key, before)
+
+    # Records: what a replica shows, and when it changed --------------------------------------
+
+    def _peer_now(self, key: ReplicaKey) -> datetime:
+        """The group's peer time on this replica: this machine's clock and the replica's offset."""
+        return self._clock() + self._replica(*key).state.peer_time_offset
+
+    def _live_records(self, key: ReplicaKey, group: GroupState | None = None) -> dict[UUID, RecordVersion]:
+        """The records the replica shows now. With ``PEER_DEFER_EXPIRATION`` nothing
+        expires while the replica has no connection."""
+        group = self._replica(*key).state.group if group is None else group
+        properties = group.properties
+        deferred = (
+            properties is not None and bool(properties.flags & PeerGroupPropertyFlags.PEER_DEFER_EXPIRATION)
+            and not self._sessions.connections(key)
+        )
+        return live_records(group.records, self._peer_now(key), expiring=not deferred)
+
+    def _report_records(self, key: ReplicaKey, before: GroupState | None = None) -> None:
+        """Tell registrations how the records shown changed since this process last looked
+        (or, the first time, since ``before``): added, updated, deleted, or expired as the
+        clock passed them. Every call on a replica looks first, so expiry is reported as
+        soon as anything observes the clock."""
+        live = self._live_records(key)
+        shown = self._sessions.shown(key)
+        if shown is None:
+            shown = {record_id: held.security for record_id, held in (self._live_records(key, before) if before is not None else live).items()}
+        self._sessions.show(key, {record_id: held.security for record_id, held in live.items()})
+        records = self._replica(*key).state.group.records
+        changes = [
+            (record_id, PeerRecordChangeType.PEER_RECORD_ADDED if record_id not in shown else PeerRecordChangeType.PEER_RECORD_UPDATED)
+            for record_id, held in live.items() if shown.get(record_id) != held.security
+        ] + [
+            (record_id, PeerRecordChangeType.PEER_RECORD_DELETED if records[record_id].deleted else PeerRecordChangeType.PEER_RECORD_EXPIRED)
+            for record_id in shown.keys() - live.keys()
+        ]
+        for record_id, change in sorted(changes, key=lambda pair: (pair[1], str(pair[0]))):
+            self._sessions.notify(key, GroupEvent(
+                PeerGroupEventType.PEER_GROUP_EVENT_RECORD_CHANGED, record_change=change,
+                record_id=record_id, record_type=records[record_id].record.type,
             ))
 
     # Creating, opening, joining --------------------------------------------------------------
@@ -750,34 +795,39 @@ class GroupCalls(PeerCore):
 
     # Events ----------------------------------------------------------------------------------
 
-    def register_event(self, handle: object, types: Iterable[PeerGroupEventType]) -> str:
-        self._open(handle)
-        return self._sessions.register(handle, types)  # type: ignore[arg-type]  # _open checked it
+    def register_event(self, handle: object, interests: Iterable[Interest]) -> str:
+        """Subscribe to events of the handle's replica; record changes are counted from now."""
+        opened, _ = self._open(handle)
+        self._report_records(opened.replica)
+        return self._sessions.register(handle, interests)  # type: ignore[arg-type]  # _open checked it
 
     def unregister_event(self, registration: object) -> None:
         self._sessions.unregister(registration)
 
     def event_data(self, registration: object) -> GroupEvent | None:
-        """The oldest queued event of the registration; None when the queue is empty."""
+        """The oldest queued event of the registration (after looking whether records
+        expired since); None when the queue is empty."""
         queue = self._sessions.registration(registration).queue
+        replica = self._sessions.handle(self._sessions.registration(registration).handle).replica
+        self._report_records(replica)
         return queue.popleft() if queue else None
 
     # Peer time -------------------------------------------------------------------------------
 
     def peer_time_to_universal(self, handle: object, peer_time: datetime | None) -> datetime:
-        """Peer time is the group's clock; it starts at the creator's UTC and every replica
-        adopts it from the one it synchronizes with, so on a simulated shared clock the
-        two are equal. Issue 5 brings the offset of replicas that drift."""
+        """Peer time is the group's clock: it starts at the creator's clock, a joiner adopts
+        the time of the member it first synchronizes with, and later syncs average it
+        (``sync_peer_time``). This machine's clock stands in for UTC."""
         _, log = self._open(handle)
         moment = arguments.moment(peer_time, "pftPeerTime")
         rules.replica_is_ready(log.state)
-        return moment
+        return moment - log.state.peer_time_offset
 
     def universal_to_peer_time(self, handle: object, universal_time: datetime | None) -> datetime:
         _, log = self._open(handle)
         moment = arguments.moment(universal_time, "pftUniversalTime")
         rules.replica_is_ready(log.state)
-        return moment
+        return moment + log.state.peer_time_offset
 
     # Enumeration -----------------------------------------------------------------------------
 
@@ -950,6 +1000,23 @@ class GroupCalls(PeerCore):
             return [self._write(log, record, credential.fingerprint, CredentialIssued(issued, "password"), now)], [], None
 
         self._execute_group(key, decide)
+
+    def sync_peer_time(self, key: ReplicaKey, remote_peer_time: datetime, source: str) -> None:
+        """Take the group's peer time from the member this replica connects to: a replica
+        not yet synchronized adopts it; a synchronized one moves a quarter of the way
+        towards it, so one skewed member cannot drag the group's clock far, and a clock may
+        step slightly back, as MS-PPGRH 1.3.6 says."""
+        log = self._replica(*key)
+        observed = remote_peer_time - self._clock()
+        current = log.state.peer_time_offset
+        offset = (current * 3 + observed) / 4 if log.state.synchronized else observed
+        microseconds = round(offset / timedelta(microseconds=1))
+        if microseconds != round(current / timedelta(microseconds=1)):
+            now = self._clock()
+            self._execute_group(key, lambda _: ([PeerTimeAdjusted(microseconds, source, now)], [], None))
+
+    def sync_peer_time_now(self, key: ReplicaKey) -> datetime:
+        return self._peer_now(key)
 
     def sync_refuse_join(self, key: ReplicaKey, joiner: str, error: PeerError, rule: str) -> None:
         now = self._clock()

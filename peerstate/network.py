@@ -5,7 +5,8 @@ whose handle is connected meets every replica that listens for that group on the
 cloud (only those at the listed addresses after ``PeerGroupConnectByAddress``), and the two
 run ``sync``'s conversation. Rounds repeat until one changes nothing, so news travels
 across any number of hops. Before the first round, listening members whose presence is
-half gone publish it again, as they would while online. Connections whose other end has gone (its handles closed, its
+half gone publish it again, and republish their autorefresh records about to expire, as
+they would while online. Connections whose other end has gone (its handles closed, its
 process restarted) are dropped first, as a real transport would notice.
 """
 
@@ -17,21 +18,21 @@ from typing import Final
 from peerstate import wire
 from peerstate.constants import PeerGroupEventType
 from peerstate.domain.group_state import GroupState
-from peerstate.groups import GroupCalls
+from peerstate.record_calls import RecordCalls
 from peerstate.sessions import Neighbor, ReplicaKey
 from peerstate.sync import Connector, Listener, exchange
 
 MAX_ROUNDS: Final = 64
 
 
-def node(peer: GroupCalls, key: ReplicaKey) -> Neighbor:
+def node(peer: RecordCalls, key: ReplicaKey) -> Neighbor:
     """How a replica is named on the network."""
     return Neighbor(peer.settings.address, key[0])
 
 
 def group_digest(group: GroupState) -> str:
     """The digest of a group's state: equal on two replicas exactly when they hold the
-    same properties, credentials, members, deletions and envelopes."""
+    same properties, credentials, members, deletions, records and envelopes."""
     return wire.digest([
         group.group_peer_name, group.properties,
         sorted(group.credentials.values(), key=lambda credential: credential.fingerprint),
@@ -39,10 +40,11 @@ def group_digest(group: GroupState) -> str:
         sorted(group.members.values(), key=lambda member: member.identity),
         sorted((identity, at) for identity, at in group.retired.items()),
         sorted(group.delivered.items()),
+        sorted((str(record_id), held.record.version, held.security) for record_id, held in group.records.items()),
     ]).hex()
 
 
-def _connected(peer: GroupCalls) -> dict[ReplicaKey, list[tuple[str, tuple[str, ...] | None]]]:
+def _connected(peer: RecordCalls) -> dict[ReplicaKey, list[tuple[str, tuple[str, ...] | None]]]:
     """The replicas with a connected handle: each with its handles' clouds and address lists."""
     found: dict[ReplicaKey, list[tuple[str, tuple[str, ...] | None]]] = {}
     for _, handle in peer.sync_handles():
@@ -51,7 +53,7 @@ def _connected(peer: GroupCalls) -> dict[ReplicaKey, list[tuple[str, tuple[str, 
     return found
 
 
-def _drop_lost_connections(peers: Mapping[str, GroupCalls]) -> None:
+def _drop_lost_connections(peers: Mapping[str, RecordCalls]) -> None:
     alive = {node(peer, key) for peer in peers.values() for key in _connected(peer)}
     for peer in peers.values():
         for _, handle in peer.sync_handles():
@@ -59,19 +61,20 @@ def _drop_lost_connections(peers: Mapping[str, GroupCalls]) -> None:
                 peer.sync_disconnected(handle.replica, remote)
 
 
-def _snapshot(peers: Mapping[str, GroupCalls]) -> list[tuple[str, ReplicaKey, bool, int]]:
+def _snapshot(peers: Mapping[str, RecordCalls]) -> list[tuple[str, ReplicaKey, bool, int]]:
     return [
         (name, key, peer.sync_replica(key).state.synchronized, len(peer.sync_replica(key).known))
         for name, peer in sorted(peers.items()) for key in _connected(peer)
     ]
 
 
-def synchronize(peers: Mapping[str, GroupCalls]) -> None:
+def synchronize(peers: Mapping[str, RecordCalls]) -> None:
     """Exchange group data among ``peers`` until nothing changes."""
     _drop_lost_connections(peers)
     for peer in peers.values():
         for key in _connected(peer):
             peer.sync_refresh_presence(key)
+            peer.sync_refresh_records(key)
     met: set[tuple[str, ReplicaKey]] = set()
     for _ in range(MAX_ROUNDS):
         before = _snapshot(peers)

@@ -1,7 +1,8 @@
 """``Peer``: one machine: its identities, its group replicas, its handles; the Pythonic API.
 
-The identity calls are here; the group calls come from ``groups.GroupCalls``, and both
-stand on ``core.PeerCore``'s one write path.
+The identity calls are here; the group calls come from ``groups.GroupCalls`` and the
+record calls from ``record_calls.RecordCalls``, and all stand on ``core.PeerCore``'s one
+write path.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from peerstate.domain.events import (
 )
 from peerstate.domain.state import IdentityRecord, IdentityStoreState
 from peerstate.errors import InvalidArgument, NoKeyAccess
-from peerstate.groups import GroupCalls
+from peerstate.record_calls import RecordCalls
 
 __all__ = ["NamePair", "Peer", "PeerSettings", "utc_now"]
 
 
-class Peer(GroupCalls):
+class Peer(RecordCalls):
     """One machine's peer infrastructure, over its store (see ``PeerCore``)."""
 
     # Identities -----------------------------------------------------------------------------

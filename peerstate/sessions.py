@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from uuid import UUID
 
 import attrs
 
@@ -19,6 +20,7 @@ from peerstate.constants import (
     PeerGroupEventType,
     PeerGroupStatus,
     PeerMemberChangeType,
+    PeerRecordChangeType,
 )
 from peerstate.errors import InvalidArgument, InvalidGroup
 
@@ -57,6 +59,21 @@ class GroupEvent:
     node: Neighbor | None = None
     failure: str | None = None
     """An HRESULT name: why a connection or an authentication failed."""
+    record_change: PeerRecordChangeType | None = None
+    record_id: UUID | None = None
+    record_type: UUID | None = None
+
+
+@attrs.frozen
+class Interest:
+    """One ``PEER_GROUP_EVENT_REGISTRATION``: an event type, and for record changes the
+    record type it is limited to (None: every type)."""
+
+    event_type: PeerGroupEventType
+    record_type: UUID | None = None
+
+    def wants(self, event: GroupEvent) -> bool:
+        return event.event_type == self.event_type and self.record_type in (None, event.record_type)
 
 
 @attrs.define
@@ -71,7 +88,7 @@ class GroupHandle:
 @attrs.define
 class Registration:
     handle: str
-    types: frozenset[PeerGroupEventType]
+    interests: frozenset[Interest]
     queue: deque[GroupEvent] = attrs.field(factory=deque)
 
 
@@ -84,6 +101,7 @@ class Sessions:
         self._handles: dict[str, GroupHandle] = {}
         self._registrations: dict[str, Registration] = {}
         self._connections: dict[ReplicaKey, set[Neighbor]] = {}
+        self._shown: dict[ReplicaKey, Mapping[UUID, bytes]] = {}
 
     def _name(self, kind: str) -> str:
         self._count += 1
@@ -145,8 +163,8 @@ class Sessions:
 
     # Events --------------------------------------------------------------------------------
 
-    def register(self, handle: str, types: Iterable[PeerGroupEventType]) -> str:
-        wanted = frozenset(types)
+    def register(self, handle: str, interests: Iterable[Interest]) -> str:
+        wanted = frozenset(interests)
         if not wanted:
             raise InvalidArgument("pEventRegistrations must name at least one event type")
         name = self._name("HPEEREVENT")
@@ -167,5 +185,18 @@ class Sessions:
         """Queue ``event`` for every registration for its type on the replica's handles."""
         for registration in self._registrations.values():
             handle = self._handles.get(registration.handle)
-            if handle is not None and handle.replica == replica and event.event_type in registration.types:
+            if handle is not None and handle.replica == replica and any(
+                interest.wants(event) for interest in registration.interests
+            ):
                 registration.queue.append(event)
+
+    # Records shown ---------------------------------------------------------------------------
+
+    def shown(self, replica: ReplicaKey) -> Mapping[UUID, bytes] | None:
+        """The live records this process last told the replica's registrations about, each
+        with its version's security data (which tells apart two versions of one number);
+        None before it first looked."""
+        return self._shown.get(replica)
+
+    def show(self, replica: ReplicaKey, live: Mapping[UUID, bytes]) -> None:
+        self._shown[replica] = live

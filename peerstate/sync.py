@@ -5,12 +5,12 @@ state machines that take a message and give the next (``receive``), so any trans
 carry them; ``exchange`` carries them in memory. The conversation:
 
 1. ``Hello``: the connector names itself, shows its IDC and its GMC chain (none for a
-   password joiner) and a fresh nonce.
+   password joiner), a fresh nonce and its peer time.
 2. ``Challenge``: the listener checks the chain against its group root (or, for a password
    joiner, that its own role may give out the password role), and answers with its own IDC,
-   chain, nonce and a signature over the transcript.
+   chain, nonce, peer time and a signature over the transcript.
 3. ``Proof``: the connector checks the listener's chain against the group peer name's
-   authority and its signature, signs the transcript itself, adds the password proof
+   authority and its signature, takes the group's peer time from it, signs the transcript itself, adds the password proof
    (an HMAC of the transcript under the group's verifier) and says how far each author's
    chain stands in its replica.
 4. ``Batch``: the listener checks the signature and the password proof, issues a password
@@ -55,6 +55,7 @@ class Hello:
     card: bytes
     chain: tuple[bytes, ...]
     nonce: bytes
+    peer_time: datetime
 
 
 @attrs.frozen
@@ -63,6 +64,7 @@ class Challenge:
     card: bytes
     chain: tuple[bytes, ...]
     nonce: bytes
+    peer_time: datetime
     signature: bytes
 
 
@@ -152,7 +154,10 @@ class Connector:
 
     def start(self) -> bytes:
         identity, group = self._key
-        hello = Hello(group, identity, self._peer.sync_card(identity), self._peer.sync_chain(self._key), os.urandom(NONCE_BYTES))
+        hello = Hello(
+            group, identity, self._peer.sync_card(identity), self._peer.sync_chain(self._key), os.urandom(NONCE_BYTES),
+            self._peer.sync_peer_time_now(self._key),
+        )
         self._hello = _send(hello)
         return self._hello
 
@@ -184,6 +189,7 @@ class Connector:
                 transcript = _transcript(self._hello, message)
                 if not credentials.signature_matches(key, transcript, message.signature):
                     raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", "the listener's signature fails"))
+                self._peer.sync_peer_time(self._key, message.peer_time, str(self._remote))
                 ticket = self._peer.sync_ticket(self._key)
                 proof = credentials.password_proof(ticket, transcript) if ticket is not None else b""
                 signature = self._peer.sync_sign(identity, transcript)
@@ -241,7 +247,10 @@ class Listener:
                     _, role = rules.group_uses_password(properties)
                     credential = rules.caller_holds_credential(state.group, identity, self._peer.sync_now())
                     rules.may_grant_roles(credential, [role])
-                challenge = Challenge(identity, self._peer.sync_card(identity), self._peer.sync_chain(self._key), os.urandom(NONCE_BYTES), b"")
+                challenge = Challenge(
+                    identity, self._peer.sync_card(identity), self._peer.sync_chain(self._key), os.urandom(NONCE_BYTES),
+                    self._peer.sync_peer_time_now(self._key), b"",
+                )
                 signature = self._peer.sync_sign(identity, _transcript(self._hello_bytes, challenge))
                 self._challenge = attrs.evolve(challenge, signature=signature)
                 return _send(self._challenge)

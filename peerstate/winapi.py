@@ -28,14 +28,16 @@ from peerstate.constants import (
     PeerGroupPropertyFlags,
     PeerGroupStatus,
     PeerMemberFlags,
+    PeerRecordFlags,
 )
 from peerstate.errors import S_OK, HResult, InvalidArgument, PeerError, by_name, peer_error
-from peerstate import cards
+from peerstate import arguments, cards
 from peerstate.groups import CredentialRequest, MemberView
 from peerstate.invitations import CredentialInvitation
 from peerstate.names import ROLE_ADMIN
 from peerstate.peer import NamePair, Peer
-from peerstate.sessions import GroupEvent, Neighbor
+from peerstate.domain.records import RecordVersion
+from peerstate.sessions import GroupEvent, Interest, Neighbor
 
 ALL_FUNCTIONS: Final = frozenset(
     """
@@ -440,15 +442,17 @@ def PeerGroupRegisterEvent(
     peer.require_handle(hGroup)
     if not isinstance(pEventRegistrations, list):
         raise InvalidArgument("pEventRegistrations must be a list of PEER_GROUP_EVENT_REGISTRATION")
-    types = []
+    interests = []
     for registration in pEventRegistrations:
         if not isinstance(registration, Mapping) or not set(registration) <= {"eventType", "pType"}:
             raise InvalidArgument('each registration is {"eventType": ..., "pType": ...}')
         event_type = registration.get("eventType")
         if not isinstance(event_type, PeerGroupEventType):
             raise InvalidArgument(f"{event_type!r} is not a PEER_GROUP_EVENT_TYPE")
-        types.append(event_type)
-    return peer.register_event(hGroup, types)
+        filtered = event_type in (PeerGroupEventType.PEER_GROUP_EVENT_RECORD_CHANGED, PeerGroupEventType.PEER_GROUP_EVENT_INCOMING_DATA)
+        record_type = registration.get("pType")
+        interests.append(Interest(event_type, arguments.guid(record_type, "pType") if filtered and record_type is not None else None))
+    return peer.register_event(hGroup, interests)
 
 
 @_p2p()
@@ -474,6 +478,10 @@ def _event_data(event: GroupEvent) -> dict[str, Any]:
         data["dwStatus"] = event.status
     elif kind is PeerGroupEventType.PEER_GROUP_EVENT_MEMBER_CHANGED:
         data["memberChangeData"] = {"changeType": event.member_change, "pwzIdentity": event.identity}
+    elif kind is PeerGroupEventType.PEER_GROUP_EVENT_RECORD_CHANGED:
+        data["recordChangeData"] = {
+            "changeType": event.record_change, "recordId": event.record_id, "recordType": event.record_type,
+        }
     elif kind is PeerGroupEventType.PEER_GROUP_EVENT_NEIGHBOR_CONNECTION:
         assert event.node is not None
         data["connectionChangeData"] = {
@@ -499,3 +507,95 @@ def PeerGroupPeerTimeToUniversalTime(peer: Peer, hGroup: str | None = None, pftP
 @_p2p("pftPeerTime")
 def PeerGroupUniversalTimeToPeerTime(peer: Peer, hGroup: str | None = None, pftUniversalTime: datetime | None = None) -> datetime:
     return peer.universal_to_peer_time(hGroup, pftUniversalTime)
+
+
+# Records ------------------------------------------------------------------------------------
+
+_RECORD_FIELDS: Final = frozenset({
+    "type", "id", "dwVersion", "dwFlags", "pwzCreatorId", "pwzModifiedById", "pwzAttributes",
+    "ftCreation", "ftExpiration", "ftLastModified", "securityData", "data",
+})
+"""``PEER_RECORD`` without ``dwSize``. A call reads the fields it takes and ignores the
+ones the infrastructure sets, as the pages say, so a record read back can be passed again."""
+
+
+def _record_in(pRecord: object) -> Mapping[str, Any]:
+    if not isinstance(pRecord, Mapping):
+        raise InvalidArgument("pRecord is required: a PEER_RECORD")
+    unknown = sorted(set(pRecord) - _RECORD_FIELDS)
+    if unknown:
+        raise InvalidArgument(f"PEER_RECORD has no field {', '.join(unknown)}")
+    return pRecord
+
+
+def _payload(value: object) -> bytes | None:
+    """``PEER_DATA``: base64 text in a scenario, bytes from Python; NULL is no data."""
+    if value is None or isinstance(value, bytes):
+        return value
+    if not isinstance(value, str):
+        raise InvalidArgument("data must be base64 text")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidArgument("data is not base64") from None
+
+
+def _record_out(held: RecordVersion) -> dict[str, Any]:
+    record = held.record
+    return {
+        "type": record.type, "id": record.id, "dwVersion": record.version, "dwFlags": PeerRecordFlags(record.flags),
+        "pwzCreatorId": record.creator, "pwzModifiedById": record.modified_by,
+        "pwzAttributes": record.attributes or None, "ftCreation": record.created,
+        "ftExpiration": record.expiration, "ftLastModified": record.modified,
+        "securityData": held.security, "data": record.data,
+    }
+
+
+@_p2p("pRecordId")
+def PeerGroupAddRecord(peer: Peer, hGroup: str | None = None, pRecord: Mapping[str, Any] | None = None) -> UUID:
+    peer.require_handle(hGroup)
+    record = _record_in(pRecord)
+    return peer.add_record(
+        hGroup, record.get("type"), record.get("ftExpiration"), attributes=record.get("pwzAttributes"),
+        data=_payload(record.get("data")), flags=record.get("dwFlags", 0),
+    )
+
+
+@_p2p()
+def PeerGroupUpdateRecord(peer: Peer, hGroup: str | None = None, pRecord: Mapping[str, Any] | None = None) -> None:
+    peer.require_handle(hGroup)
+    record = _record_in(pRecord)
+    peer.update_record(
+        hGroup, record.get("id"), record.get("type"), record.get("dwFlags", 0), record.get("ftExpiration"),
+        attributes=record.get("pwzAttributes"), data=_payload(record.get("data")),
+    )
+
+
+@_p2p()
+def PeerGroupDeleteRecord(peer: Peer, hGroup: str | None = None, pRecordId: str | None = None) -> None:
+    peer.delete_record(hGroup, pRecordId)
+
+
+@_p2p("ppRecord")
+def PeerGroupGetRecord(peer: Peer, hGroup: str | None = None, pRecordId: str | None = None) -> dict[str, Any]:
+    return _record_out(peer.get_record(hGroup, pRecordId))
+
+
+@_p2p("phPeerEnum")
+def PeerGroupEnumRecords(peer: Peer, hGroup: str | None = None, pRecordType: str | None = None) -> list[dict[str, Any]]:
+    return [_record_out(held) for held in peer.records(hGroup, pRecordType)]
+
+
+@_p2p("phPeerEnum")
+def PeerGroupSearchRecords(peer: Peer, hGroup: str | None = None, pwzCriteria: str | None = None) -> list[dict[str, Any]]:
+    return [_record_out(held) for held in peer.search_records(hGroup, pwzCriteria)]
+
+
+@_p2p()
+def PeerGroupExportDatabase(peer: Peer, hGroup: str | None = None, pwzFilePath: str | None = None) -> None:
+    peer.export_database(hGroup, pwzFilePath)
+
+
+@_p2p()
+def PeerGroupImportDatabase(peer: Peer, hGroup: str | None = None, pwzFilePath: str | None = None) -> None:
+    peer.import_database(hGroup, pwzFilePath)

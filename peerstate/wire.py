@@ -62,10 +62,10 @@ def digest(value: Any) -> bytes:
     return hashlib.sha256(canonical(value)).digest()
 
 
-def decode(data: bytes, kind: type[_T]) -> _T:
+def decode(data: bytes, kind: type[_T], *, max_bytes: int = MAX_MESSAGE_BYTES) -> _T:
     """The value of type ``kind`` that ``data`` encodes, or ``WireError``."""
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise WireError(f"the message has {len(data)} bytes; at most {MAX_MESSAGE_BYTES} are accepted")
+    if len(data) > max_bytes:
+        raise WireError(f"the message has {len(data)} bytes; at most {max_bytes} are accepted")
     try:
         tree = orjson.loads(data)
     except orjson.JSONDecodeError as error:

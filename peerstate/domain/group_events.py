@@ -138,6 +138,37 @@ class PresencePublished:
 
 
 @attrs.frozen
+class Record:
+    """One version of a ``PEER_RECORD``: what the group database holds for a record id.
+
+    Times are the group's peer time. A deletion is a version too, flagged
+    ``PEER_RECORD_FLAG_DELETED`` with no data: the tombstone that stays until expiration, so
+    an older version arriving later cannot bring the record back.
+    """
+
+    id: UUID
+    type: UUID
+    version: int
+    flags: int
+    creator: str
+    modified_by: str
+    attributes: str
+    data: bytes
+    created: datetime
+    modified: datetime
+    expiration: datetime
+
+
+@attrs.frozen
+class RecordPublished:
+    """The author added, updated, refreshed or deleted a record: every record operation
+    floods the whole new version, as Windows does, and the versions of one id are resolved
+    by Windows' precedence rule wherever they meet."""
+
+    record: Record
+
+
+@attrs.frozen
 class IdentityRetired:
     """An identity was deleted on some peer. ``statement`` is signed with the deleted
     identity's own key, so only its holder can retire it."""
@@ -149,7 +180,7 @@ class IdentityRetired:
 
 SharedEvent: TypeAlias = (
     GroupCreated | PropertiesChanged | CredentialIssued | CredentialTaken | MembershipPublished
-    | PresencePublished | IdentityRetired
+    | PresencePublished | IdentityRetired | RecordPublished
 )
 
 
@@ -266,6 +297,16 @@ class ReplicaSynchronized:
 
 
 @attrs.frozen
+class PeerTimeAdjusted:
+    """The replica's peer time is now its machine's clock plus ``offset`` microseconds,
+    taken from the member ``source`` it synchronized with (MS-PPGRH 1.3.6)."""
+
+    offset: int
+    source: str
+    at: datetime
+
+
+@attrs.frozen
 class ReplicaConnected:
     at: datetime
 
@@ -284,12 +325,13 @@ class ReplicaDeleted:
 
 ReplicaEvent: TypeAlias = (
     ReplicaCreated | ReplicaJoined | EnvelopeAccepted | EnvelopeRefused | JoinRefused
-    | ReplicaSynchronized | ReplicaConnected | ReplicaClosed | ReplicaDeleted
+    | ReplicaSynchronized | PeerTimeAdjusted | ReplicaConnected | ReplicaClosed | ReplicaDeleted
 )
 GROUP_VALUES: tuple[type, ...] = (
     PasswordVerifier, GroupProperties, Credential, GroupCreated, PropertiesChanged,
-    CredentialIssued, CredentialTaken, MembershipPublished, PresencePublished, IdentityRetired, Envelope, PasswordTicket,
+    CredentialIssued, CredentialTaken, MembershipPublished, PresencePublished, IdentityRetired, Record,
+    RecordPublished, Envelope, PasswordTicket,
     ReplicaCreated, ReplicaJoined, EnvelopeAccepted, EnvelopeRefused, JoinRefused,
-    ReplicaSynchronized, ReplicaConnected, ReplicaClosed, ReplicaDeleted,
+    ReplicaSynchronized, PeerTimeAdjusted, ReplicaConnected, ReplicaClosed, ReplicaDeleted,
 )
 """Every attrs class a replica log stores, for the store's transcoder."""

@@ -3,7 +3,8 @@
 The state is a function of the *set* of accepted envelopes, not of the order they arrived
 in: properties change only under the creator's own chain (one author, so one order), and
 everything else is keyed by what it is about (a credential by its fingerprint, a
-publication by its author (whose own chain orders them), a retirement by its identity), so
+publication by its author (whose own chain orders them), a retirement by its identity, a
+record by its id, where the winning version does not depend on which came first), so
 applying two authors' envelopes in either order gives the same state.
 
 Which of a member's credentials is in force is decided the same way: of its credentials
@@ -17,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TypeVar
+from uuid import UUID
 
 import attrs
 
@@ -32,7 +34,9 @@ from peerstate.domain.group_events import (
     MembershipPublished,
     PresencePublished,
     PropertiesChanged,
+    RecordPublished,
 )
+from peerstate.domain.records import RecordVersion, winner
 
 _Key = TypeVar("_Key")
 _Value = TypeVar("_Value")
@@ -79,6 +83,8 @@ class GroupState:
     retired: Mapping[str, datetime] = attrs.field(factory=dict)
     delivered: Mapping[bytes, Stamp] = attrs.field(factory=dict)
     """The credentials in force for their subjects, by fingerprint, with their delivery."""
+    records: Mapping[UUID, RecordVersion] = attrs.field(factory=dict)
+    """Each record id's winning version, tombstones and expired ones included."""
 
     @property
     def founded(self) -> bool:
@@ -158,6 +164,9 @@ def _apply_payload(state: GroupState, envelope: Envelope) -> GroupState:
             return _with_credentials(state, (credential,), credential if delivery in DELIVERED_BY_LOG else None, stamp)
         case CredentialTaken(chain):
             return _with_credentials(state, chain, chain[-1], stamp)
+        case RecordPublished(record):
+            held = winner(state.records.get(record.id), RecordVersion(record, envelope.signature))
+            return attrs.evolve(state, records=_put(state.records, record.id, held))
         case IdentityRetired(peer_name, _, _):
             earliest = min(envelope.at, state.retired.get(peer_name, envelope.at))
             return attrs.evolve(state, retired=_put(state.retired, peer_name, earliest))

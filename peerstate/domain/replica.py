@@ -8,7 +8,7 @@ The phases are explicit, so every "not ready" comes from a state a reader can na
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, TypeAlias
 
 import attrs
@@ -18,6 +18,7 @@ from peerstate.domain.group_events import (
     EnvelopeRefused,
     JoinRefused,
     PasswordTicket,
+    PeerTimeAdjusted,
     ReplicaClosed,
     ReplicaConnected,
     ReplicaCreated,
@@ -46,6 +47,9 @@ class ReplicaState:
     chain: tuple[bytes, ...] = ()
     """A credential joiner's GMC chain, held until it takes the credential up."""
     refused: int = 0
+    peer_time_offset: timedelta = timedelta(0)
+    """The group's peer time less this machine's clock: zero for the creator, whose clock
+    starts it; adopted and then averaged at each sync for the others."""
 
     @property
     def present(self) -> bool:
@@ -83,6 +87,8 @@ def evolve_replica(state: ReplicaState, event: ReplicaEvent) -> ReplicaState:
             return attrs.evolve(state, group=apply_envelope(state.group, envelope, envelope_id))
         case EnvelopeRefused():
             return attrs.evolve(state, refused=state.refused + 1)
+        case PeerTimeAdjusted(offset, _, _):
+            return attrs.evolve(state, peer_time_offset=timedelta(microseconds=offset))
         case ReplicaSynchronized():
             return attrs.evolve(state, phase="synchronized", ticket=None, chain=())
         case ReplicaDeleted():

@@ -23,8 +23,10 @@ from peerstate.domain.group_events import (
     PasswordVerifier,
     PresencePublished,
     PropertiesChanged,
+    RecordPublished,
 )
 from peerstate.domain.group_state import GroupState
+from peerstate.domain.record_rules import record_publication_permitted
 from peerstate.domain.replica import ReplicaState
 from peerstate.domain.state import IdentityRecord, IdentityStoreState
 from peerstate.constants import PeerGroupAuthenticationScheme
@@ -356,6 +358,8 @@ def payload_is_permitted(group: GroupState, envelope: Envelope, credential: Cred
             credential_within_issuer(group, credential, issued)
         case CredentialTaken(chain):
             taken_chain_is_whole(group, envelope, chain)
+        case RecordPublished(record):
+            record_publication_permitted(envelope, record, credential)
         case MembershipPublished() | PresencePublished() | IdentityRetired():
             pass
 

@@ -8,6 +8,7 @@ can run the runner on fakes.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
@@ -71,6 +72,7 @@ class Machines:
         self._root = store_root
         self._host = host
         self._machines: dict[str, _Machine] = {}
+        self._files = tempfile.TemporaryDirectory(prefix="peerstate-files-")
 
     def _machine(self, name: str) -> _Machine:
         machine = self._machines.get(name)
@@ -86,9 +88,11 @@ class Machines:
         return machine
 
     def _machine_settings(self, name: str) -> PeerSettings:
-        """The file's settings, and the machine's address: its name, which is how a
-        scenario writes a ``PEER_ADDRESS``."""
-        return attrs.evolve(self._settings(name), address=name)
+        """The file's settings, the machine's address (its name, which is how a scenario
+        writes a ``PEER_ADDRESS``), and the replay's one directory for the files that
+        calls name by absolute path, shared by every machine as a network share is, so
+        one peer can import what another exported."""
+        return attrs.evolve(self._settings(name), address=name, file_root=Path(self._files.name))
 
     def peer(self, name: str) -> Peer:
         return self._machine(name).peer
@@ -133,4 +137,5 @@ class Machines:
         for machine in self._machines.values():
             machine.store.close()
         self._machines.clear()
+        self._files.cleanup()
 

@@ -1,0 +1,110 @@
+"""The group database's records: which version of a record wins, which records a replica
+shows at a given moment, and when a record is due to be refreshed.
+
+Every replica keeps, per record id, the version that wins by Windows' precedence rule
+(MS-PPGRH 3.1.7.32), so replicas holding the same versions hold the same records whatever
+order the versions came in. Time enters only as an argument: the fold keeps expired records
+and tombstones, and a read asks what is live *now*.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Final
+from uuid import UUID
+
+import attrs
+
+from peerstate.constants import PeerRecordFlags
+from peerstate.domain.group_events import Record
+
+RESERVED_RECORD_TYPES: Final = frozenset(
+    UUID(text) for text in (
+        "01000000-0000-0000-0000-000000000000",  # Membership (MS-PPSEC 2.2.3)
+        "02000000-0000-0000-0000-000000000000",  # Security Properties
+        "00000100-0000-0000-0000-000000000000",  # Graph Info (MS-PPGRH 2.2.1.9)
+        "00000200-0000-0000-0000-000000000000",  # Signature
+        "00000300-0000-0000-0000-000000000000",  # Contact
+        "00000400-0000-0000-0000-000000000000",  # Presence
+    )
+)
+MAX_RECORD_SIZE: Final = 1024 * 1024
+"""peerstate's Max Record Size, in bytes of ``data`` plus two per attribute character
+(UTF-16, as MS-PPGRH 3.1.7.27 counts). Windows does not document the Grouping's value (a
+graph's default is 60 MB); a mebibyte keeps any one record well inside a sync message."""
+REFRESH_WINDOW: Final = timedelta(seconds=20)
+"""An autorefresh record is republished once its expiration is this close (MS-PPGRH 3.1.7.22)."""
+DEFAULT_REFRESH_LIFETIME: Final = timedelta(seconds=300)
+AUTOREFRESH: Final = int(PeerRecordFlags.PEER_RECORD_FLAG_AUTOREFRESH)
+DELETED: Final = int(PeerRecordFlags.PEER_RECORD_FLAG_DELETED)
+CREATOR_TAG_BYTES: Final = 8
+
+
+@attrs.frozen
+class RecordVersion:
+    """A record as a replica holds it, with its envelope's signature: Windows' security
+    data, which breaks the last tie between two versions."""
+
+    record: Record
+    security: bytes
+
+    @property
+    def deleted(self) -> bool:
+        return bool(self.record.flags & DELETED)
+
+
+def precedence(held: RecordVersion) -> tuple[int, bool, str, datetime, int, bytes]:
+    """The order in which versions of one record win: higher version, then an updated
+    record over a never-updated one, then the higher modifier name, then the later
+    modification, then the larger and the higher security data. Total, so the winner is
+    the same on every replica."""
+    record = held.record
+    return (
+        record.version, record.modified != record.created, record.modified_by, record.modified,
+        len(held.security), held.security,
+    )
+
+
+def winner(current: RecordVersion | None, arrived: RecordVersion) -> RecordVersion:
+    return arrived if current is None or precedence(arrived) > precedence(current) else current
+
+
+def creator_tag(creator: str) -> bytes:
+    """The part of a record id bound to its creator, as Windows binds it to a hash of the
+    creator's id: no one else can publish a version claiming another member's record."""
+    return hashlib.sha256(creator.encode()).digest()[:CREATOR_TAG_BYTES]
+
+
+def live_records(
+    records: Mapping[UUID, RecordVersion], now: datetime, expiring: bool = True,
+) -> dict[UUID, RecordVersion]:
+    """The records a read shows at ``now`` (peer time): neither deleted nor expired. With
+    ``expiring`` False (``PEER_DEFER_EXPIRATION`` while disconnected) nothing expires."""
+    return {
+        record_id: held for record_id, held in records.items()
+        if not held.deleted and (not expiring or now < held.record.expiration)
+    }
+
+
+def refresh_due(held: RecordVersion, identity: str, now: datetime) -> bool:
+    """Whether ``identity`` republishes this record now: it created it, asked for
+    autorefresh, and the record is live but within the refresh window of expiring."""
+    record = held.record
+    return (
+        record.creator == identity and bool(record.flags & AUTOREFRESH) and not held.deleted
+        and now < record.expiration <= now + REFRESH_WINDOW
+    )
+
+
+def refreshed_expiration(record: Record, now: datetime) -> datetime:
+    """A refresh keeps the record's lifetime (its expiration less its last modification),
+    or 300 seconds when that is not positive."""
+    lifetime = record.expiration - record.modified
+    return now + (lifetime if lifetime > timedelta(0) else DEFAULT_REFRESH_LIFETIME)
+
+
+def record_size(attributes: str, data: bytes) -> int:
+    """The data's bytes plus two bytes per UTF-16 unit of the attributes."""
+    return len(data) + len(attributes.encode("utf-16-le"))
