@@ -16,14 +16,16 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 from uuid import UUID
+
+import attrs
 
 from peerstate import admission, arguments, credentials, crypto, database_files, record_attributes, record_search
 from peerstate.constants import PeerRecordFlags
 from peerstate.core import GroupDecision
 from peerstate.domain import record_rules, rules
-from peerstate.domain.group_events import Envelope, EnvelopeAccepted, Record, RecordPublished
+from peerstate.domain.group_events import Credential, Envelope, EnvelopeAccepted, Record, RecordPublished
 from peerstate.domain.group_state import GroupState, apply_envelope
 from peerstate.domain.records import DELETED, MAX_RECORD_SIZE, RecordVersion, creator_tag, refresh_due, refreshed_expiration
 from peerstate.domain.replica import ReplicaState
@@ -104,13 +106,12 @@ class RecordCalls(GroupCalls):
 
         self._notify_changes(opened.replica, before, self._execute_group(opened.replica, decide))
 
-    def _writer(self, opened: GroupHandle, log: ReplicaLog) -> tuple[str, datetime]:
+    def _writer(self, opened: GroupHandle, log: ReplicaLog) -> tuple[str, Credential, datetime]:
         """The caller, checked as a writer of the group database: not deleted, holding a
-        credential now; and the peer time now."""
+        credential now; that credential, and the peer time now."""
         caller = opened.replica[0]
         rules.identity_not_retired(log.state.group, caller)
-        rules.caller_holds_credential(log.state.group, caller, self._clock())
-        return caller, self._peer_now(opened.replica)
+        return caller, rules.caller_holds_credential(log.state.group, caller, self._clock()), self._peer_now(opened.replica)
 
     def add_record(
         self, handle: object, record_type: object, expiration: object, *, attributes: object = None,
@@ -118,20 +119,20 @@ class RecordCalls(GroupCalls):
     ) -> UUID:
         """Publish a new record of ``record_type`` expiring at ``expiration`` (peer time)
         to every member; its id is bound to its creator, the caller."""
-        _, log = self._open(handle)
+        self._open(handle)
         kind = arguments.guid(record_type, "type")
         bits = _flags(flags)
         until = arguments.moment(expiration, "ftExpiration")
         text, payload = _content(attributes, data)
         opened, log, _ = self._ready_records(handle)
-        caller, now = self._writer(opened, log)
+        caller, credential, now = self._writer(opened, log)
         record_rules.record_type_not_reserved(kind)
         record_rules.expiration_ahead(until, now)
         record = Record(
             UUID(bytes=secrets.token_bytes(16 - len(creator_tag(caller))) + creator_tag(caller)), kind, 1, bits,
             caller, caller, text, payload, now, now, until,
         )
-        record_rules.record_within_credential(record, rules.caller_holds_credential(log.state.group, caller, self._clock()))
+        record_rules.record_within_credential(record, credential)
         self._write_record(opened, record)
         return record.id
 
@@ -148,14 +149,14 @@ class RecordCalls(GroupCalls):
         until = arguments.moment(expiration, "ftExpiration")
         text, payload = _content(attributes, data)
         opened, log, live = self._ready_records(handle)
-        caller, now = self._writer(opened, log)
+        caller, credential, now = self._writer(opened, log)
         held = record_rules.record_is_live(live, wanted)
         record_rules.record_kind_unchanged(held, kind, bits)
         record_rules.caller_created_record(held, caller)
         record_rules.expiration_not_lowered(held, until)
         record_rules.expiration_ahead(until, now)
         record = self._next_version(held, caller, now, attributes=text, data=payload, expiration=until)
-        record_rules.record_within_credential(record, rules.caller_holds_credential(log.state.group, caller, self._clock()))
+        record_rules.record_within_credential(record, credential)
         self._write_record(opened, record)
 
     def delete_record(self, handle: object, record_id: object) -> None:
@@ -164,9 +165,8 @@ class RecordCalls(GroupCalls):
         self._open(handle)
         wanted = arguments.guid(record_id, "pRecordId")
         opened, log, live = self._ready_records(handle)
-        caller, now = self._writer(opened, log)
+        caller, credential, now = self._writer(opened, log)
         held = record_rules.record_is_live(live, wanted)
-        credential = rules.caller_holds_credential(log.state.group, caller, self._clock())
         record_rules.caller_may_delete_record(held, caller, credential)
         self._write_record(opened, self._next_version(
             held, caller, now, flags=held.record.flags | DELETED, data=b"",
@@ -174,18 +174,13 @@ class RecordCalls(GroupCalls):
         ))
 
     @staticmethod
-    def _next_version(held: RecordVersion, author: str, now: datetime, **changes: object) -> Record:
+    def _next_version(held: RecordVersion, author: str, now: datetime, **changes: Any) -> Record:
         """The record's next version by ``author`` at ``now`` (never before the last
         modification, though averaging may set peer time back a little)."""
         record = held.record
-        fields: dict[str, object] = {
-            "id": record.id, "type": record.type, "version": record.version + 1, "flags": record.flags,
-            "creator": record.creator, "modified_by": author, "attributes": record.attributes,
-            "data": record.data, "created": record.created, "modified": max(now, record.modified),
-            "expiration": record.expiration,
-        }
-        fields.update(changes)
-        return Record(**fields)  # type: ignore[arg-type]  # the fields are Record's own
+        return attrs.evolve(
+            record, version=record.version + 1, modified_by=author, modified=max(now, record.modified), **changes,
+        )
 
     def get_record(self, handle: object, record_id: object) -> RecordVersion:
         self._open(handle)
