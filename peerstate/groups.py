@@ -16,7 +16,7 @@ from uuid import UUID
 
 import attrs
 
-from peerstate import admission, arguments, cards, configs, credentials, crypto, invitations, names
+from peerstate import admission, arguments, cards, configs, credentials, crypto, invitations, names, wire
 from peerstate.constants import (
     PeerConnectionFlags,
     PeerConnectionStatus,
@@ -939,13 +939,18 @@ class GroupCalls(PeerCore):
         ticket = self._replica(*key).state.ticket
         return None if ticket is None else self._keys.take(key[1], ticket.verifier, ticket.sealed)
 
-    def sync_missing(self, key: ReplicaKey, heads: Mapping[str, int]) -> tuple[Envelope, ...]:
+    def sync_missing(self, key: ReplicaKey, heads: Mapping[str, int], budget: int) -> tuple[tuple[Envelope, ...], bool]:
         """What this replica has that one whose chains stand at ``heads`` lacks, in an order
-        where each envelope's dependencies come first."""
-        return tuple(
-            envelope for envelope in self._replica(*key).accepted
-            if envelope.seq > heads.get(envelope.author, 0)
-        )
+        where each envelope's dependencies come first: as many as fit in ``budget`` encoded
+        bytes (one at least), and whether that is all of them."""
+        missing = [envelope for envelope in self._replica(*key).accepted if envelope.seq > heads.get(envelope.author, 0)]
+        sent: list[Envelope] = []
+        for envelope in missing:
+            budget -= len(wire.canonical(envelope))
+            if sent and budget < 0:
+                return tuple(sent), False
+            sent.append(envelope)
+        return tuple(sent), True
 
     def sync_receive(self, key: ReplicaKey, envelopes: Sequence[Envelope], source: str) -> int:
         """Judge a received batch and store it in one transaction: each envelope accepted,
@@ -979,7 +984,9 @@ class GroupCalls(PeerCore):
     def sync_issue_password_credential(self, key: ReplicaKey, joiner_card: bytes) -> None:
         """Authenticate a password joiner: issue it a GMC with the group's password role,
         valid from now to the end of this member's own (``PEER_E_NOT_AUTHORIZED`` when this
-        member may not give out that role)."""
+        member may not give out that role). A joiner the log already gives a credential
+        valid now (issued at an earlier round whose group data did not all arrive yet) gets
+        no second one: it finds the first in the data still to come."""
         log = self._replica(*key)
         properties = rules.replica_is_ready(log.state)
         _, role = rules.group_uses_password(properties)
@@ -989,6 +996,8 @@ class GroupCalls(PeerCore):
         rules.chain_has_room(credential)
         record = rules.identity_is_live(self._state, key[0])
         card = crypto.read_identity_certificate(joiner_card)
+        if log.state.group.credential_of(card.peer_name, now) is not None:
+            return
         issued = self._credential(credentials.issue_membership(
             self._identity_key(record), credential.der, group_peer_name=log.group, subject=card.peer_name,
             subject_friendly_name=card.friendly_name, subject_public_key=card.public_key, roles=[role],

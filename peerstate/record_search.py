@@ -130,8 +130,9 @@ def read_wildcard(text: str) -> Wildcard:
             if character == "\\":
                 character = next(characters, "")
                 if character not in _ESCAPABLE:
+                    found = f"before {character!r}" if character else "at its end"
                     raise InvalidArgument(
-                        f"pwzCriteria: the string value {text!r} has a backslash before {character or 'its end'!r};"
+                        f"pwzCriteria: the string value {text!r} has a backslash {found};"
                         " a backslash may only escape *, ? or \\"
                     )
             pieces[-1] += re.escape(character)

@@ -19,6 +19,11 @@ carry them; ``exchange`` carries them in memory. The conversation:
    judged by admission), becomes synchronized if it now holds a credential, and sends back
    what the listener lacks.
 
+A batch carries at most ``BATCH_BYTES``; when more is missing it says it is incomplete, and
+the next round (the network meets the two again while anything changes) carries on from the
+heads the first one left. A joiner waits for the whole group data before it judges whether
+it came with a credential.
+
 Either side may answer ``Refusal`` instead, and the conversation ends.
 """
 
@@ -40,6 +45,8 @@ from peerstate.groups import GroupCalls
 from peerstate.sessions import Neighbor, ReplicaKey
 
 NONCE_BYTES: Final = 32
+BATCH_BYTES: Final = wire.MAX_MESSAGE_BYTES // 2
+"""What one batch carries at most, well under the message cap whatever the records hold."""
 
 
 @attrs.frozen
@@ -79,6 +86,8 @@ class Proof:
 class Batch:
     envelopes: tuple[Envelope, ...]
     heads: tuple[Head, ...]
+    complete: bool
+    """False when more was missing than one message carries: the next round sends the rest."""
 
 
 @attrs.frozen
@@ -113,6 +122,12 @@ def _receive(data: bytes) -> Message:
 
 def _heads(peer: GroupCalls, key: ReplicaKey) -> tuple[Head, ...]:
     return tuple(Head(author, head.seq) for author, head in sorted(peer.sync_replica(key).state.group.heads.items()))
+
+
+def _batch(peer: GroupCalls, key: ReplicaKey, theirs: dict[str, int], heads: tuple[Head, ...]) -> Batch:
+    """What the other side lacks, as much as one batch carries."""
+    envelopes, complete = peer.sync_missing(key, theirs, BATCH_BYTES)
+    return Batch(envelopes, heads, complete)
 
 
 def _transcript(hello: bytes, challenge: Challenge) -> bytes:
@@ -196,13 +211,15 @@ class Connector:
                 return _send(Proof(signature, proof, _heads(self._peer, self._key)))
             case Batch():
                 self._peer.sync_receive(self._key, message.envelopes, str(self._remote))
+                if not message.complete and not self._peer.sync_replica(self._key).state.synchronized:
+                    return None  # the rest of the group data comes at the next round
                 self._peer.sync_first_synchronized(self._key, str(self._remote))
                 if not self._peer.sync_replica(self._key).state.synchronized:
                     raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", "no credential came with the group data"))
                 self.outcome = "synchronized"
                 self._peer.sync_connected(self._key, self._remote)
                 theirs = {head.author: head.seq for head in message.heads}
-                return _send(Batch(self._peer.sync_missing(self._key, theirs), ()))
+                return _send(_batch(self._peer, self._key, theirs, ()))
             case Refusal():
                 self._fail(peer_error(message.error, message.reason), message.authentication)
                 return None
@@ -265,7 +282,7 @@ class Listener:
                         raise _Refuse(peer_error("PEER_E_NOT_AUTHORIZED", "the group password is wrong"), authentication=True)
                     self._peer.sync_issue_password_credential(self._key, self._hello.card)
                 theirs = {head.author: head.seq for head in message.heads}
-                return _send(Batch(self._peer.sync_missing(self._key, theirs), _heads(self._peer, self._key)))
+                return _send(_batch(self._peer, self._key, theirs, _heads(self._peer, self._key)))
             case Batch() if self._challenge is not None:
                 self._peer.sync_receive(self._key, message.envelopes, str(self._remote))
                 self._peer.sync_connected(self._key, self._remote)

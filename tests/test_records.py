@@ -19,8 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from peerstate import Peer, PeerError, PeerSettings, admission, credentials, crypto, database_files, network, open_store
-from peerstate.domain.group_events import Envelope, Record, RecordPublished
+from peerstate import Peer, PeerError, PeerSettings, admission, credentials, crypto, database_files, network, open_store, sync
+from peerstate.constants import PeerGroupEventType
+from peerstate.domain.group_events import CredentialIssued, Envelope, Record, RecordPublished
 from peerstate.domain.records import (
     DELETED,
     RecordVersion,
@@ -32,6 +33,7 @@ from peerstate.domain.records import (
     winner,
 )
 from peerstate.names import ROLE_MEMBER
+from peerstate.sessions import Interest
 from peerstate.store import PeerStore
 
 from tests.conftest import T0
@@ -359,6 +361,34 @@ def test_an_altered_database_file_is_refused_whole(club: Club, tmp_path: Path, a
         dave.import_database(handle, str(path))
     assert caught.value.name == "PEER_E_INVALID_DATABASE", caught.value
     assert store.head() == head
+
+
+def test_group_data_larger_than_a_batch_travels_in_rounds_and_a_joiner_waits_for_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A password joiner's credential is the last thing the listener sends; with one
+    envelope a batch the joiner must wait for it, not fail and ask again for another."""
+    clock = Clock()
+    alice, dave = (Peer(open_store(None), clock=clock, settings=PeerSettings(address=who)) for who in ("alice", "dave"))
+    alice_name, dave_name = alice.create_identity("alice", key=IDENTITY_KEYS[0]), dave.create_identity("dave", key=IDENTITY_KEYS[1])
+    handle = alice.create_group(alice_name, "club", authentication_schemes=2, password="correct horse", password_role=ROLE_MEMBER)
+    alice.connect(handle)
+    for index in range(3):
+        alice.add_record(handle, KIND, T0 + timedelta(hours=1), data=bytes([index]) * 2000)
+    monkeypatch.setattr(sync, "BATCH_BYTES", 1)  # one envelope a message
+    joined = dave.password_join(dave_name, alice.create_password_invitation(handle), "correct horse")
+    dave.connect(joined.handle)
+    failures = dave.register_event(joined.handle, [Interest(PeerGroupEventType.PEER_GROUP_EVENT_CONNECTION_FAILED)])
+    network.synchronize({"alice": alice, "dave": dave})
+    group = alice.group_properties(handle).group_peer_name
+    issued = [
+        envelope for envelope in alice.sync_replica((alice_name, group)).accepted
+        if isinstance(envelope.payload, CredentialIssued) and envelope.payload.credential.subject == dave_name
+    ]
+    assert len(issued) == 1
+    assert dave.event_data(failures) is None
+    assert len(dave.records(joined.handle)) == 3
+    assert network.group_digest(dave.sync_replica((dave_name, group)).state.group) == network.group_digest(
+        alice.sync_replica((alice_name, group)).state.group
+    )
 
 
 def test_an_export_that_cannot_be_written_leaves_no_file(club: Club, tmp_path: Path) -> None:
