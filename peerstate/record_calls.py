@@ -56,13 +56,28 @@ def _flags(value: object) -> int:
     return bits
 
 
-def _content(attributes: object, data: object) -> tuple[str, bytes]:
-    """A record's attributes (read against their schema) and data, within the size limit."""
+@attrs.frozen
+class _Draft:
+    """What a caller gives of a record version: the fields ``PEER_RECORD`` lets it set."""
+
+    type: UUID
+    flags: int
+    expiration: datetime
+    attributes: str
+    data: bytes
+
+
+def _draft(record_type: object, flags: object, expiration: object, attributes: object, data: object) -> _Draft:
+    """The caller's fields, each checked: attributes against their schema, the whole within
+    the size limit."""
+    kind = arguments.guid(record_type, "type")
+    bits = _flags(flags)
+    until = arguments.moment(expiration, "ftExpiration")
     text = arguments.text(attributes, "pwzAttributes", required=False, max_chars=MAX_RECORD_SIZE) or ""
     record_attributes.read_attributes(text)
     payload = _data(data)
     record_rules.record_fits(text, payload)
-    return text, payload
+    return _Draft(kind, bits, until, text, payload)
 
 
 def built_in_attributes(record: Record) -> tuple[record_attributes.Attribute, ...]:
@@ -94,8 +109,10 @@ class RecordCalls(GroupCalls):
         self._report_records(opened.replica)
         return opened, log, self._live_records(opened.replica)
 
-    def _write_record(self, opened: GroupHandle, record: Record) -> None:
-        """Publish a record version as the handle's identity, and tell registrations."""
+    def _write_record(self, opened: GroupHandle, record: Record, credential: Credential) -> None:
+        """Publish a record version as the handle's identity, under ``credential``, and tell
+        registrations."""
+        record_rules.record_within_credential(record, credential)
         identity = rules.identity_is_live(self._state, opened.replica[0])
         before = self._replica(*opened.replica).state.group
         now = self._clock()
@@ -120,20 +137,16 @@ class RecordCalls(GroupCalls):
         """Publish a new record of ``record_type`` expiring at ``expiration`` (peer time)
         to every member; its id is bound to its creator, the caller."""
         self._open(handle)
-        kind = arguments.guid(record_type, "type")
-        bits = _flags(flags)
-        until = arguments.moment(expiration, "ftExpiration")
-        text, payload = _content(attributes, data)
+        draft = _draft(record_type, flags, expiration, attributes, data)
         opened, log, _ = self._ready_records(handle)
         caller, credential, now = self._writer(opened, log)
-        record_rules.record_type_not_reserved(kind)
-        record_rules.expiration_ahead(until, now)
+        record_rules.record_type_not_reserved(draft.type)
+        record_rules.expiration_ahead(draft.expiration, now)
         record = Record(
-            UUID(bytes=secrets.token_bytes(16 - len(creator_tag(caller))) + creator_tag(caller)), kind, 1, bits,
-            caller, caller, text, payload, now, now, until,
+            UUID(bytes=secrets.token_bytes(16 - len(creator_tag(caller))) + creator_tag(caller)), draft.type, 1,
+            draft.flags, caller, caller, draft.attributes, draft.data, now, now, draft.expiration,
         )
-        record_rules.record_within_credential(record, credential)
-        self._write_record(opened, record)
+        self._write_record(opened, record, credential)
         return record.id
 
     def update_record(
@@ -144,20 +157,17 @@ class RecordCalls(GroupCalls):
         as its creator; its type and flags are named unchanged."""
         self._open(handle)
         wanted = arguments.guid(record_id, "id")
-        kind = arguments.guid(record_type, "type")
-        bits = _flags(flags)
-        until = arguments.moment(expiration, "ftExpiration")
-        text, payload = _content(attributes, data)
+        draft = _draft(record_type, flags, expiration, attributes, data)
         opened, log, live = self._ready_records(handle)
         caller, credential, now = self._writer(opened, log)
         held = record_rules.record_is_live(live, wanted)
-        record_rules.record_kind_unchanged(held, kind, bits)
+        record_rules.record_kind_unchanged(held, draft.type, draft.flags)
         record_rules.caller_created_record(held, caller)
-        record_rules.expiration_not_lowered(held, until)
-        record_rules.expiration_ahead(until, now)
-        record = self._next_version(held, caller, now, attributes=text, data=payload, expiration=until)
-        record_rules.record_within_credential(record, credential)
-        self._write_record(opened, record)
+        record_rules.expiration_not_lowered(held, draft.expiration)
+        record_rules.expiration_ahead(draft.expiration, now)
+        self._write_record(opened, self._next_version(
+            held, caller, now, attributes=draft.attributes, data=draft.data, expiration=draft.expiration,
+        ), credential)
 
     def delete_record(self, handle: object, record_id: object) -> None:
         """Mark a record deleted, as its creator or an administrator: a tombstone without
@@ -171,7 +181,7 @@ class RecordCalls(GroupCalls):
         self._write_record(opened, self._next_version(
             held, caller, now, flags=held.record.flags | DELETED, data=b"",
             expiration=min(held.record.expiration, credential.not_after),
-        ))
+        ), credential)
 
     @staticmethod
     def _next_version(held: RecordVersion, author: str, now: datetime, **changes: Any) -> Record:
