@@ -27,7 +27,6 @@ from peerstate.constants import (
     PeerGroupStatus,
     PeerMemberChangeType,
     PeerMemberFlags,
-    PeerRecordChangeType,
 )
 from peerstate.core import GroupDecision, NamePair, PeerCore, SpreadDecision
 from peerstate.domain import rules
@@ -60,7 +59,7 @@ from peerstate.domain.group_events import (
     SharedEvent,
 )
 from peerstate.domain.group_state import GroupState
-from peerstate.domain.records import RecordVersion, live_records
+from peerstate.domain.records import RecordVersion, live_records, record_changes, shown_versions
 from peerstate.domain.state import IdentityRecord
 from peerstate.errors import GroupNotReady, InvalidArgument, NotFound, PeerError, peer_error
 from peerstate.sessions import GroupEvent, GroupHandle, Interest, Neighbor, ReplicaKey
@@ -308,17 +307,10 @@ class GroupCalls(PeerCore):
         live = self._live_records(key)
         shown = self._sessions.shown(key)
         if shown is None:
-            shown = {record_id: held.security for record_id, held in (self._live_records(key, before) if before is not None else live).items()}
-        self._sessions.show(key, {record_id: held.security for record_id, held in live.items()})
+            shown = shown_versions(self._live_records(key, before) if before is not None else live)
+        self._sessions.show(key, shown_versions(live))
         records = self._replica(*key).state.group.records
-        changes = [
-            (record_id, PeerRecordChangeType.PEER_RECORD_ADDED if record_id not in shown else PeerRecordChangeType.PEER_RECORD_UPDATED)
-            for record_id, held in live.items() if shown.get(record_id) != held.security
-        ] + [
-            (record_id, PeerRecordChangeType.PEER_RECORD_DELETED if records[record_id].deleted else PeerRecordChangeType.PEER_RECORD_EXPIRED)
-            for record_id in shown.keys() - live.keys()
-        ]
-        for record_id, change in sorted(changes, key=lambda pair: (pair[1], str(pair[0]))):
+        for record_id, change in record_changes(shown, live, records):
             self._sessions.notify(key, GroupEvent(
                 PeerGroupEventType.PEER_GROUP_EVENT_RECORD_CHANGED, record_change=change,
                 record_id=record_id, record_type=records[record_id].record.type,
@@ -807,10 +799,9 @@ class GroupCalls(PeerCore):
     def event_data(self, registration: object) -> GroupEvent | None:
         """The oldest queued event of the registration (after looking whether records
         expired since); None when the queue is empty."""
-        queue = self._sessions.registration(registration).queue
-        replica = self._sessions.handle(self._sessions.registration(registration).handle).replica
-        self._report_records(replica)
-        return queue.popleft() if queue else None
+        found = self._sessions.registration(registration)
+        self._report_records(self._sessions.handle(found.handle).replica)
+        return found.queue.popleft() if found.queue else None
 
     # Peer time -------------------------------------------------------------------------------
 

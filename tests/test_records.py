@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from peerstate import Peer, PeerError, PeerSettings, admission, credentials, crypto, database_files, network, open_store, sync
-from peerstate.constants import PeerGroupEventType
+from peerstate.constants import PeerGroupEventType, PeerRecordChangeType
 from peerstate.domain.group_events import CredentialIssued, Envelope, Record, RecordPublished
 from peerstate.domain.records import (
     DELETED,
@@ -28,6 +28,8 @@ from peerstate.domain.records import (
     creator_tag,
     live_records,
     precedence,
+    record_changes,
+    shown_versions,
     refresh_due,
     refreshed_expiration,
     winner,
@@ -155,6 +157,22 @@ def test_a_read_shows_records_neither_deleted_nor_expired_unless_expiry_is_defer
     now = T0 + timedelta(seconds=5)
     assert live_records(records, now) == {live.record.id: live}
     assert live_records(records, now, expiring=False) == {live.record.id: live, expired.record.id: expired}
+
+
+def test_a_reader_learns_what_was_added_updated_deleted_and_expired_since_it_looked() -> None:
+    kept, updated, deleted, expired, gone = (RecordVersion(_record(id=UUID(int=n)), bytes([n])) for n in range(5))
+    shown = shown_versions({held.record.id: held for held in (kept, updated, deleted, expired)})
+    rival = RecordVersion(updated.record, b"rival")  # the same version number, another version
+    tombstone = RecordVersion(_record(2, modified=T0 + timedelta(seconds=1), id=deleted.record.id, flags=DELETED), b"t")
+    added = RecordVersion(_record(id=UUID(int=9)), b"a")
+    live = {held.record.id: held for held in (kept, rival, added)}
+    records = {**live, deleted.record.id: tombstone, expired.record.id: expired, gone.record.id: gone}
+    assert record_changes(shown, live, records) == [
+        (added.record.id, PeerRecordChangeType.PEER_RECORD_ADDED),
+        (rival.record.id, PeerRecordChangeType.PEER_RECORD_UPDATED),
+        (deleted.record.id, PeerRecordChangeType.PEER_RECORD_DELETED),
+        (expired.record.id, PeerRecordChangeType.PEER_RECORD_EXPIRED),
+    ]
 
 
 def test_an_autorefresh_record_is_due_within_twenty_seconds_of_expiry_and_keeps_its_lifetime() -> None:

@@ -17,7 +17,7 @@ from uuid import UUID
 
 import attrs
 
-from peerstate.constants import PeerRecordFlags
+from peerstate.constants import PeerRecordChangeType, PeerRecordFlags
 from peerstate.domain.group_events import Record
 
 RESERVED_RECORD_TYPES: Final = frozenset(
@@ -108,3 +108,25 @@ def refreshed_expiration(record: Record, now: datetime) -> datetime:
 def record_size(attributes: str, data: bytes) -> int:
     """The data's bytes plus two bytes per UTF-16 unit of the attributes."""
     return len(data) + len(attributes.encode("utf-16-le"))
+
+
+def shown_versions(live: Mapping[UUID, RecordVersion]) -> dict[UUID, bytes]:
+    """What a reader remembers of the records it was shown: each id with its version's
+    security data, which tells apart even two versions of one number."""
+    return {record_id: held.security for record_id, held in live.items()}
+
+
+def record_changes(
+    shown: Mapping[UUID, bytes], live: Mapping[UUID, RecordVersion], records: Mapping[UUID, RecordVersion],
+) -> list[tuple[UUID, PeerRecordChangeType]]:
+    """How the records a reader sees changed since it was shown ``shown``: new ones added,
+    other versions updated, and the ones gone deleted or, if their winning version is not
+    a deletion, expired. In change-type order, then by id, the same on every replica."""
+    changes = [
+        (record_id, PeerRecordChangeType.PEER_RECORD_ADDED if record_id not in shown else PeerRecordChangeType.PEER_RECORD_UPDATED)
+        for record_id, held in live.items() if shown.get(record_id) != held.security
+    ] + [
+        (record_id, PeerRecordChangeType.PEER_RECORD_DELETED if records[record_id].deleted else PeerRecordChangeType.PEER_RECORD_EXPIRED)
+        for record_id in shown.keys() - live.keys()
+    ]
+    return sorted(changes, key=lambda change: (change[1], str(change[0])))
