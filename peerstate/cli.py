@@ -1,8 +1,12 @@
-"""The ``peerstate`` command. Subcommands so that more (inspecting, verifying stores) fit later.
+"""The ``peerstate`` command.
 
 ``peerstate replay PATH... [--store DIR] [--json]`` replays scenario files: one line per step,
 then ``N passed, M failed``. Exit status 0 when every step passed, 1 when a step failed, 2
 when a file is invalid; the valid files still run, so one bad file hides no other result.
+
+``peerstate verify --store DIR [--json]`` judges every replica log of the stores at DIR again:
+a line per finding (group, author, sequence number, rule, why), then a summary. Exit status 0
+when everything holds, 1 when something does not, 2 when DIR holds no store.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from pathlib import Path
 
 import attrs
 
+from peerstate.audit import stores_under, verify_store
 from peerstate.scenario import ScenarioFileError, StepResult, load_scenario, replay, scenario_files
 from peerstate.scenario.problems import format_path
+from peerstate.store import open_store
 
 
 def _result_json(result: StepResult) -> str:
@@ -55,6 +61,30 @@ def _replay(arguments: argparse.Namespace) -> int:
     return 2 if invalid else 1 if failed else 0
 
 
+def _verify(arguments: argparse.Namespace) -> int:
+    stores = list(stores_under(arguments.store))
+    if not stores:
+        print(f"no store at {arguments.store}", file=sys.stderr)
+        return 2
+    replicas = envelopes = findings = 0
+    for path in stores:
+        store = open_store(path)
+        try:
+            verification = verify_store(store)
+        finally:
+            store.close()
+        for finding in verification.findings:
+            if arguments.json:
+                print(json.dumps({"store": str(path), **attrs.asdict(finding)}), flush=True)
+            else:
+                print(f"{path}: {finding}", flush=True)
+        replicas += verification.replicas
+        envelopes += verification.envelopes
+        findings += len(verification.findings)
+    print(f"{len(stores)} store(s), {replicas} replica(s), {envelopes} envelope(s): {findings} finding(s)")
+    return 1 if findings else 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="peerstate",
@@ -77,6 +107,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     replay_command.add_argument("--json", action="store_true", help="print JSON lines")
     replay_command.set_defaults(run=_replay)
+    verify_command = commands.add_parser(
+        "verify", help="verify stores offline",
+        description="Judge every replica log of the stores at DIR again, from their rows: every "
+        "envelope's signature, its author's credential and role at its time, each author's chain "
+        "(no gap, fork or reordering), and every refusal. Exit status 0: all holds; 1: a finding; "
+        "2: no store at DIR.",
+    )
+    verify_command.add_argument(
+        "--store", type=Path, metavar="DIR", required=True,
+        help="a store, or a directory of stores (as replay --store leaves them)",
+    )
+    verify_command.add_argument("--json", action="store_true", help="print findings as JSON lines")
+    verify_command.set_defaults(run=_verify)
     return parser
 
 

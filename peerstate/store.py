@@ -41,6 +41,7 @@ from peerstate.domain.replica import evolve_replica, new_replica
 from peerstate.domain.state import IdentityStoreState, evolve
 
 SQLITE_FILE: Final = "peer.sqlite3"
+PAGE: Final = 500
 _TUPLE: Final = "tuple"
 
 
@@ -258,6 +259,33 @@ class PeerStore:
             self._app.save(*logs)
         except IntegrityError as error:
             raise WriteConflict(str(error)) from error
+
+    def replica_keys(self) -> list[tuple[str, str]]:
+        """Every replica this store ever held, deleted ones too, in the order they were made:
+        read from the notification log, so nothing a state forgets is missed."""
+        keys: list[tuple[str, str]] = []
+        start: int | None = 1
+        while start is not None:
+            page = self._app.recorder.select_notifications(start, PAGE, topics=[ReplicaLog.Created.TOPIC])
+            for notification in page:
+                created = self._app.mapper.to_domain_event(notification)
+                assert isinstance(created, ReplicaLog.Created)
+                keys.append((created.identity, created.group))
+            start = page[-1].id + 1 if len(page) == PAGE else None
+        return keys
+
+    def replica_events(self, identity: str, group: str) -> list[ReplicaEvent]:
+        """The replica's log as stored, event by event; ``ValueError`` names an event that
+        no longer decodes (an edited row)."""
+        events: list[ReplicaEvent] = []
+        for stored in self._app.recorder.select_events(ReplicaLog.create_id(identity, group)):
+            try:
+                event = self._app.mapper.to_domain_event(stored)
+            except Exception as error:  # any edit of the row: bad JSON, an unknown type, a missing field
+                raise ValueError(f"event {stored.originator_version} of the replica does not decode: {error}") from None
+            if isinstance(event, ReplicaLog.Recorded):
+                events.append(event.payload)
+        return events
 
     def head(self) -> int:
         """How many events the store holds in all: a call that changed nothing leaves it as it was."""

@@ -1,0 +1,98 @@
+"""``peerstate verify``: a store that a replay left verifies; an edited row is found, named
+by its group, author, sequence number and the rule that fails."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from peerstate import audit
+from peerstate.cli import main
+from peerstate.domain.group_events import EnvelopeAccepted, EnvelopeRefused
+from peerstate.scenario import load_scenario, replay
+from peerstate.store import SQLITE_FILE, open_store
+
+SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "records" / "ready-and-roles.json"
+SIGNATURE = re.compile(rb'"signature":\{"_type_":"b64","_data_":"([A-Za-z0-9+/])')
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> Path:
+    results = replay(load_scenario(SCENARIO), store_root=tmp_path)
+    assert all(result.passed for result in results)
+    return tmp_path
+
+
+def _rows(database: Path) -> list[tuple[str, int, bytes]]:
+    with sqlite3.connect(database) as db:
+        return list(db.execute(
+            "select originator_id, originator_version, state from stored_events where topic = 'peerstate.ReplicaLog.Recorded'"
+        ))
+
+
+def _rewrite(database: Path, originator: str, version: int, state: bytes) -> None:
+    with sqlite3.connect(database) as db:
+        db.execute(
+            "update stored_events set state = ? where originator_id = ? and originator_version = ?",
+            (state, originator, version),
+        )
+
+
+def _verify(path: Path) -> audit.Verification:
+    store = open_store(path)
+    try:
+        return audit.verify_store(store)
+    finally:
+        store.close()
+
+
+def test_every_store_a_replay_leaves_verifies(stores: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "--store", str(stores)]) == 0
+    summary = capsys.readouterr().out.splitlines()[-1]
+    assert re.fullmatch(r"3 store\(s\), 3 replica\(s\), \d+ envelope\(s\): 0 finding\(s\)", summary), summary
+
+
+def test_a_changed_byte_of_an_envelope_signature_is_found_and_named(stores: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    database = stores / "bob" / SQLITE_FILE
+    originator, version, state = next(row for row in _rows(database) if b"RecordPublished" in row[2] and b"EnvelopeAccepted" in row[2])
+    first = SIGNATURE.search(state)
+    assert first is not None
+    changed = b"B" if first.group(1) != b"B" else b"C"
+    _rewrite(database, originator, version, state[:first.start(1)] + changed + state[first.end(1):])
+    verification = _verify(database.parent)
+    rules = {finding.rule for finding in verification.findings}
+    assert {"envelope_id_matches", "signature_verifies"} <= rules
+    finding = next(finding for finding in verification.findings if finding.rule == "signature_verifies")
+    assert finding.author is not None and finding.seq is not None
+    assert main(["verify", "--store", str(stores)]) == 1
+    assert f"{finding.group} {finding.author} {finding.seq} signature_verifies" in capsys.readouterr().out
+
+
+def test_a_row_that_no_longer_decodes_is_found(stores: Path) -> None:
+    database = stores / "alice" / SQLITE_FILE
+    originator, version, state = _rows(database)[3]
+    _rewrite(database, originator, version, state[:-7])
+    verification = _verify(database.parent)
+    assert [finding.rule for finding in verification.findings] == ["row_decodes"]
+
+
+def test_no_store_is_a_usage_error(tmp_path: Path) -> None:
+    assert main(["verify", "--store", str(tmp_path)]) == 2
+
+
+def test_a_refusal_that_no_longer_holds_is_found(stores: Path) -> None:
+    store = open_store(stores / "alice")
+    try:
+        identity, group = store.replica_keys()[0]
+        events = store.replica_events(identity, group)
+    finally:
+        store.close()
+    index, accepted = next((i, e) for i, e in enumerate(events) if isinstance(e, EnvelopeAccepted) and e.envelope.seq > 1)
+    refused = EnvelopeRefused(accepted.envelope, accepted.id, "bob", "author_chain_continues", "PEER_E_INVALID_RECORD", "edited", accepted.at)
+    judged, findings = audit.verify_replica(identity, group, [*events[:index], refused])
+    assert judged == sum(isinstance(e, EnvelopeAccepted) for e in events[:index]) + 1
+    assert [(f.rule, f.author, f.seq) for f in findings] == [("refusal_holds", accepted.envelope.author, accepted.envelope.seq)]
+    assert audit.verify_replica(identity, group, events[: index + 1])[1] == []
