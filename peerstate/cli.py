@@ -4,6 +4,10 @@
 then ``N passed, M failed``. Exit status 0 when every step passed, 1 when a step failed, 2
 when a file is invalid; the valid files still run, so one bad file hides no other result.
 
+``peerstate log --store DIR [--group NAME] [--json]`` prints the history of every replica of
+the stores at DIR (of one group with ``--group``): time, author, event, effect, and for a
+refused envelope the rule and why; a table by default, JSON lines with ``--json``.
+
 ``peerstate verify --store DIR [--json]`` judges every replica log of the stores at DIR again:
 a line per finding (group, author, sequence number, rule, why), then a summary. Exit status 0
 when everything holds, 1 when something does not, 2 when DIR holds no store.
@@ -20,6 +24,7 @@ from pathlib import Path
 import attrs
 
 from peerstate.audit import stores_under, verify_store
+from peerstate.history import Entry, history
 from peerstate.scenario import ScenarioFileError, StepResult, load_scenario, replay, scenario_files
 from peerstate.scenario.problems import format_path
 from peerstate.store import open_store
@@ -85,6 +90,36 @@ def _verify(arguments: argparse.Namespace) -> int:
     return 1 if findings else 0
 
 
+def _entry_line(entry: Entry) -> str:
+    when = entry.at.isoformat().replace("+00:00", "Z")
+    who = f"{entry.author} #{entry.seq}" if entry.author else f"[{entry.identity}'s replica]"
+    refused = f"  REFUSED {entry.refused}" if entry.refused else ""
+    return f"{when}  {who}  {entry.event}: {entry.effect}{refused}"
+
+
+def _log(arguments: argparse.Namespace) -> int:
+    stores = list(stores_under(arguments.store))
+    if not stores:
+        print(f"no store at {arguments.store}", file=sys.stderr)
+        return 2
+    for path in stores:
+        store = open_store(path)
+        try:
+            for identity, group in store.replica_keys():
+                if arguments.group not in (None, group):
+                    continue
+                if not arguments.json:
+                    print(f"== {group}, as {identity}'s replica in {path} sees it")
+                for entry in history(identity, group, store.replica_events(identity, group)):
+                    if arguments.json:
+                        print(json.dumps({"store": str(path), **attrs.asdict(entry), "at": entry.at.isoformat()}), flush=True)
+                    else:
+                        print(_entry_line(entry), flush=True)
+        finally:
+            store.close()
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="peerstate",
@@ -107,6 +142,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     replay_command.add_argument("--json", action="store_true", help="print JSON lines")
     replay_command.set_defaults(run=_replay)
+    log_command = commands.add_parser(
+        "log", help="print the history of a store's replicas",
+        description="Print the history of every replica of the stores at DIR: time, author (with "
+        "the friendly name the group knew), event, effect, and why an envelope was refused.",
+    )
+    log_command.add_argument("--store", type=Path, metavar="DIR", required=True, help="a store, or a directory of stores")
+    log_command.add_argument("--group", metavar="NAME", help="only this group (its group peer name)")
+    log_command.add_argument("--json", action="store_true", help="print JSON lines")
+    log_command.set_defaults(run=_log)
     verify_command = commands.add_parser(
         "verify", help="verify stores offline",
         description="Judge every replica log of the stores at DIR again, from their rows: every "

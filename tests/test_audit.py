@@ -3,17 +3,23 @@ by its group, author, sequence number and the rule that fails."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from peerstate import audit
+from peerstate import Peer, PeerSettings, audit, network
+from peerstate.groups import CredentialRequest
+from peerstate.names import ROLE_ADMIN
 from peerstate.cli import main
 from peerstate.domain.group_events import EnvelopeAccepted, EnvelopeRefused
 from peerstate.scenario import load_scenario, replay
 from peerstate.store import SQLITE_FILE, open_store
+
+from tests.conftest import T0
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "records" / "ready-and-roles.json"
 SIGNATURE = re.compile(rb'"signature":\{"_type_":"b64","_data_":"([A-Za-z0-9+/])')
@@ -96,3 +102,37 @@ def test_a_refusal_that_no_longer_holds_is_found(stores: Path) -> None:
     assert judged == sum(isinstance(e, EnvelopeAccepted) for e in events[:index]) + 1
     assert [(f.rule, f.author, f.seq) for f in findings] == [("refusal_holds", accepted.envelope.author, accepted.envelope.seq)]
     assert audit.verify_replica(identity, group, events[: index + 1])[1] == []
+
+
+def test_one_command_tells_who_made_bob_an_administrator_when_and_on_whose_authority(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    clock = [T0]
+    alice, bob = (Peer(open_store(tmp_path / who), clock=lambda: clock[0], settings=PeerSettings(address=who)) for who in ("alice", "bob"))
+    alice_name, bob_name = alice.create_identity("alice", "Alice"), bob.create_identity("bob", "Bob")
+    handle = alice.create_group(alice_name, "club")
+    alice.connect(handle)
+    bob.connect(bob.join(bob_name, alice.create_invitation(handle, bob.identity_xml(bob_name))))
+    network.synchronize({"alice": alice, "bob": bob})
+    clock[0] = T0 + timedelta(hours=1)
+    bob_key = alice.members(handle, 0, bob_name)[0].credential.public_key  # type: ignore[union-attr]
+    alice.issue_credentials(handle, bob_name, CredentialRequest(bob_key, (ROLE_ADMIN,)), 1)
+    network.synchronize({"alice": alice, "bob": bob})
+    group = alice.group_properties(handle).group_peer_name
+
+    assert main(["log", "--store", str(tmp_path / "bob"), "--group", group]) == 0
+    promotions = [line for line in capsys.readouterr().out.splitlines() if "PEER_GROUP_ROLE_ADMIN from" in line and bob_name in line]
+    assert len(promotions) == 1
+    assert promotions[0].startswith(f"2026-01-01T01:00:00Z  {alice_name} (Alice) #")
+    assert f"CredentialIssued: made {bob_name} (Bob) PEER_GROUP_ROLE_ADMIN" in promotions[0]
+    assert promotions[0].endswith(
+        f"delivered stored, on the authority of the group root <- {alice_name} (Alice) as PEER_GROUP_ROLE_ADMIN (from {alice_name} at alice)"
+    )
+
+
+def test_the_log_as_json_lines_carries_every_field(stores: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["log", "--store", str(stores / "alice"), "--json"]) == 0
+    entries = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert entries and all(set(entry) == {"store", "at", "identity", "group", "author", "seq", "event", "effect", "refused"} for entry in entries)
+    assert entries[0]["event"] == "ReplicaCreated"
+    assert any(entry["event"] == "RecordPublished" and entry["effect"].startswith("deleted record") for entry in entries)
