@@ -1,6 +1,8 @@
-"""Verifying a store offline: every replica log read again from its rows and judged again.
+"""Verifying a store offline: every log read again from its rows and judged again.
 
-A replica's log says which envelopes it accepted and which it refused, in order. Walking it
+Every stored event carries a link of its log's hash chain (``store.chain_link``), so an
+edited byte of any row, a row taken out of the middle, or two rows swapped breaks the
+chain where it happened. Beyond that, a replica's log says which envelopes it accepted and which it refused, in order. Walking it
 from the start with the admission pipeline that judged each envelope when it came (the
 signature, the author's credential and role at the envelope's time, the author's chain with
 no gap, fork or reordering, the certificates) must give the same verdict at every step. An
@@ -10,10 +12,13 @@ id the log gave it, or an envelope the log refused now passes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, Final
+from uuid import UUID
 
 import attrs
+from eventsourcing.domain import Aggregate
 
 from peerstate import admission
 from peerstate.domain.group_events import (
@@ -25,7 +30,10 @@ from peerstate.domain.group_events import (
     ReplicaJoined,
 )
 from peerstate.domain.group_state import GroupState, apply_envelope
-from peerstate.store import SQLITE_FILE, PeerStore
+from peerstate.store import SQLITE_FILE, IdentityLog, PeerStore, ReplicaLog, chain_link, chain_start
+
+IDENTITY_LOG: Final = "the identity log"
+"""How findings in a store's identity log name it, where a replica's name its group."""
 
 
 @attrs.frozen
@@ -61,20 +69,69 @@ class Verification:
 
 
 def verify_store(store: PeerStore) -> Verification:
-    """Judge every replica log of ``store`` again, from its rows."""
+    """Judge every log of ``store`` again, from its rows: the identity log's chain, and each
+    replica log's chain and envelopes. Rows edited so that the store cannot even list its
+    logs are one finding."""
+    try:
+        return _verify_logs(store)
+    except ValueError as error:
+        return Verification(0, 0, (Finding("", "-", None, None, "rows_read", f"the store's rows do not read: {error}"),))
+
+
+def _verify_logs(store: PeerStore) -> Verification:
     envelopes = 0
-    findings: list[Finding] = []
+    identities = IdentityLog.create_id("identities")
+    findings = [
+        Finding("", IDENTITY_LOG, None, None, rule, message)
+        for rule, message in _chain_findings(store, identities, lambda created: created.key == "identities")[0]
+    ]
     keys = store.replica_keys()
+    logs = {identities} | {ReplicaLog.create_id(*key) for key in keys}
+    findings.extend(
+        Finding("", "-", None, None, "row_belongs", f"rows of {originator}, which is no log of this store")
+        for originator in sorted(store.originators() - logs, key=str)
+    )
     for identity, group in keys:
-        try:
-            events = store.replica_events(identity, group)
-        except ValueError as error:
-            findings.append(Finding(identity, group, None, None, "row_decodes", str(error)))
-            continue
-        judged, found = verify_replica(identity, group, events)
+        broken, events = _chain_findings(
+            store, ReplicaLog.create_id(identity, group),
+            lambda created: (created.identity, created.group) == (identity, group),
+        )
+        findings.extend(Finding(identity, group, None, None, rule, message) for rule, message in broken)
+        payloads = [event.payload for event in events if isinstance(event, ReplicaLog.Recorded)]
+        judged, found = verify_replica(identity, group, payloads)
         envelopes += judged
         findings.extend(found)
     return Verification(len(keys), envelopes, tuple(findings))
+
+
+def _chain_findings(
+    store: PeerStore, originator: UUID, names_itself: Callable[[Any], bool],
+) -> tuple[list[tuple[str, str]], list[Aggregate.Event]]:
+    """What breaks a log's hash chain, as (rule, why): a row that does not decode, rows not
+    numbered 1, 2, 3 ..., a first row that is not this log's creation, a link that is not
+    the hash of the one before and its event. And the log's events, when they decode."""
+    try:
+        events: list[Aggregate.Event] = store.stored_log(originator)
+    except ValueError as error:
+        return [("row_decodes", str(error))], []
+    created = events[0] if events else None
+    if not (
+        isinstance(created, IdentityLog.Created) and created.originator_topic == IdentityLog.TOPIC
+        or isinstance(created, ReplicaLog.Created) and created.originator_topic == ReplicaLog.TOPIC
+    ) or not names_itself(created):
+        return [("log_is_its_own", "the log does not start with its own creation")], events
+    broken: list[tuple[str, str]] = []
+    previous = chain_start(originator, events[0].timestamp)
+    for place, event in enumerate(events, 1):
+        if event.originator_version != place:
+            broken.append(("log_is_contiguous", f"event {event.originator_version} stands where event {place} should"))
+        if place == 1:
+            continue
+        link = getattr(event, "link", b"")
+        if link != chain_link(previous, event.originator_version, event.timestamp, getattr(event, "payload", None)):
+            broken.append(("chain_holds", f"event {event.originator_version} is not the event its log's hash chain recorded"))
+        previous = link
+    return broken, events
 
 
 def verify_replica(identity: str, group: str, events: list[ReplicaEvent]) -> tuple[int, list[Finding]]:

@@ -10,9 +10,12 @@ protocol assertion, which costs two thirds of replay time (``reference/eventsour
 from __future__ import annotations
 
 import base64
+import binascii
+import dataclasses
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import attrs
@@ -21,6 +24,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     IntegrityError,
+    StoredEvent,
     JSONTranscoder,
     Transcoder,
     Transcoding,
@@ -37,6 +41,7 @@ from peerstate.domain.group_events import (
     ReplicaEvent,
     ReplicaJoined,
 )
+from peerstate import wire
 from peerstate.domain.replica import evolve_replica, new_replica
 from peerstate.domain.state import IdentityStoreState, evolve
 
@@ -53,7 +58,15 @@ class BytesAsBase64(Transcoding):
         return base64.b64encode(obj).decode()
 
     def decode(self, data: str) -> bytes:
-        return base64.b64decode(data)
+        """Strictly: text that is not exactly what ``encode`` writes is an edited row, not
+        another spelling of the same bytes."""
+        try:
+            decoded = base64.b64decode(data, validate=True)
+        except binascii.Error as error:
+            raise ValueError(f"not base64: {error}") from None
+        if base64.b64encode(decoded).decode() != data:
+            raise ValueError("not canonical base64")
+        return decoded
 
 
 class AttrsAsDict(Transcoding):
@@ -111,6 +124,26 @@ class OrjsonTranscoder(JSONTranscoder):
         return {key: self._untagged(value) for key, value in obj.items()}
 
 
+def chain_start(originator_id: UUID, created_on: datetime) -> bytes:
+    """Where a log's hash chain starts: the log's id and the moment it was made."""
+    return wire.digest(["peerstate log", str(originator_id), created_on])
+
+
+def chain_link(previous: bytes, version: int, timestamp: datetime, payload: Any) -> bytes:
+    """The link each recorded event stores: a hash of the link before, its place in the
+    log, its timestamp and its payload, so an edit of any byte of any row breaks the chain
+    from there on (``audit`` walks it)."""
+    return wire.digest([previous, version, timestamp, payload])
+
+
+def _record_chained(log: Any, event_class: type[Any], payload: Any) -> None:
+    """Append ``payload`` to ``log`` as the next link of its chain."""
+    timestamp = event_class.create_timestamp()
+    previous = log.link or chain_start(log.id, log.created_on)
+    link = chain_link(previous, log.version + 1, timestamp, payload)
+    log.trigger_event(event_class, payload=payload, timestamp=timestamp, link=link)
+
+
 def _project(log: Any, events: Iterable[Any]) -> Any:
     """Fold stored events into a log, without the per-event protocol assertion.
     None (no events) is how the repository learns that the log does not exist yet."""
@@ -131,10 +164,12 @@ class IdentityLog(Aggregate):
     class Recorded(Aggregate.Event):
         TOPIC = "peerstate.IdentityLog.Recorded"
         payload: IdentityEvent
+        link: bytes = b""
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, IdentityLog)
             aggregate.state = evolve(aggregate.state, self.payload)
+            aggregate.link = self.link
 
     @staticmethod
     def create_id(key: str) -> UUID:
@@ -143,10 +178,11 @@ class IdentityLog(Aggregate):
     def __init__(self, key: str) -> None:
         self.key = key
         self.state = IdentityStoreState()
+        self.link = b""
 
     def record(self, payload: IdentityEvent) -> None:
         """Append ``payload``; it is applied at once and stored at the next ``PeerStore.save``."""
-        self.trigger_event(self.Recorded, payload=payload)
+        _record_chained(self, self.Recorded, payload)
 
 
 class ReplicaLog(Aggregate):
@@ -167,10 +203,12 @@ class ReplicaLog(Aggregate):
     class Recorded(Aggregate.Event):
         TOPIC = "peerstate.ReplicaLog.Recorded"
         payload: ReplicaEvent
+        link: bytes = b""
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, ReplicaLog)
             aggregate.apply(self.payload)
+            aggregate.link = self.link
 
     @staticmethod
     def create_id(identity: str, group: str) -> UUID:
@@ -185,6 +223,8 @@ class ReplicaLog(Aggregate):
         """Ids of every envelope accepted or refused: a batch offered again is skipped."""
         self.refusals: list[EnvelopeRefused] = []
         """Every envelope refused, with the rule that refused it: the audit's part of the log."""
+        self.link = b""
+        """The last link of the log's hash chain (``chain_link``)."""
 
     def apply(self, payload: ReplicaEvent) -> None:
         self.state = evolve_replica(self.state, payload)
@@ -200,7 +240,7 @@ class ReplicaLog(Aggregate):
 
     def record(self, payload: ReplicaEvent) -> None:
         """Append ``payload``; it is applied at once and stored at the next ``PeerStore.save``."""
-        self.trigger_event(self.Recorded, payload=payload)
+        _record_chained(self, self.Recorded, payload)
 
 
 class _PeerApplication(Application[UUID]):
@@ -260,6 +300,16 @@ class PeerStore:
         except IntegrityError as error:
             raise WriteConflict(str(error)) from error
 
+    def originators(self) -> set[UUID]:
+        """The id of every log that has a row in this store."""
+        found: set[UUID] = set()
+        start: int | None = 1
+        while start is not None:
+            page = self._app.recorder.select_notifications(start, PAGE)
+            found.update(UUID(str(notification.originator_id)) for notification in page)
+            start = page[-1].id + 1 if len(page) == PAGE else None
+        return found
+
     def replica_keys(self) -> list[tuple[str, str]]:
         """Every replica this store ever held, deleted ones too, in the order they were made:
         read from the notification log, so nothing a state forgets is missed."""
@@ -268,24 +318,49 @@ class PeerStore:
         while start is not None:
             page = self._app.recorder.select_notifications(start, PAGE, topics=[ReplicaLog.Created.TOPIC])
             for notification in page:
-                created = self._app.mapper.to_domain_event(notification)
-                assert isinstance(created, ReplicaLog.Created)
+                created = self._decoded(notification)
+                if not isinstance(created, ReplicaLog.Created):
+                    raise ValueError(f"a row of topic {notification.topic} is not a replica's creation")
                 keys.append((created.identity, created.group))
             start = page[-1].id + 1 if len(page) == PAGE else None
         return keys
 
+    def _decoded(self, stored: StoredEvent) -> Any:
+        """The event a row holds, if the row is exactly as peerstate writes it: it decodes,
+        has its class's fields and no others, and encodes back to the same row; else
+        ``ValueError``. Lenient readings (a date with another separator, a GUID in capitals)
+        therefore count as edits."""
+        try:
+            event = self._app.mapper.to_domain_event(stored)
+            fields = {field.name for field in dataclasses.fields(cast(Any, event))}
+            again = self._app.mapper.to_stored_event(event)
+        except Exception as error:  # any edit of the row: bad JSON, an unknown type, a missing field
+            raise ValueError(f"event {stored.originator_version} of a log does not decode: {error}") from None
+        same = (again.originator_id, again.originator_version, again.topic, again.state) == (
+            stored.originator_id, stored.originator_version, stored.topic, stored.state,
+        )
+        if set(vars(event)) != fields or not same:
+            raise ValueError(
+                f"event {stored.originator_version} of a log is not as peerstate writes it: "
+                "a field renamed, or a value spelled another way"
+            )
+        return event
+
+    def stored_log(self, originator_id: UUID) -> list[Any]:
+        """A log's events as stored, row by row, in version order; ``ValueError`` names a
+        row that no longer decodes (an edited one)."""
+        try:
+            rows = self._app.recorder.select_events(originator_id)
+        except ValueError as error:  # a column edited out of its type
+            raise ValueError(f"the rows of the log do not read: {error}") from None
+        return [self._decoded(stored) for stored in rows]
+
     def replica_events(self, identity: str, group: str) -> list[ReplicaEvent]:
-        """The replica's log as stored, event by event; ``ValueError`` names an event that
-        no longer decodes (an edited row)."""
-        events: list[ReplicaEvent] = []
-        for stored in self._app.recorder.select_events(ReplicaLog.create_id(identity, group)):
-            try:
-                event = self._app.mapper.to_domain_event(stored)
-            except Exception as error:  # any edit of the row: bad JSON, an unknown type, a missing field
-                raise ValueError(f"event {stored.originator_version} of the replica does not decode: {error}") from None
-            if isinstance(event, ReplicaLog.Recorded):
-                events.append(event.payload)
-        return events
+        """The payloads of the replica's log as stored (``ValueError`` as ``stored_log``)."""
+        return [
+            event.payload for event in self.stored_log(ReplicaLog.create_id(identity, group))
+            if isinstance(event, ReplicaLog.Recorded)
+        ]
 
     def head(self) -> int:
         """How many events the store holds in all: a call that changed nothing leaves it as it was."""
