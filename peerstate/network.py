@@ -15,9 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from peerstate import wire
 from peerstate.constants import PeerGroupEventType
-from peerstate.domain.group_state import GroupState
 from peerstate.record_calls import RecordCalls
 from peerstate.sessions import Neighbor, ReplicaKey
 from peerstate.sync import Connector, Listener, exchange
@@ -28,20 +26,6 @@ MAX_ROUNDS: Final = 64
 def node(peer: RecordCalls, key: ReplicaKey) -> Neighbor:
     """How a replica is named on the network."""
     return Neighbor(peer.settings.address, key[0])
-
-
-def group_digest(group: GroupState) -> str:
-    """The digest of a group's state: equal on two replicas exactly when they hold the
-    same properties, credentials, members, deletions, records and envelopes."""
-    return wire.digest([
-        group.group_peer_name, group.properties,
-        sorted(group.credentials.values(), key=lambda credential: credential.fingerprint),
-        sorted((author, head.seq, head.last) for author, head in group.heads.items()),
-        sorted(group.members.values(), key=lambda member: member.identity),
-        sorted((identity, at) for identity, at in group.retired.items()),
-        sorted(group.delivered.items()),
-        sorted((str(record_id), held.record.version, held.security) for record_id, held in group.records.items()),
-    ]).hex()
 
 
 def _connected(peer: RecordCalls) -> dict[ReplicaKey, list[tuple[str, tuple[str, ...] | None]]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, cast
@@ -272,6 +272,7 @@ class PeerStore:
             path.mkdir(parents=True, exist_ok=True)
             env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path / SQLITE_FILE)}
         self._app = _PeerApplication(env=env)
+        self._listeners: list[Callable[[], None]] = []
 
     def identity_log(self) -> IdentityLog:
         """The peer's identity log as stored, or a new empty one for a new store."""
@@ -294,11 +295,29 @@ class PeerStore:
         return log
 
     def save(self, *logs: Aggregate) -> None:
-        """Store the logs' new events in one transaction: all of them or none."""
+        """Store the logs' new events in one transaction: all of them or none; then tell
+        whoever listens for commits (an exception of theirs comes after the events are stored)."""
         try:
             self._app.save(*logs)
         except IntegrityError as error:
             raise WriteConflict(str(error)) from error
+        for listener in list(self._listeners):
+            listener()
+
+    def on_commit(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` after each commit of this process; the result stops it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def notifications(self, after: int = 0) -> Iterator[tuple[int, UUID, Any]]:
+        """Every stored event after position ``after``, in commit order: its position, its
+        log's id and the event (eventsourcing's notification log)."""
+        start: int | None = after + 1
+        while start is not None:
+            page = self._app.recorder.select_notifications(start, PAGE)
+            for notification in page:
+                yield notification.id, UUID(str(notification.originator_id)), self._app.mapper.to_domain_event(notification)
+            start = page[-1].id + 1 if len(page) == PAGE else None
 
     def originators(self) -> set[UUID]:
         """The id of every log that has a row in this store."""

@@ -8,7 +8,9 @@ import re
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 
 from peerstate import Peer, PeerSettings, audit, network
@@ -104,9 +106,18 @@ def test_a_refusal_that_no_longer_holds_is_found(stores: Path) -> None:
     assert audit.verify_replica(identity, group, events[: index + 1])[1] == []
 
 
-def test_one_command_tells_who_made_bob_an_administrator_when_and_on_whose_authority(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str],
-) -> None:
+@attrs.frozen
+class Promotion:
+    """alice makes bob, a member since 00:00, an administrator at 01:00; both synchronized."""
+
+    stores: Path
+    alice: str
+    bob: str
+    group: str
+
+
+@pytest.fixture
+def promotion(tmp_path: Path) -> Promotion:
     clock = [T0]
     alice, bob = (Peer(open_store(tmp_path / who), clock=lambda: clock[0], settings=PeerSettings(address=who)) for who in ("alice", "bob"))
     alice_name, bob_name = alice.create_identity("alice", "Alice"), bob.create_identity("bob", "Bob")
@@ -118,21 +129,63 @@ def test_one_command_tells_who_made_bob_an_administrator_when_and_on_whose_autho
     bob_key = alice.members(handle, 0, bob_name)[0].credential.public_key  # type: ignore[union-attr]
     alice.issue_credentials(handle, bob_name, CredentialRequest(bob_key, (ROLE_ADMIN,)), 1)
     network.synchronize({"alice": alice, "bob": bob})
-    group = alice.group_properties(handle).group_peer_name
+    return Promotion(tmp_path, alice_name, bob_name, alice.group_properties(handle).group_peer_name)
 
-    assert main(["log", "--store", str(tmp_path / "bob"), "--group", group]) == 0
+
+def test_one_command_tells_who_made_bob_an_administrator_when_and_on_whose_authority(
+    promotion: Promotion, capsys: pytest.CaptureFixture[str],
+) -> None:
+    alice_name, bob_name = promotion.alice, promotion.bob
+    assert main(["log", "--store", str(promotion.stores / "bob"), "--group", promotion.group]) == 0
     promotions = [line for line in capsys.readouterr().out.splitlines() if "PEER_GROUP_ROLE_ADMIN from" in line and bob_name in line]
     assert len(promotions) == 1
-    assert promotions[0].startswith(f"2026-01-01T01:00:00Z  {alice_name} (Alice) #")
+    assert re.match(rf"\[\d+\] 2026-01-01T01:00:00Z  {re.escape(alice_name)} \(Alice\) #", promotions[0]), promotions[0]
     assert f"CredentialIssued: made {bob_name} (Bob) PEER_GROUP_ROLE_ADMIN" in promotions[0]
     assert promotions[0].endswith(
         f"delivered stored, on the authority of the group root <- {alice_name} (Alice) as PEER_GROUP_ROLE_ADMIN (from {alice_name} at alice)"
     )
 
 
+def _json_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_members_as_of_a_time_or_an_event_show_bob_before_and_after_his_promotion(
+    promotion: Promotion, capsys: pytest.CaptureFixture[str],
+) -> None:
+    store = str(promotion.stores / "bob")
+
+    def bobs_roles(*as_of: str) -> list[str]:
+        assert main(["members", "--store", store, "--json", *as_of]) == 0
+        lines = [line for line in _json_lines(capsys) if line["identity"] == promotion.bob]
+        assert len(lines) == 1
+        return list(lines[0]["roles"])
+
+    assert bobs_roles() == ["PEER_GROUP_ROLE_ADMIN"]
+    assert bobs_roles("--at", "2026-01-01T00:30:00Z") == ["PEER_GROUP_ROLE_MEMBER"]
+    assert main(["log", "--store", store, "--json"]) == 0
+    promoted_at = next(line["position"] for line in _json_lines(capsys) if "PEER_GROUP_ROLE_ADMIN from" in line["effect"])
+    assert bobs_roles("--event", str(promoted_at - 1)) == ["PEER_GROUP_ROLE_MEMBER"]
+    assert bobs_roles("--event", str(promoted_at)) == ["PEER_GROUP_ROLE_ADMIN"]
+
+
+def test_synchronized_replicas_show_one_digest_and_each_store_its_identities(
+    promotion: Promotion, capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["groups", "--store", str(promotion.stores), "--json"]) == 0
+    groups = _json_lines(capsys)
+    assert [group["identity"] for group in groups] == [promotion.alice, promotion.bob]
+    assert groups[0]["digest"] == groups[1]["digest"]
+    assert {group["phase"] for group in groups} == {"synchronized"}
+    assert main(["identities", "--store", str(promotion.stores), "--json"]) == 0
+    assert [(i["peer_name"], i["friendly_name"], i["groups"]) for i in _json_lines(capsys)] == [
+        (promotion.alice, "Alice", [promotion.group]), (promotion.bob, "Bob", [promotion.group]),
+    ]
+
+
 def test_the_log_as_json_lines_carries_every_field(stores: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["log", "--store", str(stores / "alice"), "--json"]) == 0
-    entries = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert entries and all(set(entry) == {"store", "at", "identity", "group", "author", "seq", "event", "effect", "refused"} for entry in entries)
+    entries = _json_lines(capsys)
+    assert entries and all(set(entry) == {"store", "position", "at", "identity", "group", "author", "seq", "event", "effect", "refused"} for entry in entries)
     assert entries[0]["event"] == "ReplicaCreated"
     assert any(entry["event"] == "RecordPublished" and entry["effect"].startswith("deleted record") for entry in entries)

@@ -16,7 +16,7 @@ from datetime import timedelta
 import attrs
 import pytest
 
-from peerstate import Peer, PeerError, admission, credentials, crypto, invitations, network, open_store
+from peerstate import Peer, PeerError, admission, credentials, crypto, invitations, network, open_store, views
 from peerstate.domain.events import GroupAttached
 from peerstate.domain.group_events import Credential, CredentialTaken, Envelope, ReplicaJoined
 from peerstate.names import ROLE_ADMIN, ROLE_MEMBER, authority_of
@@ -44,7 +44,7 @@ class Club:
         return (self.alice_name, self.group)
 
     def digest(self) -> str:
-        return network.group_digest(self.alice.sync_replica(self.key).state.group)
+        return views.group_digest(self.alice.sync_replica(self.key).state.group)
 
     def members(self) -> dict[str, Peer]:
         return {"alice": self.alice, "bob": self.bob, "carol": self.carol}

@@ -18,7 +18,7 @@ from peerstate.domain.group_events import (
     GroupProperties,
 )
 from peerstate.domain.group_state import GroupState, apply_envelope
-from peerstate import network
+from peerstate import views
 from peerstate.errors import PeerError
 from peerstate.names import ROLE_ADMIN, ROLE_INVITING_MEMBER, ROLE_MEMBER
 
@@ -126,5 +126,5 @@ def test_an_issue_and_its_taking_up_commute() -> None:
     rules.credential_within_issuer(apply_envelope(base, taking, b"t"), ALICE, renewed)
     one = apply_envelope(apply_envelope(base, issue, b"i"), taking, b"t")
     other = apply_envelope(apply_envelope(base, taking, b"t"), issue, b"i")
-    assert network.group_digest(one) == network.group_digest(other)
+    assert views.group_digest(one) == views.group_digest(other)
     assert one.delivered[b"bob-renewed"] == (T0, "b.bob", 1)

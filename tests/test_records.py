@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from peerstate import Peer, PeerError, PeerSettings, admission, credentials, crypto, database_files, network, open_store, sync
+from peerstate import Peer, PeerError, PeerSettings, admission, credentials, crypto, database_files, network, open_store, sync, views
 from peerstate.constants import PeerGroupEventType, PeerRecordChangeType
 from peerstate.domain.group_events import CredentialIssued, Envelope, Record, RecordPublished
 from peerstate.domain.records import (
@@ -68,7 +68,7 @@ class Club:
         return (self.names[who], self.group)
 
     def digest(self, who: str) -> str:
-        return network.group_digest(self.peers[who].sync_replica(self.key(who)).state.group)
+        return views.group_digest(self.peers[who].sync_replica(self.key(who)).state.group)
 
     def sync(self, *who: str) -> None:
         network.synchronize({name: self.peers[name] for name in (who or self.peers)})
@@ -404,7 +404,7 @@ def test_group_data_larger_than_a_batch_travels_in_rounds_and_a_joiner_waits_for
     assert len(issued) == 1
     assert dave.event_data(failures) is None
     assert len(dave.records(joined.handle)) == 3
-    assert network.group_digest(dave.sync_replica((dave_name, group)).state.group) == network.group_digest(
+    assert views.group_digest(dave.sync_replica((dave_name, group)).state.group) == views.group_digest(
         alice.sync_replica((alice_name, group)).state.group
     )
 

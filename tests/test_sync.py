@@ -14,7 +14,7 @@ import attrs
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from peerstate import Peer, PeerError, admission, credentials, crypto, network, open_store
+from peerstate import Peer, PeerError, admission, credentials, crypto, network, open_store, views
 from peerstate.domain.group_events import (
     CredentialIssued,
     Envelope,
@@ -85,11 +85,11 @@ def _refused_by(group: Group, envelope: Envelope, rule: str, error: str) -> None
     """Alice's replica refuses ``envelope`` with ``rule``, keeps the refusal in its stored
     log, and its group state does not change."""
     replica = group.alice.sync_replica(group.key)
-    before = network.group_digest(replica.state.group)
+    before = views.group_digest(replica.state.group)
     refused = replica.state.refused
     assert group.alice.sync_receive(group.key, [envelope], "bob") == 0
     replica = group.alice.sync_replica(group.key)
-    assert network.group_digest(replica.state.group) == before
+    assert views.group_digest(replica.state.group) == before
     assert replica.state.refused == refused + 1
     last = group.alice_store.replica_log(*group.key).refusals[-1]  # read back from the store
     assert (last.rule, last.error, last.envelope) == (rule, error, envelope)
@@ -101,7 +101,7 @@ def test_the_joiner_is_a_synchronized_member_with_the_password_role(joined: Grou
     credential = bob_replica.group.credential_of(joined.bob_name, T0)
     assert credential is not None and credential.chain_length == 2
     assert set(bob_replica.group.members) == {joined.alice_name, joined.bob_name}  # the creator acted: it created the group
-    assert network.group_digest(bob_replica.group) == network.group_digest(
+    assert views.group_digest(bob_replica.group) == views.group_digest(
         joined.alice.sync_replica(joined.key).state.group
     )
 
@@ -209,7 +209,7 @@ def test_the_group_state_is_the_same_for_every_order_that_keeps_each_chain(rando
         except admission.Refused:
             return
         state = apply_envelope(state, envelope, admission.envelope_id(envelope))
-    assert network.group_digest(state) == network.group_digest(group.alice.sync_replica(group.key).state.group)
+    assert views.group_digest(state) == views.group_digest(group.alice.sync_replica(group.key).state.group)
 
 
 _SHARED: dict[str, Group] = {}

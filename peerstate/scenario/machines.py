@@ -16,7 +16,7 @@ from typing import Final
 
 import attrs
 
-from peerstate import network
+from peerstate import network, views
 from peerstate.peer import Peer, PeerSettings
 from peerstate.store import PeerStore, open_store
 from peerstate.scenario.problems import KeyPathError
@@ -119,7 +119,7 @@ class Machines:
         if not isinstance(group, str):
             return f"converged needs a group peer name, not {group!r}"
         digests = {
-            f"{name}/{key[0]}": network.group_digest(machine.peer.sync_replica(key).state.group)
+            f"{name}/{key[0]}": views.group_digest(machine.peer.sync_replica(key).state.group)
             for name, machine in sorted(self._machines.items())
             for key in machine.peer.sync_replicas_of(group)
         }
