@@ -30,9 +30,19 @@ from peerstate.domain.group_events import (
     ReplicaJoined,
 )
 from peerstate.domain.group_state import GroupState, apply_envelope
-from peerstate.store import SQLITE_FILE, IdentityLog, PeerStore, ReplicaLog, chain_link, chain_start
+from peerstate.store import (
+    LEDGER_START,
+    SQLITE_FILE,
+    CommitLedger,
+    IdentityLog,
+    PeerStore,
+    ReplicaLog,
+    chain_link,
+    chain_start,
+)
 
 IDENTITY_LOG: Final = "the identity log"
+LEDGER: Final = "the commit ledger"
 """How findings in a store's identity log name it, where a replica's name its group."""
 
 
@@ -81,39 +91,68 @@ def verify_store(store: PeerStore) -> Verification:
 def _verify_logs(store: PeerStore) -> Verification:
     envelopes = 0
     identities = IdentityLog.create_id("identities")
-    findings = [
-        Finding("", IDENTITY_LOG, None, None, rule, message)
-        for rule, message in _chain_findings(store, identities, lambda created: created.key == "identities")[0]
-    ]
+    broken, identity_events = _chain_findings(store, identities, lambda created: created.key == "identities")
+    findings = [Finding("", IDENTITY_LOG, None, None, rule, message) for rule, message in broken]
+    logs: dict[UUID, tuple[tuple[str, str], list[Aggregate.Event] | None]] = {identities: (("", IDENTITY_LOG), identity_events)}
     keys = store.replica_keys()
-    logs = {identities} | {ReplicaLog.create_id(*key) for key in keys}
-    findings.extend(
-        Finding("", "-", None, None, "row_belongs", f"rows of {originator}, which is no log of this store")
-        for originator in sorted(store.originators() - logs, key=str)
-    )
     for identity, group in keys:
-        broken, events = _chain_findings(
-            store, ReplicaLog.create_id(identity, group),
-            lambda created: (created.identity, created.group) == (identity, group),
-        )
+        originator = ReplicaLog.create_id(identity, group)
+        broken, events = _chain_findings(store, originator, lambda created: (created.identity, created.group) == (identity, group))
+        logs[originator] = ((identity, group), events)
         findings.extend(Finding(identity, group, None, None, rule, message) for rule, message in broken)
-        payloads = [event.payload for event in events if isinstance(event, ReplicaLog.Recorded)]
+        payloads = [event.payload for event in events or () if isinstance(event, ReplicaLog.Recorded)]
         judged, found = verify_replica(identity, group, payloads)
         envelopes += judged
         findings.extend(found)
+    findings.extend(
+        Finding("", "-", None, None, "row_belongs", f"rows of {originator}, which is no log of this store")
+        for originator in sorted(store.originators() - logs.keys() - {CommitLedger.ID}, key=str)
+    )
+    findings.extend(_ledger_findings(store, logs))
     return Verification(len(keys), envelopes, tuple(findings))
+
+
+def _ledger_findings(store: PeerStore, logs: dict[UUID, tuple[tuple[str, str], list[Aggregate.Event] | None]]) -> list[Finding]:
+    """The commit ledger keeps its own chain, and every log agrees with it: each head it
+    names is a row of that log with that link, and each log ends where the ledger last saw it."""
+    try:
+        entries = store.stored_log(CommitLedger.ID)
+    except ValueError as error:
+        return [Finding("", LEDGER, None, None, "row_decodes", str(error))]
+    findings = []
+    previous, seen = LEDGER_START, {}
+    for place, entry in enumerate(entries, 1):
+        if entry.originator_version != place or entry.link != chain_link(previous, entry.originator_version, entry.timestamp, entry.payload):
+            findings.append(Finding("", LEDGER, None, None, "chain_holds", f"entry {entry.originator_version} is not the one its chain recorded"))
+        previous = entry.link
+        for head in entry.payload:
+            seen[head.log] = head
+    for originator, ((identity, group), events) in logs.items():
+        if events is None:
+            continue  # its rows do not read: reported as such already
+        head = seen.get(originator)
+        last = events[-1] if events else None
+        stands = (last.originator_version, getattr(last, "link", b"")) if last is not None else (0, b"")
+        if head is None or (head.version, head.link) != stands:
+            said = f"event {head.version}" if head else "nothing"
+            findings.append(Finding(
+                identity, group, None, None, "ledger_matches",
+                f"the ledger last saw {said} of this log, which ends at event {stands[0]}: rows were cut from its end or added outside peerstate",
+            ))
+    return findings
 
 
 def _chain_findings(
     store: PeerStore, originator: UUID, names_itself: Callable[[Any], bool],
-) -> tuple[list[tuple[str, str]], list[Aggregate.Event]]:
+) -> tuple[list[tuple[str, str]], list[Aggregate.Event] | None]:
     """What breaks a log's hash chain, as (rule, why): a row that does not decode, rows not
     numbered 1, 2, 3 ..., a first row that is not this log's creation, a link that is not
-    the hash of the one before and its event. And the log's events, when they decode."""
+    the hash of the one before and its event. And the log's events (None when they do not
+    decode)."""
     try:
         events: list[Aggregate.Event] = store.stored_log(originator)
     except ValueError as error:
-        return [("row_decodes", str(error))], []
+        return [("row_decodes", str(error))], None
     created = events[0] if events else None
     if not (
         isinstance(created, IdentityLog.Created) and created.originator_topic == IdentityLog.TOPIC

@@ -14,7 +14,7 @@ import attrs
 
 from peerstate.domain.events import IdentityEvent
 from peerstate.domain.group_events import ReplicaEvent
-from peerstate.store import PeerStore, ReplicaLog
+from peerstate.store import CommitLedger, PeerStore, ReplicaLog
 
 
 @attrs.frozen
@@ -35,7 +35,7 @@ def changes(store: PeerStore, after: int = 0) -> Iterator[StoreChange]:
         if isinstance(event, ReplicaLog.Created):
             replicas[originator] = (event.identity, event.group)
         payload = getattr(event, "payload", None)
-        if payload is not None:
+        if payload is not None and originator != CommitLedger.ID:  # the ledger is the store's bookkeeping
             identity, group = replicas.get(originator, (None, None))
             yield StoreChange(position, identity, group, payload)
 

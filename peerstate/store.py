@@ -243,6 +243,38 @@ class ReplicaLog(Aggregate):
         _record_chained(self, self.Recorded, payload)
 
 
+@attrs.frozen
+class LogHead:
+    """Where one log stood after a commit: its last version and that event's chain link."""
+
+    log: UUID
+    version: int
+    link: bytes
+
+
+class CommitLedger(Aggregate):
+    """The store's own log of commits: each commit that wrote events adds one entry naming
+    the head of every log it wrote. A log's rows deleted from its end no longer match the
+    ledger, unless the whole of the store's latest commits went with them.
+
+    Its events are written directly, never through an aggregate object, so that a commit
+    needs only the ledger's last entry, never its whole history."""
+
+    TOPIC = "peerstate.CommitLedger"
+    ID: Final = uuid5(NAMESPACE_URL, "peerstate:ledger")
+
+    class Created(Aggregate.Created):
+        TOPIC = "peerstate.CommitLedger.Created"
+
+    class Recorded(Aggregate.Event):
+        TOPIC = "peerstate.CommitLedger.Recorded"
+        payload: tuple[LogHead, ...]
+        link: bytes = b""
+
+
+LEDGER_START: Final = wire.digest(["peerstate ledger", str(CommitLedger.ID)])
+
+
 class _PeerApplication(Application[UUID]):
     name = "PeerStore"
 
@@ -254,7 +286,7 @@ class _PeerApplication(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(BytesAsBase64())
-        for cls in (*IDENTITY_EVENTS, *GROUP_VALUES):
+        for cls in (*IDENTITY_EVENTS, *GROUP_VALUES, LogHead):
             transcoder.register(AttrsAsDict(cls))
 
 
@@ -273,6 +305,8 @@ class PeerStore:
             env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path / SQLITE_FILE)}
         self._app = _PeerApplication(env=env)
         self._listeners: list[Callable[[], None]] = []
+        self._ledger: tuple[int, bytes] | None = None
+        """The ledger's last version and link, as this process last read or wrote them."""
 
     def identity_log(self) -> IdentityLog:
         """The peer's identity log as stored, or a new empty one for a new store."""
@@ -295,14 +329,38 @@ class PeerStore:
         return log
 
     def save(self, *logs: Aggregate) -> None:
-        """Store the logs' new events in one transaction: all of them or none; then tell
-        whoever listens for commits (an exception of theirs comes after the events are stored)."""
+        """Store the logs' new events and the ledger's entry for them in one transaction:
+        all of them or none; then tell whoever listens for commits (an exception of theirs
+        comes after the events are stored)."""
+        written = [log for log in logs if log.pending_events]
+        if not written:
+            return
+        version, previous = self._ledger_head()
+        heads = tuple(LogHead(log.id, log.version, getattr(log, "link", b"")) for log in written)
+        timestamp = CommitLedger.Recorded.create_timestamp()
+        entry = cast(Any, CommitLedger.Recorded)(  # built directly: the ledger has no aggregate object
+            originator_id=CommitLedger.ID, originator_version=version + 1, timestamp=timestamp, payload=heads,
+            link=chain_link(previous, version + 1, timestamp, heads),
+        )
         try:
-            self._app.save(*logs)
+            self._app.save(*written, entry)
         except IntegrityError as error:
+            self._ledger = None  # another writer committed: read the ledger's head again
             raise WriteConflict(str(error)) from error
+        self._ledger = (entry.originator_version, entry.link)
         for listener in list(self._listeners):
             listener()
+
+    def _ledger_head(self) -> tuple[int, bytes]:
+        if self._ledger is None:
+            last = self._app.recorder.select_events(CommitLedger.ID, desc=True, limit=1)
+            if not last:
+                self._ledger = (0, LEDGER_START)
+            else:
+                entry = self._app.mapper.to_domain_event(last[0])
+                assert isinstance(entry, CommitLedger.Recorded)
+                self._ledger = (entry.originator_version, entry.link)
+        return self._ledger
 
     def on_commit(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call ``listener`` after each commit of this process; the result stops it."""

@@ -39,7 +39,7 @@ from peerstate.domain.events import IdentityCreated
 from peerstate.domain.group_state import GroupState, apply_envelope
 from peerstate.names import ROLE_ADMIN
 from peerstate.scenario import load_scenario, replay
-from peerstate.store import SQLITE_FILE, IdentityLog, PeerStore, ReplicaLog, chain_link, chain_start
+from peerstate.store import SQLITE_FILE, CommitLedger, IdentityLog, PeerStore, ReplicaLog, chain_link, chain_start
 
 from tests.conftest import T0
 
@@ -210,6 +210,21 @@ def cut_short(rows: Rows) -> None:
     rows.sql("update stored_events set state = substr(state, 1, length(state) - 9) where originator_id = ? and originator_version = ?", _replica(rows).hex, version)
 
 
+def last_rows_deleted(rows: Rows) -> None:
+    last = len(rows.log(_replica(rows)))
+    rows.sql("delete from stored_events where originator_id = ? and originator_version > ?", _replica(rows).hex, last - 2)
+
+
+def identity_log_tail_deleted(rows: Rows) -> None:
+    originator = IdentityLog.create_id("identities")
+    rows.sql("delete from stored_events where originator_id = ? and originator_version = ?", originator.hex, len(rows.log(originator)))
+
+
+def ledger_entry_edited(rows: Rows) -> None:
+    entries = rows.log(CommitLedger.ID)
+    rows.write([dataclasses.replace(entries[len(entries) // 2], payload=entries[len(entries) // 2].payload[:-1] or entries[0].payload)])
+
+
 def resigned_by_a_stranger(rows: Rows) -> None:
     stranger = crypto.generate_identity_key()
     version = _where(rows, _accepted(RecordPublished))
@@ -278,6 +293,9 @@ MUTATIONS: dict[str, tuple[Callable[[Rows], None], set[str]]] = {
     "an event duplicated": (duplicated, {"chain_holds"}),
     "two events swapped": (swapped, {"chain_holds"}),
     "a row cut short": (cut_short, {"row_decodes"}),
+    "a log's last rows deleted": (last_rows_deleted, {"ledger_matches"}),
+    "the identity log's last row deleted": (identity_log_tail_deleted, {"ledger_matches"}),
+    "a ledger entry edited": (ledger_entry_edited, {"chain_holds"}),
     "re-signed by a non-member, chain relinked": (resigned_by_a_stranger, {"signature_verifies"}),
     "a member's key for an administrator's act, chain relinked": (member_makes_an_administrator, {"may_grant_roles"}),
     "a GMC link replaced, chain relinked": (gmc_link_replaced, {"credential_matches_certificate"}),
