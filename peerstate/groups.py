@@ -1018,6 +1018,15 @@ class GroupCalls(PeerCore):
     def sync_peer_time_now(self, key: ReplicaKey) -> datetime:
         return self._peer_now(key)
 
+    def sync_password_guess_allowed(self, key: ReplicaKey, joiner: str) -> None:
+        """Turn a password joiner away while its guesses are throttled, keeping the
+        refusal in the log (``PEER_E_CONNECTION_REFUSED``)."""
+        try:
+            rules.password_guess_allowed(self._replica(*key).state, joiner, self._clock())
+        except PeerError as error:
+            self.sync_refuse_join(key, joiner, error, "password_guess_allowed")
+            raise
+
     def sync_refuse_join(self, key: ReplicaKey, joiner: str, error: PeerError, rule: str) -> None:
         now = self._clock()
         self._execute_group(key, lambda _: ([JoinRefused(joiner, rule, error.name, error.message, now)], [], None))

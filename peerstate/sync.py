@@ -40,6 +40,7 @@ from peerstate import credentials, crypto, names, wire
 from peerstate.constants import PeerGroupEventType
 from peerstate.domain import rules
 from peerstate.domain.group_events import Envelope
+from peerstate.domain.replica import WRONG_PASSWORD_RULE
 from peerstate.errors import PeerError, peer_error
 from peerstate.groups import GroupCalls
 from peerstate.sessions import Neighbor, ReplicaKey
@@ -243,7 +244,7 @@ class Listener:
             return self._step(_receive(data), data)
         except _Refuse as refusal:
             if self._hello is not None and refusal.authentication:
-                self._peer.sync_refuse_join(self._key, self._hello.identity, refusal.error, "password_proof_matches")
+                self._peer.sync_refuse_join(self._key, self._hello.identity, refusal.error, WRONG_PASSWORD_RULE)
             return _send(Refusal(refusal.error.name, refusal.error.message, refusal.authentication))
         except PeerError as error:
             return _send(Refusal(error.name, error.message, False))
@@ -264,6 +265,7 @@ class Listener:
                     _, role = rules.group_uses_password(properties)
                     credential = rules.caller_holds_credential(state.group, identity, self._peer.sync_now())
                     rules.may_grant_roles(credential, [role])
+                    self._peer.sync_password_guess_allowed(self._key, message.identity)
                 challenge = Challenge(
                     identity, self._peer.sync_card(identity), self._peer.sync_chain(self._key), os.urandom(NONCE_BYTES),
                     self._peer.sync_peer_time_now(self._key), b"",

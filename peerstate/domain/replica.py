@@ -9,11 +9,13 @@ The phases are explicit, so every "not ready" comes from a state a reader can na
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Literal, TypeAlias
+from collections.abc import Mapping
+from typing import Final, Literal, TypeAlias
 
 import attrs
 
 from peerstate.domain.group_events import (
+    CredentialIssued,
     EnvelopeAccepted,
     EnvelopeRefused,
     JoinRefused,
@@ -30,6 +32,19 @@ from peerstate.domain.group_events import (
 from peerstate.domain.group_state import GroupState, apply_envelope
 
 Phase: TypeAlias = Literal["new", "joined", "synchronized", "deleted"]
+WRONG_PASSWORD_RULE: Final = "password_proof_matches"
+"""The rule a wrong group password fails at authentication (a ``JoinRefused`` names it)."""
+
+
+@attrs.frozen
+class Guesses:
+    """Wrong passwords in a row, and when the last one came: what the throttle reads."""
+
+    count: int = 0
+    last: datetime | None = None
+
+    def after(self, at: datetime) -> Guesses:
+        return Guesses(self.count + 1, at)
 
 
 @attrs.frozen
@@ -47,6 +62,11 @@ class ReplicaState:
     chain: tuple[bytes, ...] = ()
     """A credential joiner's GMC chain, held until it takes the credential up."""
     refused: int = 0
+    wrong_passwords: Mapping[str, Guesses] = attrs.field(factory=dict)
+    """Per password joiner, its wrong passwords since its last success, as this replica
+    (an authenticating member) refused them."""
+    wrong_passwords_in_group: Guesses = Guesses()
+    """Every joiner's wrong passwords at this replica since the last success."""
     peer_time_offset: timedelta = timedelta(0)
     """The group's peer time less this machine's clock: zero for the creator, whose clock
     starts it; adopted and then averaged at each sync for the others."""
@@ -83,8 +103,17 @@ def evolve_replica(state: ReplicaState, event: ReplicaEvent) -> ReplicaState:
             return ReplicaState(
                 GroupState(group), identity, "joined", cloud, friendly_name, root_key, sealed, ticket, chain,
             )
-        case EnvelopeAccepted(envelope, envelope_id, _, _):
-            return attrs.evolve(state, group=apply_envelope(state.group, envelope, envelope_id))
+        case EnvelopeAccepted(envelope, envelope_id, source, _):
+            state = attrs.evolve(state, group=apply_envelope(state.group, envelope, envelope_id))
+            payload = envelope.payload
+            if source == "local" and isinstance(payload, CredentialIssued) and payload.delivery == "password":
+                forgiven = {name: guesses for name, guesses in state.wrong_passwords.items() if name != payload.credential.subject}
+                return attrs.evolve(state, wrong_passwords=forgiven, wrong_passwords_in_group=Guesses())
+            return state
+        case JoinRefused(joiner, rule, _, _, at) if rule == WRONG_PASSWORD_RULE:
+            guesses = dict(state.wrong_passwords)
+            guesses[joiner] = guesses.get(joiner, Guesses()).after(at)
+            return attrs.evolve(state, wrong_passwords=guesses, wrong_passwords_in_group=state.wrong_passwords_in_group.after(at))
         case EnvelopeRefused():
             return attrs.evolve(state, refused=state.refused + 1)
         case PeerTimeAdjusted(offset, _, _):

@@ -7,7 +7,7 @@ documents for that case; it never changes anything, so a refused command leaves 
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 from uuid import UUID
 
@@ -27,7 +27,7 @@ from peerstate.domain.group_events import (
 )
 from peerstate.domain.group_state import GroupState
 from peerstate.domain.record_rules import record_publication_permitted
-from peerstate.domain.replica import ReplicaState
+from peerstate.domain.replica import Guesses, ReplicaState
 from peerstate.domain.state import IdentityRecord, IdentityStoreState
 from peerstate.constants import PeerGroupAuthenticationScheme
 from peerstate.errors import (
@@ -42,6 +42,11 @@ from peerstate.names import ROLE_ADMIN, ROLE_MEMBER, ROLE_NAMES, may_issue
 
 PASSWORD_AUTHENTICATION: Final = PeerGroupAuthenticationScheme.PEER_GROUP_PASSWORD_AUTHENTICATION
 MAX_CHAIN_LENGTH: Final = 24
+FREE_GUESSES: Final = 3
+"""Wrong passwords one joiner may try in a row before it has to wait."""
+FREE_GROUP_GUESSES: Final = 10
+"""Wrong passwords all joiners together may try in a row at one member before they wait."""
+LONGEST_WAIT: Final = timedelta(hours=1)
 FIXED_PROPERTIES: Final = (
     "group_peer_name", "creator_peer_name", "cloud", "classifier", "member_data_lifetime",
     "presence_lifetime", "authentication_schemes",
@@ -180,6 +185,31 @@ def invitation_in_time(valid_from: datetime, valid_until: datetime, now: datetim
             "PEER_E_INVALID_TIME_PERIOD",
             f"the invitation is valid from {valid_from.isoformat()} to {valid_until.isoformat()}, not at {now.isoformat()}",
         )
+
+
+def _retry_at(guesses: Guesses, free: int) -> datetime | None:
+    """When the next guess may come: after ``free`` wrong passwords in a row, the wait
+    doubles with each further one (1 s, 2 s, 4 s ...) up to an hour."""
+    if guesses.count < free or guesses.last is None:
+        return None
+    return guesses.last + min(timedelta(seconds=2 ** (guesses.count - free)), LONGEST_WAIT)
+
+
+def password_guess_allowed(replica: ReplicaState, joiner: str, now: datetime) -> None:
+    """An authenticating member checks a joiner's password only when neither that joiner
+    nor the group has guessed wrong too often too recently (``PEER_E_CONNECTION_REFUSED``):
+    an online guessing run is slowed to a few guesses an hour, and an attempt turned away
+    is not counted, so the rightful joiner waits at most that long."""
+    for guesses, free, whose in (
+        (replica.wrong_passwords.get(joiner, Guesses()), FREE_GUESSES, f"{joiner!r} has"),
+        (replica.wrong_passwords_in_group, FREE_GROUP_GUESSES, "joiners have"),
+    ):
+        retry = _retry_at(guesses, free)
+        if retry is not None and now < retry:
+            raise peer_error(
+                "PEER_E_CONNECTION_REFUSED",
+                f"{whose} given {guesses.count} wrong passwords in a row; the next try is checked from {retry.isoformat()}",
+            )
 
 
 def caller_holds_credential(group: GroupState, peer_name: str, at: datetime) -> Credential:
