@@ -35,6 +35,11 @@ def text(value: object, parameter: str, *, required: bool = True, max_chars: int
         raise InvalidArgument(f"{parameter} has {len(value)} characters; at most {max_chars} are accepted")
     if "\x00" in value:
         raise InvalidArgument(f"{parameter} contains a NUL character")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidArgument(f"{parameter} contains a lone surrogate, which is not a character") from None
     return value
 
 

@@ -15,7 +15,7 @@ from typing import Final
 
 import attrs
 from cryptography import x509
-from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -106,6 +106,8 @@ def read_identity_certificate(der: bytes) -> IdentityCertificate:
         certificate.verify_directly_issued_by(certificate)
         names = certificate.subject.get_attributes_for_oid(PEER_NAME_OID)
         friendly = certificate.subject.get_attributes_for_oid(NameOID.PSEUDONYM)
+    except InvalidSignature:
+        raise CryptoFailure("not a valid identity certificate: its self-signature does not verify") from None
     except (ValueError, TypeError) as error:
         raise CryptoFailure(f"not a valid identity certificate: {error}") from None
     if len(names) != 1 or len(friendly) != 1:
@@ -155,6 +157,7 @@ def open_pkcs12(blob: bytes, password: str) -> tuple[str, PrivateKey | None, tup
     ``cryptography`` reads what is not DER as BER, with a warning, and so accepts a PFX with
     bytes after it, which its MAC does not cover: that warning is refused as an alteration.
     """
+    _require_bounded_iterations(blob)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("error", "PKCS#12 bundle could not be parsed as DER", UserWarning)
@@ -170,6 +173,73 @@ def open_pkcs12(blob: bytes, password: str) -> tuple[str, PrivateKey | None, tup
         raise CryptoFailure("the exported key does not belong to the exported certificate")
     label = (certificates[0].friendly_name or b"").decode(errors="replace")
     return label, key, tuple(c.certificate.public_bytes(serialization.Encoding.DER) for c in certificates)
+
+
+_PBKDF2: Final = bytes.fromhex("06092a864886f70d01050c")  # OID 1.2.840.113549.1.5.12
+_MAX_PKCS12_ITERATIONS: Final = EXPORT_KDF_ROUNDS
+_MAX_PFX_DEPTH: Final = 16
+
+
+def _require_bounded_iterations(pfx: bytes) -> None:
+    """Refuse a PFX whose MacData iteration count, or any PBKDF2 iteration count of its bags,
+    exceeds what an export of ours uses: OpenSSL runs them all before it can tell that the
+    password is wrong or the MAC does not match."""
+    try:
+        _, auth_safe, *mac = _der_elements(_der_content(pfx))
+        counts = [_der_integer(_der_elements(_der_content(mac[0]))[2])] if mac else []
+        counts += _pbkdf2_iterations(auth_safe)
+    except (IndexError, ValueError):
+        raise CryptoFailure("the export is not a PFX") from None
+    if any(count > _MAX_PKCS12_ITERATIONS for count in counts):
+        raise CryptoFailure(f"the export asks for {max(counts)} iterations; at most {_MAX_PKCS12_ITERATIONS} are run")
+
+
+def _pbkdf2_iterations(der: bytes, depth: int = 0) -> list[int]:
+    """The iteration count of every PBKDF2-params in ``der``, looking into constructed elements
+    and OCTET STRINGs (the authSafe and SafeContents are DER inside OCTET STRINGs), no deeper
+    than any PFX of ours nests."""
+    if depth > _MAX_PFX_DEPTH:
+        raise ValueError("the PFX nests deeper than any export")
+    counts: list[int] = []
+    for element in _der_elements(der):
+        tag, content = element[0], _der_content(element)
+        if tag == 0x30 and content.startswith(_PBKDF2):
+            _, iterations, *_ = _der_elements(_der_content(_der_elements(content)[1]))  # salt, count, ...
+            counts.append(_der_integer(iterations))
+        elif tag & 0x20 or tag == 0x04:
+            try:
+                counts += _pbkdf2_iterations(content, depth + 1)
+            except (IndexError, ValueError):
+                if tag & 0x20:
+                    raise  # an OCTET STRING may hold bytes that are not DER (encrypted data)
+    return counts
+
+
+def _der_elements(data: bytes) -> list[bytes]:
+    elements, index = [], 0
+    while index < len(data):
+        length, start = data[index + 1], index + 2
+        if length & 0x80:
+            count = length & 0x7F
+            if not 1 <= count <= 4:
+                raise ValueError("a DER length of more than four bytes")
+            length, start = int.from_bytes(data[start : start + count], "big"), start + count
+        if start + length > len(data):
+            raise ValueError("a DER element runs past its end")
+        elements.append(data[index : start + length])
+        index = start + length
+    return elements
+
+
+def _der_content(element: bytes) -> bytes:
+    length = element[1]
+    return element[2 + (length & 0x7F if length & 0x80 else 0) :]
+
+
+def _der_integer(element: bytes) -> int:
+    if element[0] != 0x02:
+        raise ValueError("not an INTEGER")
+    return int.from_bytes(_der_content(element), "big", signed=True)
 
 
 def _require_version_3(pfx: bytes) -> None:
@@ -210,6 +280,22 @@ _NONCE_BYTES: Final = 12
 
 def new_kdf_parameters() -> KdfParameters:
     return KdfParameters(salt=os.urandom(16))
+
+
+MAX_KDF_ITERATIONS: Final = 10
+MAX_KDF_LANES: Final = 4
+MAX_KDF_MEMORY_KIB: Final = 256 * 1024
+
+
+def kdf_parameters_bounded(parameters: KdfParameters) -> bool:
+    """Whether Argon2id accepts ``parameters`` and they cost at most a bounded time and memory:
+    parameters that come from outside (an invitation) are checked before anything derives."""
+    return (
+        16 <= len(parameters.salt) <= 64
+        and 1 <= parameters.iterations <= MAX_KDF_ITERATIONS
+        and 1 <= parameters.lanes <= MAX_KDF_LANES
+        and 8 * parameters.lanes <= parameters.memory_cost <= MAX_KDF_MEMORY_KIB
+    )
 
 
 def derive_key_encryption_key(passphrase: str, parameters: KdfParameters) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Final
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
@@ -24,6 +25,12 @@ MAX_DOCUMENT_CHARS: Final = 64 * 1024
 DATATYPES_NS: Final = "urn:schemas-microsoft-com:datatypes"
 _BASE64_ATTRIBUTES: Final = {f"{{{DATATYPES_NS}}}dt": "bin.base64"}
 _BASE64_DECLARATION: Final = f'xmlns:dt="{DATATYPES_NS}" dt:dt="bin.base64"'
+
+
+_DECLARATION: Final = re.compile(
+    r"<\?xml\s+version\s*=\s*([\"'])1\.0\1(?:\s+encoding\s*=\s*([\"'])(?i:utf-8)\2)?"
+    r"(?:\s+standalone\s*=\s*([\"'])(?:yes|no)\3)?\s*\?>"
+)
 
 
 class MalformedDocument(ValueError):
@@ -45,8 +52,14 @@ def safe_parse(text: str) -> Element:
         raise MalformedDocument("the document must be text")
     if len(text) > MAX_DOCUMENT_CHARS:
         raise MalformedDocument(f"the document has {len(text)} characters; at most {MAX_DOCUMENT_CHARS} are read")
+    if text.startswith("\ufeff"):
+        raise MalformedDocument("the document starts with U+FEFF: a text has no byte order mark")
+    if re.match(r"<\?xml\s", text) and not _DECLARATION.match(text):
+        raise MalformedDocument("an XML declaration must say version 1.0 and, if it names an encoding, UTF-8")
     try:
         element = SafeET.fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except UnicodeEncodeError:
+        raise MalformedDocument("the document holds a lone surrogate, which is not a character") from None
     except DefusedXmlException as error:
         raise MalformedDocument(f"the document uses a forbidden XML feature: {type(error).__name__}") from None
     except SafeET.ParseError as error:
@@ -146,7 +159,9 @@ def identity_info_xml(idc_pkcs7: bytes) -> str:
 def read_identity_info_xml(text: str) -> bytes:
     """The PKCS#7 IDC bundle of an identity document."""
     element = parse_untrusted_xml(text, "PEERIDENTITYINFO", "1.0")
-    return base64_of(children(element, ("IDC",))["IDC"])
+    idc = base64_of(children(element, ("IDC",))["IDC"])
+    _require_written(text, identity_info_xml(idc), "identity information", "PeerIdentityGetXML")
+    return idc
 
 
 # PEERIDENTITYEXPORT (reference section 6.3) -------------------------------------------------

@@ -181,6 +181,10 @@ def read_invitation(text: str) -> PasswordInvitation | CredentialInvitation:
 def _password_invitation(parts: formats.PasswordInvitationParts) -> PasswordInvitation:
     statement = _canonical(parts.signed, SignedStatement)
     invitation = statement.invitation
+    if not crypto.kdf_parameters_bounded(
+        crypto.KdfParameters(invitation.salt, invitation.iterations, invitation.lanes, invitation.memory_cost)
+    ):
+        raise _not_trusted("the invitation's key derivation parameters are outside what a joiner derives with")
     _require_known_cloud(invitation.cloud)
     _require_as_signed(parts, formats.PasswordInvitationParts(
         *invitation.cloud_elements(), invitation.group_peer_name, invitation.group_friendly_name, parts.signed,

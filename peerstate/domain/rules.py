@@ -174,8 +174,10 @@ def subject_not_deleted(store: IdentityStoreState, group: GroupState, peer_name:
 def invitation_is_for(subject: str, subject_key: bytes, peer_name: str, key: bytes) -> None:
     """A credential invitation names one identity; no other may join with it
     (``PEER_E_INVALID_PEER_NAME``)."""
-    if (subject, subject_key) != (peer_name, key):
+    if subject != peer_name:
         raise peer_error("PEER_E_INVALID_PEER_NAME", f"the invitation is for {subject!r}, not for {peer_name!r}")
+    if subject_key != key:
+        raise peer_error("PEER_E_INVALID_PEER_NAME", f"the invitation is for another key of {subject!r} than this peer holds")
 
 
 def invitation_in_time(valid_from: datetime, valid_until: datetime, now: datetime) -> None:
