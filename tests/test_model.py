@@ -26,7 +26,7 @@ from uuid import UUID
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, precondition, rule
 
 from peerstate import Peer, PeerSettings, network, open_store, views, winapi
 from peerstate.domain.group_events import CredentialTaken, EnvelopeAccepted, ReplicaCreated, ReplicaSynchronized
@@ -259,6 +259,7 @@ class PeerMachine(RuleBasedStateMachine):
         self.connect(handle)
         return handle
 
+    @precondition(lambda self: len(self.model.identities) < 6)
     @rule(target=identities, peer=st.sampled_from(PEERS))
     def create_identity(self, peer: str) -> str:
         self._tick()
@@ -266,6 +267,7 @@ class PeerMachine(RuleBasedStateMachine):
         self.model.identities[name] = peer
         return name
 
+    @precondition(lambda self: len(self.model.groups) < 3)
     @rule(target=handles, identity=identities | members, password=st.booleans())
     def create_group(self, identity: str, password: bool) -> Handle:
         self._tick()
