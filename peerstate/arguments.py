@@ -6,6 +6,7 @@ HRESULT that a malformed argument gets in Windows, not a TypeError from deep ins
 
 from __future__ import annotations
 
+import reprlib
 from datetime import datetime
 from typing import Final, overload, Literal
 from uuid import UUID
@@ -55,12 +56,21 @@ def password(value: object, parameter: str) -> str:
     return filled(value, parameter, max_chars=MAX_PASSWORD_CHARS)
 
 
+def shown(value: object) -> str:
+    """A caller's value as an error message may quote it: short, and never failing (Python
+    refuses to write an integer of more than 4300 digits)."""
+    try:
+        return reprlib.repr(value)
+    except ValueError:
+        return f"<a {type(value).__name__}>"
+
+
 def dword(value: object, parameter: str) -> int:
     """An unsigned 32-bit number (DWORD, ULONG); a bool is not one."""
     if not isinstance(value, int) or isinstance(value, bool):
         raise InvalidArgument(f"{parameter} must be a number, not {type(value).__name__}")
     if not 0 <= value <= 0xFFFFFFFF:
-        raise InvalidArgument(f"{parameter} {value} does not fit in 32 bits")
+        raise InvalidArgument(f"{parameter} {shown(value)} does not fit in 32 bits")
     return int(value)  # a flag enum member becomes the plain number that events store
 
 

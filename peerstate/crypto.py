@@ -139,6 +139,7 @@ def export_pkcs12(
     Every bag is encrypted and the MAC covers them all, the label included, so nothing in it
     can be read or changed without the password.
     """
+    _require_no_nul(password)
     encryption = (
         serialization.PrivateFormat.PKCS12.encryption_builder()
         .kdf_rounds(EXPORT_KDF_ROUNDS)
@@ -150,6 +151,12 @@ def export_pkcs12(
     return pkcs12.serialize_key_and_certificates(label.encode(), key, certificate, rest or None, encryption)
 
 
+def _require_no_nul(password: str) -> None:
+    """OpenSSL takes a PKCS#12 password as a C string: ``cryptography`` panics on a NUL in it."""
+    if "\x00" in password:
+        raise CryptoFailure("a password holds a NUL character")
+
+
 def open_pkcs12(blob: bytes, password: str) -> tuple[str, PrivateKey | None, tuple[bytes, ...]]:
     """The label, the key (None when there is none) and the certificates of ``export_pkcs12``,
     the key's certificate first; a wrong password, an altered byte or a foreign key raises.
@@ -158,6 +165,7 @@ def open_pkcs12(blob: bytes, password: str) -> tuple[str, PrivateKey | None, tup
     bytes after it, which its MAC does not cover: that warning is refused as an alteration.
     """
     _require_bounded_iterations(blob)
+    _require_no_nul(password)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("error", "PKCS#12 bundle could not be parsed as DER", UserWarning)

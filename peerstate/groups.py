@@ -126,7 +126,7 @@ class MemberView:
 
 def _roles(values: Iterable[object] | None, parameter: str) -> tuple[UUID, ...]:
     """Role GUIDs as a credential carries them: known, sorted, distinct, at least one."""
-    if values is None or isinstance(values, (str, bytes)):
+    if not isinstance(values, (list, tuple)):
         raise InvalidArgument(f"{parameter} must be a list of roles")
     roles = []
     for value in values:

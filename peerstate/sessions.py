@@ -22,6 +22,7 @@ from peerstate.constants import (
     PeerMemberChangeType,
     PeerRecordChangeType,
 )
+from peerstate.arguments import shown
 from peerstate.errors import InvalidArgument, InvalidGroup
 
 ReplicaKey = tuple[str, str]
@@ -118,7 +119,7 @@ class Sessions:
         """The open handle, or ``PEER_E_INVALID_GROUP`` for anything else."""
         found = self._handles.get(handle) if isinstance(handle, str) else None
         if found is None:
-            raise InvalidGroup(f"{handle!r} is not an open group handle of this peer process")
+            raise InvalidGroup(f"{shown(handle)} is not an open group handle of this peer process")
         return found
 
     def close(self, handle: str) -> bool:
@@ -174,7 +175,7 @@ class Sessions:
     def registration(self, name: object) -> Registration:
         found = self._registrations.get(name) if isinstance(name, str) else None
         if found is None:
-            raise InvalidArgument(f"{name!r} is not an event registration of this peer process")
+            raise InvalidArgument(f"{shown(name)} is not an event registration of this peer process")
         return found
 
     def unregister(self, name: object) -> None:

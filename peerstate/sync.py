@@ -41,7 +41,7 @@ from peerstate.constants import PeerGroupEventType
 from peerstate.domain import rules
 from peerstate.domain.group_events import Envelope
 from peerstate.domain.replica import WRONG_PASSWORD_RULE
-from peerstate.errors import PeerError, peer_error
+from peerstate.errors import HRESULTS, PeerError, peer_error
 from peerstate.groups import GroupCalls
 from peerstate.sessions import Neighbor, ReplicaKey
 
@@ -121,6 +121,13 @@ def _receive(data: bytes) -> Message:
         raise _Refuse(peer_error("PEER_E_CONNECTION_FAILED", f"a malformed message: {error}")) from None
 
 
+def _refusal_error(refusal: Refusal) -> PeerError:
+    """The error a refusal names, if it names an error HRESULT; a connection failure otherwise."""
+    known = HRESULTS.get(refusal.error)
+    name = refusal.error if known is not None and not known.succeeded else "PEER_E_CONNECTION_FAILED"
+    return peer_error(name, refusal.reason)
+
+
 def _heads(peer: GroupCalls, key: ReplicaKey) -> tuple[Head, ...]:
     return tuple(Head(author, head.seq) for author, head in sorted(peer.sync_replica(key).state.group.heads.items()))
 
@@ -166,6 +173,8 @@ class Connector:
         self._key = key
         self._remote = remote
         self._hello = b""
+        self._proved = False
+        """Whether this side has answered a listener's challenge: group data only after that."""
         self.outcome: Outcome = "pending"
 
     def start(self) -> bytes:
@@ -198,7 +207,7 @@ class Connector:
     def _step(self, message: Message) -> bytes | None:
         identity, group = self._key
         match message:
-            case Challenge():
+            case Challenge() if not self._proved:
                 state = self._peer.sync_replica(self._key).state.group
                 key = _member_card(message.card, message.identity)
                 _chain_holds(message.chain, group, message.identity, key, state.root, self._peer.sync_now())
@@ -209,8 +218,9 @@ class Connector:
                 ticket = self._peer.sync_ticket(self._key)
                 proof = credentials.password_proof(ticket, transcript) if ticket is not None else b""
                 signature = self._peer.sync_sign(identity, transcript)
+                self._proved = True
                 return _send(Proof(signature, proof, _heads(self._peer, self._key)))
-            case Batch():
+            case Batch() if self._proved:
                 self._peer.sync_receive(self._key, message.envelopes, str(self._remote))
                 if not message.complete and not self._peer.sync_replica(self._key).state.synchronized:
                     return None  # the rest of the group data comes at the next round
@@ -222,7 +232,7 @@ class Connector:
                 theirs = {head.author: head.seq for head in message.heads}
                 return _send(_batch(self._peer, self._key, theirs, ()))
             case Refusal():
-                self._fail(peer_error(message.error, message.reason), message.authentication)
+                self._fail(_refusal_error(message), message.authentication)
                 return None
         raise _Refuse(peer_error("PEER_E_CONNECTION_FAILED", f"an unexpected {type(message).__name__}"))
 

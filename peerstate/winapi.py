@@ -130,7 +130,7 @@ def _no_key_provider(hCryptProv: int) -> None:
     """Windows takes a CSP handle here; peerstate has no CSPs, so only 0 (generate) is valid."""
     if hCryptProv:
         raise peer_error(
-            "ERROR_INVALID_HANDLE", f"hCryptProv {hCryptProv!r} is not a key provider: pass 0"
+            "ERROR_INVALID_HANDLE", f"hCryptProv {arguments.shown(hCryptProv)} is not a key provider: pass 0"
         )
 
 

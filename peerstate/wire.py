@@ -134,7 +134,7 @@ def _scalar(tree: Any, kind: Any, where: str) -> Any:
     if kind is bytes and isinstance(tree, str):
         try:
             raw = base64.b64decode(tree, validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, and text that is not ASCII
             raise WireError(f"{where}: not base64") from None
         if base64.b64encode(raw).decode("ascii") != tree:
             raise WireError(f"{where}: not canonical base64")
@@ -146,7 +146,10 @@ def _scalar(tree: Any, kind: Any, where: str) -> Any:
             raise WireError(f"{where}: not an ISO-8601 time") from None
         if moment.utcoffset() is None:
             raise WireError(f"{where}: a time without a zone")
-        return moment.astimezone(UTC)
+        try:
+            return moment.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise WireError(f"{where}: a time outside the years 1 to 9999 in UTC") from None
     if kind is UUID and isinstance(tree, str):
         try:
             return UUID(tree)
