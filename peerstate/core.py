@@ -9,10 +9,14 @@ written nothing; a save that loses a race re-decides against the state the winne
 
 from __future__ import annotations
 
+import functools
+import random
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -27,6 +31,34 @@ from peerstate.store import IdentityLog, PeerStore, ReplicaLog, WriteConflict
 
 MAX_SAVE_ATTEMPTS: Final = 8
 _Result = TypeVar("_Result")
+
+
+class _Stale(Exception):
+    """A save lost the race: the whole call must be made again on the state the winner left."""
+
+
+def _retried(call: Callable[..., _Result]) -> Callable[..., _Result]:
+    """Make a public call again, from its arguments, each time its save loses a race, so
+    that every check it makes before deciding is made again on the new state."""
+    @functools.wraps(call)
+    def wrapper(self: "PeerCore", *args: Any, **kwargs: Any) -> _Result:
+        with self._lock:  # one call at a time on a Peer: threads may share it
+            if self._calling:
+                return call(self, *args, **kwargs)  # a call inside a call: the outer one retries
+            self._calling = True
+            try:
+                for attempt in range(MAX_SAVE_ATTEMPTS):
+                    try:
+                        return call(self, *args, **kwargs)
+                    except _Stale:
+                        time.sleep(random.uniform(0, 0.002 * 2 ** attempt))  # let the winner's next commit pass
+                        continue
+            finally:
+                self._calling = False
+        raise peer_error("E_UNEXPECTED", "the log kept changing under this call; try again")
+    return wrapper
+
+
 Decision = tuple[list[IdentityEvent], _Result]
 GroupDecision = tuple[list[ReplicaEvent], list[IdentityEvent], _Result]
 SpreadDecision = tuple[dict[ReplicaKey, list[ReplicaEvent]], list[IdentityEvent], _Result]
@@ -83,7 +115,15 @@ class PeerCore:
         self._keys = KeyRing()
         self._sessions = Sessions()
         self._closed = False
+        self._calling = False
+        self._lock = threading.RLock()
         self._open_key_store(settings.passphrase)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, value in list(vars(cls).items()):
+            if not name.startswith("_") and callable(value) and not isinstance(value, (staticmethod, classmethod, property)):
+                setattr(cls, name, _retried(value))
 
     @property
     def settings(self) -> PeerSettings:
@@ -171,20 +211,21 @@ class PeerCore:
         stored, then store every new event in one transaction (``decide`` may also record
         on a log itself, to judge each event on the state the last one left). When another
         process wrote first, read everything again and decide again."""
-        for _ in range(MAX_SAVE_ATTEMPTS):
-            logs = {key: self._replica(*key) for key in replicas}
-            try:
-                replica_events, identity_events, result = decide(logs)
-                for identity_event in identity_events:
-                    self._log.record(identity_event)
-                for key, events in replica_events.items():
-                    for replica_event in events:
-                        logs[key].record(replica_event)
-                self._store.save(*([self._log] if identity_events else []), *logs.values())
-                return result
-            except WriteConflict:
-                self._reload(replicas)
-            except BaseException:
-                self._reload(replicas)
-                raise
-        raise peer_error("E_UNEXPECTED", "the log kept changing under this call; try again")
+        logs = {key: self._replica(*key) for key in replicas}
+        try:
+            replica_events, identity_events, result = decide(logs)
+            for identity_event in identity_events:
+                self._log.record(identity_event)
+            for key, events in replica_events.items():
+                for replica_event in events:
+                    logs[key].record(replica_event)
+            self._store.save(*([self._log] if identity_events else []), *logs.values())
+            return result
+        except WriteConflict:
+            self._reload(replicas)
+            if not self._calling:
+                raise peer_error("E_UNEXPECTED", "the log changed under this call; try again") from None
+            raise _Stale() from None
+        except BaseException:
+            self._reload(replicas)
+            raise

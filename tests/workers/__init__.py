@@ -1,0 +1,1 @@
+"""Subprocess entry points and shared checks for the crash and concurrency tests."""
