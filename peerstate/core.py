@@ -4,7 +4,10 @@ one write path that turns a decision into stored events.
 Every call follows that path: check the arguments, decide against the current state with
 the domain rules (which raise the documented ``PeerError``), do the crypto the events need,
 then append the events and save them in one transaction. A call that fails at any point has
-written nothing; a save that loses a race re-decides against the state the winner left.
+written nothing. A save that loses a race to another writer of the store makes the whole
+call again, from its arguments, on the state the winner left, so that every check is made
+again too: each public method of a ``PeerCore`` subclass is wrapped for that
+(``__init_subclass__``), and holds the peer's lock, so threads may share a peer.
 """
 
 from __future__ import annotations
@@ -120,6 +123,7 @@ class PeerCore:
         self._open_key_store(settings.passphrase)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every public call of a subclass is retried whole after a lost race (``_retried``)."""
         super().__init_subclass__(**kwargs)
         for name, value in list(vars(cls).items()):
             if not name.startswith("_") and callable(value) and not isinstance(value, (staticmethod, classmethod, property)):
