@@ -32,7 +32,9 @@ from peerstate.keys import KeyRing
 from peerstate.sessions import ReplicaKey, Sessions
 from peerstate.store import IdentityLog, PeerStore, ReplicaLog, WriteConflict
 
-MAX_SAVE_ATTEMPTS: Final = 8
+MAX_SAVE_ATTEMPTS: Final = 16
+LONGEST_PAUSE: Final = 0.05
+"""Seconds at most between two attempts of one call: the pause doubles from 2 ms, at random."""
 _Result = TypeVar("_Result")
 
 
@@ -54,7 +56,7 @@ def _retried(call: Callable[..., _Result]) -> Callable[..., _Result]:
                     try:
                         return call(self, *args, **kwargs)
                     except _Stale:
-                        time.sleep(random.uniform(0, 0.002 * 2 ** attempt))  # let the winner's next commit pass
+                        time.sleep(random.uniform(0, min(0.002 * 2 ** attempt, LONGEST_PAUSE)))  # let the winner's next commit pass
                         continue
             finally:
                 self._calling = False
