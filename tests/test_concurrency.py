@@ -136,6 +136,15 @@ def test_processes_adding_records_to_one_replica_lose_none(tmp_path: Path) -> No
     )
 
 
+def _in_threads(writer: Callable[[int], None]) -> None:
+    """Run ``writer(0)`` ... ``writer(WRITERS - 1)`` in threads of their own, to the end."""
+    threads = [threading.Thread(target=writer, args=(index,)) for index in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def test_threads_with_a_peer_each_on_one_store_object_lose_none(tmp_path: Path) -> None:
     identity, group = one_group(tmp_path)
     store = open_store(tmp_path)
@@ -174,11 +183,7 @@ def test_threads_with_a_peer_each_on_one_store_object_lose_none(tmp_path: Path) 
         except BaseException as error:  # anything but a PeerError is a finding
             other.append(error)
 
-    threads = [threading.Thread(target=writer, args=(index,)) for index in range(WRITERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _in_threads(writer)
     assert not other, other
     assert set(errors) <= DOCUMENTED, errors
     assert len(set(written)) == WRITERS * RECORDS_EACH
@@ -208,11 +213,7 @@ def test_threads_sharing_one_peer_leave_a_store_that_verifies(tmp_path: Path) ->
             except Exception as error:  # anything but a PeerError is a finding
                 other.append(error)
 
-    threads = [threading.Thread(target=writer, args=(index,)) for index in range(WRITERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _in_threads(writer)
     sound(open_store(tmp_path))
     assert not other, other
 
