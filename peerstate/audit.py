@@ -30,15 +30,16 @@ from peerstate.domain.group_events import (
     ReplicaJoined,
 )
 from peerstate.domain.group_state import GroupState, apply_envelope
+from peerstate.locations import SQLITE_FILE, is_postgres
 from peerstate.store import (
     LEDGER_START,
-    SQLITE_FILE,
     CommitLedger,
     IdentityLog,
     PeerStore,
     ReplicaLog,
     chain_link,
     chain_start,
+    postgres_stores,
 )
 
 IDENTITY_LOG: Final = "the identity log"
@@ -59,10 +60,8 @@ class Finding:
     message: str
 
     def __str__(self) -> str:
-        return (
-            f"{self.group} {self.author or '-'} {self.seq if self.seq is not None else '-'} "
-            f"{self.rule}: {self.message} (in {self.identity}'s replica)"
-        )
+        where = f" (in {self.identity}'s replica)" if self.identity else ""
+        return f"{self.group} {self.author or '-'} {self.seq if self.seq is not None else '-'} {self.rule}: {self.message}{where}"
 
 
 @attrs.frozen
@@ -133,7 +132,7 @@ def _ledger_findings(store: PeerStore, logs: dict[UUID, tuple[tuple[str, str], l
         head = seen.get(originator)
         last = events[-1] if events else None
         stands = (last.originator_version, getattr(last, "link", b"")) if last is not None else (0, b"")
-        if head is None or (head.version, head.link) != stands:
+        if (head.version, head.link) != stands if head is not None else stands[0] != 0:
             said = f"event {head.version}" if head else "nothing"
             findings.append(Finding(
                 identity, group, None, None, "ledger_matches",
@@ -153,7 +152,9 @@ def _chain_findings(
         events: list[Aggregate.Event] = store.stored_log(originator)
     except ValueError as error:
         return [("row_decodes", str(error))], None
-    created = events[0] if events else None
+    if not events:
+        return [], events  # no log: whether it should have rows is the ledger's to say
+    created = events[0]
     if not (
         isinstance(created, IdentityLog.Created) and created.originator_topic == IdentityLog.TOPIC
         or isinstance(created, ReplicaLog.Created) and created.originator_topic == ReplicaLog.TOPIC
@@ -210,9 +211,14 @@ def verify_replica(identity: str, group: str, events: list[ReplicaEvent]) -> tup
     return judged, findings
 
 
-def stores_under(path: Path) -> Iterator[Path]:
-    """The stores at ``path``: the directory itself when it holds a store, else every store
-    below it (``peerstate replay --store DIR`` keeps one per peer)."""
+def stores_under(location: Path | str) -> Iterator[Path | str]:
+    """The stores at ``location``: the directory itself when it holds a store, else every
+    store below it (``peerstate replay --store DIR`` keeps one per peer); for a PostgreSQL
+    URL, its schema and every schema named after it."""
+    if is_postgres(location):
+        yield from postgres_stores(str(location))
+        return
+    path = Path(location)
     if (path / SQLITE_FILE).is_file():
         yield path
         return

@@ -39,7 +39,13 @@ from peerstate.views import group_digest, member_lines, replica_as_of
 from peerstate.scenario import ScenarioFileError, StepResult, load_scenario, replay, scenario_files
 from peerstate.scenario.problems import format_path
 from peerstate.domain.replica import ReplicaState
+from peerstate.locations import child, is_postgres
 from peerstate.store import PeerStore, open_store
+
+
+def _location(text: str) -> Path | str:
+    """A ``--store``: a directory, or a PostgreSQL URL (``postgresql://...?schema=name``)."""
+    return text if is_postgres(text) else Path(text)
 
 
 def _result_json(result: StepResult) -> str:
@@ -58,9 +64,9 @@ def _replay(arguments: argparse.Namespace) -> int:
     results: list[StepResult] = []
     invalid = 0
     for file in files:
-        store_root: Path | None = arguments.store
+        store_root: Path | str | None = arguments.store
         if store_root is not None and len(files) > 1:
-            store_root = store_root / file.stem
+            store_root = child(store_root, file.stem)
         try:
             steps = replay(load_scenario(file), store_root=store_root)
         except ScenarioFileError as error:
@@ -112,7 +118,7 @@ def _entry_line(position: int, entry: Entry) -> str:
     return f"[{position}] {_when(entry.at)}  {who}  {entry.event}: {entry.effect}{refused}"
 
 
-def _stores(arguments: argparse.Namespace) -> Iterator[tuple[Path, PeerStore]]:
+def _stores(arguments: argparse.Namespace) -> Iterator[tuple[Path | str, PeerStore]]:
     """Each store at ``--store``, opened and closed in turn."""
     for path in stores_under(arguments.store):
         store = open_store(path)
@@ -139,7 +145,7 @@ def _identities(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _replicas_as_of(arguments: argparse.Namespace) -> Iterator[tuple[Path, str, ReplicaState, datetime]]:
+def _replicas_as_of(arguments: argparse.Namespace) -> Iterator[tuple[Path | str, str, ReplicaState, datetime]]:
     """Each replica (of ``--group``) as of ``--at`` / ``--event``, with the time it stood at."""
     at = parse_time(arguments.at) if arguments.at else None
     for path, store in _stores(arguments):
@@ -216,7 +222,7 @@ def _parser() -> argparse.ArgumentParser:
         help="a scenario file, or a directory: every *.json file under it",
     )
     replay_command.add_argument(
-        "--store", type=Path, metavar="DIR",
+        "--store", type=_location, metavar="DIR",
         help="keep each peer's store in DIR/<peer> (DIR/<file stem>/<peer> for several files); "
         "default: in memory",
     )
@@ -227,7 +233,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Print the history of every replica of the stores at DIR: time, author (with "
         "the friendly name the group knew), event, effect, and why an envelope was refused.",
     )
-    log_command.add_argument("--store", type=Path, metavar="DIR", required=True, help="a store, or a directory of stores")
+    log_command.add_argument("--store", type=_location, metavar="DIR", required=True, help="a store, or a directory of stores")
     log_command.add_argument("--group", metavar="NAME", help="only this group (its group peer name)")
     log_command.add_argument("--json", action="store_true", help="print JSON lines")
     log_command.set_defaults(run=_log)
@@ -237,7 +243,7 @@ def _parser() -> argparse.ArgumentParser:
         ("members", _members, "each group's members: roles, validity, presence"),
     ):
         command = commands.add_parser(name, help=summary, description=f"Show {summary}.")
-        command.add_argument("--store", type=Path, metavar="DIR", required=True, help="a store, or a directory of stores")
+        command.add_argument("--store", type=_location, metavar="DIR", required=True, help="a store, or a directory of stores")
         if name != "identities":
             command.add_argument("--group", metavar="NAME", help="only this group (its group peer name)")
             as_of = command.add_mutually_exclusive_group()
@@ -253,7 +259,7 @@ def _parser() -> argparse.ArgumentParser:
         "2: no store at DIR.",
     )
     verify_command.add_argument(
-        "--store", type=Path, metavar="DIR", required=True,
+        "--store", type=_location, metavar="DIR", required=True,
         help="a store, or a directory of stores (as replay --store leaves them)",
     )
     verify_command.add_argument("--json", action="store_true", help="print findings as JSON lines")

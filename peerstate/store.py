@@ -42,10 +42,10 @@ from peerstate.domain.group_events import (
     ReplicaJoined,
 )
 from peerstate import wire
+from peerstate.locations import SQLITE_FILE, Location, is_postgres, postgres_environment, with_schema
 from peerstate.domain.replica import evolve_replica, new_replica
 from peerstate.domain.state import IdentityStoreState, evolve
 
-SQLITE_FILE: Final = "peer.sqlite3"
 PAGE: Final = 500
 _TUPLE: Final = "tuple"
 
@@ -297,10 +297,15 @@ class WriteConflict(Exception):
 class PeerStore:
     """One peer's persistent store: what survives the peer's process."""
 
-    def __init__(self, path: Path | None) -> None:
-        if path is None:
+    def __init__(self, location: Location) -> None:
+        if location is None:
             env = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+        elif is_postgres(location):
+            assert isinstance(location, str)
+            env = postgres_environment(location)
+            _create_schema(env)
         else:
+            path = Path(location)
             path.mkdir(parents=True, exist_ok=True)
             env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path / SQLITE_FILE)}
         self._app = _PeerApplication(env=env)
@@ -447,7 +452,36 @@ class PeerStore:
         self._app.close()
 
 
-def open_store(path: Path | None) -> PeerStore:
-    """The store at ``path`` (a directory, made if missing, holding one SQLite file), or a new
-    in-memory store for ``None``."""
-    return PeerStore(path)
+def open_store(location: Location) -> PeerStore:
+    """The store at ``location`` (``locations``): a directory, made if missing, holding one
+    SQLite file; a schema of a PostgreSQL database, made if missing; or, for None, a new
+    store in memory."""
+    return PeerStore(location)
+
+
+def _connect(env: dict[str, str]) -> Any:
+    import psycopg  # only a PostgreSQL store needs it: the ``postgres`` extra
+
+    return psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"] or None, password=env["POSTGRES_PASSWORD"] or None, autocommit=True,
+    )
+
+
+def _create_schema(env: dict[str, str]) -> None:
+    from psycopg import sql
+
+    with _connect(env) as connection:
+        connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"])))
+
+
+def postgres_stores(location: str) -> list[str]:
+    """The stores under a PostgreSQL URL: its schema and every schema named after it."""
+    env = postgres_environment(location)
+    schema = env["POSTGRES_SCHEMA"]
+    with _connect(env) as connection:
+        rows = connection.execute(
+            "SELECT schema_name FROM information_schema.schemata WHERE schema_name = %s OR schema_name LIKE %s "
+            "ORDER BY schema_name", (schema, schema.replace("_", "\\_") + "\\_%"),
+        ).fetchall()
+    return [with_schema(location, row[0]) for row in rows]

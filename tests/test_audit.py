@@ -19,7 +19,8 @@ from peerstate.names import ROLE_ADMIN
 from peerstate.cli import main
 from peerstate.domain.group_events import EnvelopeAccepted, EnvelopeRefused
 from peerstate.scenario import load_scenario, replay
-from peerstate.store import SQLITE_FILE, open_store
+from peerstate.locations import SQLITE_FILE
+from peerstate.store import open_store
 
 from tests.conftest import T0
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from peerstate import Peer, PeerSettings, PeerStore, crypto, formats, names, open_store
-from peerstate.store import SQLITE_FILE
+from peerstate.locations import SQLITE_FILE
 
 from conftest import T0, refused
 

@@ -157,7 +157,8 @@ class Model:
                         if not issuers:
                             continue
                         replica.known |= shared
-                        self.fact(replica, Credential(replica.identity, ROLE_MEMBER, issuers[0].identity))
+                        if self.credential(issuers[0], replica.identity) is None:  # one in force already: none more
+                            self.fact(replica, Credential(replica.identity, ROLE_MEMBER, issuers[0].identity))
                     else:
                         assert replica.joining is not None
                         replica.known |= shared

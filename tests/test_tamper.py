@@ -39,7 +39,8 @@ from peerstate.domain.events import IdentityCreated
 from peerstate.domain.group_state import GroupState, apply_envelope
 from peerstate.names import ROLE_ADMIN
 from peerstate.scenario import load_scenario, replay
-from peerstate.store import SQLITE_FILE, CommitLedger, IdentityLog, PeerStore, ReplicaLog, chain_link, chain_start
+from peerstate.locations import SQLITE_FILE
+from peerstate.store import CommitLedger, IdentityLog, PeerStore, ReplicaLog, chain_link, chain_start
 
 from tests.conftest import T0
 

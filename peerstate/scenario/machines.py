@@ -18,6 +18,7 @@ import attrs
 
 from peerstate import network, views
 from peerstate.peer import Peer, PeerSettings
+from peerstate.locations import Location, child
 from peerstate.store import PeerStore, open_store
 from peerstate.scenario.problems import KeyPathError
 
@@ -32,19 +33,25 @@ def _start_peer(store: PeerStore, settings: PeerSettings, clock: Clock) -> Peer:
 class Host:
     """How a machine's store is opened (``None``: in memory) and its peer process started."""
 
-    open_store: Callable[[Path | None], PeerStore]
+    open_store: Callable[[Location], PeerStore]
     start_peer: Callable[[PeerStore, PeerSettings, Clock], Peer]
 
 
 REAL_HOST: Final = Host(open_store, _start_peer)
 
 
-def refuse_used_stores(root: Path, peers: Iterable[str]) -> None:
+def refuse_used_stores(root: Path | str, peers: Iterable[str]) -> None:
     """``KeyPathError`` when a peer's store under ``root`` already holds something: a replay
     never continues someone else's state."""
     for peer in sorted(peers):
-        place = root / peer
-        if place.exists() and (not place.is_dir() or any(place.iterdir())):
+        place = child(root, peer)
+        if isinstance(place, str):
+            store = open_store(place)
+            used = store.head() > 0
+            store.close()
+        else:
+            used = place.exists() and (not place.is_dir() or any(place.iterdir()))
+        if used:
             raise KeyPathError(
                 (), f"the store of peer {peer!r}, {place}, already exists and is not empty"
             )
@@ -52,7 +59,7 @@ def refuse_used_stores(root: Path, peers: Iterable[str]) -> None:
 
 @attrs.define
 class _Machine:
-    path: Path | None
+    path: Path | str | None
     store: PeerStore
     peer: Peer
 
@@ -64,7 +71,7 @@ class Machines:
         self,
         settings: Callable[[str], PeerSettings],
         clock: Clock,
-        store_root: Path | None,
+        store_root: Path | str | None,
         host: Host,
     ) -> None:
         self._settings = settings
@@ -77,10 +84,7 @@ class Machines:
     def _machine(self, name: str) -> _Machine:
         machine = self._machines.get(name)
         if machine is None:
-            path = None
-            if self._root is not None:
-                self._root.mkdir(parents=True, exist_ok=True)
-                path = self._root / name
+            path = None if self._root is None else child(self._root, name)
             store = self._host.open_store(path)
             peer = self._host.start_peer(store, self._machine_settings(name), self._clock)
             machine = _Machine(path, store, peer)

@@ -128,12 +128,12 @@ class _Replay:
 def replay(
     scenario: Scenario,
     *,
-    store_root: Path | None = None,
+    store_root: Path | str | None = None,
     api: Api = WINAPI,
     host: Host = REAL_HOST,
 ) -> list[StepResult]:
     """Run every step of ``scenario`` on fresh peers, in memory or, with ``store_root``, each
-    in ``store_root/<peer>``. ``ScenarioFileError`` (before any step runs) when a peer's store
+    in ``store_root/<peer>`` (a directory, or a schema named after a PostgreSQL URL's). ``ScenarioFileError`` (before any step runs) when a peer's store
     there already holds something."""
     if store_root is not None:
         try:

@@ -1,0 +1,78 @@
+"""Where a peer's store lives: in memory, in a SQLite file under a directory, or in a schema
+of a PostgreSQL database; and the places of several peers' stores under one location.
+
+A location is None (memory), a path (a directory holding ``peer.sqlite3``), or a URL
+``postgresql://user:password@host:port/database?schema=name`` (the schema defaults to
+``peerstate``). Many peers share one PostgreSQL database each in a schema of its own, so no
+peer ever sees another's rows; "under" a URL means schemas named after it, as "under" a
+directory means subdirectories.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Final
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit, urlunsplit
+
+from peerstate.errors import InvalidArgument
+
+Location = str | Path | None
+SQLITE_FILE: Final = "peer.sqlite3"
+DEFAULT_SCHEMA: Final = "peerstate"
+MAX_SCHEMA_CHARS: Final = 63
+"""PostgreSQL's longest identifier."""
+_SCHEMA: Final = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def is_postgres(location: Location) -> bool:
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
+def schema_of(location: str) -> str:
+    """The schema a PostgreSQL URL names (``E_INVALIDARG`` for one that is not a plain name)."""
+    schema = parse_qs(urlsplit(location).query).get("schema", [DEFAULT_SCHEMA])[0]
+    if not _SCHEMA.fullmatch(schema) or len(schema) > MAX_SCHEMA_CHARS:
+        raise InvalidArgument(f"the schema {schema!r} is not a lower-case name of at most {MAX_SCHEMA_CHARS} characters")
+    return schema
+
+
+def with_schema(location: str, schema: str) -> str:
+    parts = urlsplit(location)
+    query = {key: values[0] for key, values in parse_qs(parts.query).items()} | {"schema": schema}
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def postgres_environment(location: str) -> dict[str, str]:
+    """eventsourcing's settings for the store at a PostgreSQL URL."""
+    parts = urlsplit(location)
+    database = unquote(parts.path.lstrip("/"))
+    if not database:
+        raise InvalidArgument(f"{location!r} names no database")
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": database,
+        "POSTGRES_HOST": parts.hostname or "localhost",
+        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_USER": unquote(parts.username or ""),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_SCHEMA": schema_of(location),
+        "CREATE_TABLE": "y",
+        "POSTGRES_POOL_SIZE": "1",
+        "POSTGRES_MAX_OVERFLOW": "2",
+    }
+    """One connection a store, three at most: a server holds many peers' stores, and each
+    peer makes one call at a time."""
+
+
+def child(location: Path | str, name: str) -> Path | str:
+    """The location of the store called ``name`` under ``location``: a subdirectory, or a
+    schema named after the parent's and ``name`` (shortened with a hash when too long)."""
+    if not is_postgres(location):
+        return Path(location) / name
+    assert isinstance(location, str)
+    wanted = f"{schema_of(location)}_{re.sub(r'[^a-z0-9_]', '_', name.lower())}"
+    if len(wanted) > MAX_SCHEMA_CHARS:
+        wanted = f"{wanted[:MAX_SCHEMA_CHARS - 13]}_{hashlib.sha256(wanted.encode()).hexdigest()[:12]}"
+    return with_schema(location, wanted)
