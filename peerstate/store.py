@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -299,16 +300,14 @@ class PeerStore:
 
     def __init__(self, location: Location) -> None:
         if location is None:
-            env = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+            self._app = _PeerApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
         elif is_postgres(location):
             assert isinstance(location, str)
-            env = postgres_environment(location)
-            _create_schema(env)
+            self._app = _open_postgres(postgres_environment(location))
         else:
             path = Path(location)
             path.mkdir(parents=True, exist_ok=True)
-            env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path / SQLITE_FILE)}
-        self._app = _PeerApplication(env=env)
+            self._app = _PeerApplication(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path / SQLITE_FILE)})
         self._listeners: list[Callable[[], None]] = []
         self._ledger: tuple[int, bytes] | None = None
         """The ledger's last version and link, as this process last read or wrote them."""
@@ -468,11 +467,20 @@ def _connect(env: dict[str, str]) -> Any:
     )
 
 
-def _create_schema(env: dict[str, str]) -> None:
+def _open_postgres(env: dict[str, str]) -> _PeerApplication:
+    """The application on a PostgreSQL schema, made with its tables if missing. Two processes
+    making one schema's tables at once make PostgreSQL fail ("tuple concurrently updated"),
+    so the making is serialized by an advisory lock named after the schema."""
     from psycopg import sql
 
+    lock = int.from_bytes(hashlib.sha256(env["POSTGRES_SCHEMA"].encode()).digest()[:8], "big", signed=True)
     with _connect(env) as connection:
-        connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"])))
+        connection.execute("SELECT pg_advisory_lock(%s)", (lock,))
+        try:
+            connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"])))
+            return _PeerApplication(env=env)
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (lock,))
 
 
 def postgres_stores(location: str) -> list[str]:
