@@ -54,9 +54,9 @@ eight lost races (``core.MAX_SAVE_ATTEMPTS``)."""
 Result = dict[str, Any]
 
 
-def race(directory: Path, jobs: list[tuple[str, dict[str, Any]]]) -> list[Result]:
-    """Start one worker per job on the store at ``directory``, wait until each has opened
-    it, release them together, and return what each printed."""
+def race(directory: Path | str, jobs: list[tuple[str, dict[str, Any]]]) -> list[Result]:
+    """Start one worker per job on the store at ``directory`` (or a PostgreSQL URL), wait
+    until each has opened it, release them together, and return what each printed."""
     processes = [
         subprocess.Popen(
             [sys.executable, str(WORKER), job, str(directory), json.dumps(args)], cwd=ROOT,

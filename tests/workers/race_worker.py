@@ -3,7 +3,7 @@ the group handles it needs (so it has read the logs, as a long-running process h
 ``ready``, waits for a line on stdin (so that every worker starts at once), runs one job and
 prints one JSON line with what happened.
 
-Usage: ``race_worker.py JOB STORE_DIR JSON_ARGS``. Every job takes ``open``, a list of
+Usage: ``race_worker.py JOB STORE JSON_ARGS``, where ``STORE`` is a directory or a PostgreSQL URL. Every job takes ``open``, a list of
 ``[identity, group]`` replicas to open first, and ``at``, the seconds after ``T0`` at which
 its clock stands still (0 by default). Jobs:
 
@@ -35,6 +35,7 @@ from typing import Any, Final
 
 from peerstate import Peer, PeerError, PeerSettings, network, open_store
 from peerstate.groups import CredentialRequest
+from peerstate.locations import is_postgres
 from peerstate.store import PeerStore, WriteConflict
 
 T0: Final = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -156,7 +157,7 @@ def main() -> None:
     job, directory, raw = sys.argv[1:4]
     args: dict[str, Any] = json.loads(raw)
     outcome = Outcome()
-    store = open_store(Path(directory))
+    store = open_store(directory if is_postgres(directory) else Path(directory))
     counting_conflicts(store, outcome)
     now = T0 + timedelta(seconds=args.get("at", 0))  # one fixed clock, shared by every worker of a race
     peer = Peer(store, clock=lambda: now, settings=PeerSettings(address=args.get("address", "::1")))
