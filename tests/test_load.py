@@ -1,6 +1,6 @@
 """A load test on a PostgreSQL-backed peer, bounded in time and on loopback only: many
-processes run many commands against one group of one peer at once, while the peer syncs
-with another; it prints commands per second and the conflicts retried, and checks that
+processes run many commands against one group of one peer at once, then the peer syncs with
+another that joined before; it prints commands per second and the conflicts retried, and checks that
 nothing was lost and that ``verify`` holds. It needs the server the contract tests use
 (``PEERSTATE_TEST_POSTGRES``); without one it skips, unless ``PEERSTATE_REQUIRE_POSTGRES``. ``PEERSTATE_LOAD_PROCESSES`` and ``PEERSTATE_LOAD_COMMANDS``
 make it larger.
