@@ -30,7 +30,7 @@ from peerstate.domain.group_events import (
     ReplicaJoined,
 )
 from peerstate.domain.group_state import GroupState, apply_envelope
-from peerstate.locations import SQLITE_FILE, is_postgres
+from peerstate.locations import FROM_ENVIRONMENT, SQLITE_FILE, is_postgres
 from peerstate.store import (
     LEDGER_START,
     CommitLedger,
@@ -214,7 +214,11 @@ def verify_replica(identity: str, group: str, events: list[ReplicaEvent]) -> tup
 def stores_under(location: Path | str) -> Iterator[Path | str]:
     """The stores at ``location``: the directory itself when it holds a store, else every
     store below it (``peerstate replay --store DIR`` keeps one per peer); for a PostgreSQL
-    URL, its schema and every schema named after it."""
+    URL, its schema and every schema named after it; ``env:`` is the one store the
+    environment describes."""
+    if location == FROM_ENVIRONMENT:
+        yield location
+        return
     if is_postgres(location):
         yield from postgres_stores(str(location))
         return

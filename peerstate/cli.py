@@ -39,13 +39,14 @@ from peerstate.views import group_digest, member_lines, replica_as_of
 from peerstate.scenario import ScenarioFileError, StepResult, load_scenario, replay, scenario_files
 from peerstate.scenario.problems import format_path
 from peerstate.domain.replica import ReplicaState
-from peerstate.locations import child, is_postgres
+from peerstate.locations import FROM_ENVIRONMENT, child, is_postgres
 from peerstate.store import PeerStore, open_store
 
 
 def _location(text: str) -> Path | str:
-    """A ``--store``: a directory, or a PostgreSQL URL (``postgresql://...?schema=name``)."""
-    return text if is_postgres(text) else Path(text)
+    """A ``--store``: a directory, a PostgreSQL URL (``postgresql://...?schema=name``), or
+    ``env:``, the store eventsourcing's environment variables describe."""
+    return text if is_postgres(text) or text == FROM_ENVIRONMENT else Path(text)
 
 
 def _result_json(result: StepResult) -> str:

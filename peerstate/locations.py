@@ -1,9 +1,9 @@
 """Where a peer's store lives: in memory, in a SQLite file under a directory, or in a schema
 of a PostgreSQL database; and the places of several peers' stores under one location.
 
-A location is None (memory), a path (a directory holding ``peer.sqlite3``), or a URL
+A location is None (memory), a path (a directory holding ``peer.sqlite3``), a URL
 ``postgresql://user:password@host:port/database?schema=name`` (the schema defaults to
-``peerstate``). Many peers share one PostgreSQL database each in a schema of its own, so no
+``peerstate``), or ``env:``, the store eventsourcing's environment variables describe. Many peers share one PostgreSQL database each in a schema of its own, so no
 peer ever sees another's rows; "under" a URL means schemas named after it, as "under" a
 directory means subdirectories.
 """
@@ -19,6 +19,10 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit, urlunsplit
 from peerstate.errors import InvalidArgument
 
 Location = str | Path | None
+FROM_ENVIRONMENT: Final = "env:"
+"""The store that eventsourcing's own environment variables describe (``PERSISTENCE_MODULE``,
+``SQLITE_DBNAME``, ``POSTGRES_DBNAME`` and the other ``POSTGRES_*``): one store, for a
+deployment configured that way."""
 SQLITE_FILE: Final = "peer.sqlite3"
 DEFAULT_SCHEMA: Final = "peerstate"
 MAX_SCHEMA_CHARS: Final = 63
@@ -44,6 +48,11 @@ def with_schema(location: str, schema: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+POOL: Final = {"POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "2"}
+"""One connection a store, three at most: a server holds many peers' stores, and each peer
+makes one call at a time."""
+
+
 def postgres_environment(location: str) -> dict[str, str]:
     """eventsourcing's settings for the store at a PostgreSQL URL."""
     parts = urlsplit(location)
@@ -59,11 +68,8 @@ def postgres_environment(location: str) -> dict[str, str]:
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
         "POSTGRES_SCHEMA": schema_of(location),
         "CREATE_TABLE": "y",
-        "POSTGRES_POOL_SIZE": "1",
-        "POSTGRES_MAX_OVERFLOW": "2",
+        **POOL,
     }
-    """One connection a store, three at most: a server holds many peers' stores, and each
-    peer makes one call at a time."""
 
 
 def child(location: Path | str, name: str) -> Path | str:

@@ -13,6 +13,7 @@ import base64
 import binascii
 import dataclasses
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -43,7 +44,7 @@ from peerstate.domain.group_events import (
     ReplicaJoined,
 )
 from peerstate import wire
-from peerstate.locations import SQLITE_FILE, Location, is_postgres, postgres_environment, with_schema
+from peerstate.locations import FROM_ENVIRONMENT, POOL, SQLITE_FILE, Location, is_postgres, postgres_environment, with_schema
 from peerstate.domain.replica import evolve_replica, new_replica
 from peerstate.domain.state import IdentityStoreState, evolve
 
@@ -301,6 +302,8 @@ class PeerStore:
     def __init__(self, location: Location) -> None:
         if location is None:
             self._app = _PeerApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+        elif location == FROM_ENVIRONMENT:
+            self._app = _from_environment()
         elif is_postgres(location):
             assert isinstance(location, str)
             self._app = _open_postgres(postgres_environment(location))
@@ -465,6 +468,16 @@ def _connect(env: dict[str, str]) -> Any:
         dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
         user=env["POSTGRES_USER"] or None, password=env["POSTGRES_PASSWORD"] or None, autocommit=True,
     )
+
+
+def _from_environment() -> _PeerApplication:
+    """The store eventsourcing's environment variables describe; on PostgreSQL, with its
+    schema made and peerstate's small pool unless the environment says otherwise."""
+    if os.environ.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+        return _PeerApplication(env={})
+    given = {key: value for key, value in os.environ.items() if key.startswith("POSTGRES_")}
+    defaults = {"POSTGRES_HOST": "localhost", "POSTGRES_PORT": "5432", "POSTGRES_USER": "", "POSTGRES_PASSWORD": "", "POSTGRES_SCHEMA": "public"}
+    return _open_postgres({**defaults, "CREATE_TABLE": "y", **POOL, **given, "PERSISTENCE_MODULE": "eventsourcing.postgres"})
 
 
 def _open_postgres(env: dict[str, str]) -> _PeerApplication:

@@ -21,7 +21,7 @@ import pytest
 from peerstate import Peer, audit, open_store
 from peerstate.changes import changes
 from peerstate.domain.events import IdentityCreated
-from peerstate.locations import Location, child, with_schema
+from peerstate.locations import FROM_ENVIRONMENT, Location, child, postgres_environment, with_schema
 from peerstate.scenario import load_scenario, replay
 from peerstate.store import WriteConflict
 
@@ -103,3 +103,23 @@ def test_a_scenario_replays_and_its_stores_verify_list_their_replicas_and_their_
         assert len(store.replica_keys()) == 1
         positions = [change.position for change in changes(store)]
         assert positions == sorted(positions) and len(positions) > 10
+
+
+def test_a_store_described_by_eventsourcings_environment_variables(
+    location: Location, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """``env:`` is the store that ``PERSISTENCE_MODULE`` and its backend's variables name."""
+    if location is None:
+        monkeypatch.setenv("PERSISTENCE_MODULE", "eventsourcing.popo")
+    elif isinstance(location, Path):
+        monkeypatch.setenv("PERSISTENCE_MODULE", "eventsourcing.sqlite")
+        monkeypatch.setenv("SQLITE_DBNAME", str(tmp_path / "env.sqlite3"))
+    else:
+        for key, value in postgres_environment(location).items():
+            if key.startswith("POSTGRES_") or key == "PERSISTENCE_MODULE":
+                monkeypatch.setenv(key, value)
+    peer = Peer(open_store(FROM_ENVIRONMENT), clock=lambda: T0)
+    name = peer.create_identity("alice")
+    again = peer._store if location is None else open_store(FROM_ENVIRONMENT)
+    assert [pair.peer_name for pair in Peer(again, clock=lambda: T0).identities()] == [name]
+    assert list(audit.stores_under(FROM_ENVIRONMENT)) == [FROM_ENVIRONMENT]
