@@ -90,14 +90,8 @@ def sides() -> tuple[Any, Any]:
 
 
 def conversation() -> list[bytes]:
-    connector, listener = sides()
-    sent = [connector.start()]
-    receivers = (listener.receive, connector.receive)
-    for turn in range(8):
-        reply = receivers[turn % 2](sent[-1])
-        if reply is None:
-            break
-        sent.append(reply)
+    sent: list[bytes] = []
+    sync.exchange(*sides(), transcript=sent)
     return sent
 
 

@@ -193,8 +193,8 @@ def _require_bounded_iterations(pfx: bytes) -> None:
     exceeds what an export of ours uses: OpenSSL runs them all before it can tell that the
     password is wrong or the MAC does not match."""
     try:
-        _, auth_safe, *mac = _der_elements(_der_content(pfx))
-        counts = [_der_integer(_der_elements(_der_content(mac[0]))[2])] if mac else []
+        _, auth_safe, *mac = der_elements(der_content(pfx))
+        counts = [_der_integer(der_elements(der_content(mac[0]))[2])] if mac else []
         counts += _pbkdf2_iterations(auth_safe)
     except (IndexError, ValueError):
         raise CryptoFailure("the export is not a PFX") from None
@@ -209,10 +209,10 @@ def _pbkdf2_iterations(der: bytes, depth: int = 0) -> list[int]:
     if depth > _MAX_PFX_DEPTH:
         raise ValueError("the PFX nests deeper than any export")
     counts: list[int] = []
-    for element in _der_elements(der):
-        tag, content = element[0], _der_content(element)
+    for element in der_elements(der):
+        tag, content = element[0], der_content(element)
         if tag == 0x30 and content.startswith(_PBKDF2):
-            _, iterations, *_ = _der_elements(_der_content(_der_elements(content)[1]))  # salt, count, ...
+            _, iterations, *_ = der_elements(der_content(der_elements(content)[1]))  # salt, count, ...
             counts.append(_der_integer(iterations))
         elif tag & 0x20 or tag == 0x04:
             try:
@@ -223,7 +223,10 @@ def _pbkdf2_iterations(der: bytes, depth: int = 0) -> list[int]:
     return counts
 
 
-def _der_elements(data: bytes) -> list[bytes]:
+def der_elements(data: bytes) -> list[bytes]:
+    """The DER elements, whole (tag, length, content), that ``data`` is made of
+    (``ValueError`` or ``IndexError`` for what is not DER): enough of DER to read what
+    ``cryptography`` does not show, a PFX's iteration counts."""
     elements, index = [], 0
     while index < len(data):
         length, start = data[index + 1], index + 2
@@ -239,7 +242,8 @@ def _der_elements(data: bytes) -> list[bytes]:
     return elements
 
 
-def _der_content(element: bytes) -> bytes:
+def der_content(element: bytes) -> bytes:
+    """What a DER element holds, without its tag and length."""
     length = element[1]
     return element[2 + (length & 0x7F if length & 0x80 else 0) :]
 
@@ -247,7 +251,7 @@ def _der_content(element: bytes) -> bytes:
 def _der_integer(element: bytes) -> int:
     if element[0] != 0x02:
         raise ValueError("not an INTEGER")
-    return int.from_bytes(_der_content(element), "big", signed=True)
+    return int.from_bytes(der_content(element), "big", signed=True)
 
 
 def _require_version_3(pfx: bytes) -> None:

@@ -304,13 +304,18 @@ class Listener:
         raise _Refuse(peer_error("PEER_E_CONNECTION_FAILED", f"an unexpected {type(message).__name__}"))
 
 
-def exchange(connector: Connector, listener: Listener, *, max_messages: int = 8) -> Outcome:
-    """Carry the conversation in memory until one side has nothing more to say."""
+def exchange(
+    connector: Connector, listener: Listener, *, max_messages: int = 8, transcript: list[bytes] | None = None,
+) -> Outcome:
+    """Carry the conversation in memory until one side has nothing more to say; with
+    ``transcript``, keep every message sent there (what a fuzzer starts from)."""
     message: bytes | None = connector.start()
     sides: tuple[Callable[[bytes], bytes | None], ...] = (listener.receive, connector.receive)
     for turn in range(max_messages):
         if message is None:
             break
+        if transcript is not None:
+            transcript.append(message)
         message = sides[turn % 2](message)
     return connector.outcome
 

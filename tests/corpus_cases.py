@@ -348,24 +348,6 @@ def _identity_xml(*certificates: bytes) -> str:
 
 # PKCS#12: the MacData iteration count, read and written with a few lines of DER -------------
 
-def _tlvs(data: bytes) -> list[bytes]:
-    """The DER elements (whole: tag, length, content) that ``data`` is made of."""
-    elements, index = [], 0
-    while index < len(data):
-        length, start = data[index + 1], index + 2
-        if length & 0x80:
-            count = length & 0x7F
-            length, start = int.from_bytes(data[start : start + count], "big"), start + count
-        elements.append(data[index : start + length])
-        index = start + length
-    return elements
-
-
-def _content(element: bytes) -> bytes:
-    length = element[1]
-    return element[2 + (length & 0x7F if length & 0x80 else 0) :]
-
-
 def _element(tag: int, content: bytes) -> bytes:
     size = len(content)
     length = bytes([size]) if size < 0x80 else bytes([0x80 | (size.bit_length() + 7) // 8]) + size.to_bytes(
@@ -378,8 +360,8 @@ def with_mac_iterations(pfx: bytes, iterations: int) -> bytes:
     """The PFX (RFC 7292: SEQUENCE {version, authSafe, macData}) with another MacData
     iteration count. The MAC no longer verifies, but a reader only learns that after
     running the key derivation that many times."""
-    version, auth_safe, mac_data = _tlvs(_content(pfx))
-    digest, salt, _ = _tlvs(_content(mac_data))
+    version, auth_safe, mac_data = crypto.der_elements(crypto.der_content(pfx))
+    digest, salt, _ = crypto.der_elements(crypto.der_content(mac_data))
     count = _element(0x02, iterations.to_bytes(iterations.bit_length() // 8 + 1, "big"))
     return _element(0x30, version + auth_safe + _element(0x30, digest + salt + count))
 

@@ -366,6 +366,23 @@ def two_processes(directory: Path) -> tuple[Peer, Callable[[], Peer]]:
     return peer_on(directory), lambda: peer_on(directory)
 
 
+def _a_group_open_in_two_processes(
+    directory: Path, prepare: Callable[[Peer, str], Any] = lambda peer, handle: None,
+) -> tuple[Peer, str, Peer, str, Any]:
+    """alice's group in a first process, ``prepare``d there, then opened by a second that has
+    read the store as it stood then: each process with its handle, and what ``prepare`` gave."""
+    first, later = two_processes(directory)
+    identity = first.create_identity("alice")
+    handle = first.create_group(identity, "club")
+    prepared = prepare(first, handle)
+    second = later()
+    return first, handle, second, second.open_group(*_replica_of(first, handle)), prepared
+
+
+def _replica_of(peer: Peer, handle: str) -> tuple[str, str]:
+    return peer._sessions.handle(handle).replica
+
+
 def test_a_stale_process_cannot_delete_an_identity_that_now_has_a_group(tmp_path: Path) -> None:
     first, later = two_processes(tmp_path)
     identity = first.create_identity("alice")
@@ -398,13 +415,9 @@ def test_a_stale_process_joining_again_does_not_list_the_group_twice(tmp_path: P
 
 
 def test_a_stale_process_cannot_update_a_record_deleted_meanwhile(tmp_path: Path) -> None:
-    first, later = two_processes(tmp_path)
-    identity = first.create_identity("alice")
-    handle = first.create_group(identity, "club")
-    group = first.group_properties(handle).group_peer_name
-    record = first.add_record(handle, KIND, T0 + timedelta(days=5), data=b"v1")
-    second = later()
-    stale = second.open_group(identity, group)
+    first, handle, second, stale, record = _a_group_open_in_two_processes(
+        tmp_path, lambda peer, handle: peer.add_record(handle, KIND, T0 + timedelta(days=5), data=b"v1"),
+    )
     first.delete_record(handle, record)
     with pytest.raises(PeerError) as refused:
         second.update_record(stale, record, KIND, 0, T0 + timedelta(days=6), data=b"after the delete")
@@ -412,13 +425,9 @@ def test_a_stale_process_cannot_update_a_record_deleted_meanwhile(tmp_path: Path
 
 
 def test_a_stale_update_is_judged_on_the_version_that_won(tmp_path: Path) -> None:
-    first, later = two_processes(tmp_path)
-    identity = first.create_identity("alice")
-    handle = first.create_group(identity, "club")
-    group = first.group_properties(handle).group_peer_name
-    record = first.add_record(handle, KIND, T0 + timedelta(days=5), data=b"v1")
-    second = later()
-    stale = second.open_group(identity, group)
+    first, handle, second, stale, record = _a_group_open_in_two_processes(
+        tmp_path, lambda peer, handle: peer.add_record(handle, KIND, T0 + timedelta(days=5), data=b"v1"),
+    )
     first.update_record(handle, record, KIND, 0, T0 + timedelta(days=10), data=b"first")
     with pytest.raises(PeerError) as refused:  # serially: the expiration may not be lowered
         second.update_record(stale, record, KIND, 0, T0 + timedelta(days=6), data=b"second")
@@ -426,16 +435,11 @@ def test_a_stale_update_is_judged_on_the_version_that_won(tmp_path: Path) -> Non
 
 
 def test_a_stale_property_change_keeps_the_change_made_meanwhile(tmp_path: Path) -> None:
-    first, later = two_processes(tmp_path)
-    identity = first.create_identity("alice")
-    handle = first.create_group(identity, "club")
-    group = first.group_properties(handle).group_peer_name
-    second = later()
-    stale = second.open_group(identity, group)
+    first, handle, second, stale, _ = _a_group_open_in_two_processes(tmp_path)
     first.set_group_properties(handle, friendly_name="Chess club")
     second.set_group_properties(stale, comment="Tuesdays")
     fresh = peer_on(tmp_path)
-    properties = fresh.group_properties(fresh.open_group(identity, group))
+    properties = fresh.group_properties(fresh.open_group(*_replica_of(first, handle)))
     assert (properties.friendly_name, properties.comment) == ("Chess club", "Tuesdays")
 
 

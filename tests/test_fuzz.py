@@ -198,14 +198,8 @@ def _club(conversations: list[list[bytes]] | None = None) -> Club:
 
 
 def _conversation(club: Club) -> list[bytes]:
-    connector, listener = club.sides()
-    sent = [connector.start()]
-    receivers = (listener.receive, connector.receive)
-    for turn in range(8):
-        reply = receivers[turn % 2](sent[-1])
-        if reply is None:
-            break
-        sent.append(reply)
+    sent: list[bytes] = []
+    sync.exchange(*club.sides(), transcript=sent)
     return sent
 
 
