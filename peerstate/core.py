@@ -12,14 +12,14 @@ again too: each public method of a ``PeerCore`` subclass is wrapped for that
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import random
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Final, TypeVar
+from uuid import UUID
 
 import attrs
 
@@ -33,8 +33,8 @@ from peerstate.sessions import ReplicaKey, Sessions
 from peerstate.store import IdentityLog, PeerStore, ReplicaLog, WriteConflict
 
 MAX_SAVE_ATTEMPTS: Final = 16
-LONGEST_PAUSE: Final = 0.05
-"""Seconds at most between two attempts of one call: the pause doubles from 2 ms, at random."""
+"""Attempts of one call at most; from the second on it holds the store's turn, so more than
+two means a writer that is not peerstate's."""
 _Result = TypeVar("_Result")
 
 
@@ -43,8 +43,13 @@ class _Stale(Exception):
 
 
 def _retried(call: Callable[..., _Result]) -> Callable[..., _Result]:
-    """Make a public call again, from its arguments, each time its save loses a race, so
-    that every check it makes before deciding is made again on the new state."""
+    """Start a public call from the store as it is, and make it again, from its arguments,
+    when another writer committed between its start and its first write, so that every
+    check it makes before deciding is made again on the new state. A call takes the store's
+    turn at its first write and holds it to its end. Made again, it holds the turn from its
+    start, so no writer can come between again (only one that is not peerstate's, writing
+    rows directly, which the save's conflict still catches); and so do the peer's next calls
+    while other writers keep committing between them, since each would lose a race too."""
     @functools.wraps(call)
     def wrapper(self: "PeerCore", *args: Any, **kwargs: Any) -> _Result:
         with self._lock:  # one call at a time on a Peer: threads may share it
@@ -52,14 +57,21 @@ def _retried(call: Callable[..., _Result]) -> Callable[..., _Result]:
                 return call(self, *args, **kwargs)  # a call inside a call: the outer one retries
             self._calling = True
             try:
-                for attempt in range(MAX_SAVE_ATTEMPTS):
-                    try:
-                        return call(self, *args, **kwargs)
-                    except _Stale:
-                        time.sleep(random.uniform(0, min(0.002 * 2 ** attempt, LONGEST_PAUSE)))  # let the winner's next commit pass
-                        continue
+                for _ in range(MAX_SAVE_ATTEMPTS):
+                    with contextlib.ExitStack() as turn:
+                        self._turn = turn
+                        if self._contended:
+                            turn.enter_context(self._store.turn())
+                        if not self._catch_up():
+                            self._contended = False
+                        try:
+                            return call(self, *args, **kwargs)
+                        except _Stale:
+                            self._races_lost += 1
+                            self._contended = True
             finally:
                 self._calling = False
+                self._turn = None
         raise peer_error("E_UNEXPECTED", "the log kept changing under this call; try again")
     return wrapper
 
@@ -115,12 +127,20 @@ class PeerCore:
         self._store = store
         self._settings = settings
         self._clock = clock if not settings.clock_offset else lambda: clock() + settings.clock_offset
+        self._seen = store.ledger_version()
+        """The store's commits this peer has seen: every log it reads is at least as new."""
         self._log = store.identity_log()
         self._replicas: dict[tuple[str, str], ReplicaLog] = {}
         self._keys = KeyRing()
         self._sessions = Sessions()
         self._closed = False
         self._calling = False
+        self._turn: contextlib.ExitStack | None = None
+        """While a call runs: where it holds the store's turn from its first write on."""
+        self._races_lost = 0
+        self._contended = False
+        """A call lost a race, and other writers have committed between calls since: take the
+        store's turn from the start of each call."""
         self._lock = threading.RLock()
         self._open_key_store(settings.passphrase)
 
@@ -140,6 +160,12 @@ class PeerCore:
         store stays open for whoever owns it."""
         self._closed = True
         self._sessions = Sessions()
+
+    @property
+    def races_lost(self) -> int:
+        """How many calls of this peer were made again because another writer of its store
+        committed first: a measure of contention."""
+        return self._races_lost
 
     @property
     def keys_locked(self) -> bool:
@@ -189,9 +215,34 @@ class PeerCore:
         return log
 
     def _reload(self, replicas: Sequence[tuple[str, str]] = ()) -> None:
+        """Forget what this process holds of the logs a failed call may have recorded on."""
         self._log = self._store.identity_log()
         for key in replicas:
             self._replicas.pop(key, None)
+
+    def _catch_up(self, changed: set[UUID] | None = None) -> bool:
+        """Bring the logs this process holds up to what other writers of the store committed
+        since it last looked (or to the ``changed`` logs it was just told of), so that every
+        call starts from the store as it is; whether they had committed anything."""
+        if changed is None:
+            changed, self._seen = self._store.changed_logs(self._seen)
+        if self._log.id in changed or self._log.pending_events:
+            self._log = self._store.caught_up(self._log)
+        for key, log in self._replicas.items():
+            if log.id in changed or log.pending_events:
+                self._replicas[key] = self._store.caught_up(log)
+        return bool(changed)
+
+    def _take_turn(self) -> None:
+        """Hold the store's turn to the end of the call, starting from the store as it is:
+        if another writer committed since the call started, it is made again."""
+        if self._turn is None:  # not inside a public call: the save takes the turn itself
+            return
+        self._turn.enter_context(self._store.turn())
+        changed, self._seen = self._store.changed_logs(self._seen)
+        if changed:
+            self._catch_up(changed)
+            raise _Stale()
 
     def _execute(self, decide: Callable[[IdentityStoreState], Decision[_Result]]) -> _Result:
         """Decide against the current identity state, then store what was decided, atomically."""
@@ -217,6 +268,7 @@ class PeerCore:
         stored, then store every new event in one transaction (``decide`` may also record
         on a log itself, to judge each event on the state the last one left). When another
         process wrote first, read everything again and decide again."""
+        self._take_turn()
         logs = {key: self._replica(*key) for key in replicas}
         try:
             replica_events, identity_events, result = decide(logs)
@@ -225,7 +277,9 @@ class PeerCore:
             for key, events in replica_events.items():
                 for replica_event in events:
                     logs[key].record(replica_event)
-            self._store.save(*([self._log] if identity_events else []), *logs.values())
+            committed = self._store.save(*([self._log] if identity_events else []), *logs.values())
+            if committed == self._seen + 1:  # no other writer's commit came between: nothing to catch up
+                self._seen = committed
             return result
         except WriteConflict:
             self._reload(replicas)

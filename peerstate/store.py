@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import attrs
@@ -47,8 +47,10 @@ from peerstate import wire
 from peerstate.locations import FROM_ENVIRONMENT, POOL, SQLITE_FILE, Location, is_postgres, postgres_environment, with_schema
 from peerstate.domain.replica import evolve_replica, new_replica
 from peerstate.domain.state import IdentityStoreState, evolve
+from peerstate.writer_turns import AdvisoryLock, LockFile, ProcessLock, WriterTurn
 
 PAGE: Final = 500
+_Log = TypeVar("_Log", bound=Aggregate)
 _TUPLE: Final = "tuple"
 
 
@@ -300,20 +302,49 @@ class PeerStore:
     """One peer's persistent store: what survives the peer's process."""
 
     def __init__(self, location: Location) -> None:
-        if location is None:
-            self._app = _PeerApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-        elif location == FROM_ENVIRONMENT:
-            self._app = _from_environment()
-        elif is_postgres(location):
-            assert isinstance(location, str)
-            self._app = _open_postgres(postgres_environment(location))
-        else:
-            path = Path(location)
-            path.mkdir(parents=True, exist_ok=True)
-            self._app = _PeerApplication(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path / SQLITE_FILE)})
+        settings = _settings(location)
+        self._app = _open_postgres(settings) if is_postgres_settings(settings) else _PeerApplication(env=settings)
+        self._turn = WriterTurn(_process_lock(settings))
         self._listeners: list[Callable[[], None]] = []
         self._ledger: tuple[int, bytes] | None = None
-        """The ledger's last version and link, as this process last read or wrote them."""
+        """The ledger's last version and link, as this store object last read or wrote them."""
+
+    def turn(self) -> WriterTurn:
+        """The store's writers' turn (``writer_turns``): every save takes it, and a call made
+        again after a lost race holds it throughout."""
+        return self._turn
+
+    def ledger_version(self) -> int:
+        """How many commits the store holds now: read before a peer reads its logs, it is
+        where the peer starts looking for other writers' commits (``changed_logs``)."""
+        self._ledger = None
+        return self._ledger_head()[0]
+
+    def changed_logs(self, since: int) -> tuple[set[UUID], int]:
+        """The logs committed to after the ledger's version ``since`` (read from the ledger's
+        entries, which name them), and its version now."""
+        changed: set[UUID] = set()
+        for row in self._app.recorder.select_events(CommitLedger.ID, gt=since):
+            entry = self._app.mapper.to_domain_event(row)
+            assert isinstance(entry, CommitLedger.Recorded)
+            changed.update(head.log for head in entry.payload)
+            since = entry.originator_version
+            if self._ledger is None or since > self._ledger[0]:
+                self._ledger = (since, entry.link)
+        return changed, since
+
+    def caught_up(self, log: _Log) -> _Log:
+        """``log`` with the events other writers stored since it was read applied in turn; a
+        log that was never stored (it still holds its creation) is read whole instead."""
+        if log.pending_events:
+            try:
+                stored: _Log = self._app.repository.get(log.id, projector_func=_project)
+            except AggregateNotFoundError:
+                return log
+            return stored
+        rows = self._app.recorder.select_events(log.id, gt=log.version)
+        caught: _Log = _project(log, map(self._app.mapper.to_domain_event, rows))
+        return caught
 
     def identity_log(self) -> IdentityLog:
         """The peer's identity log as stored, or a new empty one for a new store."""
@@ -335,28 +366,31 @@ class PeerStore:
             return ReplicaLog(identity=identity, group=group)
         return log
 
-    def save(self, *logs: Aggregate) -> None:
+    def save(self, *logs: Aggregate) -> int | None:
         """Store the logs' new events and the ledger's entry for them in one transaction:
         all of them or none; then tell whoever listens for commits (an exception of theirs
-        comes after the events are stored)."""
+        comes after the events are stored). The result is the entry's version (None when
+        there was nothing to store)."""
         written = [log for log in logs if log.pending_events]
         if not written:
-            return
-        version, previous = self._ledger_head()
-        heads = tuple(LogHead(log.id, log.version, getattr(log, "link", b"")) for log in written)
-        timestamp = CommitLedger.Recorded.create_timestamp()
-        entry = cast(Any, CommitLedger.Recorded)(  # built directly: the ledger has no aggregate object
-            originator_id=CommitLedger.ID, originator_version=version + 1, timestamp=timestamp, payload=heads,
-            link=chain_link(previous, version + 1, timestamp, heads),
-        )
-        try:
-            self._app.save(*written, entry)
-        except IntegrityError as error:
-            self._ledger = None  # another writer committed: read the ledger's head again
-            raise WriteConflict(str(error)) from error
-        self._ledger = (entry.originator_version, entry.link)
+            return None
+        with self._turn:
+            version, previous = self._ledger_head()
+            heads = tuple(LogHead(log.id, log.version, getattr(log, "link", b"")) for log in written)
+            timestamp = CommitLedger.Recorded.create_timestamp()
+            entry = cast(Any, CommitLedger.Recorded)(  # built directly: the ledger has no aggregate object
+                originator_id=CommitLedger.ID, originator_version=version + 1, timestamp=timestamp, payload=heads,
+                link=chain_link(previous, version + 1, timestamp, heads),
+            )
+            try:
+                self._app.save(*written, entry)
+            except IntegrityError as error:
+                self._ledger = None  # another writer committed: read the ledger's head again
+                raise WriteConflict(str(error)) from error
+            self._ledger = (entry.originator_version, entry.link)
         for listener in list(self._listeners):
             listener()
+        return version + 1
 
     def _ledger_head(self) -> tuple[int, bytes]:
         if self._ledger is None:
@@ -452,6 +486,7 @@ class PeerStore:
 
     def close(self) -> None:
         self._app.close()
+        self._turn.close()
 
 
 def open_store(location: Location) -> PeerStore:
@@ -470,14 +505,43 @@ def _connect(env: dict[str, str]) -> Any:
     )
 
 
-def _from_environment() -> _PeerApplication:
-    """The store eventsourcing's environment variables describe; on PostgreSQL, with its
-    schema made and peerstate's small pool unless the environment says otherwise."""
-    if os.environ.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
-        return _PeerApplication(env={})
-    given = {key: value for key, value in os.environ.items() if key.startswith("POSTGRES_")}
+def _settings(location: Location) -> dict[str, str]:
+    """eventsourcing's settings for the store at ``location``."""
+    if location is None:
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    if location == FROM_ENVIRONMENT:
+        return _environment_settings()
+    if is_postgres(location):
+        assert isinstance(location, str)
+        return postgres_environment(location)
+    path = Path(location)
+    path.mkdir(parents=True, exist_ok=True)
+    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path / SQLITE_FILE)}
+
+
+def _environment_settings() -> dict[str, str]:
+    """The settings eventsourcing's environment variables give; on PostgreSQL, with
+    peerstate's small pool and its schema made, unless the environment says otherwise."""
+    given = {key: value for key, value in os.environ.items() if key.startswith(("PERSISTENCE_", "SQLITE_", "POSTGRES_"))}
+    if given.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo", **given}
     defaults = {"POSTGRES_HOST": "localhost", "POSTGRES_PORT": "5432", "POSTGRES_USER": "", "POSTGRES_PASSWORD": "", "POSTGRES_SCHEMA": "public"}
-    return _open_postgres({**defaults, "CREATE_TABLE": "y", **POOL, **given, "PERSISTENCE_MODULE": "eventsourcing.postgres"})
+    return {**defaults, "CREATE_TABLE": "y", **POOL, **given}
+
+
+def is_postgres_settings(settings: dict[str, str]) -> bool:
+    return settings["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+
+
+def _process_lock(settings: dict[str, str]) -> ProcessLock | None:
+    """The lock the store's writers take across processes: none for a store only one
+    process can see (in memory)."""
+    if is_postgres_settings(settings):
+        return AdvisoryLock(lambda: _connect(settings), settings["POSTGRES_SCHEMA"])
+    database = settings.get("SQLITE_DBNAME", "")
+    if settings["PERSISTENCE_MODULE"] == "eventsourcing.sqlite" and database and "memory" not in database:
+        return LockFile(f"{database}.lock")
+    return None
 
 
 def _open_postgres(env: dict[str, str]) -> _PeerApplication:

@@ -1,19 +1,21 @@
 """Concurrency: several processes and threads writing to one peer's SQLite store at once.
 
-The store is optimistic: a save that loses the race raises ``WriteConflict`` (a log's next
-version, or the commit ledger's, was taken); the peer reloads and makes the whole call again
-from its arguments, checks included, up to ``MAX_SAVE_ATTEMPTS`` times after a short random
-pause, then gives ``E_UNEXPECTED``. These tests
+Every call starts from the store as it is; at its first write it takes the store's turn
+(``writer_turns``), and if another writer committed since it started, the peer catches up
+and makes the whole call again from its arguments, checks included, holding the turn
+throughout, so that it cannot lose again. A call therefore never gives up under
+contention, however many writers there are. These tests
 race real processes (``tests/workers/race_worker.py``, released together) and threads, then
 check the store: every call succeeded or failed with a documented ``PeerError``; nothing
 written is missing; ``verify_store`` holds; every log replays to its state; and the logs
 obey the rules that span them (``workers.checks``).
 
-The last tests are the interleaving that a lost race produces, made deterministic: two
-``Peer`` objects on one store (two processes of one peer), the second having read the
-store before the first commits. Each check a call makes must be made again on the state
-the winner left, or a rule is bypassed or an update lost (the first run found all of
-these; the write path now retries whole calls).
+The last tests are the interleavings made deterministic, with two ``Peer`` objects on one
+store (two processes of one peer): a call of the second starts after the first committed
+(it must read that commit), and a call of the second loses the race, the first committing
+after it started and before its first write (``meanwhile``). Each check a call makes must
+be made on the state the winner left, or a rule is bypassed or an update lost (the first
+run found all of these; the write path now makes whole calls again).
 """
 
 from __future__ import annotations
@@ -48,9 +50,6 @@ T0: Final = datetime(2026, 1, 1, tzinfo=timezone.utc)
 KIND: Final = uuid.UUID("11111111-2222-3333-4444-555555555555")
 WRITERS: Final = 4
 RECORDS_EACH: Final = 40
-DOCUMENTED: Final = frozenset({"E_UNEXPECTED"})
-"""What an add_record on a ready replica may give under contention: ``E_UNEXPECTED`` after
-eight lost races (``core.MAX_SAVE_ATTEMPTS``)."""
 Result = dict[str, Any]
 
 
@@ -102,11 +101,11 @@ def one_group(directory: Path) -> tuple[str, str]:
     return identity, peer.group_properties(handle).group_peer_name
 
 
-def tally(results: list[Result]) -> tuple[int, int, Counter[str]]:
+def tally(results: list[Result]) -> tuple[int, Counter[str]]:
     errors: Counter[str] = Counter()
     for result in results:
         errors.update(result["errors"])
-    return sum(result["conflicts"] for result in results), sum(result["unexpected"] for result in results), errors
+    return sum(result["conflicts"] for result in results), errors
 
 
 # Many writers, one replica ---------------------------------------------------------------------
@@ -119,10 +118,10 @@ def test_processes_adding_records_to_one_replica_lose_none(tmp_path: Path) -> No
         ("add", {"open": [[identity, group]], "count": RECORDS_EACH, "tag": f"p{index}"}) for index in range(WRITERS)
     ])
     elapsed = time.monotonic() - started
-    conflicts, unexpected, errors = tally(results)
-    assert set(errors) <= DOCUMENTED, errors
+    conflicts, errors = tally(results)
+    assert not errors, errors
     written = {uuid.UUID(record) for result in results for record in result["succeeded"]}
-    assert len(written) == WRITERS * RECORDS_EACH, "a writer gave up on a record twenty times"
+    assert len(written) == WRITERS * RECORDS_EACH
     peer = peer_on(tmp_path)
     handle = peer.open_group(identity, group)
     assert {held.record.id for held in peer.records(handle)} == written
@@ -131,8 +130,7 @@ def test_processes_adding_records_to_one_replica_lose_none(tmp_path: Path) -> No
     }
     sound(open_store(tmp_path))
     print(
-        f"{WRITERS} processes x {RECORDS_EACH} records in {elapsed:.1f} s: {conflicts} write conflicts retried, "
-        f"{unexpected} calls gave E_UNEXPECTED and were made again"
+        f"{WRITERS} processes x {RECORDS_EACH} records in {elapsed:.1f} s: {conflicts} calls made again"
     )
 
 
@@ -148,52 +146,34 @@ def _in_threads(writer: Callable[[int], None]) -> None:
 def test_threads_with_a_peer_each_on_one_store_object_lose_none(tmp_path: Path) -> None:
     identity, group = one_group(tmp_path)
     store = open_store(tmp_path)
-    conflicts = Counter[str]()
-    save = store.save
-    lock = threading.Lock()
-
-    def counted(*logs: Any) -> None:
-        try:
-            save(*logs)
-        except WriteConflict:
-            with lock:
-                conflicts["conflicts"] += 1
-            raise
-
-    setattr(store, "save", counted)
     written: list[uuid.UUID] = []
     errors: Counter[str] = Counter()
     other: list[BaseException] = []
+    peers: list[Peer] = []
     start = threading.Barrier(WRITERS)
 
     def writer(index: int) -> None:
         peer = Peer(store, clock=lambda: T0)
+        peers.append(peer)
         handle = peer.open_group(identity, group)
         start.wait()
         try:
             for record in range(RECORDS_EACH):
-                for _ in range(20):
-                    try:
-                        written.append(peer.add_record(handle, KIND, T0 + timedelta(days=1), data=f"t{index}-{record}".encode()))
-                        break
-                    except PeerError as error:
-                        errors[error.name] += 1
-                        if error.name != "E_UNEXPECTED":
-                            break
+                try:
+                    written.append(peer.add_record(handle, KIND, T0 + timedelta(days=1), data=f"t{index}-{record}".encode()))
+                except PeerError as error:
+                    errors[error.name] += 1
         except BaseException as error:  # anything but a PeerError is a finding
             other.append(error)
 
     _in_threads(writer)
     assert not other, other
-    assert set(errors) <= DOCUMENTED, errors
+    assert not errors, errors
     assert len(set(written)) == WRITERS * RECORDS_EACH
     peer = Peer(store, clock=lambda: T0)
     assert {held.record.id for held in peer.records(peer.open_group(identity, group))} == set(written)
     sound(open_store(tmp_path))
-    print(
-        f"{WRITERS} threads x {RECORDS_EACH} records: {conflicts['conflicts']} write conflicts retried, "
-        f"{errors['E_UNEXPECTED']} calls gave E_UNEXPECTED and were made again"
-    )
+    print(f"{WRITERS} threads x {RECORDS_EACH} records: {sum(peer.races_lost for peer in peers)} calls made again")
 
 
 def test_threads_sharing_one_peer_leave_a_store_that_verifies(tmp_path: Path) -> None:
@@ -235,8 +215,8 @@ def test_deleting_an_identity_while_another_process_makes_it_a_group(tmp_path: P
             ("call", {"call": "delete_identity", "identity": identity}),
             ("call", {"call": "create_group", "identity": identity}),
         ])
-        _, _, errors = tally(results)
-        assert set(errors) <= {"ERROR_DELETE_PENDING", "PEER_E_GROUPS_EXIST", "E_UNEXPECTED"}, errors
+        _, errors = tally(results)
+        assert set(errors) <= {"ERROR_DELETE_PENDING", "PEER_E_GROUPS_EXIST"}, errors
         sound(open_store(directory))
         assert sum(len(result["succeeded"]) for result in results) == 1, results
 
@@ -251,8 +231,8 @@ def test_two_processes_joining_with_one_invitation(tmp_path: Path) -> None:
         handle = peer.create_group(creator, "club")
         invitation = peer.create_invitation(handle, peer.identity_xml(joiner))
         results = race(directory, [("call", {"call": "join", "identity": joiner, "invitation": invitation})] * 2)
-        _, _, errors = tally(results)
-        assert set(errors) <= {"E_UNEXPECTED"}, errors
+        _, errors = tally(results)
+        assert not errors, errors
         sound(open_store(directory))
 
 
@@ -269,8 +249,8 @@ def test_processes_updating_one_record_lose_no_update(tmp_path: Path) -> None:
         ("update", {"open": [[identity, group]], "record": str(record), "count": 8, "tag": f"u{index}"})
         for index in range(WRITERS)
     ])
-    _, _, errors = tally(results)
-    assert set(errors) <= {"E_UNEXPECTED", "PEER_E_INVALID_RECORD_EXPIRATION"}, errors
+    _, errors = tally(results)
+    assert set(errors) <= {"PEER_E_INVALID_RECORD_EXPIRATION"}, errors
     sound(open_store(tmp_path))
     fresh = peer_on(tmp_path)
     held = fresh.get_record(fresh.open_group(identity, group), record)
@@ -340,8 +320,8 @@ def test_two_administrators_demoting_each_other_at_once(tmp_path: Path) -> None:
             })
             for (issuer, subject), delay in zip(((first, second), (second, first)), delays)
         ])
-        _, _, errors = tally(results)
-        assert set(errors) <= {"PEER_E_NOT_AUTHORIZED", "PEER_E_INVALID_CREDENTIAL", "E_UNEXPECTED"}, errors
+        _, errors = tally(results)
+        assert set(errors) <= {"PEER_E_NOT_AUTHORIZED", "PEER_E_INVALID_CREDENTIAL"}, errors
         assert sum(len(result["succeeded"]) for result in results) >= 1
         outcomes.update(errors)
         outcomes["succeeded"] += sum(len(result["succeeded"]) for result in results)
@@ -366,6 +346,21 @@ def two_processes(directory: Path) -> tuple[Peer, Callable[[], Peer]]:
     return peer_on(directory), lambda: peer_on(directory)
 
 
+def meanwhile(peer: Peer, commit: Callable[[], object]) -> Peer:
+    """``peer``, whose next call loses the race: just before it takes the store's turn for
+    its first write, another process commits ``commit``."""
+    store = peer._store
+    take = store.turn
+
+    def turn() -> Any:
+        del store.turn  # once
+        commit()
+        return take()
+
+    setattr(store, "turn", turn)
+    return peer
+
+
 def _a_group_open_in_two_processes(
     directory: Path, prepare: Callable[[Peer, str], Any] = lambda peer, handle: None,
 ) -> tuple[Peer, str, Peer, str, Any]:
@@ -376,74 +371,112 @@ def _a_group_open_in_two_processes(
     handle = first.create_group(identity, "club")
     prepared = prepare(first, handle)
     second = later()
-    return first, handle, second, second.open_group(*_replica_of(first, handle)), prepared
+    stale = second.open_group(*_replica_of(first, handle))
+    second.group_status(stale)  # has read the replica
+    return first, handle, second, stale, prepared
 
 
 def _replica_of(peer: Peer, handle: str) -> tuple[str, str]:
     return peer._sessions.handle(handle).replica
 
 
-def test_a_stale_process_cannot_delete_an_identity_that_now_has_a_group(tmp_path: Path) -> None:
+def _with_a_record(peer: Peer, handle: str) -> uuid.UUID:
+    return peer.add_record(handle, KIND, T0 + timedelta(days=5), data=b"v1")
+
+
+def test_a_process_reads_what_another_committed_since(tmp_path: Path) -> None:
+    first, handle, second, stale, record = _a_group_open_in_two_processes(tmp_path, _with_a_record)
+    added = first.add_record(handle, KIND, T0 + timedelta(days=5), data=b"later")
+    first.update_record(handle, record, KIND, 0, T0 + timedelta(days=9), data=b"v2")
+    assert {held.record.id for held in second.records(stale)} == {record, added}
+    assert second.get_record(stale, record).record.data == b"v2"
+    first.create_identity("bob")
+    assert len(second.identities()) == 2
+    assert second.races_lost == 0
+
+
+def test_a_call_made_again_holds_the_turn_and_makes_every_check_again(tmp_path: Path) -> None:
+    first, handle, second, stale, record = _a_group_open_in_two_processes(tmp_path, _with_a_record)
+    first_commits = lambda: first.update_record(handle, record, KIND, 0, T0 + timedelta(days=10), data=b"first")
+    with pytest.raises(PeerError) as refused:  # serially: the expiration may not be lowered
+        meanwhile(second, first_commits).update_record(stale, record, KIND, 0, T0 + timedelta(days=6), data=b"second")
+    assert refused.value.name == "PEER_E_INVALID_RECORD_EXPIRATION"
+    assert second.races_lost == 1
+    assert second.get_record(stale, record).record.data == b"first"
+
+
+@pytest.mark.parametrize("lost", [False, True], ids=["after", "lost race"])
+def test_a_stale_process_cannot_delete_an_identity_that_now_has_a_group(tmp_path: Path, lost: bool) -> None:
     first, later = two_processes(tmp_path)
     identity = first.create_identity("alice")
     second = later()  # has read the store
-    first.create_group(identity, "chess")
+    commit = lambda: first.create_group(identity, "chess")
+    if not lost:
+        commit()
     with pytest.raises(PeerError) as refused:
-        second.delete_identity(identity)
+        (meanwhile(second, commit) if lost else second).delete_identity(identity)
     assert refused.value.name == "PEER_E_GROUPS_EXIST"
+    assert second.races_lost == lost
 
 
-def test_a_stale_process_cannot_make_a_group_for_an_identity_deleted_meanwhile(tmp_path: Path) -> None:
+@pytest.mark.parametrize("lost", [False, True], ids=["after", "lost race"])
+def test_a_stale_process_cannot_make_a_group_for_an_identity_deleted_meanwhile(tmp_path: Path, lost: bool) -> None:
     first, later = two_processes(tmp_path)
     identity = first.create_identity("alice")
     second = later()
-    first.delete_identity(identity)
+    commit = lambda: first.delete_identity(identity)
+    if not lost:
+        commit()
     with pytest.raises(PeerError) as refused:
-        second.create_group(identity, "chess")
+        (meanwhile(second, commit) if lost else second).create_group(identity, "chess")
     assert refused.value.name == "ERROR_DELETE_PENDING"
+    assert second.races_lost == lost
 
 
-def test_a_stale_process_joining_again_does_not_list_the_group_twice(tmp_path: Path) -> None:
+@pytest.mark.parametrize("lost", [False, True], ids=["after", "lost race"])
+def test_a_stale_process_joining_again_does_not_list_the_group_twice(tmp_path: Path, lost: bool) -> None:
     first, later = two_processes(tmp_path)
     creator, joiner = first.create_identity("creator"), first.create_identity("joiner")
     handle = first.create_group(creator, "club")
     invitation = first.create_invitation(handle, first.identity_xml(joiner))
     second = later()
-    first.join(joiner, invitation)
-    second.join(joiner, invitation)
+    commit = lambda: first.join(joiner, invitation)
+    if not lost:
+        commit()
+    (meanwhile(second, commit) if lost else second).join(joiner, invitation)
     assert len(peer_on(tmp_path).groups(joiner)) == 1
+    assert second.races_lost == lost
 
 
-def test_a_stale_process_cannot_update_a_record_deleted_meanwhile(tmp_path: Path) -> None:
-    first, handle, second, stale, record = _a_group_open_in_two_processes(
-        tmp_path, lambda peer, handle: peer.add_record(handle, KIND, T0 + timedelta(days=5), data=b"v1"),
-    )
-    first.delete_record(handle, record)
+@pytest.mark.parametrize("lost", [False, True], ids=["after", "lost race"])
+def test_a_stale_process_cannot_update_a_record_deleted_meanwhile(tmp_path: Path, lost: bool) -> None:
+    first, handle, second, stale, record = _a_group_open_in_two_processes(tmp_path, _with_a_record)
+    commit = lambda: first.delete_record(handle, record)
+    if not lost:
+        commit()
     with pytest.raises(PeerError) as refused:
-        second.update_record(stale, record, KIND, 0, T0 + timedelta(days=6), data=b"after the delete")
+        (meanwhile(second, commit) if lost else second).update_record(
+            stale, record, KIND, 0, T0 + timedelta(days=6), data=b"after the delete",
+        )
     assert refused.value.name == "PEER_E_RECORD_NOT_FOUND"
+    assert second.races_lost == lost
 
 
-def test_a_stale_update_is_judged_on_the_version_that_won(tmp_path: Path) -> None:
-    first, handle, second, stale, record = _a_group_open_in_two_processes(
-        tmp_path, lambda peer, handle: peer.add_record(handle, KIND, T0 + timedelta(days=5), data=b"v1"),
-    )
-    first.update_record(handle, record, KIND, 0, T0 + timedelta(days=10), data=b"first")
-    with pytest.raises(PeerError) as refused:  # serially: the expiration may not be lowered
-        second.update_record(stale, record, KIND, 0, T0 + timedelta(days=6), data=b"second")
-    assert refused.value.name == "PEER_E_INVALID_RECORD_EXPIRATION"
-
-
-def test_a_stale_property_change_keeps_the_change_made_meanwhile(tmp_path: Path) -> None:
+@pytest.mark.parametrize("lost", [False, True], ids=["after", "lost race"])
+def test_a_stale_property_change_keeps_the_change_made_meanwhile(tmp_path: Path, lost: bool) -> None:
     first, handle, second, stale, _ = _a_group_open_in_two_processes(tmp_path)
-    first.set_group_properties(handle, friendly_name="Chess club")
-    second.set_group_properties(stale, comment="Tuesdays")
+    commit = lambda: first.set_group_properties(handle, friendly_name="Chess club")
+    if not lost:
+        commit()
+    (meanwhile(second, commit) if lost else second).set_group_properties(stale, comment="Tuesdays")
     fresh = peer_on(tmp_path)
     properties = fresh.group_properties(fresh.open_group(*_replica_of(first, handle)))
     assert (properties.friendly_name, properties.comment) == ("Chess club", "Tuesdays")
+    assert second.races_lost == lost
 
 
-def test_a_stale_administrator_demoted_meanwhile_is_not_authorized(tmp_path: Path) -> None:
+@pytest.mark.parametrize("lost", [False, True], ids=["after", "lost race"])
+def test_a_stale_administrator_demoted_meanwhile_is_not_authorized(tmp_path: Path, lost: bool) -> None:
     creator, _, demoted, group = _admins(tmp_path)
     later = T0 + timedelta(seconds=LATER)
     stale_process = peer_on(tmp_path, "s", later)
@@ -453,11 +486,19 @@ def test_a_stale_administrator_demoted_meanwhile_is_not_authorized(tmp_path: Pat
     handle, other = peer.open_group(creator, group), peer.open_group(demoted, group)
     key = peer.sync_replica((creator, group)).state.group.latest_credential(demoted)
     assert key is not None
-    peer.issue_credentials(handle, demoted, CredentialRequest(key.public_key, (ROLE_MEMBER,)), 1)
-    peer.connect(handle)
-    peer.connect(other)
-    network.synchronize({"s": peer})  # the demotion reaches the second administrator's replica
     outsider = peer.create_identity("outsider")
+
+    def demote() -> None:
+        peer.issue_credentials(handle, demoted, CredentialRequest(key.public_key, (ROLE_MEMBER,)), 1)
+        peer.connect(handle)
+        peer.connect(other)
+        network.synchronize({"s": peer})  # the demotion reaches the second administrator's replica
+
+    if not lost:
+        demote()
     with pytest.raises(PeerError) as refused:
-        stale_process.create_invitation(stale, peer.identity_xml(outsider), roles=[ROLE_ADMIN])
+        (meanwhile(stale_process, demote) if lost else stale_process).create_invitation(
+            stale, peer.identity_xml(outsider), roles=[ROLE_ADMIN],
+        )
     assert refused.value.name == "PEER_E_NOT_AUTHORIZED"
+    assert stale_process.races_lost == lost

@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Final
@@ -44,9 +44,11 @@ import pytest
 
 from peerstate import Peer, PeerSettings, network, open_store, views
 from peerstate.audit import verify_store
+from peerstate.locations import Location, with_schema
 from peerstate.store import PeerStore
 
 from workers.checks import sound
+from backends import postgres_server
 
 if sys.platform == "win32":  # pragma: no cover
     pytest.skip("SIGKILL is POSIX", allow_module_level=True)
@@ -127,30 +129,48 @@ def run_and_kill(args: list[str], delay: float, *, after_ready: bool) -> Run:
 
 @attrs.frozen
 class BurstTemplate:
-    directory: Path
+    location: Location
     identity: str
     group: str
     records: frozenset[uuid.UUID]
 
 
-@pytest.fixture(scope="module")
-def burst_template(tmp_path_factory: pytest.TempPathFactory) -> BurstTemplate:
-    directory = tmp_path_factory.mktemp("burst-template")
-    store = open_store(directory)
+def make_burst_template(location: Location) -> BurstTemplate:
+    """A store at ``location`` with one identity, one group and one record in it."""
+    store = open_store(location)
     peer = Peer(store, clock=lambda: T0)
     identity = peer.create_identity("writer", "Writer")
     handle = peer.create_group(identity, "burst")
     first = peer.add_record(handle, KIND, T0 + timedelta(days=1), data=b"before the burst")
     group = peer.group_properties(handle).group_peer_name
     store.close()
-    return BurstTemplate(directory, identity, group, frozenset({first}))
+    return BurstTemplate(location, identity, group, frozenset({first}))
 
 
-def check_burst(directory: Path, template: BurstTemplate, run: Run) -> tuple[int, int]:
+@pytest.fixture(scope="module")
+def burst_template(tmp_path_factory: pytest.TempPathFactory) -> BurstTemplate:
+    return make_burst_template(tmp_path_factory.mktemp("burst-template"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def burst_store(request: pytest.FixtureRequest, burst_template: BurstTemplate, tmp_path: Path) -> Callable[[int], BurstTemplate]:
+    """Where each kill of a burst writes: a copy of the SQLite template, or a PostgreSQL
+    schema made anew the same way (on the server ``PEERSTATE_TEST_POSTGRES`` names)."""
+    if request.param == "sqlite":
+        def copied(iteration: int) -> BurstTemplate:
+            assert isinstance(burst_template.location, Path)
+            shutil.copytree(burst_template.location, tmp_path / f"burst-{iteration}")
+            return attrs.evolve(burst_template, location=tmp_path / f"burst-{iteration}")
+        return copied
+    server = postgres_server()
+    return lambda iteration: make_burst_template(with_schema(server, f"burst_{uuid.uuid4().hex[:16]}"))
+
+
+def check_burst(template: BurstTemplate, run: Run) -> tuple[int, int]:
     """The checks after a burst was killed; the number of acknowledged records and groups."""
     records = {uuid.UUID(line.split()[1]): int(line.split()[2]) for line in run.lines if line.startswith("record ")}
     groups = {line.split()[1] for line in run.lines if line.startswith("group ")}
-    store = open_store(directory)
+    store = open_store(template.location)
     sound(store)
     peer = Peer(store, clock=lambda: T0)
     handle = peer.open_group(template.identity, template.group)
@@ -172,24 +192,23 @@ def check_burst(directory: Path, template: BurstTemplate, run: Run) -> tuple[int
 
 
 def test_a_burst_of_writes_killed_at_random_points_keeps_what_it_acknowledged(
-    burst_template: BurstTemplate, tmp_path: Path,
+    burst_store: Callable[[int], BurstTemplate],
 ) -> None:
     chance = random.Random(SEED)
     kills = acknowledged = groups = 0
     for iteration in range(BURST_KILLS):
-        directory = tmp_path / f"burst-{iteration}"
-        shutil.copytree(burst_template.directory, directory)
+        template = burst_store(iteration)
         at_startup = iteration % STARTUP_KILL_EVERY == STARTUP_KILL_EVERY - 1
         delay = chance.uniform(0, 0.6) if at_startup else chance.uniform(0, 0.5)
         run = run_and_kill(
-            ["burst", str(directory), burst_template.identity, burst_template.group, str(chance.randrange(2**32))],
+            ["burst", str(template.location), template.identity, template.group, str(chance.randrange(2**32))],
             delay, after_ready=not at_startup,
         )
         context = f"seed {SEED}, kill {iteration} after {delay:.3f} s; worker stderr:\n{run.stderr}"
         assert run.killed, context
         kills += 1
         try:
-            records, made = check_burst(directory, burst_template, run)
+            records, made = check_burst(template, run)
         except AssertionError as error:
             raise AssertionError(f"{context}\n{error}") from error
         acknowledged += records

@@ -1,16 +1,15 @@
 """One set of contract tests for every store backend: in memory, SQLite, PostgreSQL.
 
 What the rest of peerstate assumes of a store, it must keep on each: logs replay to the
-state they had, a lost race is a ``WriteConflict``, two writers lose nothing, the commit
+state they had, a lost race is a ``WriteConflict``, two writers lose nothing, the store's
+turn lets one writer in at a time, a peer reads what another writer committed, the commit
 ledger and ``verify`` hold, replicas are listed, events come back in commit order, and a
-scenario replays. PostgreSQL needs a server: ``PEERSTATE_TEST_POSTGRES`` names one
-(``postgresql://user@host:port/database``); each test gets a schema of its own. Without it
-these tests skip, unless ``PEERSTATE_REQUIRE_POSTGRES`` is set (CI sets both), when they fail.
+scenario replays. PostgreSQL needs a server (``tests/backends.py``); each test gets a
+schema of its own. ``test_crash_safety`` and ``test_load`` run on PostgreSQL too.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -25,6 +24,8 @@ from peerstate.locations import FROM_ENVIRONMENT, Location, child, postgres_envi
 from peerstate.scenario import load_scenario, replay
 from peerstate.store import WriteConflict
 
+from backends import postgres_server
+
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "records" / "ready-and-roles.json"
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 KIND = uuid.UUID("11111111-2222-3333-4444-555555555555")
@@ -36,15 +37,7 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> Location:
         return None
     if request.param == "sqlite":
         return tmp_path / "store"
-    server = os.environ.get("PEERSTATE_TEST_POSTGRES")
-    if not server:
-        message = (
-            "no PostgreSQL server: set PEERSTATE_TEST_POSTGRES=postgresql://user@host:port/database "
-            "(.ci/run starts one on loopback and sets it)"
-        )
-        if os.environ.get("PEERSTATE_REQUIRE_POSTGRES"):
-            pytest.fail(message)
-        pytest.skip(message)
+    server = postgres_server()
     return with_schema(server, f"contract_{uuid.uuid4().hex[:16]}")
 
 
@@ -123,3 +116,41 @@ def test_a_store_described_by_eventsourcings_environment_variables(
     again = peer._store if location is None else open_store(FROM_ENVIRONMENT)
     assert [pair.peer_name for pair in Peer(again, clock=lambda: T0).identities()] == [name]
     assert list(audit.stores_under(FROM_ENVIRONMENT)) == [FROM_ENVIRONMENT]
+
+
+def test_a_stores_turn_lets_one_writer_in_at_a_time(location: Location) -> None:
+    """Two store objects on one location (two processes, for SQLite and PostgreSQL; one
+    object in memory, shared by threads): while one holds the turn the other waits."""
+    first = open_store(location)
+    second = first if location is None else open_store(location)
+    inside, waited = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def other_writer() -> None:
+        inside.wait()
+        with second.turn():
+            order.append("second")
+        waited.set()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    with first.turn():
+        inside.set()
+        assert not waited.wait(0.3), "the second writer came in while the first held the turn"
+        order.append("first")
+    assert waited.wait(10)
+    thread.join()
+    assert order == ["first", "second"]
+
+
+def test_a_peer_reads_what_another_writer_committed_since(location: Location) -> None:
+    writer = Peer(open_store(location), clock=lambda: T0)
+    identity = writer.create_identity("alice")
+    handle = writer.create_group(identity, "club")
+    group = writer.group_properties(handle).group_peer_name
+    reader = Peer(writer._store if location is None else open_store(location), clock=lambda: T0)
+    read = reader.open_group(identity, group)
+    assert reader.records(read) == []
+    added = writer.add_record(handle, KIND, T0 + timedelta(days=1), data=b"later")
+    assert [held.record.id for held in reader.records(read)] == [added]
+    assert reader.races_lost == 0

@@ -7,17 +7,18 @@ Usage: ``race_worker.py JOB STORE JSON_ARGS``, where ``STORE`` is a directory or
 ``[identity, group]`` replicas to open first, and ``at``, the seconds after ``T0`` at which
 its clock stands still (0 by default). Jobs:
 
-- ``add``: add ``count`` records to the first replica opened; a call that fails with
-  ``E_UNEXPECTED`` (eight lost races in a row) is counted and made again, as its message
-  asks, up to ``patience`` times.
+- ``add``: add ``count`` records to the first replica opened.
 - ``update``: read one record and update it, ``count`` times.
 - ``call``: after ``delay`` seconds, one call (``delete_identity``, ``create_group``,
   ``join``, ``issue_credentials``), then, with ``sync``, connect every opened replica and
   run ``network.synchronize``.
+- ``sync``: connect every opened replica, open the store at ``with`` (a second peer, at
+  address ``other``) and its replicas ``with_open``, connected too, and synchronize the two
+  ``rounds`` times, ``interval`` seconds apart, while the other workers write.
 
 The result line lists what succeeded, counts the ``PeerError`` names of the calls that
-failed, every ``WriteConflict`` the store raised (each one a retry of the write path), the
-``E_UNEXPECTED`` results, and any other exception (which no call should let out).
+failed, how many calls were made again because another process committed first
+(``Peer.races_lost``), and any other exception (which no call should let out).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from typing import Any, Final
 from peerstate import Peer, PeerError, PeerSettings, network, open_store
 from peerstate.groups import CredentialRequest
 from peerstate.locations import is_postgres
-from peerstate.store import PeerStore, WriteConflict
+
 
 T0: Final = datetime(2026, 1, 1, tzinfo=timezone.utc)
 KIND: Final = uuid.UUID("11111111-2222-3333-4444-555555555555")
@@ -51,33 +52,16 @@ class Outcome:
         self.succeeded: list[str] = []
         self.errors: Counter[str] = Counter()
         self.conflicts = 0
-        self.unexpected = 0
         self.other: list[str] = []
 
     def failed(self, error: PeerError) -> None:
         self.errors[error.name] += 1
-        if error.name == "E_UNEXPECTED":
-            self.unexpected += 1
 
     def as_json(self) -> str:
         return json.dumps({
             "succeeded": self.succeeded, "errors": dict(self.errors), "conflicts": self.conflicts,
-            "unexpected": self.unexpected, "other": self.other,
+            "other": self.other,
         })
-
-
-def counting_conflicts(store: PeerStore, outcome: Outcome) -> None:
-    """Count every ``WriteConflict`` the store raises: each is one retry of the write path."""
-    save = store.save
-
-    def counted(*logs: Any) -> None:
-        try:
-            save(*logs)
-        except WriteConflict:
-            outcome.conflicts += 1
-            raise
-
-    setattr(store, "save", counted)
 
 
 Handles = dict[tuple[str, str], str]
@@ -86,18 +70,12 @@ Handles = dict[tuple[str, str], str]
 def add(peer: Peer, handles: Handles, args: dict[str, Any], outcome: Outcome) -> None:
     handle = next(iter(handles.values()))
     for index in range(args["count"]):
-        for _ in range(args.get("patience", 20)):
-            try:
-                record_id = peer.add_record(
-                    handle, KIND, T0 + timedelta(days=1), data=f"{args['tag']}-{index}".encode(),
-                )
-            except PeerError as error:
-                outcome.failed(error)
-                if error.name == "E_UNEXPECTED":
-                    continue
-                break
-            outcome.succeeded.append(str(record_id))
-            break
+        try:
+            record_id = peer.add_record(handle, KIND, T0 + timedelta(days=1), data=f"{args['tag']}-{index}".encode())
+        except PeerError as error:
+            outcome.failed(error)
+            continue
+        outcome.succeeded.append(str(record_id))
 
 
 def update(peer: Peer, handles: Handles, args: dict[str, Any], outcome: Outcome) -> None:
@@ -141,6 +119,23 @@ def call(peer: Peer, handles: Handles, args: dict[str, Any], outcome: Outcome) -
         network.synchronize({"peer": peer})
 
 
+def sync(peer: Peer, handles: Handles, args: dict[str, Any], outcome: Outcome) -> None:
+    now = T0 + timedelta(seconds=args.get("at", 0))
+    other = Peer(open_store(_location(args["with"])), clock=lambda: now, settings=PeerSettings(address="other"))
+    for handle in handles.values():
+        peer.connect(handle)
+    for identity, group in args["with_open"]:
+        other.connect(other.open_group(identity, group))
+    for round_ in range(args["rounds"]):
+        network.synchronize({peer.settings.address: peer, "other": other})
+        outcome.succeeded.append(f"round {round_}")
+        time.sleep(args.get("interval", 0.05))
+
+
+def _location(given: str) -> str | Path:
+    return given if is_postgres(given) else Path(given)
+
+
 def _request(peer: Peer, args: dict[str, Any]) -> CredentialRequest:
     """A ``PEER_CREDENTIAL_INFO`` with ``roles`` for the subject's key, as the issuer's replica knows it."""
     latest = peer.sync_replica((args["identity"], args["group"])).state.group.latest_credential(args["subject"])
@@ -149,7 +144,7 @@ def _request(peer: Peer, args: dict[str, Any]) -> CredentialRequest:
 
 
 JOBS: Final[dict[str, Callable[[Peer, Handles, dict[str, Any], Outcome], None]]] = {
-    "add": add, "update": update, "call": call,
+    "add": add, "update": update, "call": call, "sync": sync,
 }
 
 
@@ -157,8 +152,7 @@ def main() -> None:
     job, directory, raw = sys.argv[1:4]
     args: dict[str, Any] = json.loads(raw)
     outcome = Outcome()
-    store = open_store(directory if is_postgres(directory) else Path(directory))
-    counting_conflicts(store, outcome)
+    store = open_store(_location(directory))
     now = T0 + timedelta(seconds=args.get("at", 0))  # one fixed clock, shared by every worker of a race
     peer = Peer(store, clock=lambda: now, settings=PeerSettings(address=args.get("address", "::1")))
     handles: Handles = {(identity, group): peer.open_group(identity, group) for identity, group in args.get("open", [])}
@@ -170,6 +164,7 @@ def main() -> None:
         JOBS[job](peer, handles, args, outcome)
     except Exception:  # anything but a PeerError out of a call is a finding: report it
         outcome.other.append(traceback.format_exc())
+    outcome.conflicts = peer.races_lost
     print(outcome.as_json(), flush=True)
 
 
