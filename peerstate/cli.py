@@ -1,21 +1,18 @@
-"""The ``peerstate`` command.
+"""The ``peerstate`` command: ``replay``, ``verify``, ``log``, ``identities``, ``groups``,
+``members``. ``docs/cli.md`` describes each; ``peerstate COMMAND --help`` too, with examples.
 
-``peerstate replay PATH... [--store DIR] [--json]`` replays scenario files: one line per step,
-then ``N passed, M failed``. Exit status 0 when every step passed, 1 when a step failed, 2
-when a file is invalid; the valid files still run, so one bad file hides no other result.
+What every command shares, so that a script can rely on it:
 
-``peerstate log --store DIR [--group NAME] [--json]`` prints the history of every replica of
-the stores at DIR (of one group with ``--group``): time, author, event, effect, and for a
-refused envelope the rule and why; a table by default, JSON lines with ``--json``.
-
-``peerstate identities|groups|members --store DIR [--group NAME] [--at TIME | --event N] [--json]``
-show the derived state: the identities of each store; each replica's group; each group's
-members. ``--at`` and ``--event`` show a replica as it stood at a time (what it had recorded
-by then) or after its N-th event (the ``[N]`` of ``peerstate log``).
-
-``peerstate verify --store DIR [--json]`` judges every replica log of the stores at DIR again:
-a line per finding (group, author, sequence number, rule, why), then a summary. Exit status 0
-when everything holds, 1 when something does not, 2 when DIR holds no store.
+- exit status 0 on success; 1 for a failure the command exists to find (a scenario step
+  failed, ``verify`` found something) or an unexpected error; 2 for bad arguments or nothing
+  to work on (an invalid scenario file, no scenario file, no store, a store that cannot be
+  opened or reached);
+- an error that ends a command is one line on stderr, ``peerstate: ...``, with the HRESULT
+  when it is a ``PeerError``; ``--debug`` prints the traceback before it;
+- results go to stdout and nothing else does: the progress of ``replay`` and ``verify``
+  goes to stderr, and only when stderr is a terminal; colour (the verdicts of ``replay``
+  and ``verify``) only when stdout is a terminal and ``NO_COLOR`` is not set, unless
+  ``--color`` says otherwise, and never in JSON lines.
 """
 
 from __future__ import annotations
@@ -23,34 +20,146 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import sqlite3
 import sys
-from collections.abc import Callable, Iterator, Sequence
+import textwrap
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
+from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
+from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
 from peerstate.audit import stores_under, verify_store
-from peerstate.domain.records import live_records
+from peerstate.domain.records import LiveRecords
+from peerstate.errors import PeerError
 from peerstate.history import Entry, history
 from peerstate.scenario.values import parse_time
 from peerstate.views import group_digest, member_lines, replica_as_of
 from peerstate.scenario import ScenarioFileError, StepResult, load_scenario, replay, scenario_files
 from peerstate.scenario.problems import format_path
 from peerstate.domain.replica import ReplicaState
-from peerstate.locations import FROM_ENVIRONMENT, child, is_postgres
+from peerstate.locations import Location, child, is_postgres, parse_location
 from peerstate.store import PeerStore, open_store
 
+Paint: TypeAlias = Callable[[str, bool], str]
+"""Marks a verdict's text on stdout: ``paint(text, holds)``."""
 
-def _location(text: str) -> Path | str:
-    """A ``--store``: a directory, a PostgreSQL URL (``postgresql://...?schema=name``), or
-    ``env:``, the store eventsourcing's environment variables describe."""
-    return text if is_postgres(text) or text == FROM_ENVIRONMENT else Path(text)
+
+class _UsageError(Exception):
+    """What the command was given cannot be worked on (nothing there, or a store that cannot
+    be opened): one line on stderr, exit status 2."""
+
+
+def _time(text: str) -> datetime:
+    """An ``--at``: read while parsing, so that a bad one is a usage error like any other."""
+    try:
+        return parse_time(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _position(text: str) -> int:
+    """An ``--event``: a place in a replica's log, counted from 1 as ``log`` prints it."""
+    try:
+        place = int(text)
+    except ValueError:
+        place = 0
+    if place < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an event's place: 1, 2, 3 ... as the [N] of peerstate log")
+    return place
+
+
+def _shown(location: Location) -> str:
+    """A store location as an error line names it: a PostgreSQL URL without its password,
+    since error lines end up pasted into tickets and logs."""
+    text = str(location)
+    parts = urlsplit(text)
+    if not is_postgres(location) or parts.password is None:
+        return text
+    userinfo, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{userinfo.partition(':')[0]}:***@{host}"))
+
+
+def _one_line(text: str) -> str:
+    """A message as one line: a driver's (psycopg's) may span several."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    """What a store's database raises when it cannot be opened or reached: SQLite's errors,
+    and psycopg's when a PostgreSQL store has loaded it (it is an optional extra, so it is
+    looked up rather than imported)."""
+    psycopg = sys.modules.get("psycopg")
+    return (sqlite3.DatabaseError, *((psycopg.OperationalError,) if psycopg is not None else ()))
+
+
+@contextmanager
+def _opening(location: Location) -> Iterator[None]:
+    """Within it, a database failing to open (a file that is no SQLite database, a PostgreSQL
+    server that cannot be reached or refuses the login) is a usage error naming the store."""
+    try:
+        yield
+    except _database_errors() as error:
+        raise _UsageError(f"cannot open the store at {_shown(location)}: {_one_line(str(error))}") from error
+
+
+class _Progress:
+    """A status line on stderr while a command works through its items (``[3/42 files]
+    scenarios/x.json``), for a person at a terminal: piped or redirected stderr gets none of
+    it, so captured output and logs stay clean. The line is up only while an item is worked
+    on, and cleared before its results are printed, so it never mixes with stdout's lines."""
+
+    def __init__(self, total: int, noun: str) -> None:
+        self._total = total
+        self._noun = noun
+        self._stream = sys.stderr
+        self._on = self._stream.isatty()
+
+    @contextmanager
+    def showing(self, done: int, item: object) -> Iterator[None]:
+        if not self._on:
+            yield
+            return
+        width = shutil.get_terminal_size().columns - 1  # a wrapped line would not be rewritten in place
+        self._stream.write(f"\r{f'[{done}/{self._total} {self._noun}] {item}'[:width]}\x1b[K")
+        self._stream.flush()
+        try:
+            yield
+        finally:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()
+
+
+def _painter(arguments: argparse.Namespace) -> Paint:
+    """Green for what holds, red for what does not, or no colour: never in JSON lines (a
+    program reads them); else as ``--color`` says, and for ``auto`` only on a terminal and
+    without ``NO_COLOR`` (no-color.org, where an explicit option wins over the variable)."""
+    coloured = not arguments.json and (
+        arguments.color == "always"
+        or (arguments.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    )
+    if not coloured:
+        return lambda text, holds: text
+    return lambda text, holds: f"\x1b[{32 if holds else 31}m{text}\x1b[0m"
 
 
 def _result_json(result: StepResult) -> str:
     return json.dumps({**attrs.asdict(result), "file": str(result.file)})
+
+
+def _result_line(result: StepResult, paint: Paint) -> str:
+    """The step's line with its verdict painted: ``StepResult``'s line ends with PASS, or
+    with FAIL, ': ' and the difference."""
+    line = str(result)
+    tail = "" if result.passed else f": {result.difference}"
+    head, _, verdict = line[: len(line) - len(tail)].rpartition(" ")
+    return f"{head} {paint(verdict, result.passed)}{tail}"
 
 
 def _invalid_json(error: ScenarioFileError) -> str:
@@ -62,14 +171,24 @@ def _invalid_json(error: ScenarioFileError) -> str:
 
 def _replay(arguments: argparse.Namespace) -> int:
     files = scenario_files(arguments.paths)
+    if not files:
+        raise _UsageError(f"no scenario files in {', '.join(map(str, arguments.paths))}")
+    if isinstance(arguments.store, Path):  # made now: a path that cannot hold stores fails once, not every step
+        try:
+            arguments.store.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise _UsageError(f"cannot make the store directory {arguments.store}: {error.strerror}") from error
+    paint = _painter(arguments)
+    progress = _Progress(len(files), "files")
     results: list[StepResult] = []
     invalid = 0
-    for file in files:
+    for done, file in enumerate(files):
         store_root: Path | str | None = arguments.store
         if store_root is not None and len(files) > 1:
             store_root = child(store_root, file.stem)
         try:
-            steps = replay(load_scenario(file), store_root=store_root)
+            with progress.showing(done, file), _opening(store_root):
+                steps = replay(load_scenario(file), store_root=store_root)
         except ScenarioFileError as error:
             invalid += 1
             if arguments.json:
@@ -78,34 +197,51 @@ def _replay(arguments: argparse.Namespace) -> int:
                 print(f"invalid: {error}", file=sys.stderr, flush=True)
             continue
         for result in steps:
-            print(_result_json(result) if arguments.json else result, flush=True)
+            print(_result_json(result) if arguments.json else _result_line(result, paint), flush=True)
         results.extend(steps)
     failed = sum(not result.passed for result in results)
-    print(f"{len(results) - failed} passed, {failed} failed")
+    print(paint(f"{len(results) - failed} passed, {failed} failed", not failed and not invalid))
     return 2 if invalid else 1 if failed else 0
 
 
-def _verify(arguments: argparse.Namespace) -> int:
-    stores = list(stores_under(arguments.store))
+def _store_paths(location: Path | str) -> list[Path | str]:
+    """The stores at ``--store``; none is nothing to work on."""
+    with _opening(location):
+        stores = list(stores_under(location))
     if not stores:
-        print(f"no store at {arguments.store}", file=sys.stderr)
-        return 2
-    replicas = envelopes = findings = 0
-    for path in stores:
-        store = open_store(path)
+        raise _UsageError(f"no store at {_shown(location)}")
+    return stores
+
+
+def _opened(paths: Iterable[Path | str]) -> Iterator[tuple[Path | str, PeerStore]]:
+    """Each store, opened and closed in turn."""
+    for path in paths:
+        with _opening(path):
+            store = open_store(path)
         try:
-            verification = verify_store(store)
+            yield path, store
         finally:
             store.close()
+
+
+def _verify(arguments: argparse.Namespace) -> int:
+    paths = _store_paths(arguments.store)
+    paint = _painter(arguments)
+    progress = _Progress(len(paths), "stores")
+    replicas = envelopes = findings = 0
+    for checked, (path, store) in enumerate(_opened(paths)):
+        with progress.showing(checked, path):
+            verification = verify_store(store)
         for finding in verification.findings:
             if arguments.json:
                 print(json.dumps({"store": str(path), **attrs.asdict(finding)}), flush=True)
             else:
-                print(f"{path}: {finding}", flush=True)
+                print(paint(f"{path}: {finding}", False), flush=True)
         replicas += verification.replicas
         envelopes += verification.envelopes
         findings += len(verification.findings)
-    print(f"{len(stores)} store(s), {replicas} replica(s), {envelopes} envelope(s): {findings} finding(s)")
+    summary = f"{len(paths)} store(s), {replicas} replica(s), {envelopes} envelope(s): {findings} finding(s)"
+    print(paint(summary, not findings))
     return 1 if findings else 0
 
 
@@ -119,22 +255,12 @@ def _entry_line(position: int, entry: Entry) -> str:
     return f"[{position}] {_when(entry.at)}  {who}  {entry.event}: {entry.effect}{refused}"
 
 
-def _stores(arguments: argparse.Namespace) -> Iterator[tuple[Path | str, PeerStore]]:
-    """Each store at ``--store``, opened and closed in turn."""
-    for path in stores_under(arguments.store):
-        store = open_store(path)
-        try:
-            yield path, store
-        finally:
-            store.close()
-
-
 def _print(arguments: argparse.Namespace, record: dict[str, Any], line: str) -> None:
     print(json.dumps(record, default=str) if arguments.json else line, flush=True)
 
 
 def _identities(arguments: argparse.Namespace) -> int:
-    for path, store in _stores(arguments):
+    for path, store in _opened(_store_paths(arguments.store)):
         for record in store.identity_log().state.identities.values():
             state = f"deleted {_when(record.deleted_at)}" if record.deleted_at else "live"
             _print(arguments, {
@@ -148,12 +274,11 @@ def _identities(arguments: argparse.Namespace) -> int:
 
 def _replicas_as_of(arguments: argparse.Namespace) -> Iterator[tuple[Path | str, str, ReplicaState, datetime]]:
     """Each replica (of ``--group``) as of ``--at`` / ``--event``, with the time it stood at."""
-    at = parse_time(arguments.at) if arguments.at else None
-    for path, store in _stores(arguments):
+    for path, store in _opened(_store_paths(arguments.store)):
         for identity, group in store.replica_keys():
             if arguments.group in (None, group):
-                state, last = replica_as_of(group, store.replica_events(identity, group), event=arguments.event, at=at)
-                moment = at if at is not None else last
+                state, last = replica_as_of(group, store.replica_events(identity, group), event=arguments.event, at=arguments.at)
+                moment = arguments.at if arguments.at is not None else last
                 if moment is not None:
                     yield path, identity, state, moment
 
@@ -161,7 +286,7 @@ def _replicas_as_of(arguments: argparse.Namespace) -> Iterator[tuple[Path | str,
 def _groups(arguments: argparse.Namespace) -> int:
     for path, identity, state, at in _replicas_as_of(arguments):
         group = state.group
-        shown = len(live_records(group.records, at))
+        shown = len(LiveRecords(group.records, at))
         _print(arguments, {
             "store": str(path), "identity": identity, "group": group.group_peer_name, "at": at,
             "friendly_name": state.friendly_name, "phase": state.phase, "members": len(group.members),
@@ -185,87 +310,161 @@ def _members(arguments: argparse.Namespace) -> int:
 
 
 def _log(arguments: argparse.Namespace) -> int:
-    stores = list(stores_under(arguments.store))
-    if not stores:
-        print(f"no store at {arguments.store}", file=sys.stderr)
-        return 2
-    for path in stores:
-        store = open_store(path)
-        try:
-            for identity, group in store.replica_keys():
-                if arguments.group not in (None, group):
-                    continue
-                if not arguments.json:
-                    print(f"== {group}, as {identity}'s replica in {path} sees it")
-                for position, entry in enumerate(history(identity, group, store.replica_events(identity, group)), 1):
-                    if arguments.json:
-                        print(json.dumps({"store": str(path), "position": position, **attrs.asdict(entry), "at": entry.at.isoformat()}), flush=True)
-                    else:
-                        print(_entry_line(position, entry), flush=True)
-        finally:
-            store.close()
+    for path, store in _opened(_store_paths(arguments.store)):
+        for identity, group in store.replica_keys():
+            if arguments.group not in (None, group):
+                continue
+            if not arguments.json:
+                print(f"== {group}, as {identity}'s replica in {path} sees it")
+            for position, entry in enumerate(history(identity, group, store.replica_events(identity, group)), 1):
+                if arguments.json:
+                    print(json.dumps({"store": str(path), "position": position, **attrs.asdict(entry), "at": entry.at.isoformat()}), flush=True)
+                else:
+                    print(_entry_line(position, entry), flush=True)
     return 0
+
+
+_UNEXPECTED = "peerstate failed unexpectedly (--debug shows where)"
+_NO_STORE = "no store at DIR, a store that cannot be opened or reached, or bad arguments"
+
+
+def _epilog(examples: Sequence[str], statuses: Sequence[str]) -> str:
+    """The end of a help text: invocations to copy, and what exit status 0, 1 and 2 mean, so
+    that a script can be written from ``--help`` alone."""
+    return "\n".join([
+        "examples:", *(f"  {example}" for example in examples), "",
+        "exit status:",
+        *(textwrap.fill(meaning, 79, initial_indent=f"  {status}  ", subsequent_indent="     ")
+          for status, meaning in enumerate(statuses)),
+    ])
+
+
+def _common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """``--color`` and ``--debug``, accepted before the command and after it. Only the
+    program's parser gives them defaults; a command's leaves them unset when they are not
+    given after it, so that it keeps what was given before it."""
+    parser.add_argument(
+        "--color", choices=("auto", "always", "never"), default="auto" if defaults else argparse.SUPPRESS,
+        help="colour the verdicts of replay and verify: auto (the default) on a terminal unless NO_COLOR is set",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", default=False if defaults else argparse.SUPPRESS,
+        help="on an error, print its traceback before its line",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="peerstate",
+        prog="peerstate", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="The Windows Peer Grouping and Identity Manager semantics, event-sourced.",
+        epilog=_epilog([
+            "peerstate replay scenarios/ --store stores",
+            "peerstate verify --store stores",
+            "peerstate log --store stores/ready-and-roles/bob | grep ADMIN",
+            "peerstate members --store stores --json",
+        ], [
+            "success: every step passed, everything verified, everything asked for printed",
+            f"a scenario step failed, verify found something, or {_UNEXPECTED}",
+            "bad arguments, or nothing to work on: an invalid scenario file, no scenario file, "
+            "no store, a store that cannot be opened or reached",
+        ]),
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {metadata.version('peerstate')}")
+    _common_options(parser, defaults=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    replay_command = commands.add_parser(
-        "replay", help="replay scenario files",
-        description="Replay scenario files (shared/SCENARIOS.md): a line per step, then "
-        "'N passed, M failed'. Exit status 0: all passed; 1: a step failed; 2: a file is invalid.",
+
+    def command(name: str, run: Callable[[argparse.Namespace], int], summary: str, description: str,
+                examples: Sequence[str], statuses: Sequence[str]) -> argparse.ArgumentParser:
+        added = commands.add_parser(
+            name, help=summary, description=description, epilog=_epilog(examples, statuses),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _common_options(added, defaults=False)
+        added.set_defaults(run=run)
+        return added
+
+    replay_command = command(
+        "replay", _replay, "replay scenario files",
+        "Replay scenario files (shared/SCENARIOS.md): a line per step, then 'N passed, M failed'.\n"
+        "An invalid file is reported and the valid ones still run. On a terminal, stderr shows\n"
+        "the files done and the one running.",
+        ["peerstate replay scenarios/",
+         "peerstate replay scenarios/records/ scenarios/groups/password-join.json --store stores",
+         "peerstate replay scenarios/identities/lifecycle.json --json",
+         "peerstate replay scenarios/ --store 'postgresql://peerstate@localhost/peerstate?schema=ci'"],
+        ["every step passed", f"a step failed, or {_UNEXPECTED}",
+         "a scenario file is invalid, no scenario file was found, --store cannot hold stores, or bad arguments"],
     )
     replay_command.add_argument(
         "paths", nargs="+", type=Path, metavar="PATH",
         help="a scenario file, or a directory: every *.json file under it",
     )
     replay_command.add_argument(
-        "--store", type=_location, metavar="DIR",
+        "--store", type=parse_location, metavar="DIR",
         help="keep each peer's store in DIR/<peer> (DIR/<file stem>/<peer> for several files); "
         "default: in memory",
     )
     replay_command.add_argument("--json", action="store_true", help="print JSON lines")
-    replay_command.set_defaults(run=_replay)
-    log_command = commands.add_parser(
-        "log", help="print the history of a store's replicas",
-        description="Print the history of every replica of the stores at DIR: time, author (with "
-        "the friendly name the group knew), event, effect, and why an envelope was refused.",
-    )
-    log_command.add_argument("--store", type=_location, metavar="DIR", required=True, help="a store, or a directory of stores")
-    log_command.add_argument("--group", metavar="NAME", help="only this group (its group peer name)")
-    log_command.add_argument("--json", action="store_true", help="print JSON lines")
-    log_command.set_defaults(run=_log)
-    for name, run, summary in (
-        ("identities", _identities, "the identities of each store, deleted ones too"),
-        ("groups", _groups, "each replica's group: phase, members, records, digest"),
-        ("members", _members, "each group's members: roles, validity, presence"),
-    ):
-        command = commands.add_parser(name, help=summary, description=f"Show {summary}.")
-        command.add_argument("--store", type=_location, metavar="DIR", required=True, help="a store, or a directory of stores")
-        if name != "identities":
-            command.add_argument("--group", metavar="NAME", help="only this group (its group peer name)")
-            as_of = command.add_mutually_exclusive_group()
-            as_of.add_argument("--at", metavar="TIME", help="as the replica stood at this ISO-8601 UTC time")
-            as_of.add_argument("--event", type=int, metavar="N", help="as the replica stood after its N-th event")
-        command.add_argument("--json", action="store_true", help="print JSON lines")
-        command.set_defaults(run=run)
-    verify_command = commands.add_parser(
-        "verify", help="verify stores offline",
-        description="Judge every replica log of the stores at DIR again, from their rows: every "
-        "envelope's signature, its author's credential and role at its time, each author's chain "
-        "(no gap, fork or reordering), and every refusal. Exit status 0: all holds; 1: a finding; "
-        "2: no store at DIR.",
+
+    verify_command = command(
+        "verify", _verify, "verify stores offline",
+        "Judge every replica log of the stores at DIR again, from their rows: every envelope's\n"
+        "signature, its author's credential and role at its time, each author's chain (no gap,\n"
+        "fork or reordering), and every refusal. A line per finding, then a summary. On a\n"
+        "terminal, stderr shows the stores checked.",
+        ["peerstate verify --store stores",
+         "peerstate verify --store stores/ready-and-roles/alice --json",
+         "peerstate verify --store 'postgresql://peerstate@localhost/peerstate?schema=ci'"],
+        ["everything holds", f"a finding, or {_UNEXPECTED}", _NO_STORE],
     )
     verify_command.add_argument(
-        "--store", type=_location, metavar="DIR", required=True,
+        "--store", type=parse_location, metavar="DIR", required=True,
         help="a store, or a directory of stores (as replay --store leaves them)",
     )
     verify_command.add_argument("--json", action="store_true", help="print findings as JSON lines")
-    verify_command.set_defaults(run=_verify)
+
+    log_command = command(
+        "log", _log, "print the history of a store's replicas",
+        "Print the history of every replica of the stores at DIR: time, author (with the\n"
+        "friendly name the group knew), event, effect, and why an envelope was refused.",
+        ["peerstate log --store stores/ready-and-roles/bob",
+         "peerstate log --store stores --group \"$GROUP\" | grep ADMIN",
+         "peerstate log --store stores --json"],
+        ["printed", _UNEXPECTED, _NO_STORE],
+    )
+    log_command.add_argument("--store", type=parse_location, metavar="DIR", required=True, help="a store, or a directory of stores")
+    log_command.add_argument("--group", metavar="NAME", help="only this group (its group peer name)")
+    log_command.add_argument("--json", action="store_true", help="print JSON lines")
+
+    for name, run, summary, examples in (
+        ("identities", _identities, "the identities of each store, deleted ones too",
+         ["peerstate identities --store stores", "peerstate identities --store env: --json"]),
+        ("groups", _groups, "each replica's group: phase, members, records, digest",
+         ["peerstate groups --store stores",
+          "peerstate groups --store stores/ready-and-roles --at 2026-01-01T00:30:00Z"]),
+        ("members", _members, "each group's members: roles, validity, presence",
+         ["peerstate members --store stores/ready-and-roles/bob --group \"$GROUP\"",
+          "peerstate members --store stores --event 12 --json"]),
+    ):
+        view = command(name, run, summary, f"Show {summary}.", examples, ["printed", _UNEXPECTED, _NO_STORE])
+        view.add_argument("--store", type=parse_location, metavar="DIR", required=True, help="a store, or a directory of stores")
+        if name != "identities":
+            view.add_argument("--group", metavar="NAME", help="only this group (its group peer name)")
+            as_of = view.add_mutually_exclusive_group()
+            as_of.add_argument("--at", type=_time, metavar="TIME", help="as the replica stood at this ISO-8601 UTC time")
+            as_of.add_argument("--event", type=_position, metavar="N", help="as the replica stood after its N-th event")
+        view.add_argument("--json", action="store_true", help="print JSON lines")
     return parser
+
+
+def _failure(error: Exception) -> tuple[int, str]:
+    """The exit status and the line for an error that ended a command: what the command was
+    given (exit status 2), or something peerstate did not expect (1)."""
+    if isinstance(error, _UsageError):
+        return 2, str(error)
+    if isinstance(error, PeerError):
+        return 2, f"{error.name} (0x{error.hresult:08X}): {_one_line(error.message)}"
+    return 1, f"unexpected {type(error).__name__}: {_one_line(str(error))} (--debug shows where)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -277,3 +476,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader (``| head``) has all it wanted
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115  # so that the interpreter's final flush is quiet
         return 0
+    except Exception as error:
+        status, line = _failure(error)
+        if arguments.debug:
+            traceback.print_exc()
+        print(f"peerstate: {line}", file=sys.stderr)
+        return status
