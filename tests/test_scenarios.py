@@ -1,24 +1,19 @@
-"""Every scenario file under ``scenarios/``: valid against the schema and the loader's checks,
-and every step passes when replayed in memory. One test per file, named by its path."""
+"""Every scenario file under ``scenarios/`` is a test of its own, ``scenarios/<path>::replay``:
+the peerstate pytest plugin collects them (``peerstate_scenarios = ["scenarios"]`` in
+pyproject.toml) whenever pytest runs from the rootdir without path arguments, loads each (an
+invalid file is an error naming the key path) and replays it in memory (a failed step fails
+its test). This module checks that the configuration names them and that there are some, so
+that a moved or emptied directory cannot pass by replaying nothing."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from peerstate.scenario import load_scenario, replay, scenario_files
-
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-FILES = scenario_files([SCENARIOS])
+from peerstate.pytest_plugin import scenario_directories
+from peerstate.scenario import scenario_files
 
 
-def test_there_are_scenarios_to_replay() -> None:
-    assert FILES, f"no scenario files under {SCENARIOS}"
-
-
-@pytest.mark.parametrize("file", FILES, ids=[str(file.relative_to(SCENARIOS)) for file in FILES])
-def test_the_scenario_replays(file: Path) -> None:
-    scenario = load_scenario(file)  # ScenarioFileError names the key path of what is invalid
-    failed = [str(result) for result in replay(scenario) if not result.passed]
-    assert not failed, "\n".join(failed)
+def test_there_are_scenarios_to_replay(pytestconfig: pytest.Config) -> None:
+    scenarios = pytestconfig.rootpath / "scenarios"
+    assert scenarios in scenario_directories(pytestconfig)
+    assert scenario_files([scenarios]), f"no scenario files under {scenarios}"
