@@ -1,0 +1,231 @@
+"""The documentation in ``docs/`` runs, and its reference tables agree with the code.
+
+For each ``docs/*.md`` file, one test runs its examples in order, in one namespace, in a
+temporary directory that holds a copy of the repository's ``examples/``:
+
+- a fenced block of language ``python`` is executed;
+- a fenced block of language ``python`` or ``pycon`` whose first line starts with ``>>>`` is
+  a doctest (``ELLIPSIS`` and ``NORMALIZE_WHITESPACE``), run in that same namespace;
+- a fenced ``sh`` block placed right after the comment ``<!-- test: run -->`` has each of
+  its lines that start with ``peerstate`` run through ``peerstate.cli.main``, which must
+  return 0 (other shell blocks, such as installation commands, are shown, not run);
+- a fenced block placed right after ``<!-- test: file PATH -->`` must be exactly the
+  repository's file at ``PATH``.
+
+Two more tests hold the tables to the code: ``docs/hresults.md`` lists exactly the HRESULTS
+of ``peerstate/errors.py`` (name, value and meaning, in the same order), and
+``docs/windows-mapping.md`` names every function of the reference's function list and of
+``peerstate.winapi``, with the status the code gives it.
+"""
+
+from __future__ import annotations
+
+import doctest
+import io
+import re
+import shlex
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from peerstate import Peer, cli, winapi
+from peerstate.errors import HRESULTS
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+EXAMPLES = ROOT / "examples"
+REFERENCE = ROOT.parent / "shared" / "reference" / "windows-p2p.md"
+DOCTEST_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+_FENCE = re.compile(r"^```([\w-]*)\s*$")
+_MARKER = re.compile(r"^<!--\s*test:\s*(.*?)\s*-->$")
+
+
+@attrs.frozen
+class Block:
+    """A fenced code block: its language, its text, the line its text starts on (1-based)
+    and the ``<!-- test: ... -->`` marker right before its fence, if any."""
+
+    language: str
+    text: str
+    line: int
+    marker: str | None
+
+    @property
+    def is_doctest(self) -> bool:
+        return self.language in ("python", "pycon") and self.text.lstrip().startswith(">>>")
+
+
+def blocks(text: str) -> Iterator[Block]:
+    """The fenced blocks of a Markdown text, in order."""
+    lines = text.splitlines()
+    index = 0
+    while index < len(lines):
+        opening = _FENCE.match(lines[index])
+        if opening is None:
+            index += 1
+            continue
+        before = next((line.strip() for line in reversed(lines[:index]) if line.strip()), "")
+        marker = _MARKER.match(before)
+        end = index + 1
+        while end < len(lines) and lines[end].rstrip() != "```":
+            end += 1
+        if end == len(lines):
+            raise AssertionError(f"the code block opened on line {index + 1} is never closed")
+        yield Block(opening[1], "\n".join(lines[index + 1 : end]) + "\n", index + 2, marker[1] if marker else None)
+        index = end + 1
+
+
+def doc_files() -> list[Path]:
+    return sorted(DOCS.glob("*.md"))
+
+
+def _run_python(block: Block, path: Path, namespace: dict[str, Any]) -> None:
+    # Blank lines in front keep the line numbers of a traceback those of the Markdown file.
+    code = compile("\n" * (block.line - 1) + block.text, str(path), "exec")
+    exec(code, namespace)  # noqa: S102  # the documentation's own examples
+
+
+def _run_doctest(block: Block, path: Path, namespace: dict[str, Any]) -> None:
+    test = doctest.DocTestParser().get_doctest(block.text, namespace, f"{path.name}:{block.line}", str(path), block.line - 1)
+    report = io.StringIO()
+    runner = doctest.DocTestRunner(optionflags=DOCTEST_FLAGS)
+    result = runner.run(test, out=report.write, clear_globs=False)
+    namespace.update(test.globs)  # what the examples defined, for the blocks after them
+    assert result.failed == 0, f"{path.name}, the examples from line {block.line}:\n{report.getvalue()}"
+
+
+def _run_shell(block: Block, path: Path) -> None:
+    for offset, line in enumerate(block.text.splitlines()):
+        words = shlex.split(line, comments=True)
+        if words[:1] == ["peerstate"]:
+            status = cli.main(words[1:])
+            assert status == 0, f"{path.name}, line {block.line + offset}: `{line}` exited with {status}"
+
+
+@pytest.mark.parametrize("path", doc_files(), ids=lambda path: path.name)
+def test_the_examples_run(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if EXAMPLES.is_dir():
+        shutil.copytree(EXAMPLES, tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {"__name__": f"docs.{path.stem}"}
+    for block in blocks(path.read_text(encoding="utf-8")):
+        if block.marker is not None and block.marker.startswith("file "):
+            expected = ROOT / block.marker.removeprefix("file ").strip()
+            assert block.text == expected.read_text(encoding="utf-8"), (
+                f"{path.name}, line {block.line}: the block is not the file {expected.relative_to(ROOT)}"
+            )
+        if block.is_doctest:
+            _run_doctest(block, path, namespace)
+        elif block.language == "python":
+            _run_python(block, path, namespace)
+        elif block.language == "sh" and block.marker == "run":
+            _run_shell(block, path)
+
+
+def test_docs_exist() -> None:
+    names = {path.name for path in doc_files()}
+    assert {"index.md", "concepts.md", "windows-mapping.md", "hresults.md", "stores.md", "security.md", "scenario-format.md"} <= names
+
+
+def test_the_example_scenarios_replay(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (EXAMPLES / "scenarios" / "first.scenario.json").is_file()
+    assert cli.main(["replay", str(EXAMPLES / "scenarios")]) == 0
+    assert " 0 failed" in capsys.readouterr().out
+
+
+# The HRESULT table ------------------------------------------------------------------------------
+
+def _table_rows(text: str) -> Iterator[list[str]]:
+    """The cells of every row of the Markdown tables in ``text``, header and rule rows left out."""
+    for line in text.splitlines():
+        if not line.startswith("|"):
+            continue
+        cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+        if all(re.fullmatch(r":?-+:?", cell) for cell in cells):
+            continue
+        yield [cell.replace("\\|", "|") for cell in cells]
+
+
+def hresult_rows() -> list[tuple[str, int, str, str]]:
+    """(name, value, meaning, when) of each row of docs/hresults.md whose first cell is a code name."""
+    rows = []
+    for cells in _table_rows((DOCS / "hresults.md").read_text(encoding="utf-8")):
+        name = re.fullmatch(r"`([A-Z][A-Z0-9_]+)`", cells[0])
+        if name is not None:
+            assert len(cells) == 4, cells
+            rows.append((name[1], int(cells[1], 16), cells[2], cells[3]))
+    return rows
+
+
+def test_the_hresult_table_is_the_code_s() -> None:
+    rows = hresult_rows()
+    assert [(name, value, meaning) for name, value, meaning, _ in rows] == [
+        (result.name, result.value, result.meaning) for result in HRESULTS.values()
+    ]
+    assert all(when for *_, when in rows), "every HRESULT says when peerstate returns it"
+
+
+# The function map ----------------------------------------------------------------------------
+
+STATUSES = ("supported", "not yet", "not applicable")
+
+
+def reference_functions() -> list[str]:
+    """Every function of section 1 of the reference (its tables' bold first cells)."""
+    text = REFERENCE.read_text(encoding="utf-8")
+    section = text[text.index("## 1. Functions") : text.index("## 2. HRESULT codes")]
+    return re.findall(r"^\| \*\*(\w+)\*\*", section, flags=re.MULTILINE)
+
+
+def mapping_rows() -> dict[str, list[str]]:
+    """The rows of docs/windows-mapping.md's table, by function name."""
+    rows: dict[str, list[str]] = {}
+    for cells in _table_rows((DOCS / "windows-mapping.md").read_text(encoding="utf-8")):
+        name = re.fullmatch(r"`(Peer\w+)`", cells[0])
+        if name is not None:
+            assert name[1] not in rows, f"{name[1]} has two rows"
+            rows[name[1]] = cells
+    return rows
+
+
+def test_the_reference_function_list_was_read() -> None:
+    functions = reference_functions()
+    assert len(functions) == len(set(functions)) >= 50
+    assert {"PeerGroupStartup", "PeerGroupCreate", "PeerIdentityGetCryptKey", "PeerCreatePeerName"} <= set(functions)
+
+
+def test_the_map_names_every_function() -> None:
+    rows = mapping_rows()
+    missing = (set(reference_functions()) | winapi.ALL_FUNCTIONS | set(winapi.FUNCTIONS)) - set(rows)
+    assert not missing, f"docs/windows-mapping.md does not name {sorted(missing)}"
+    stray = set(rows) - set(reference_functions()) - winapi.ALL_FUNCTIONS
+    assert not stray, f"docs/windows-mapping.md names functions of no list: {sorted(stray)}"
+
+
+def _status_in_code(function: str) -> str:
+    if function in winapi.FUNCTIONS:
+        return "supported"
+    return "not yet" if function in winapi.ALL_FUNCTIONS else "not applicable"
+
+
+def test_each_status_is_the_code_s() -> None:
+    for function, cells in mapping_rows().items():
+        assert cells[1] in STATUSES, f"{function}: status {cells[1]!r} is not one of {STATUSES}"
+        assert cells[1] == _status_in_code(function), f"{function} is {_status_in_code(function)} in the code, not {cells[1]}"
+
+
+def test_each_named_call_exists() -> None:
+    for function, cells in mapping_rows().items():
+        methods = re.findall(r"`Peer\.(\w+)", cells[2])
+        names = re.findall(r"`winapi\.(\w+)", cells[3])
+        if cells[1] == "supported":
+            assert methods, f"{function}: no Peer method named"
+            assert names == [function], f"{function}: the winapi cell names {names}"
+        for method in methods:
+            assert callable(getattr(Peer, method, None)), f"{function}: Peer has no method {method}"
+        for name in names:
+            assert name in winapi.FUNCTIONS and callable(getattr(winapi, name, None)), f"{function}: winapi has no {name}"
