@@ -1,0 +1,1 @@
+"""Example applications that embed peerstate through its public API."""
