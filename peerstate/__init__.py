@@ -1,8 +1,32 @@
-"""peerstate: the Windows Peer Grouping and Identity Manager semantics as an event-sourced state machine."""
+"""peerstate: the Windows Peer Grouping and Identity Manager semantics as an event-sourced state machine.
 
+What an embedding application needs is here: ``Peer`` and its settings, stores, errors,
+the request a credential call takes, and the header's flag enums its calls accept.
+"""
+
+from peerstate.constants import (
+    PeerGroupAuthenticationScheme,
+    PeerGroupIssueCredentialFlags,
+    PeerGroupPropertyFlags,
+    PeerRecordFlags,
+)
 from peerstate.errors import HResult, PeerError
+from peerstate.groups import CredentialRequest
 from peerstate.peer import NamePair, Peer, PeerSettings
 from peerstate.store import PeerStore, open_store
 
-__all__ = ["HResult", "NamePair", "Peer", "PeerError", "PeerSettings", "PeerStore", "open_store"]
+__all__ = [
+    "CredentialRequest",
+    "HResult",
+    "NamePair",
+    "Peer",
+    "PeerError",
+    "PeerGroupAuthenticationScheme",
+    "PeerGroupIssueCredentialFlags",
+    "PeerGroupPropertyFlags",
+    "PeerRecordFlags",
+    "PeerSettings",
+    "PeerStore",
+    "open_store",
+]
 __version__ = "0.1.0"

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import attrs
 
 from peerstate import credentials, names, record_attributes, wire
 from peerstate.domain import rules
@@ -39,7 +38,7 @@ class Refused(Exception):
 
 def signed_part(envelope: Envelope) -> bytes:
     """What the author signs: the envelope without its signature."""
-    return wire.canonical(attrs.evolve(envelope, signature=b""))
+    return wire.canonical_unsigned(envelope)
 
 
 def envelope_id(envelope: Envelope) -> bytes:

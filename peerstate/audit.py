@@ -40,6 +40,7 @@ from peerstate.store import (
     chain_link,
     chain_start,
     postgres_stores,
+    project_log,
 )
 
 IDENTITY_LOG: Final = "the identity log"
@@ -98,7 +99,7 @@ def _verify_logs(store: PeerStore) -> Verification:
         originator = ReplicaLog.create_id(identity, group)
         broken, events = _chain_findings(store, originator, lambda created: (created.identity, created.group) == (identity, group))
         logs[originator] = ((identity, group), events)
-        findings.extend(Finding(identity, group, None, None, rule, message) for rule, message in broken)
+        findings.extend(Finding(identity, group, None, None, rule, message) for rule, message in broken + _snapshot_findings(store, originator, events))
         payloads = [event.payload for event in events or () if isinstance(event, ReplicaLog.Recorded)]
         judged, found = verify_replica(identity, group, payloads)
         envelopes += judged
@@ -172,6 +173,39 @@ def _chain_findings(
             broken.append(("chain_holds", f"event {event.originator_version} is not the event its log's hash chain recorded"))
         previous = link
     return broken, events
+
+
+def _snapshot_findings(store: PeerStore, originator: UUID, events: list[Aggregate.Event] | None) -> list[tuple[str, str]]:
+    """A snapshot is what an open starts from, outside the hash chain: each must be exactly
+    the log as its events give it at the snapshot's version, or an edited snapshot would
+    change what the peer believes while every event still verifies."""
+    try:
+        snapshots = store.stored_snapshots(originator)
+    except ValueError as error:
+        return [("snapshot_decodes", str(error))]
+    if events is None:
+        return []
+    broken: list[tuple[str, str]] = []
+    replayed: Any = None
+    applied = 0
+    for snapshot in sorted(snapshots, key=lambda snapshot: snapshot.originator_version):
+        version = snapshot.originator_version
+        if version > len(events):
+            broken.append(("snapshot_matches_log", f"a snapshot of version {version}, past the log's last event"))
+            continue
+        try:
+            replayed = project_log(replayed, events[applied:version])
+        except Exception as error:  # rows out of order, or not this log's: the chain findings say which
+            return broken + [("snapshot_matches_log", f"the log does not replay to its snapshot of version {version}: {error}")]
+        applied = version
+        if _attributes(snapshot.mutate(None)) != _attributes(replayed):
+            broken.append(("snapshot_matches_log", f"the snapshot of version {version} is not the log its events give"))
+    return broken
+
+
+def _attributes(log: Any) -> dict[str, Any]:
+    """What a log holds, less what only this process keeps about it."""
+    return {name: value for name, value in vars(log).items() if name not in ("_pending_events", "snapshot_version")}
 
 
 def verify_replica(identity: str, group: str, events: list[ReplicaEvent]) -> tuple[int, list[Finding]]:

@@ -28,6 +28,7 @@ anything else raises ``CryptoFailure``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -291,10 +292,15 @@ def sign(key: PrivateKey, data: bytes) -> bytes:
     return key.sign(data, _PSS, hashes.SHA256())
 
 
+def verify_with(key: rsa.RSAPublicKey, data: bytes, signature: bytes) -> None:
+    """Nothing when ``sign`` with this key made ``signature`` over ``data``; else ``InvalidSignature``."""
+    key.verify(signature, data, _PSS, hashes.SHA256())
+
+
 def signature_matches(public_key: bytes, data: bytes, signature: bytes) -> bool:
     """Whether ``sign`` with the key of this DER SubjectPublicKeyInfo made ``signature``; junk is False."""
     try:
-        _rsa_public_key(public_key).verify(signature, data, _PSS, hashes.SHA256())
+        verify_with(_rsa_public_key(public_key), data, signature)
     except (CryptoFailure, InvalidSignature, TypeError):
         return False
     return True
@@ -370,7 +376,10 @@ def _certificate(der: bytes) -> x509.Certificate:
         raise CryptoFailure(f"not a DER certificate: {error}") from None
 
 
+@functools.lru_cache(maxsize=4096)
 def _rsa_public_key(der: bytes) -> rsa.RSAPublicKey:
+    """The key a DER SubjectPublicKeyInfo holds, parsed once: every envelope of an author
+    is verified with the same key, and parsing costs half a verification."""
     try:
         key = serialization.load_der_public_key(der)
     except (ValueError, UnsupportedAlgorithm):

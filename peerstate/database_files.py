@@ -42,7 +42,7 @@ class DatabaseSnapshot:
 
 
 def signed_part(snapshot: DatabaseSnapshot) -> bytes:
-    return wire.canonical(attrs.evolve(snapshot, signature=b""))
+    return wire.canonical_unsigned(snapshot)
 
 
 def encode(snapshot: DatabaseSnapshot) -> bytes:

@@ -59,7 +59,7 @@ from peerstate.domain.group_events import (
     SharedEvent,
 )
 from peerstate.domain.group_state import GroupState
-from peerstate.domain.records import RecordVersion, live_records, record_changes, shown_versions
+from peerstate.domain.records import LiveRecords, RecordVersion
 from peerstate.domain.state import IdentityRecord
 from peerstate.errors import GroupNotReady, InvalidArgument, NotFound, PeerError, peer_error
 from peerstate.sessions import GroupEvent, GroupHandle, Interest, Neighbor, ReplicaKey
@@ -160,6 +160,10 @@ def properties_in_range(flags: int, member_data_lifetime: int, presence_lifetime
         )
     if presence_lifetime < DEFAULT_PRESENCE_LIFETIME:
         raise peer_error("PEER_E_INVALID_GROUP_PROPERTIES", "ulPresenceLifetime must be at least 300 seconds")
+
+
+PEER_TIME_TOLERANCE: Final = timedelta(milliseconds=1)
+"""Peer time offsets closer than this to the one held are not recorded."""
 
 
 class GroupCalls(PeerCore):
@@ -269,7 +273,8 @@ class GroupCalls(PeerCore):
         after = self._replica(*key).state.group
         if any(isinstance(event.envelope.payload, PropertiesChanged) for event in accepted):
             self._sessions.notify(key, GroupEvent(PeerGroupEventType.PEER_GROUP_EVENT_PROPERTY_CHANGED))
-        for identity, member in after.members.items():
+        unchanged = after.members is before.members and after.delivered is before.delivered
+        for identity, member in () if unchanged else after.members.items():
             old = before.members.get(identity)
             if old is None:
                 change = PeerMemberChangeType.PEER_MEMBER_JOINED
@@ -288,29 +293,32 @@ class GroupCalls(PeerCore):
         """The group's peer time on this replica: this machine's clock and the replica's offset."""
         return self._clock() + self._replica(*key).state.peer_time_offset
 
-    def _live_records(self, key: ReplicaKey, group: GroupState | None = None) -> dict[UUID, RecordVersion]:
-        """The records the replica shows now. With ``PEER_DEFER_EXPIRATION`` nothing
-        expires while the replica has no connection."""
-        group = self._replica(*key).state.group if group is None else group
+    def _expiring(self, key: ReplicaKey, group: GroupState) -> bool:
+        """Whether records expire now: not with ``PEER_DEFER_EXPIRATION`` while the replica
+        has no connection."""
         properties = group.properties
-        deferred = (
+        return not (
             properties is not None and bool(properties.flags & PeerGroupPropertyFlags.PEER_DEFER_EXPIRATION)
             and not self._sessions.connections(key)
         )
-        return live_records(group.records, self._peer_now(key), expiring=not deferred)
+
+    def _live_records(self, key: ReplicaKey) -> LiveRecords:
+        """The records the replica shows now."""
+        group = self._replica(*key).state.group
+        return LiveRecords(group.records, self._peer_now(key), self._expiring(key, group))
 
     def _report_records(self, key: ReplicaKey, before: GroupState | None = None) -> None:
         """Tell registrations how the records shown changed since this process last looked
         (or, the first time, since ``before``): added, updated, deleted, or expired as the
         clock passed them. Every call on a replica looks first, so expiry is reported as
         soon as anything observes the clock."""
-        live = self._live_records(key)
-        shown = self._sessions.shown(key)
-        if shown is None:
-            shown = shown_versions(self._live_records(key, before) if before is not None else live)
-        self._sessions.show(key, shown_versions(live))
-        records = self._replica(*key).state.group.records
-        for record_id, change in record_changes(shown, live, records):
+        log = self._replica(*key)
+        records = log.state.group.records
+        changes = self._sessions.watch(key).look(
+            records, log.published, self._peer_now(key), self._expiring(key, log.state.group),
+            before.records if before is not None else None,
+        )
+        for record_id, change in changes:
             self._sessions.notify(key, GroupEvent(
                 PeerGroupEventType.PEER_GROUP_EVENT_RECORD_CHANGED, record_change=change,
                 record_id=record_id, record_type=records[record_id].record.type,
@@ -1001,18 +1009,22 @@ class GroupCalls(PeerCore):
 
         self._execute_group(key, decide)
 
-    def sync_peer_time(self, key: ReplicaKey, remote_peer_time: datetime, source: str) -> None:
-        """Take the group's peer time from the member this replica connects to: a replica
-        not yet synchronized adopts it; a synchronized one moves a quarter of the way
-        towards it, so one skewed member cannot drag the group's clock far, and a clock may
-        step slightly back, as MS-PPGRH 1.3.6 says."""
+    def sync_peer_time(self, key: ReplicaKey, remote_peer_time: datetime, source: str, asked_at: datetime) -> None:
+        """Take the group's peer time from the member this replica connects to, read when
+        its answer arrived to a question sent at ``asked_at`` (this machine's clock): the
+        remote's time stands for the middle of that round trip, as NTP reckons, or each sync
+        would count the answer's travel as the remote being slow. A replica not yet
+        synchronized adopts it; a synchronized one moves a quarter of the way towards it, so
+        one skewed member cannot drag the group's clock far, and a clock may step slightly
+        back, as MS-PPGRH 1.3.6 says. A change under ``PEER_TIME_TOLERANCE`` is not recorded:
+        a sync between agreeing clocks writes nothing."""
         log = self._replica(*key)
-        observed = remote_peer_time - self._clock()
+        now = self._clock()
+        observed = remote_peer_time - (asked_at + (now - asked_at) / 2)
         current = log.state.peer_time_offset
         offset = (current * 3 + observed) / 4 if log.state.synchronized else observed
         microseconds = round(offset / timedelta(microseconds=1))
-        if microseconds != round(current / timedelta(microseconds=1)):
-            now = self._clock()
+        if abs(timedelta(microseconds=microseconds) - current) >= PEER_TIME_TOLERANCE:
             self._execute_group(key, lambda _: ([PeerTimeAdjusted(microseconds, source, now)], [], None))
 
     def sync_peer_time_now(self, key: ReplicaKey) -> datetime:

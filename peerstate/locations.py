@@ -34,6 +34,12 @@ def is_postgres(location: Location) -> bool:
     return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
 
 
+def parse_location(text: str) -> Path | str:
+    """A location as a command line or a configuration gives it: a PostgreSQL URL or
+    ``env:`` as it is, anything else a directory."""
+    return text if is_postgres(text) or text == FROM_ENVIRONMENT else Path(text)
+
+
 def schema_of(location: str) -> str:
     """The schema a PostgreSQL URL names (``E_INVALIDARG`` for one that is not a plain name)."""
     schema = parse_qs(urlsplit(location).query).get("schema", [DEFAULT_SCHEMA])[0]

@@ -27,7 +27,7 @@ from peerstate.core import GroupDecision
 from peerstate.domain import record_rules, rules
 from peerstate.domain.group_events import Credential, Envelope, EnvelopeAccepted, Record, RecordPublished
 from peerstate.domain.group_state import GroupState, apply_envelope
-from peerstate.domain.records import DELETED, MAX_RECORD_SIZE, RecordVersion, creator_tag, refresh_due, refreshed_expiration
+from peerstate.domain.records import DELETED, MAX_RECORD_SIZE, LiveRecords, RecordVersion, creator_tag, refresh_due, refreshed_expiration
 from peerstate.domain.replica import ReplicaState
 from peerstate.errors import InvalidArgument, peer_error
 from peerstate.groups import GroupCalls
@@ -57,7 +57,7 @@ def _flags(value: object) -> int:
 
 
 @attrs.frozen
-class _Draft:
+class Draft:
     """What a caller gives of a record version: the fields ``PEER_RECORD`` lets it set."""
 
     type: UUID
@@ -67,7 +67,7 @@ class _Draft:
     data: bytes
 
 
-def _draft(record_type: object, flags: object, expiration: object, attributes: object, data: object) -> _Draft:
+def draft(record_type: object, flags: object, expiration: object, attributes: object, data: object) -> Draft:
     """The caller's fields, each checked: attributes against their schema, the whole within
     the size limit."""
     kind = arguments.guid(record_type, "type")
@@ -77,7 +77,17 @@ def _draft(record_type: object, flags: object, expiration: object, attributes: o
     record_attributes.read_attributes(text)
     payload = _data(data)
     record_rules.record_fits(text, payload)
-    return _Draft(kind, bits, until, text, payload)
+    return Draft(kind, bits, until, text, payload)
+
+
+def new_record(creator: str, fields: Draft, now: datetime) -> Record:
+    """A record's first version, by its creator: a fresh id bound to the creator
+    (``creator_tag``), created and modified now."""
+    tag = creator_tag(creator)
+    return Record(
+        UUID(bytes=secrets.token_bytes(16 - len(tag)) + tag), fields.type, 1, fields.flags, creator, creator,
+        fields.attributes, fields.data, now, now, fields.expiration,
+    )
 
 
 def built_in_attributes(record: Record) -> tuple[record_attributes.Attribute, ...]:
@@ -101,7 +111,7 @@ def _in_order(records: Iterable[RecordVersion]) -> list[RecordVersion]:
 class RecordCalls(GroupCalls):
     """The record half of ``Peer``."""
 
-    def _ready_records(self, handle: object) -> tuple[GroupHandle, ReplicaLog, dict[UUID, RecordVersion]]:
+    def _ready_records(self, handle: object) -> tuple[GroupHandle, ReplicaLog, LiveRecords]:
         """The handle, its ready replica, and the records it shows now, after reporting
         what changed since the last look."""
         opened, log = self._open(handle)
@@ -137,15 +147,12 @@ class RecordCalls(GroupCalls):
         """Publish a new record of ``record_type`` expiring at ``expiration`` (peer time)
         to every member; its id is bound to its creator, the caller."""
         self._open(handle)
-        draft = _draft(record_type, flags, expiration, attributes, data)
+        fields = draft(record_type, flags, expiration, attributes, data)
         opened, log, _ = self._ready_records(handle)
         caller, credential, now = self._writer(opened, log)
-        record_rules.record_type_not_reserved(draft.type)
-        record_rules.expiration_ahead(draft.expiration, now)
-        record = Record(
-            UUID(bytes=secrets.token_bytes(16 - len(creator_tag(caller))) + creator_tag(caller)), draft.type, 1,
-            draft.flags, caller, caller, draft.attributes, draft.data, now, now, draft.expiration,
-        )
+        record_rules.record_type_not_reserved(fields.type)
+        record_rules.expiration_ahead(fields.expiration, now)
+        record = new_record(caller, fields, now)
         self._write_record(opened, record, credential)
         return record.id
 
@@ -157,16 +164,16 @@ class RecordCalls(GroupCalls):
         as its creator; its type and flags are named unchanged."""
         self._open(handle)
         wanted = arguments.guid(record_id, "id")
-        draft = _draft(record_type, flags, expiration, attributes, data)
+        fields = draft(record_type, flags, expiration, attributes, data)
         opened, log, live = self._ready_records(handle)
         caller, credential, now = self._writer(opened, log)
         held = record_rules.record_is_live(live, wanted)
-        record_rules.record_kind_unchanged(held, draft.type, draft.flags)
+        record_rules.record_kind_unchanged(held, fields.type, fields.flags)
         record_rules.caller_created_record(held, caller)
-        record_rules.expiration_not_lowered(held, draft.expiration)
-        record_rules.expiration_ahead(draft.expiration, now)
+        record_rules.expiration_not_lowered(held, fields.expiration)
+        record_rules.expiration_ahead(fields.expiration, now)
         self._write_record(opened, self._next_version(
-            held, caller, now, attributes=draft.attributes, data=draft.data, expiration=draft.expiration,
+            held, caller, now, attributes=fields.attributes, data=fields.data, expiration=fields.expiration,
         ), credential)
 
     def delete_record(self, handle: object, record_id: object) -> None:

@@ -23,6 +23,7 @@ from peerstate.constants import (
     PeerRecordChangeType,
 )
 from peerstate.arguments import shown
+from peerstate.record_watch import RecordWatch
 from peerstate.errors import InvalidArgument, InvalidGroup
 
 ReplicaKey = tuple[str, str]
@@ -102,7 +103,7 @@ class Sessions:
         self._handles: dict[str, GroupHandle] = {}
         self._registrations: dict[str, Registration] = {}
         self._connections: dict[ReplicaKey, set[Neighbor]] = {}
-        self._shown: dict[ReplicaKey, Mapping[UUID, bytes]] = {}
+        self._watches: dict[ReplicaKey, RecordWatch] = {}
 
     def _name(self, kind: str) -> str:
         self._count += 1
@@ -193,11 +194,6 @@ class Sessions:
 
     # Records shown ---------------------------------------------------------------------------
 
-    def shown(self, replica: ReplicaKey) -> Mapping[UUID, bytes] | None:
-        """The live records this process last told the replica's registrations about, each
-        with its version's security data (which tells apart two versions of one number);
-        None before it first looked."""
-        return self._shown.get(replica)
-
-    def show(self, replica: ReplicaKey, live: Mapping[UUID, bytes]) -> None:
-        self._shown[replica] = live
+    def watch(self, replica: ReplicaKey) -> RecordWatch:
+        """The replica's records as this process last told its registrations about them."""
+        return self._watches.setdefault(replica, RecordWatch())

@@ -15,15 +15,18 @@ import dataclasses
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, TypeVar, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import attrs
 import orjson
+from immutables import Map
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Snapshot as AggregateSnapshot
+from eventsourcing.utils import register_topic
 from eventsourcing.persistence import (
     IntegrityError,
     StoredEvent,
@@ -42,16 +45,22 @@ from peerstate.domain.group_events import (
     ReplicaCreated,
     ReplicaEvent,
     ReplicaJoined,
+    RecordPublished,
 )
 from peerstate import wire
+from peerstate.errors import InvalidArgument
 from peerstate.locations import FROM_ENVIRONMENT, POOL, SQLITE_FILE, Location, is_postgres, postgres_environment, with_schema
-from peerstate.domain.replica import evolve_replica, new_replica
+from peerstate.domain.group_state import AuthorHead, GroupState, Member
+from peerstate.domain.records import RecordVersion
+from peerstate.domain.replica import Guesses, ReplicaState, evolve_replica, new_replica
 from peerstate.domain.state import IdentityStoreState, evolve
 from peerstate.writer_turns import AdvisoryLock, LockFile, ProcessLock, WriterTurn
 
 PAGE: Final = 500
 _Log = TypeVar("_Log", bound=Aggregate)
 _TUPLE: Final = "tuple"
+_PLAIN: Final = frozenset({str, int, float, bool, type(None)})
+_CONTAINERS: Final = frozenset({dict, list})
 
 
 class BytesAsBase64(Transcoding):
@@ -71,6 +80,42 @@ class BytesAsBase64(Transcoding):
         if base64.b64encode(decoded).decode() != data:
             raise ValueError("not canonical base64")
         return decoded
+
+
+class MapAsPairs(Transcoding):
+    """A persistent map (``GroupState``'s) as its key-value pairs: its keys are bytes and
+    GUIDs, which JSON objects cannot hold."""
+
+    type = Map
+    name = "map"
+
+    def encode(self, obj: Map[Any, Any]) -> list[list[Any]]:
+        return [[key, value] for key, value in obj.items()]
+
+    def decode(self, data: list[list[Any]]) -> Map[Any, Any]:
+        return Map((key, value) for key, value in data)
+
+
+class SetAsList(Transcoding):
+    type = set
+    name = "set"
+
+    def encode(self, obj: set[Any]) -> list[Any]:
+        return sorted(obj)
+
+    def decode(self, data: list[Any]) -> set[Any]:
+        return set(data)
+
+
+class TimedeltaAsMicroseconds(Transcoding):
+    type = timedelta
+    name = "timedelta"
+
+    def encode(self, obj: timedelta) -> int:
+        return obj // timedelta(microseconds=1)
+
+    def decode(self, data: int) -> timedelta:
+        return timedelta(microseconds=data)
 
 
 class AttrsAsDict(Transcoding):
@@ -98,34 +143,39 @@ class OrjsonTranscoder(JSONTranscoder):
         return orjson.dumps(self._tagged(obj))
 
     def decode(self, data: bytes) -> Any:
-        return self._untagged(orjson.loads(data))
+        tree = orjson.loads(data)
+        return self._untagged(tree) if type(tree) in _CONTAINERS else tree
 
     def _tagged(self, obj: Any) -> Any:
         kind = type(obj)
-        if obj is None or kind in (str, int, float, bool):
+        if kind in _PLAIN:
             return obj
         if kind is dict:
-            return {key: self._tagged(value) for key, value in obj.items()}
+            return {key: value if type(value) in _PLAIN else self._tagged(value) for key, value in obj.items()}
         if kind is list:
-            return [self._tagged(value) for value in obj]
+            return [value if type(value) in _PLAIN else self._tagged(value) for value in obj]
         if kind is tuple:
-            return {"_type_": _TUPLE, "_data_": [self._tagged(value) for value in obj]}
+            return {"_type_": _TUPLE, "_data_": [value if type(value) in _PLAIN else self._tagged(value) for value in obj]}
         transcoding = self.types.get(kind)
         if transcoding is None:
             raise TranscodingNotRegisteredError(f"no transcoding registered for {kind.__qualname__}")
-        return {"_type_": transcoding.name, "_data_": self._tagged(transcoding.encode(obj))}
+        encoded = transcoding.encode(obj)
+        return {"_type_": transcoding.name, "_data_": encoded if type(encoded) in _PLAIN else self._tagged(encoded)}
 
     def _untagged(self, obj: Any) -> Any:
+        """The value a tree of plain JSON values stands for. Called only on containers:
+        strings, numbers, booleans and null stand for themselves (the calls saved are most
+        of a log's decoding time)."""
         if type(obj) is list:
-            return [self._untagged(value) for value in obj]
-        if type(obj) is not dict:
-            return obj
+            return [value if type(value) not in _CONTAINERS else self._untagged(value) for value in obj]
         if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
-            data = self._untagged(obj["_data_"])
+            data = obj["_data_"]
+            if type(data) in _CONTAINERS:
+                data = self._untagged(data)
             if obj["_type_"] == _TUPLE:
                 return tuple(data)
             return self.names[obj["_type_"]].decode(data)
-        return {key: self._untagged(value) for key, value in obj.items()}
+        return {key: value if type(value) not in _CONTAINERS else self._untagged(value) for key, value in obj.items()}
 
 
 def chain_start(originator_id: UUID, created_on: datetime) -> bytes:
@@ -148,7 +198,7 @@ def _record_chained(log: Any, event_class: type[Any], payload: Any) -> None:
     log.trigger_event(event_class, payload=payload, timestamp=timestamp, link=link)
 
 
-def _project(log: Any, events: Iterable[Any]) -> Any:
+def project_log(log: Any, events: Iterable[Any]) -> Any:
     """Fold stored events into a log, without the per-event protocol assertion.
     None (no events) is how the repository learns that the log does not exist yet."""
     for event in events:
@@ -214,6 +264,12 @@ class ReplicaLog(Aggregate):
             aggregate.apply(self.payload)
             aggregate.link = self.link
 
+    class Snapshot(AggregateSnapshot):
+        """The log's attributes at one version: its derived state, the envelopes it holds,
+        its chain's last link; what an open starts from instead of the log's first event."""
+
+        TOPIC = "peerstate.ReplicaLog.Snapshot"
+
     @staticmethod
     def create_id(identity: str, group: str) -> UUID:
         return uuid5(NAMESPACE_URL, f"peerstate:replica:{identity}|{group}")
@@ -229,15 +285,23 @@ class ReplicaLog(Aggregate):
         """Every envelope refused, with the rule that refused it: the audit's part of the log."""
         self.link = b""
         """The last link of the log's hash chain (``chain_link``)."""
+        self.published: list[UUID] = []
+        """The record ids of the accepted record envelopes, in order: what a look at the
+        records since the last needs to read (``record_watch``)."""
+        self.snapshot_version = 0
+        """The version of the log's latest snapshot this process knows of."""
 
     def apply(self, payload: ReplicaEvent) -> None:
         self.state = evolve_replica(self.state, payload)
         if isinstance(payload, (ReplicaCreated, ReplicaJoined)):
             self.accepted = []
             self.known = set()
+            self.published = []
         elif isinstance(payload, EnvelopeAccepted):
             self.accepted.append(payload.envelope)
             self.known.add(payload.id)
+            if isinstance(payload.envelope.payload, RecordPublished):
+                self.published.append(payload.envelope.payload.record.id)
         elif isinstance(payload, EnvelopeRefused):
             self.known.add(payload.id)
             self.refusals.append(payload)
@@ -245,6 +309,9 @@ class ReplicaLog(Aggregate):
     def record(self, payload: ReplicaEvent) -> None:
         """Append ``payload``; it is applied at once and stored at the next ``PeerStore.save``."""
         _record_chained(self, self.Recorded, payload)
+
+
+register_topic(ReplicaLog.Snapshot.TOPIC, ReplicaLog.Snapshot)  # eventsourcing registers only the events
 
 
 @attrs.frozen
@@ -279,8 +346,25 @@ class CommitLedger(Aggregate):
 LEDGER_START: Final = wire.digest(["peerstate ledger", str(CommitLedger.ID)])
 
 
+SNAPSHOT_VALUES: Final = (ReplicaState, GroupState, Member, AuthorHead, Guesses, RecordVersion)
+"""The attrs classes of a replica's derived state, which only snapshots store."""
+SNAPSHOT_EVERY: Final = 500
+"""Events between two snapshots of a replica log at least; more for a large state
+(``snapshot_due``)."""
+
+
+def snapshot_due(log: ReplicaLog) -> bool:
+    """Whether to store a snapshot of ``log`` now. Opening a log reads its latest snapshot
+    and replays the events since, so the interval bounds what an open replays; it grows
+    with the state (as many events as the envelopes held), so that writing snapshots costs
+    about one more encoding of each event however large the group, and an open costs what
+    the state holds, never what the log's length is."""
+    return log.version - log.snapshot_version >= max(SNAPSHOT_EVERY, len(log.accepted))
+
+
 class _PeerApplication(Application[UUID]):
     name = "PeerStore"
+    is_snapshotting_enabled = True
 
     def construct_transcoder(self) -> Transcoder:
         transcoder = OrjsonTranscoder()
@@ -289,8 +373,9 @@ class _PeerApplication(Application[UUID]):
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
-        transcoder.register(BytesAsBase64())
-        for cls in (*IDENTITY_EVENTS, *GROUP_VALUES, LogHead):
+        for transcoding in (BytesAsBase64(), MapAsPairs(), SetAsList(), TimedeltaAsMicroseconds()):
+            transcoder.register(transcoding)
+        for cls in (*IDENTITY_EVENTS, *GROUP_VALUES, *SNAPSHOT_VALUES, LogHead):
             transcoder.register(AttrsAsDict(cls))
 
 
@@ -338,19 +423,19 @@ class PeerStore:
         log that was never stored (it still holds its creation) is read whole instead."""
         if log.pending_events:
             try:
-                stored: _Log = self._app.repository.get(log.id, projector_func=_project)
+                stored: _Log = self._app.repository.get(log.id, projector_func=project_log)
             except AggregateNotFoundError:
                 return log
             return stored
         rows = self._app.recorder.select_events(log.id, gt=log.version)
-        caught: _Log = _project(log, map(self._app.mapper.to_domain_event, rows))
+        caught: _Log = project_log(log, map(self._app.mapper.to_domain_event, rows))
         return caught
 
     def identity_log(self) -> IdentityLog:
         """The peer's identity log as stored, or a new empty one for a new store."""
         try:
             log: IdentityLog = self._app.repository.get(
-                IdentityLog.create_id("identities"), projector_func=_project
+                IdentityLog.create_id("identities"), projector_func=project_log
             )
         except AggregateNotFoundError:
             return IdentityLog(key="identities")
@@ -360,7 +445,7 @@ class PeerStore:
         """The identity's replica of the group as stored, or a new empty one."""
         try:
             log: ReplicaLog = self._app.repository.get(
-                ReplicaLog.create_id(identity, group), projector_func=_project
+                ReplicaLog.create_id(identity, group), projector_func=project_log
             )
         except AggregateNotFoundError:
             return ReplicaLog(identity=identity, group=group)
@@ -388,9 +473,32 @@ class PeerStore:
                 self._ledger = None  # another writer committed: read the ledger's head again
                 raise WriteConflict(str(error)) from error
             self._ledger = (entry.originator_version, entry.link)
+        self._snapshot([log for log in written if isinstance(log, ReplicaLog) and snapshot_due(log)])
         for listener in list(self._listeners):
             listener()
         return version + 1
+
+    def _snapshot(self, logs: list[ReplicaLog]) -> None:
+        """Store a snapshot of each log as it now stands, after its events are committed: a
+        snapshot lost to a crash costs only a longer open."""
+        if not logs or self._app.snapshots is None:
+            return
+        for log in logs:
+            log.snapshot_version = log.version
+        try:
+            self._app.snapshots.put([ReplicaLog.Snapshot.take(log) for log in logs])
+        except IntegrityError:  # another process stored a snapshot of the same version
+            pass
+
+    def stored_snapshots(self, originator_id: UUID) -> list[Any]:
+        """A log's snapshots as stored, in version order (``ValueError`` as ``stored_log``)."""
+        if self._app.snapshots is None:
+            return []
+        try:
+            rows = self._app.snapshots.recorder.select_events(originator_id)
+        except ValueError as error:
+            raise ValueError(f"the snapshot rows of the log do not read: {error}") from None
+        return [self._decoded(stored) for stored in rows]
 
     def _ledger_head(self) -> tuple[int, bytes]:
         if self._ledger is None:
@@ -523,8 +631,10 @@ def _environment_settings() -> dict[str, str]:
     """The settings eventsourcing's environment variables give; on PostgreSQL, with
     peerstate's small pool and its schema made, unless the environment says otherwise."""
     given = {key: value for key, value in os.environ.items() if key.startswith(("PERSISTENCE_", "SQLITE_", "POSTGRES_"))}
-    if given.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
-        return {"PERSISTENCE_MODULE": "eventsourcing.popo", **given}
+    if "PERSISTENCE_MODULE" not in given:
+        raise InvalidArgument(f"{FROM_ENVIRONMENT} names the store eventsourcing's environment describes, and PERSISTENCE_MODULE is not set")
+    if given["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+        return given
     defaults = {"POSTGRES_HOST": "localhost", "POSTGRES_PORT": "5432", "POSTGRES_USER": "", "POSTGRES_PASSWORD": "", "POSTGRES_SCHEMA": "public"}
     return {**defaults, "CREATE_TABLE": "y", **POOL, **given}
 

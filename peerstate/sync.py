@@ -173,6 +173,8 @@ class Connector:
         self._key = key
         self._remote = remote
         self._hello = b""
+        self._asked_at: datetime | None = None
+        """This machine's clock when the hello went: half the round trip is the answer's age."""
         self._proved = False
         """Whether this side has answered a listener's challenge: group data only after that."""
         self.outcome: Outcome = "pending"
@@ -184,6 +186,7 @@ class Connector:
             self._peer.sync_peer_time_now(self._key),
         )
         self._hello = _send(hello)
+        self._asked_at = self._peer.sync_now()
         return self._hello
 
     def receive(self, data: bytes) -> bytes | None:
@@ -214,7 +217,8 @@ class Connector:
                 transcript = _transcript(self._hello, message)
                 if not credentials.signature_matches(key, transcript, message.signature):
                     raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", "the listener's signature fails"))
-                self._peer.sync_peer_time(self._key, message.peer_time, str(self._remote))
+                assert self._asked_at is not None  # a challenge answers the hello
+                self._peer.sync_peer_time(self._key, message.peer_time, str(self._remote), self._asked_at)
                 ticket = self._peer.sync_ticket(self._key)
                 proof = credentials.password_proof(ticket, transcript) if ticket is not None else b""
                 signature = self._peer.sync_sign(identity, transcript)

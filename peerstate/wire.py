@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import types
 import typing
@@ -34,27 +35,60 @@ class WireError(ValueError):
 
 
 def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, (str, bool, int)):
+    kind = type(value)
+    if value is None or kind is str or kind is bool or kind is int:
         return value
-    if isinstance(value, bytes):
+    if kind is bytes:
         return base64.b64encode(value).decode("ascii")
+    if kind is tuple or kind is list:
+        return [_plain(item) for item in value]
+    if attrs.has(kind):
+        try:
+            return _plain_attrs(value)
+        except TypeError:  # a field holds what cannot be hashed (an edited row's dict): encode it uncached
+            return _plain_attrs.__wrapped__(value)
+    if isinstance(value, (str, bool, int)):
+        return value
     if isinstance(value, datetime):
         if value.utcoffset() is None:
             raise WireError(f"{value!r} has no time zone")
         return value.astimezone(UTC).isoformat()
     if isinstance(value, UUID):
         return str(value)
-    if isinstance(value, (tuple, list)):
-        return [_plain(item) for item in value]
-    if attrs.has(type(value)):
-        fields = {field.name: _plain(getattr(value, field.name)) for field in attrs.fields(type(value))}
-        return {_TAG: type(value).__name__, **fields}
     raise WireError(f"{type(value).__name__} has no canonical encoding")
+
+
+@functools.lru_cache(maxsize=16384)
+def _plain_attrs(value: Any) -> dict[str, Any]:
+    """An attrs value's tree, kept for the values met lately: an envelope is encoded for
+    its id, for its log's hash chain and in sync batches, and each costs more than the
+    hash that finds it here. Equal values (of fixed field types) have one encoding."""
+    kind: type = type(value)
+    return {_TAG: kind.__name__, **{name: _plain(getattr(value, name)) for name in _field_names(kind)}}
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(field.name for field in attrs.fields(kind))
+
+
+@functools.cache
+def _field_hints(kind: type) -> tuple[dict[str, Any], frozenset[str]]:
+    """A class's field types and names, read once: resolving annotations costs more than
+    decoding the value."""
+    return typing.get_type_hints(kind), frozenset(_field_names(kind))
 
 
 def canonical(value: Any) -> bytes:
     """The one byte string that stands for ``value``."""
     return orjson.dumps(_plain(value), option=orjson.OPT_SORT_KEYS)
+
+
+def canonical_unsigned(value: Any) -> bytes:
+    """The canonical encoding of a signed attrs value with its ``signature`` field empty:
+    what its author signs. Made from the value's own encoding, which is kept, so that a
+    verification and the id that follows it encode the value once."""
+    return orjson.dumps({**_plain(value), "signature": ""}, option=orjson.OPT_SORT_KEYS)
 
 
 def digest(value: Any) -> bytes:
@@ -114,8 +148,7 @@ def _union(tree: Any, kinds: tuple[Any, ...], where: str) -> Any:
 def _attrs_value(tree: Any, kind: type, where: str) -> Any:
     if not isinstance(tree, dict) or tree.get(_TAG) != kind.__name__:
         raise WireError(f"{where}: expected a {kind.__name__}")
-    hints = typing.get_type_hints(kind)
-    names = {field.name for field in attrs.fields(kind)}
+    hints, names = _field_hints(kind)
     given = set(tree) - {_TAG}
     if given != names:
         raise WireError(

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from peerstate import Peer, PeerError, PeerSettings, PeerStore, open_store
+from peerstate import store as store_module
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -34,3 +35,10 @@ def refused(peer: Peer, store: PeerStore, name: str) -> Iterator[None]:
     assert store.head() == head
 
 
+
+
+@pytest.fixture(autouse=True)
+def frequent_snapshots(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs with a snapshot of a replica log every few events, so that every
+    behaviour is also shown on logs opened from snapshots (``store.snapshot_due``)."""
+    monkeypatch.setattr(store_module, "SNAPSHOT_EVERY", 3)

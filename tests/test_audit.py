@@ -190,3 +190,24 @@ def test_the_log_as_json_lines_carries_every_field(stores: Path, capsys: pytest.
     assert entries and all(set(entry) == {"store", "position", "at", "identity", "group", "author", "seq", "event", "effect", "refused"} for entry in entries)
     assert entries[0]["event"] == "ReplicaCreated"
     assert any(entry["event"] == "RecordPublished" and entry["effect"].startswith("deleted record") for entry in entries)
+
+
+def test_an_edited_snapshot_is_found_though_every_event_still_verifies(stores: Path) -> None:
+    """A snapshot lies outside the hash chain and an open starts from it: editing one would
+    change what the peer believes, so verify checks it against the events."""
+    database = stores / "alice" / SQLITE_FILE
+    with sqlite3.connect(database) as db:
+        rows = list(db.execute("select originator_id, originator_version, state from stored_snapshots"))
+        assert rows, "the replay left no snapshot to edit"
+        originator, version, state = rows[-1]
+        assert b'"phase":"synchronized"' in state
+        db.execute(
+            "update stored_snapshots set state = ? where originator_id = ? and originator_version = ?",
+            (state.replace(b'"phase":"synchronized"', b'"phase":"deleted"'), originator, version),
+        )
+    store = open_store(stores / "alice")
+    replica = next(key for key in store.replica_keys())
+    assert not store.replica_log(*replica).state.present  # what an open now believes
+    found = _verify(stores / "alice")
+    assert [finding.rule for finding in found.findings] == ["snapshot_matches_log"]
+    assert f"version {version}" in found.findings[0].message

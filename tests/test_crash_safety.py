@@ -301,7 +301,7 @@ def check_sync(source_dir: Path, joiner_dir: Path, template: SyncTemplate, run: 
         sound(store)
         assert store.head() >= heads.get(name, 0), f"{name}'s store lost commits it had made"
         held = store.replica_log(identity, template.group).state.group.records
-        assert accepted[name] <= held.keys(), f"{name} lost records it had committed"
+        assert accepted[name] <= set(held), f"{name} lost records it had committed"
         store.close()
     source_peer, joiner_peer, *stores = resume(source_dir, joiner_dir, template.source, template.joiner, template.group)
     handle = joiner_peer.open_group(template.joiner, template.group)

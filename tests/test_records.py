@@ -26,7 +26,7 @@ from peerstate.domain.records import (
     DELETED,
     RecordVersion,
     creator_tag,
-    live_records,
+    LiveRecords,
     precedence,
     record_changes,
     shown_versions,
@@ -155,19 +155,19 @@ def test_a_read_shows_records_neither_deleted_nor_expired_unless_expiry_is_defer
     deleted = RecordVersion(_record(2, modified=T0 + timedelta(seconds=1), id=UUID(int=2), flags=DELETED), b"")
     records = {held.record.id: held for held in (live, expired, deleted)}
     now = T0 + timedelta(seconds=5)
-    assert live_records(records, now) == {live.record.id: live}
-    assert live_records(records, now, expiring=False) == {live.record.id: live, expired.record.id: expired}
+    assert LiveRecords(records, now) == {live.record.id: live}
+    assert LiveRecords(records, now, expiring=False) == {live.record.id: live, expired.record.id: expired}
 
 
 def test_a_reader_learns_what_was_added_updated_deleted_and_expired_since_it_looked() -> None:
-    kept, updated, deleted, expired, gone = (RecordVersion(_record(id=UUID(int=n)), bytes([n])) for n in range(5))
+    kept, updated, deleted = (RecordVersion(_record(id=UUID(int=n)), bytes([n])) for n in range(3))
+    expired, gone = (RecordVersion(_record(id=UUID(int=n), expiration=T0 + timedelta(seconds=1)), bytes([n])) for n in (3, 4))
     shown = shown_versions({held.record.id: held for held in (kept, updated, deleted, expired)})
     rival = RecordVersion(updated.record, b"rival")  # the same version number, another version
     tombstone = RecordVersion(_record(2, modified=T0 + timedelta(seconds=1), id=deleted.record.id, flags=DELETED), b"t")
     added = RecordVersion(_record(id=UUID(int=9)), b"a")
-    live = {held.record.id: held for held in (kept, rival, added)}
-    records = {**live, deleted.record.id: tombstone, expired.record.id: expired, gone.record.id: gone}
-    assert record_changes(shown, live, records) == [
+    records = {held.record.id: held for held in (kept, rival, added, tombstone, expired, gone)}
+    assert record_changes(shown, LiveRecords(records, T0 + timedelta(seconds=5))) == [
         (added.record.id, PeerRecordChangeType.PEER_RECORD_ADDED),
         (rival.record.id, PeerRecordChangeType.PEER_RECORD_UPDATED),
         (deleted.record.id, PeerRecordChangeType.PEER_RECORD_DELETED),
@@ -319,7 +319,7 @@ def test_a_joiner_with_a_skewed_clock_adopts_the_groups_peer_time() -> None:
 def test_a_synchronized_replica_moves_a_quarter_of_the_way_to_a_skewed_member() -> None:
     club = _club()
     carol = club.peers["carol"]
-    carol.sync_peer_time(club.key("carol"), T0 + timedelta(seconds=40), "skewed")
+    carol.sync_peer_time(club.key("carol"), T0 + timedelta(seconds=40), "skewed", T0)
     assert carol.sync_replica(club.key("carol")).state.peer_time_offset == timedelta(seconds=10)
 
 

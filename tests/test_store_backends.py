@@ -10,6 +10,8 @@ schema of its own. ``test_crash_safety`` and ``test_load`` run on PostgreSQL too
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -22,7 +24,7 @@ from peerstate.changes import changes
 from peerstate.domain.events import IdentityCreated
 from peerstate.locations import FROM_ENVIRONMENT, Location, child, postgres_environment, with_schema
 from peerstate.scenario import load_scenario, replay
-from peerstate.store import WriteConflict
+from peerstate.store import ReplicaLog, WriteConflict, project_log
 
 from backends import postgres_server
 
@@ -154,3 +156,32 @@ def test_a_peer_reads_what_another_writer_committed_since(location: Location) ->
     added = writer.add_record(handle, KIND, T0 + timedelta(days=1), data=b"later")
     assert [held.record.id for held in reader.records(read)] == [added]
     assert reader.races_lost == 0
+
+
+def test_a_log_opened_from_its_snapshot_is_the_log_its_events_give(location: Location) -> None:
+    writer = Peer(open_store(location), clock=lambda: T0)
+    identity = writer.create_identity("alice")
+    handle = writer.create_group(identity, "club")
+    group = writer.group_properties(handle).group_peer_name
+    for index in range(10):
+        writer.add_record(handle, KIND, T0 + timedelta(days=1), data=f"{index}".encode())
+    store = writer._store if location is None else open_store(location)
+    log_id = ReplicaLog.create_id(identity, group)
+    assert store.stored_snapshots(log_id), "no snapshot was taken"
+    opened = store.replica_log(identity, group)
+    assert 0 < opened.snapshot_version <= opened.version
+    replayed = project_log(None, store.stored_log(log_id))
+    assert {name: value for name, value in vars(opened).items() if name not in ("_pending_events", "snapshot_version")} == {
+        name: value for name, value in vars(replayed).items() if name not in ("_pending_events", "snapshot_version")
+    }
+    assert audit.verify_store(store).holds
+    if location is not None:  # a new process resolves the snapshot's class from its stored topic
+        program = (
+            "import sys; from peerstate.locations import parse_location; from peerstate.store import open_store; "
+            "log = open_store(parse_location(sys.argv[1])).replica_log(sys.argv[2], sys.argv[3]); "
+            "print(log.snapshot_version, log.version)"
+        )
+        opened_elsewhere = subprocess.run(
+            [sys.executable, "-c", program, str(location), identity, group], capture_output=True, text=True, check=True,
+        )
+        assert opened_elsewhere.stdout.split() == [str(opened.snapshot_version), str(opened.version)]

@@ -10,7 +10,7 @@ and tombstones, and a read asks what is live *now*.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Final
 from uuid import UUID
@@ -77,15 +77,31 @@ def creator_tag(creator: str) -> bytes:
     return hashlib.sha256(creator.encode()).digest()[:CREATOR_TAG_BYTES]
 
 
-def live_records(
-    records: Mapping[UUID, RecordVersion], now: datetime, expiring: bool = True,
-) -> dict[UUID, RecordVersion]:
+class LiveRecords(Mapping[UUID, RecordVersion]):
     """The records a read shows at ``now`` (peer time): neither deleted nor expired. With
-    ``expiring`` False (``PEER_DEFER_EXPIRATION`` while disconnected) nothing expires."""
-    return {
-        record_id: held for record_id, held in records.items()
-        if not held.deleted and (not expiring or now < held.record.expiration)
-    }
+    ``expiring`` False (``PEER_DEFER_EXPIRATION`` while disconnected) nothing expires. A
+    view, not a copy: finding one record costs one lookup, and only listing walks them all."""
+
+    def __init__(self, records: Mapping[UUID, RecordVersion], now: datetime, expiring: bool = True) -> None:
+        self.records = records
+        self.now = now
+        self.expiring = expiring
+
+    def shows(self, held: RecordVersion) -> bool:
+        return not held.deleted and (not self.expiring or self.now < held.record.expiration)
+
+    def __getitem__(self, record_id: UUID) -> RecordVersion:
+        held = self.records[record_id]
+        if not self.shows(held):
+            raise KeyError(record_id)
+        return held
+
+    def __iter__(self) -> Iterator[UUID]:
+        return (record_id for record_id, held in self.records.items() if self.shows(held))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
 
 
 def refresh_due(held: RecordVersion, identity: str, now: datetime) -> bool:
@@ -116,17 +132,32 @@ def shown_versions(live: Mapping[UUID, RecordVersion]) -> dict[UUID, bytes]:
     return {record_id: held.security for record_id, held in live.items()}
 
 
-def record_changes(
-    shown: Mapping[UUID, bytes], live: Mapping[UUID, RecordVersion], records: Mapping[UUID, RecordVersion],
-) -> list[tuple[UUID, PeerRecordChangeType]]:
-    """How the records a reader sees changed since it was shown ``shown``: new ones added,
-    other versions updated, and the ones gone deleted or, if their winning version is not
-    a deletion, expired. In change-type order, then by id, the same on every replica."""
-    changes = [
-        (record_id, PeerRecordChangeType.PEER_RECORD_ADDED if record_id not in shown else PeerRecordChangeType.PEER_RECORD_UPDATED)
-        for record_id, held in live.items() if shown.get(record_id) != held.security
-    ] + [
-        (record_id, PeerRecordChangeType.PEER_RECORD_DELETED if records[record_id].deleted else PeerRecordChangeType.PEER_RECORD_EXPIRED)
-        for record_id in shown.keys() - live.keys()
-    ]
+RecordChange = tuple[UUID, PeerRecordChangeType]
+
+
+def change_of(before: bytes | None, held: RecordVersion | None, live: LiveRecords) -> PeerRecordChangeType | None:
+    """How one record changed for a reader shown the version with security data ``before``
+    (None: not shown): added, updated, deleted or, if its winning version is not a deletion,
+    expired; None if it did not."""
+    if held is not None and live.shows(held):
+        if before == held.security:
+            return None
+        return PeerRecordChangeType.PEER_RECORD_ADDED if before is None else PeerRecordChangeType.PEER_RECORD_UPDATED
+    if before is None:
+        return None
+    assert held is not None  # a record shown once is never forgotten: deletions leave tombstones
+    return PeerRecordChangeType.PEER_RECORD_DELETED if held.deleted else PeerRecordChangeType.PEER_RECORD_EXPIRED
+
+
+def in_change_order(changes: Iterable[RecordChange]) -> list[RecordChange]:
+    """In change-type order, then by id: the same on every replica."""
     return sorted(changes, key=lambda change: (change[1], str(change[0])))
+
+
+def record_changes(shown: Mapping[UUID, bytes], live: LiveRecords) -> list[RecordChange]:
+    """How the records a reader sees changed since it was shown ``shown``, walking them all."""
+    changes = (
+        (record_id, change_of(shown.get(record_id), live.records.get(record_id), live))
+        for record_id in {*shown, *live}
+    )
+    return in_change_order((record_id, change) for record_id, change in changes if change is not None)

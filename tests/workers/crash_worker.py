@@ -31,7 +31,7 @@ from typing import Final
 from peerstate import Peer, PeerSettings, network, open_store, sync
 from peerstate.changes import StoreChange, subscribe
 from peerstate.domain.group_events import EnvelopeAccepted, RecordPublished
-from peerstate.locations import is_postgres
+from peerstate.locations import parse_location
 from peerstate.store import PeerStore
 
 T0: Final = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -47,7 +47,7 @@ def say(line: str) -> None:
 
 def burst(location: str, identity: str, group: str, seed: str) -> None:
     chance = random.Random(int(seed))
-    peer = Peer(open_store(location if is_postgres(location) else Path(location)), clock=lambda: T0)
+    peer = Peer(open_store(parse_location(location)), clock=lambda: T0)
     handle = peer.open_group(identity, group)
     say("ready")
     for call in range(1, 1_000_000):

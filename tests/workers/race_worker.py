@@ -31,12 +31,11 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any, Final
 
 from peerstate import Peer, PeerError, PeerSettings, network, open_store
 from peerstate.groups import CredentialRequest
-from peerstate.locations import is_postgres
+from peerstate.locations import parse_location
 
 
 T0: Final = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -121,7 +120,7 @@ def call(peer: Peer, handles: Handles, args: dict[str, Any], outcome: Outcome) -
 
 def sync(peer: Peer, handles: Handles, args: dict[str, Any], outcome: Outcome) -> None:
     now = T0 + timedelta(seconds=args.get("at", 0))
-    other = Peer(open_store(_location(args["with"])), clock=lambda: now, settings=PeerSettings(address="other"))
+    other = Peer(open_store(parse_location(args["with"])), clock=lambda: now, settings=PeerSettings(address="other"))
     for handle in handles.values():
         peer.connect(handle)
     for identity, group in args["with_open"]:
@@ -130,10 +129,6 @@ def sync(peer: Peer, handles: Handles, args: dict[str, Any], outcome: Outcome) -
         network.synchronize({peer.settings.address: peer, "other": other})
         outcome.succeeded.append(f"round {round_}")
         time.sleep(args.get("interval", 0.05))
-
-
-def _location(given: str) -> str | Path:
-    return given if is_postgres(given) else Path(given)
 
 
 def _request(peer: Peer, args: dict[str, Any]) -> CredentialRequest:
@@ -152,7 +147,7 @@ def main() -> None:
     job, directory, raw = sys.argv[1:4]
     args: dict[str, Any] = json.loads(raw)
     outcome = Outcome()
-    store = open_store(_location(directory))
+    store = open_store(parse_location(directory))
     now = T0 + timedelta(seconds=args.get("at", 0))  # one fixed clock, shared by every worker of a race
     peer = Peer(store, clock=lambda: now, settings=PeerSettings(address=args.get("address", "::1")))
     handles: Handles = {(identity, group): peer.open_group(identity, group) for identity, group in args.get("open", [])}

@@ -1,0 +1,100 @@
+"""What each case is compared with: the same work done by the bare tools peerstate stands
+on, with nothing of peerstate's, on the same machine in the same run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Final
+from uuid import NAMESPACE_URL, uuid5
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+
+from peerstate import crypto
+from peerstate.credentials import sign, verify_with
+from peerstate.store import PAGE
+
+BARE_ID: Final = uuid5(NAMESPACE_URL, "peerstate-bench:bare")
+SIGNED: Final = bytes(300)
+"""What the write baseline signs: about an envelope's signed part."""
+
+
+class BareLog(Aggregate):
+    """An aggregate with one kind of event and nothing else."""
+
+    class Appended(Aggregate.Event):
+        payload: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, BareLog)
+            aggregate.count += 1
+
+    @staticmethod
+    def create_id() -> Any:
+        return BARE_ID
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+def _fast_projector(log: Any, events: Iterable[Any]) -> Any:
+    """The projector without eventsourcing's per-event protocol assertion."""
+    for event in events:
+        log = event.mutate(log)
+    return log
+
+
+def _app(database: Path) -> Application[Any]:
+    return Application(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(database)})
+
+
+def bare_open_seconds(database: Path, events: int, payload_chars: int) -> float:
+    """Seconds to read an aggregate of ``events`` events, each carrying ``payload_chars``
+    characters, from a SQLite file written for it (kept between sizes, grown as needed)."""
+    app = _app(database)
+    try:
+        log: BareLog = app.repository.get(BARE_ID, projector_func=_fast_projector)
+    except Exception:  # not written yet
+        log = BareLog()
+    payload = "x" * payload_chars
+    while log.version < events:
+        for _ in range(min(PAGE, events - log.version)):
+            log.trigger_event(BareLog.Appended, payload=payload)
+        app.save(log)
+    app.close()
+    again = _app(database)
+    started = time.perf_counter()
+    read = again.repository.get(BARE_ID, projector_func=_fast_projector)
+    elapsed = time.perf_counter() - started
+    assert read.version == events
+    again.close()
+    return elapsed
+
+
+def bare_write_seconds(database: Path, writes: int) -> float:
+    """Seconds per write of a bare single-event save plus one signature, as a local write
+    must sign its envelope and store it."""
+    database.unlink(missing_ok=True)
+    app = _app(database)
+    key = crypto.generate_identity_key()
+    log = BareLog()
+    app.save(log)
+    started = time.perf_counter()
+    for _ in range(writes):
+        signature = sign(key, SIGNED)
+        log.trigger_event(BareLog.Appended, payload=signature.hex())
+        app.save(log)
+    elapsed = time.perf_counter() - started
+    app.close()
+    return elapsed / writes
+
+
+def raw_verify_seconds(checks: Sequence[tuple[Any, bytes, bytes]]) -> float:
+    """Seconds for a plain loop of signature verifications: (public key object, data,
+    signature) each, the key already parsed."""
+    started = time.perf_counter()
+    for key, data, signature in checks:
+        verify_with(key, data, signature)
+    return time.perf_counter() - started

@@ -1,0 +1,199 @@
+"""The cases of the benchmark suite, each a function giving rows of the table."""
+
+from __future__ import annotations
+
+import gc
+import os
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Final
+
+import attrs
+
+from peerstate import admission, network
+from peerstate.bench import baselines
+from peerstate.bench.corpus import KIND, RECORD_DATA, T0, GroupCorpus, clock
+from peerstate.core import PeerSettings
+from peerstate.credentials import _rsa_public_key
+from peerstate.domain.group_events import (
+    Credential,
+    CredentialIssued,
+    Envelope,
+    EnvelopeAccepted,
+    MembershipPublished,
+)
+from peerstate.names import ROLE_MEMBER
+from peerstate.peer import Peer
+from peerstate.scenario import load_scenario, replay
+from peerstate.store import ReplicaLog, open_store, project_log
+
+OPEN_TARGET: Final = 0.5
+WRITE_TARGET: Final = 0.5
+INGEST_TARGET: Final = 0.5
+MEMORY_LIMIT_MB: Final = 500
+SNAPSHOT_OPEN_MS: Final = 10
+WRITES: Final = 50
+"""Local writes timed at each size (their median)."""
+CHAIN_SCENARIO: Final = Path(__file__).resolve().parents[2] / "scenarios" / "credentials" / "chain-limits.json"
+
+
+@attrs.frozen
+class Row:
+    """One line of the table: peerstate's figure beside its baseline's, and whether the
+    target holds (None: a figure reported, with no target to meet)."""
+
+    case: str
+    size: str
+    peerstate: str
+    baseline: str
+    ratio: float | None
+    target: str
+    holds: bool | None
+
+
+def _best_of(runs: int, measure: Callable[[], float]) -> float:
+    return min(measure() for _ in range(runs))
+
+
+def _average_row_chars(corpus: GroupCorpus) -> int:
+    """The mean stored size of the group log's latest events: the baseline's payload."""
+    log = corpus.log()
+    rows = corpus.store._app.recorder.select_events(log.id, gt=max(0, log.version - 1000))
+    return int(statistics.mean(len(row.state) for row in rows))
+
+
+def _replay_seconds(corpus: GroupCorpus) -> float:
+    """Seconds to read the group's replica log from SQLite by replaying every event, as an
+    open does without a snapshot, with nothing cached."""
+    store = corpus.reopened()
+    log_id = corpus.log().id
+    started = time.perf_counter()
+    log = project_log(None, map(store._app.mapper.to_domain_event, store._app.recorder.select_events(log_id)))
+    elapsed = time.perf_counter() - started
+    store.close()
+    assert log.version == corpus.log().version
+    return elapsed
+
+
+def open_replica(corpus: GroupCorpus, work: Path) -> Row:
+    """Open the group replica from SQLite without a snapshot, beside a bare aggregate."""
+    events = corpus.log().version
+    seconds = _best_of(3, lambda: _replay_seconds(corpus))
+    bare = _best_of(3, lambda: baselines.bare_open_seconds(work / "bare-open.sqlite3", events, _average_row_chars(corpus)))
+    ratio = bare / seconds
+    return Row(
+        "open a replica (no snapshot)", f"{events:,} events", f"{events / seconds:,.0f} events/s",
+        f"{events / bare:,.0f} events/s", ratio, f">= {OPEN_TARGET}x", ratio >= OPEN_TARGET,
+    )
+
+
+def open_from_snapshot(corpus: GroupCorpus, work: Path) -> Row:
+    """Open a long replica log from its latest snapshot, beside replaying all of it."""
+    def ours() -> float:
+        store = corpus.reopened()
+        started = time.perf_counter()
+        log = store.replica_log(corpus.identity, corpus.group)
+        elapsed = time.perf_counter() - started
+        store.close()
+        assert log.version == corpus.log().version and log.snapshot_version > 0
+        return elapsed
+
+    seconds = _best_of(5, ours)
+    bare = _replay_seconds(corpus)
+    return Row(
+        "open a replica from its snapshot", f"{corpus.log().version:,} events", f"{seconds * 1000:.1f} ms",
+        f"{bare * 1000:,.0f} ms without", bare / seconds, f"<= {SNAPSHOT_OPEN_MS} ms", seconds * 1000 <= SNAPSHOT_OPEN_MS,
+    )
+
+
+def local_write(corpus: GroupCorpus, work: Path) -> Row:
+    """Add a record end to end (every check, the signature, the commit), beside a bare
+    single-event save plus one signature."""
+    handle = corpus.peer.open_group(corpus.identity, corpus.group)
+    times = []
+    for index in range(WRITES):
+        started = time.perf_counter()
+        corpus.peer.add_record(handle, KIND, T0 + timedelta(days=365), data=bytes(RECORD_DATA))
+        times.append(time.perf_counter() - started)
+    ours = statistics.median(times)
+    bare = baselines.bare_write_seconds(work / "bare-write.sqlite3", WRITES)
+    ratio = bare / ours
+    return Row(
+        "one local write (add a record)", f"{corpus.log().version:,} events", f"{1 / ours:,.0f} writes/s",
+        f"{1 / bare:,.0f} writes/s", ratio, f">= {WRITE_TARGET}x", ratio >= WRITE_TARGET,
+    )
+
+
+def sync_ingest(corpus: GroupCorpus, work: Path) -> Row:
+    """A new member's first sync: every envelope sent, verified in full and stored, beside
+    a plain loop of the same signature verifications."""
+    joiner = Peer(open_store(work / f"joiner-{corpus.log().version}"), clock=clock, settings=PeerSettings(address="joiner"))
+    identity = joiner.create_identity("joiner")
+    handle = joiner.join(identity, corpus.peer.create_invitation(corpus.handle, joiner.identity_xml(identity)))
+    joiner.connect(handle)
+    corpus.peer.connect(corpus.handle)
+    started = time.perf_counter()
+    network.synchronize({"::1": corpus.peer, "joiner": joiner})
+    ours = time.perf_counter() - started
+    log: ReplicaLog = joiner._replica(identity, corpus.group)
+    group = log.state.group
+    checks = [
+        (_rsa_public_key(group.credentials[envelope.credential].public_key), admission.signed_part(envelope), envelope.signature)
+        for envelope in log.accepted
+    ]
+    bare = baselines.raw_verify_seconds(checks)
+    count = len(checks)
+    ratio = bare / ours
+    return Row(
+        "sync ingest, full verification", f"{count:,} envelopes", f"{count / ours:,.0f} envelopes/s",
+        f"{count / bare:,.0f} verifications/s", ratio, f">= {INGEST_TARGET}x", ratio >= INGEST_TARGET,
+    )
+
+
+def chain_scenario() -> Row:
+    """Replay the scenario that builds a 24-link administrator chain."""
+    scenario = load_scenario(CHAIN_SCENARIO)
+    started = time.perf_counter()
+    results = replay(scenario)
+    elapsed = time.perf_counter() - started
+    passed = all(result.passed for result in results)
+    return Row("replay the 24-link chain scenario", f"{len(results)} steps", f"{elapsed:.2f} s", "-", None, "report", None if passed else False)
+
+
+def group_memory(members: int) -> Row:
+    """The memory a replica holds for a group of ``members`` members: each with a
+    credential issued through the log and its membership published, of the sizes real
+    ones have (a certificate of 900 bytes, a 2048-bit key and signature), folded by the
+    replica's own code. The bytes are not real certificates: the fold does not read them."""
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    admin = "0" * 40 + ".admin"
+    log = ReplicaLog(identity=admin, group="0" * 40 + ".bench")
+    admin_credential = os.urandom(32)
+    own = Credential(admin_credential, os.urandom(900), admin, "Admin", os.urandom(294), (ROLE_MEMBER,), T0, T0 + timedelta(days=365), None, 1)
+    log.apply(EnvelopeAccepted(
+        Envelope(log.group, admin, admin_credential, 0, b"", T0, CredentialIssued(own, "stored"), os.urandom(256)), os.urandom(32), "local", T0,
+    ))
+    for index in range(members):
+        subject = f"{index:040x}.member"
+        credential = Credential(
+            os.urandom(32), os.urandom(900), subject, f"Member {index}", os.urandom(294), (ROLE_MEMBER,),
+            T0, T0 + timedelta(days=365), admin_credential, 2,
+        )
+        issued = Envelope(log.group, admin, admin_credential, index + 1, os.urandom(32), T0, CredentialIssued(credential, "stored"), os.urandom(256))
+        published = Envelope(log.group, subject, credential.fingerprint, 1, b"", T0, MembershipPublished(f"Member {index}"), os.urandom(256))
+        for envelope in (issued, published):
+            log.apply(EnvelopeAccepted(envelope, os.urandom(32), "remote", T0))
+    gc.collect()
+    used = (tracemalloc.get_traced_memory()[0] - before) / 2**20
+    tracemalloc.stop()
+    assert len(log.state.group.members) == members + 1  # and the administrator
+    return Row(
+        "memory of a group", f"{members:,} members", f"{used:,.0f} MB", "-", None,
+        f"< {MEMORY_LIMIT_MB} MB", used < MEMORY_LIMIT_MB,
+    )
