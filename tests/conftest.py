@@ -41,4 +41,4 @@ def refused(peer: Peer, store: PeerStore, name: str) -> Iterator[None]:
 def frequent_snapshots(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test runs with a snapshot of a replica log every few events, so that every
     behaviour is also shown on logs opened from snapshots (``store.snapshot_due``)."""
-    monkeypatch.setattr(store_module, "SNAPSHOT_EVERY", 3)
+    monkeypatch.setattr(store_module, "snapshot_due", lambda log: log.version - log.snapshot_version >= 3)

@@ -4,7 +4,9 @@ reading only what was published since and what the clock passed."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from uuid import UUID
+from collections.abc import Iterator
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -36,7 +38,7 @@ def _version(record: int, version: int, deleted: bool, lifetime: int) -> RecordV
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(publish, tick, toggle, reread), max_size=40))
-def test_each_look_reports_what_a_walk_over_every_record_would(steps: list[tuple[object, ...]]) -> None:
+def test_each_look_reports_what_a_walk_over_every_record_would(steps: list[tuple[Any, ...]]) -> None:
     records: Map[UUID, RecordVersion] = Map()
     journal: list[UUID] = []
     watch = RecordWatch()
@@ -46,11 +48,11 @@ def test_each_look_reports_what_a_walk_over_every_record_would(steps: list[tuple
     for step in steps:
         if step[0] == "publish":
             _, record, version, deleted, lifetime = step
-            held = _version(record, version, deleted, lifetime)  # type: ignore[arg-type]
+            held = _version(record, version, deleted, lifetime)
             records = records.set(held.record.id, winner(records.get(held.record.id), held))
             journal.append(held.record.id)
         elif step[0] == "tick":
-            now += timedelta(seconds=step[1])  # type: ignore[operator]
+            now += timedelta(seconds=step[1])
         elif step[0] == "toggle":
             expiring = not expiring
         else:
@@ -70,7 +72,7 @@ def test_a_look_after_the_first_reads_only_what_changed() -> None:
     walked: list[bool] = []
     original = LiveRecords.__iter__
 
-    def counting(self: LiveRecords):  # type: ignore[no-untyped-def]
+    def counting(self: LiveRecords) -> Iterator[UUID]:
         walked.append(True)
         return original(self)
 

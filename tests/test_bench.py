@@ -1,0 +1,28 @@
+"""The benchmark suite runs: every case gives its row at small sizes, and the table shows
+them. Its figures are not checked here: a benchmark is not a timed test."""
+
+from __future__ import annotations
+
+import pytest
+
+from peerstate.bench.__main__ import main, run, table
+
+
+def test_every_case_gives_a_row_at_small_sizes() -> None:
+    lines: list[str] = []
+    rows = run([60, 120], [600], 200, report=lines.append)
+    assert [row.case for row in rows] == [
+        *["open a replica (no snapshot)", "one local write (add a record)", "sync ingest, full verification"] * 2,
+        "open a replica from its snapshot", "replay the 24-link chain scenario", "memory of a group",
+    ]
+    assert all(row.holds is not False for row in rows if row.target == "report")  # the chain scenario passed
+    assert rows[-1].size == "200 members"
+    rendered = table(rows).splitlines()
+    assert len(rendered) == len(rows) + 2 and all(line.startswith("| ") for line in rendered)
+    assert any(line.startswith("built 120 envelopes") for line in lines)
+
+
+def test_the_command_prints_the_table_and_how_many_targets_hold(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--sizes", "50", "--snapshot-sizes", "600", "--members", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "| case " in out and "targets hold" in out
