@@ -3,10 +3,10 @@ reading only what was published since and what the clock passed."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
-from collections.abc import Iterator
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
