@@ -334,6 +334,16 @@ def ledger_entry_edited(rows: Rows) -> None:
     rows.write([dataclasses.replace(entries[len(entries) // 2], payload=entries[len(entries) // 2].payload[:-1] or entries[0].payload)])
 
 
+def tag_renamed(rows: Rows) -> None:
+    """A nested value's type tag misspelt: the row still parses as JSON, and decodes to a
+    record holding a plain mapping where a value should be."""
+    version = _where(rows, _accepted(RecordPublished))
+    ((state,),) = rows.sql(f"select state from {rows.table} where originator_id = ? and originator_version = ?", _replica(rows), version)
+    edited = bytes(state).replace(b'{"_type_":"Record"', b'{"^type_":"Record"', 1)
+    assert edited != bytes(state)
+    rows.sql(f"update {rows.table} set state = ? where originator_id = ? and originator_version = ?", edited, _replica(rows), version)
+
+
 def resigned_by_a_stranger(rows: Rows) -> None:
     stranger = crypto.generate_identity_key()
     version = _where(rows, _accepted(RecordPublished))
@@ -401,6 +411,7 @@ MUTATIONS: dict[str, tuple[Callable[[Rows], None], set[str]]] = {
     "an event duplicated": (duplicated, {"chain_holds"}),
     "two events swapped": (swapped, {"chain_holds"}),
     "a row cut short": (cut_short, {"row_decodes"}),
+    "a type tag renamed": (tag_renamed, {"row_decodes", "rows_read"}),
     "a log's last rows deleted": (last_rows_deleted, {"ledger_matches"}),
     "the identity log's last row deleted": (identity_log_tail_deleted, {"ledger_matches"}),
     "a ledger entry edited": (ledger_entry_edited, {"chain_holds"}),
