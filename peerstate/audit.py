@@ -204,8 +204,9 @@ def _snapshot_findings(store: PeerStore, originator: UUID, events: list[Aggregat
 
 
 def _attributes(log: Any) -> dict[str, Any]:
-    """What a log holds, less what only this process keeps about it."""
-    return {name: value for name, value in vars(log).items() if name not in ("_pending_events", "snapshot_version")}
+    """What a log holds, less what only this process keeps about it and what a snapshot
+    leaves out (the accepted envelopes, which the events hold)."""
+    return {name: value for name, value in vars(log).items() if name not in ("_pending_events", "snapshot_version", "accepted")}
 
 
 def verify_replica(identity: str, group: str, events: list[ReplicaEvent]) -> tuple[int, list[Finding]]:

@@ -919,6 +919,14 @@ class GroupCalls(PeerCore):
     def sync_replica(self, key: ReplicaKey) -> ReplicaLog:
         return self._replica(*key)
 
+    def _accepted(self, key: ReplicaKey) -> list[Envelope]:
+        """The replica's accepted envelopes, read from the store once if it was opened
+        from a snapshot."""
+        log = self._replica(*key)
+        if log.accepted is None:
+            log.accepted = self._store.accepted_envelopes(log)
+        return log.accepted
+
     def sync_card(self, identity: str) -> bytes:
         """The identity's IDC: who it says it is, and its public key."""
         return rules.identity_is_live(self._state, identity).certificate
@@ -942,7 +950,7 @@ class GroupCalls(PeerCore):
         """What this replica has that one whose chains stand at ``heads`` lacks, in an order
         where each envelope's dependencies come first: as many as fit in ``budget`` encoded
         bytes (one at least), and whether that is all of them."""
-        missing = [envelope for envelope in self._replica(*key).accepted if envelope.seq > heads.get(envelope.author, 0)]
+        missing = [envelope for envelope in self._accepted(key) if envelope.seq > heads.get(envelope.author, 0)]
         sent: list[Envelope] = []
         for envelope in missing:
             budget -= len(wire.canonical(envelope))

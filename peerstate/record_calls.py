@@ -237,7 +237,7 @@ class RecordCalls(GroupCalls):
         identity = rules.identity_is_live(self._state, opened.replica[0])
         rules.caller_holds_credential(log.state.group, identity.peer_name, self._clock())
         snapshot = database_files.DatabaseSnapshot(
-            database_files.FORMAT, log.group, identity.peer_name, self._clock(), tuple(log.accepted), b"",
+            database_files.FORMAT, log.group, identity.peer_name, self._clock(), tuple(self._accepted(opened.replica)), b"",
         )
         signature = credentials.sign(self._identity_key(identity), database_files.signed_part(snapshot))
         database_files.write(target, database_files.encode(database_files.DatabaseSnapshot(

@@ -265,10 +265,25 @@ class ReplicaLog(Aggregate):
             aggregate.link = self.link
 
     class Snapshot(AggregateSnapshot):
-        """The log's attributes at one version: its derived state, the envelopes it holds,
-        its chain's last link; what an open starts from instead of the log's first event."""
+        """The log's attributes at one version: its derived state, the ids it knows, its
+        chain's last link; what an open starts from instead of the log's first event. The
+        accepted envelopes are left out: the state holds what they say, and only a sync
+        that serves them or an export needs them, read then from the events
+        (``PeerStore.accepted_envelopes``); a snapshot holding them would cost as much to
+        read as the events."""
 
         TOPIC = "peerstate.ReplicaLog.Snapshot"
+
+        @classmethod
+        def take(cls, aggregate: Any) -> Any:
+            snapshot = super().take(aggregate)
+            del snapshot.state["accepted"]
+            return snapshot
+
+        def mutate(self, _: None) -> Any:
+            log: Any = super().mutate(None)
+            log.accepted = None
+            return log
 
     @staticmethod
     def create_id(identity: str, group: str) -> UUID:
@@ -278,7 +293,10 @@ class ReplicaLog(Aggregate):
         self.identity = identity
         self.group = group
         self.state = new_replica(group)
-        self.accepted: list[Envelope] = []
+        self.accepted: list[Envelope] | None = []
+        """The accepted envelopes in the order they were accepted, an order where each
+        one's credential and predecessor came first, as sync sends them; None when the log
+        was opened from a snapshot and they were not read yet."""
         self.known: set[bytes] = set()
         """Ids of every envelope accepted or refused: a batch offered again is skipped."""
         self.refusals: list[EnvelopeRefused] = []
@@ -298,7 +316,8 @@ class ReplicaLog(Aggregate):
             self.known = set()
             self.published = []
         elif isinstance(payload, EnvelopeAccepted):
-            self.accepted.append(payload.envelope)
+            if self.accepted is not None:
+                self.accepted.append(payload.envelope)
             self.known.add(payload.id)
             if isinstance(payload.envelope.payload, RecordPublished):
                 self.published.append(payload.envelope.payload.record.id)
@@ -359,7 +378,7 @@ def snapshot_due(log: ReplicaLog) -> bool:
     with the state (as many events as the envelopes held), so that writing snapshots costs
     about one more encoding of each event however large the group, and an open costs what
     the state holds, never what the log's length is."""
-    return log.version - log.snapshot_version >= max(SNAPSHOT_EVERY, len(log.accepted))
+    return log.version - log.snapshot_version >= max(SNAPSHOT_EVERY, len(log.known))
 
 
 class _PeerApplication(Application[UUID]):
@@ -489,6 +508,19 @@ class PeerStore:
             self._app.snapshots.put([ReplicaLog.Snapshot.take(log) for log in logs])
         except IntegrityError:  # another process stored a snapshot of the same version
             pass
+
+    def accepted_envelopes(self, log: ReplicaLog) -> list[Envelope]:
+        """The envelopes ``log`` accepted, in order, read from its stored events and its
+        pending ones: what a log opened from a snapshot does not hold until asked."""
+        stored = self._app.recorder.select_events(log.id, lte=log.version - len(log.pending_events))
+        envelopes: list[Envelope] = []
+        for event in [*map(self._app.mapper.to_domain_event, stored), *log.pending_events]:
+            payload = getattr(event, "payload", None)
+            if isinstance(payload, (ReplicaCreated, ReplicaJoined)):
+                envelopes = []
+            elif isinstance(payload, EnvelopeAccepted):
+                envelopes.append(payload.envelope)
+        return envelopes
 
     def stored_snapshots(self, originator_id: UUID) -> list[Any]:
         """A log's snapshots as stored, in version order (``ValueError`` as ``stored_log``)."""

@@ -398,7 +398,7 @@ def test_group_data_larger_than_a_batch_travels_in_rounds_and_a_joiner_waits_for
     network.synchronize({"alice": alice, "dave": dave})
     group = alice.group_properties(handle).group_peer_name
     issued = [
-        envelope for envelope in alice.sync_replica((alice_name, group)).accepted
+        envelope for envelope in alice._accepted((alice_name, group))
         if isinstance(envelope.payload, CredentialIssued) and envelope.payload.credential.subject == dave_name
     ]
     assert len(issued) == 1
