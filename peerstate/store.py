@@ -48,6 +48,7 @@ from peerstate.domain.group_events import (
     RecordPublished,
 )
 from peerstate import wire
+from peerstate.bulk import without_gc
 from peerstate.errors import InvalidArgument
 from peerstate.locations import FROM_ENVIRONMENT, POOL, SQLITE_FILE, Location, is_postgres, postgres_environment, with_schema
 from peerstate.domain.group_state import AuthorHead, GroupState, Member
@@ -441,34 +442,35 @@ class PeerStore:
         """``log`` with the events other writers stored since it was read applied in turn; a
         log that was never stored (it still holds its creation) is read whole instead."""
         if log.pending_events:
-            try:
-                stored: _Log = self._app.repository.get(log.id, projector_func=project_log)
-            except AggregateNotFoundError:
-                return log
-            return stored
-        rows = self._app.recorder.select_events(log.id, gt=log.version)
-        caught: _Log = project_log(log, map(self._app.mapper.to_domain_event, rows))
+            stored: _Log | None = self._stored(log.id)
+            return stored if stored is not None else log
+        with without_gc():
+            rows = self._app.recorder.select_events(log.id, gt=log.version)
+            caught: _Log = project_log(log, map(self._app.mapper.to_domain_event, rows))
         return caught
 
     def identity_log(self) -> IdentityLog:
         """The peer's identity log as stored, or a new empty one for a new store."""
-        try:
-            log: IdentityLog = self._app.repository.get(
-                IdentityLog.create_id("identities"), projector_func=project_log
-            )
-        except AggregateNotFoundError:
-            return IdentityLog(key="identities")
-        return log
+        log: IdentityLog | None = self._stored(IdentityLog.create_id("identities"))
+        return log if log is not None else IdentityLog(key="identities")
 
     def replica_log(self, identity: str, group: str) -> ReplicaLog:
         """The identity's replica of the group as stored, or a new empty one."""
+        log: ReplicaLog | None = self._stored(ReplicaLog.create_id(identity, group))
+        return log if log is not None else ReplicaLog(identity=identity, group=group)
+
+    def replayed(self, log_id: UUID) -> Any:
+        """The log from all its events, with no snapshot: what an open costs without one."""
+        with without_gc():
+            return project_log(None, map(self._app.mapper.to_domain_event, self._app.recorder.select_events(log_id)))
+
+    def _stored(self, log_id: UUID) -> Any:
+        """The log as its latest snapshot and the events since give it; None if it has none."""
         try:
-            log: ReplicaLog = self._app.repository.get(
-                ReplicaLog.create_id(identity, group), projector_func=project_log
-            )
+            with without_gc():
+                return self._app.repository.get(log_id, projector_func=project_log)
         except AggregateNotFoundError:
-            return ReplicaLog(identity=identity, group=group)
-        return log
+            return None
 
     def save(self, *logs: Aggregate) -> int | None:
         """Store the logs' new events and the ledger's entry for them in one transaction:
@@ -512,9 +514,11 @@ class PeerStore:
     def accepted_envelopes(self, log: ReplicaLog) -> list[Envelope]:
         """The envelopes ``log`` accepted, in order, read from its stored events and its
         pending ones: what a log opened from a snapshot does not hold until asked."""
-        stored = self._app.recorder.select_events(log.id, lte=log.version - len(log.pending_events))
+        with without_gc():
+            stored = self._app.recorder.select_events(log.id, lte=log.version - len(log.pending_events))
+            events = [*map(self._app.mapper.to_domain_event, stored), *log.pending_events]
         envelopes: list[Envelope] = []
-        for event in [*map(self._app.mapper.to_domain_event, stored), *log.pending_events]:
+        for event in events:
             payload = getattr(event, "payload", None)
             if isinstance(payload, (ReplicaCreated, ReplicaJoined)):
                 envelopes = []
@@ -607,11 +611,12 @@ class PeerStore:
     def stored_log(self, originator_id: UUID) -> list[Any]:
         """A log's events as stored, row by row, in version order; ``ValueError`` names a
         row that no longer decodes (an edited one)."""
-        try:
-            rows = self._app.recorder.select_events(originator_id)
-        except ValueError as error:  # a column edited out of its type
-            raise ValueError(f"the rows of the log do not read: {error}") from None
-        return [self._decoded(stored) for stored in rows]
+        with without_gc():
+            try:
+                rows = self._app.recorder.select_events(originator_id)
+            except ValueError as error:  # a column edited out of its type
+                raise ValueError(f"the rows of the log do not read: {error}") from None
+            return [self._decoded(stored) for stored in rows]
 
     def replica_events(self, identity: str, group: str) -> list[ReplicaEvent]:
         """The payloads of the replica's log as stored (``ValueError`` as ``stored_log``)."""

@@ -23,6 +23,8 @@ from uuid import UUID
 import attrs
 import orjson
 
+from peerstate.bulk import without_gc
+
 MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
 """Larger than any honest sync batch; a cap, so a hostile peer cannot make us parse more."""
 _TAG: Final = "@type"
@@ -100,11 +102,12 @@ def decode(data: bytes, kind: type[_T], *, max_bytes: int = MAX_MESSAGE_BYTES) -
     """The value of type ``kind`` that ``data`` encodes, or ``WireError``."""
     if len(data) > max_bytes:
         raise WireError(f"the message has {len(data)} bytes; at most {max_bytes} are accepted")
-    try:
-        tree = orjson.loads(data)
-    except orjson.JSONDecodeError as error:
-        raise WireError(f"not JSON: {error}") from None
-    value: _T = _value(tree, kind, "$")
+    with without_gc():
+        try:
+            tree = orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            raise WireError(f"not JSON: {error}") from None
+        value: _T = _value(tree, kind, "$")
     return value
 
 
