@@ -88,7 +88,7 @@ def certificates_verify(group: GroupState, envelope: Envelope, credential: Crede
     """The certificates a payload carries say what its fields say, and were signed by whom
     the log says signed them."""
     match envelope.payload:
-        case GroupCreated(properties, root, root_key, creator):
+        case GroupCreated(_, root, root_key, creator):
             root_is_the_groups(envelope.group, root, root_key)
             credential_matches_certificate(creator, root, envelope.group)
         case CredentialIssued(issued, _):

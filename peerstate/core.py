@@ -30,7 +30,7 @@ from peerstate.domain.state import IdentityStoreState
 from peerstate.errors import InvalidArgument, peer_error
 from peerstate.keys import KeyRing
 from peerstate.sessions import ReplicaKey, Sessions
-from peerstate.store import IdentityLog, PeerStore, ReplicaLog, WriteConflict
+from peerstate.store import PeerStore, ReplicaLog, WriteConflict
 
 MAX_SAVE_ATTEMPTS: Final = 16
 """Attempts of one call at most; from the second on it holds the store's turn, so more than

@@ -59,7 +59,7 @@ from peerstate.domain.group_events import (
     SharedEvent,
 )
 from peerstate.domain.group_state import GroupState
-from peerstate.domain.records import LiveRecords, RecordVersion
+from peerstate.domain.records import LiveRecords
 from peerstate.domain.state import IdentityRecord
 from peerstate.errors import GroupNotReady, InvalidArgument, NotFound, PeerError, peer_error
 from peerstate.sessions import GroupEvent, GroupHandle, Interest, Neighbor, ReplicaKey

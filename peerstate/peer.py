@@ -19,7 +19,7 @@ from peerstate.domain.events import (
     IdentityExported,
     IdentityOrigin,
 )
-from peerstate.domain.state import IdentityRecord, IdentityStoreState
+from peerstate.domain.state import IdentityStoreState
 from peerstate.errors import InvalidArgument, NoKeyAccess
 from peerstate.record_calls import RecordCalls
 

@@ -21,7 +21,7 @@ from uuid import UUID
 
 import attrs
 
-from peerstate import admission, arguments, credentials, crypto, database_files, record_attributes, record_search
+from peerstate import admission, arguments, credentials, database_files, record_attributes, record_search
 from peerstate.constants import PeerRecordFlags
 from peerstate.core import GroupDecision
 from peerstate.domain import record_rules, rules

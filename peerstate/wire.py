@@ -11,7 +11,6 @@ time) is refused with ``WireError`` before any of it is used.
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
 import hashlib
 import types

@@ -40,7 +40,7 @@ from peerstate.domain.group_events import CredentialIssued, EnvelopeAccepted, Re
 from peerstate.domain.replica import evolve_replica, new_replica
 from peerstate.groups import CredentialRequest
 from peerstate.names import ROLE_ADMIN, ROLE_MEMBER, may_issue
-from peerstate.store import PeerStore, WriteConflict
+from peerstate.store import PeerStore
 
 from workers.checks import sound
 

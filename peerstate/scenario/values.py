@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from peerstate.constants import CONSTANTS, Constant
+from peerstate.constants import CONSTANTS
 from peerstate.errors import HResult
 from peerstate.names import ROLE_NAMES, ROLES
 from peerstate.scenario.problems import KeyPath, KeyPathError
