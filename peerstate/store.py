@@ -2,41 +2,29 @@
 
 Each of a peer's logs is one eventsourcing aggregate whose events wrap a domain event
 payload; applying one is ``domain.state.evolve``, so the store never holds rules of its own.
-Events are encoded by an orjson transcoder that keeps every type it is given (bytes, tuples,
-attrs values), and logs are replayed by a projector without eventsourcing's per-event
+Rows are written as ``store_format`` says, and logs are replayed by a projector without eventsourcing's per-event
 protocol assertion, which costs two thirds of replay time (``reference/eventsourcing.md`` 7.1).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import attrs
-import orjson
-from immutables import Map
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.domain import Snapshot as AggregateSnapshot
 from eventsourcing.utils import register_topic
-from eventsourcing.persistence import (
-    IntegrityError,
-    StoredEvent,
-    JSONTranscoder,
-    Transcoder,
-    Transcoding,
-    TranscodingNotRegisteredError,
-)
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, StoredEvent
 
-from peerstate.domain.events import IDENTITY_EVENTS, IdentityEvent
+from peerstate.domain.events import IdentityEvent
 from peerstate.domain.group_events import (
     GROUP_VALUES,
     Envelope,
@@ -49,6 +37,16 @@ from peerstate.domain.group_events import (
 )
 from peerstate import wire
 from peerstate.bulk import without_gc
+from peerstate.store_format import (
+    AttrsAsDict,
+    BytesAsBase64,
+    MapAsPairs,
+    RowMapper,
+    SetAsList,
+    SnapshotTranscoder,
+    TimedeltaAsMicroseconds,
+    WireValue,
+)
 from peerstate.errors import InvalidArgument
 from peerstate.locations import FROM_ENVIRONMENT, POOL, SQLITE_FILE, Location, is_postgres, postgres_environment, with_schema
 from peerstate.domain.group_state import AuthorHead, GroupState, Member
@@ -62,121 +60,6 @@ _Log = TypeVar("_Log", bound=Aggregate)
 _TUPLE: Final = "tuple"
 _PLAIN: Final = frozenset({str, int, float, bool, type(None)})
 _CONTAINERS: Final = frozenset({dict, list})
-
-
-class BytesAsBase64(Transcoding):
-    type = bytes
-    name = "b64"
-
-    def encode(self, obj: bytes) -> str:
-        return base64.b64encode(obj).decode()
-
-    def decode(self, data: str) -> bytes:
-        """Strictly: text that is not exactly what ``encode`` writes is an edited row, not
-        another spelling of the same bytes."""
-        try:
-            decoded = base64.b64decode(data, validate=True)
-        except binascii.Error as error:
-            raise ValueError(f"not base64: {error}") from None
-        if base64.b64encode(decoded).decode() != data:
-            raise ValueError("not canonical base64")
-        return decoded
-
-
-class MapAsPairs(Transcoding):
-    """A persistent map (``GroupState``'s) as its key-value pairs: its keys are bytes and
-    GUIDs, which JSON objects cannot hold."""
-
-    type = Map
-    name = "map"
-
-    def encode(self, obj: Map[Any, Any]) -> list[list[Any]]:
-        return [[key, value] for key, value in obj.items()]
-
-    def decode(self, data: list[list[Any]]) -> Map[Any, Any]:
-        return Map((key, value) for key, value in data)
-
-
-class SetAsList(Transcoding):
-    type = set
-    name = "set"
-
-    def encode(self, obj: set[Any]) -> list[Any]:
-        return sorted(obj)
-
-    def decode(self, data: list[Any]) -> set[Any]:
-        return set(data)
-
-
-class TimedeltaAsMicroseconds(Transcoding):
-    type = timedelta
-    name = "timedelta"
-
-    def encode(self, obj: timedelta) -> int:
-        return obj // timedelta(microseconds=1)
-
-    def decode(self, data: int) -> timedelta:
-        return timedelta(microseconds=data)
-
-
-class AttrsAsDict(Transcoding):
-    """Any attrs class by its field names; its fields are transcoded in turn."""
-
-    def __init__(self, cls: type) -> None:
-        self.type = cls
-        self.name = cls.__qualname__
-
-    def encode(self, obj: Any) -> dict[str, Any]:
-        return {field.name: getattr(obj, field.name) for field in attrs.fields(self.type)}
-
-    def decode(self, data: dict[str, Any]) -> Any:
-        return self.type(**data)
-
-
-class OrjsonTranscoder(JSONTranscoder):
-    """eventsourcing's JSON transcoder on orjson, keeping tuples as tuples.
-
-    It subclasses ``JSONTranscoder`` to reuse its registry, so the application's own UUID
-    and datetime transcodings still apply.
-    """
-
-    def encode(self, obj: Any) -> bytes:
-        return orjson.dumps(self._tagged(obj))
-
-    def decode(self, data: bytes) -> Any:
-        tree = orjson.loads(data)
-        return self._untagged(tree) if type(tree) in _CONTAINERS else tree
-
-    def _tagged(self, obj: Any) -> Any:
-        kind = type(obj)
-        if kind in _PLAIN:
-            return obj
-        if kind is dict:
-            return {key: value if type(value) in _PLAIN else self._tagged(value) for key, value in obj.items()}
-        if kind is list:
-            return [value if type(value) in _PLAIN else self._tagged(value) for value in obj]
-        if kind is tuple:
-            return {"_type_": _TUPLE, "_data_": [value if type(value) in _PLAIN else self._tagged(value) for value in obj]}
-        transcoding = self.types.get(kind)
-        if transcoding is None:
-            raise TranscodingNotRegisteredError(f"no transcoding registered for {kind.__qualname__}")
-        encoded = transcoding.encode(obj)
-        return {"_type_": transcoding.name, "_data_": encoded if type(encoded) in _PLAIN else self._tagged(encoded)}
-
-    def _untagged(self, obj: Any) -> Any:
-        """The value a tree of plain JSON values stands for. Called only on containers:
-        strings, numbers, booleans and null stand for themselves (the calls saved are most
-        of a log's decoding time)."""
-        if type(obj) is list:
-            return [value if type(value) not in _CONTAINERS else self._untagged(value) for value in obj]
-        if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
-            data = obj["_data_"]
-            if type(data) in _CONTAINERS:
-                data = self._untagged(data)
-            if obj["_type_"] == _TUPLE:
-                return tuple(data)
-            return self.names[obj["_type_"]].decode(data)
-        return {key: value if type(value) not in _CONTAINERS else self._untagged(value) for key, value in obj.items()}
 
 
 def chain_start(originator_id: UUID, created_on: datetime) -> bytes:
@@ -366,8 +249,12 @@ class CommitLedger(Aggregate):
 LEDGER_START: Final = wire.digest(["peerstate ledger", str(CommitLedger.ID)])
 
 
-SNAPSHOT_VALUES: Final = (ReplicaState, GroupState, Member, AuthorHead, Guesses, RecordVersion)
-"""The attrs classes of a replica's derived state, which only snapshots store."""
+SNAPSHOT_STATES: Final = (ReplicaState, GroupState)
+"""The attrs classes of a replica's derived state that hold maps: a snapshot stores them
+field by field."""
+SNAPSHOT_VALUES: Final = (*GROUP_VALUES, Member, AuthorHead, Guesses, RecordVersion)
+"""The attrs values a replica's derived state holds: a snapshot stores them as ``wire``
+trees."""
 SNAPSHOT_EVERY: Final = 500
 """Events between two snapshots of a replica log at least; more for a large state
 (``snapshot_due``)."""
@@ -382,21 +269,30 @@ def snapshot_due(log: ReplicaLog) -> bool:
     return log.version - log.snapshot_version >= max(SNAPSHOT_EVERY, len(log.known))
 
 
+EVENT_ROWS: Final = (
+    IdentityLog.Created, IdentityLog.Recorded, ReplicaLog.Created, ReplicaLog.Recorded,
+    CommitLedger.Created, CommitLedger.Recorded,
+)
+"""The events whose rows hold canonical trees typed by their fields (``store_format``)."""
+
+
 class _PeerApplication(Application[UUID]):
     name = "PeerStore"
     is_snapshotting_enabled = True
 
-    def construct_transcoder(self) -> Transcoder:
-        transcoder = OrjsonTranscoder()
+    def construct_mapper(self) -> Mapper[UUID]:
+        transcoder = SnapshotTranscoder()
         self.register_transcodings(transcoder)
-        return transcoder
+        return RowMapper(transcoder, typed=EVENT_ROWS)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         for transcoding in (BytesAsBase64(), MapAsPairs(), SetAsList(), TimedeltaAsMicroseconds()):
             transcoder.register(transcoding)
-        for cls in (*IDENTITY_EVENTS, *GROUP_VALUES, *SNAPSHOT_VALUES, LogHead):
-            transcoder.register(AttrsAsDict(cls))
+        for state in SNAPSHOT_STATES:
+            transcoder.register(AttrsAsDict(state))
+        for value in SNAPSHOT_VALUES:
+            transcoder.register(WireValue(value))
 
 
 class WriteConflict(Exception):

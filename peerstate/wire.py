@@ -11,12 +11,14 @@ time) is refused with ``WireError`` before any of it is used.
 from __future__ import annotations
 
 import base64
+import binascii
 import functools
 import hashlib
 import types
 import typing
 from datetime import UTC, datetime
-from typing import Any, Final, Literal, TypeVar, Union
+from collections.abc import Callable, Iterable
+from typing import Any, Final, Literal, TypeAlias, TypeVar, Union
 from uuid import UUID
 
 import attrs
@@ -35,14 +37,16 @@ class WireError(ValueError):
     """Bytes that are not a well-formed value of the expected type."""
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """The tree of plain JSON values that stands for ``value``: what ``canonical`` encodes,
+    and what a store's event rows hold."""
     kind = type(value)
     if value is None or kind is str or kind is bool or kind is int:
         return value
     if kind is bytes:
         return base64.b64encode(value).decode("ascii")
     if kind is tuple or kind is list:
-        return [_plain(item) for item in value]
+        return [plain(item) for item in value]
     if attrs.has(kind):
         try:
             return _plain_attrs(value)
@@ -65,7 +69,7 @@ def _plain_attrs(value: Any) -> dict[str, Any]:
     its id, for its log's hash chain and in sync batches, and each costs more than the
     hash that finds it here. Equal values (of fixed field types) have one encoding."""
     kind: type = type(value)
-    return {_TAG: kind.__name__, **{name: _plain(getattr(value, name)) for name in _field_names(kind)}}
+    return {_TAG: kind.__name__, **{name: plain(getattr(value, name)) for name in _field_names(kind)}}
 
 
 @functools.cache
@@ -73,23 +77,16 @@ def _field_names(kind: type) -> tuple[str, ...]:
     return tuple(field.name for field in attrs.fields(kind))
 
 
-@functools.cache
-def _field_hints(kind: type) -> tuple[dict[str, Any], frozenset[str]]:
-    """A class's field types and names, read once: resolving annotations costs more than
-    decoding the value."""
-    return typing.get_type_hints(kind), frozenset(_field_names(kind))
-
-
 def canonical(value: Any) -> bytes:
     """The one byte string that stands for ``value``."""
-    return orjson.dumps(_plain(value), option=orjson.OPT_SORT_KEYS)
+    return orjson.dumps(plain(value), option=orjson.OPT_SORT_KEYS)
 
 
 def canonical_unsigned(value: Any) -> bytes:
     """The canonical encoding of a signed attrs value with its ``signature`` field empty:
     what its author signs. Made from the value's own encoding, which is kept, so that a
     verification and the id that follows it encode the value once."""
-    return orjson.dumps({**_plain(value), "signature": ""}, option=orjson.OPT_SORT_KEYS)
+    return orjson.dumps({**plain(value), "signature": ""}, option=orjson.OPT_SORT_KEYS)
 
 
 def digest(value: Any) -> bytes:
@@ -106,88 +103,188 @@ def decode(data: bytes, kind: type[_T], *, max_bytes: int = MAX_MESSAGE_BYTES) -
             tree = orjson.loads(data)
         except orjson.JSONDecodeError as error:
             raise WireError(f"not JSON: {error}") from None
-        value: _T = _value(tree, kind, "$")
+        value: _T = decode_tree(tree, kind)
     return value
 
 
-def _value(tree: Any, kind: Any, where: str) -> Any:
+def decode_tree(tree: Any, kind: Any) -> Any:
+    """The value of type ``kind`` that a parsed JSON ``tree`` stands for, or ``WireError``
+    naming where in the tree it went wrong."""
+    try:
+        return decoder(kind)(tree)
+    except _Mismatch as mismatch:
+        raise WireError(f"${mismatch.where}: {mismatch.problem}") from None
+
+
+class _Mismatch(Exception):
+    """A part of a tree that is not a value of its type; ``where`` grows as it goes up."""
+
+    def __init__(self, problem: str, where: str = "") -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.where = where
+
+    def inside(self, step: str) -> _Mismatch:
+        return _Mismatch(self.problem, step + self.where)
+
+
+Decoder: TypeAlias = Callable[[Any], Any]
+
+
+@functools.cache
+def decoder(kind: Any) -> Decoder:
+    """The function that decodes a tree of type ``kind``, made once per type: looking a
+    type's shape up again for every value cost more than decoding it (a store reads
+    every event of a log through these)."""
     origin = typing.get_origin(kind)
     if origin in (Union, types.UnionType):
-        return _union(tree, typing.get_args(kind), where)
+        return _union_decoder(typing.get_args(kind))
     if origin is Literal:
-        if tree not in typing.get_args(kind) or not isinstance(tree, str):
-            raise WireError(f"{where}: {tree!r} is not one of {typing.get_args(kind)}")
-        return tree
+        return _literal_decoder(typing.get_args(kind))
     if origin is tuple:
-        item_kind = typing.get_args(kind)[0]
-        if not isinstance(tree, list):
-            raise WireError(f"{where}: expected a list")
-        return tuple(_value(item, item_kind, f"{where}[{index}]") for index, item in enumerate(tree))
+        return _tuple_decoder(decoder(typing.get_args(kind)[0]))
     if kind is type(None):
-        if tree is not None:
-            raise WireError(f"{where}: expected null")
-        return None
+        return _null
     if attrs.has(kind):
-        return _attrs_value(tree, kind, where)
-    return _scalar(tree, kind, where)
+        return _attrs_decoder(kind)
+    if kind in _SCALARS:
+        return _SCALARS[kind]
+    raise TypeError(f"{kind!r} has no wire decoding")
 
 
-def _union(tree: Any, kinds: tuple[Any, ...], where: str) -> Any:
-    if tree is None and type(None) in kinds:
-        return None
-    tagged = [kind for kind in kinds if attrs.has(kind)]
-    if tagged and isinstance(tree, dict):
-        for kind in tagged:
-            if tree.get(_TAG) == kind.__name__:
-                return _attrs_value(tree, kind, where)
-        raise WireError(f"{where}: {tree.get(_TAG)!r} is none of {[kind.__name__ for kind in tagged]}")
+def _union_decoder(kinds: tuple[Any, ...]) -> Decoder:
+    nullable = type(None) in kinds
+    tagged = {kind.__name__: decoder(kind) for kind in kinds if attrs.has(kind)}
     others = [kind for kind in kinds if kind is not type(None) and not attrs.has(kind)]
-    if len(others) != 1:
-        raise WireError(f"{where}: {tree!r} is none of the expected types")
-    return _value(tree, others[0], where)
+    other = decoder(others[0]) if len(others) == 1 else None
+
+    def union(tree: Any) -> Any:
+        if tree is None and nullable:
+            return None
+        if tagged and type(tree) is dict:
+            tag = tree.get(_TAG)
+            chosen = tagged.get(tag) if type(tag) is str else None
+            if chosen is None:
+                raise _Mismatch(f"{tag!r} is none of {list(tagged)}")
+            return chosen(tree)
+        if other is None:
+            raise _Mismatch(f"{tree!r} is none of the expected types")
+        return other(tree)
+
+    return union
 
 
-def _attrs_value(tree: Any, kind: type, where: str) -> Any:
-    if not isinstance(tree, dict) or tree.get(_TAG) != kind.__name__:
-        raise WireError(f"{where}: expected a {kind.__name__}")
-    hints, names = _field_hints(kind)
-    given = set(tree) - {_TAG}
-    if given != names:
-        raise WireError(
-            f"{where}: {kind.__name__} has fields {sorted(names)}, the message has {sorted(given)}"
-        )
-    return kind(**{name: _value(tree[name], hints[name], f"{where}.{name}") for name in names})
-
-
-def _scalar(tree: Any, kind: Any, where: str) -> Any:
-    if kind is str and isinstance(tree, str):
+def _literal_decoder(allowed: tuple[Any, ...]) -> Decoder:
+    def literal(tree: Any) -> Any:
+        if type(tree) is not str or tree not in allowed:
+            raise _Mismatch(f"{tree!r} is not one of {allowed}")
         return tree
-    if kind is bool and isinstance(tree, bool):
-        return tree
-    if kind is int and isinstance(tree, int) and not isinstance(tree, bool) and tree in _INT_RANGE:
-        return tree
-    if kind is bytes and isinstance(tree, str):
+
+    return literal
+
+
+def _tuple_decoder(item: Decoder) -> Decoder:
+    def items(tree: Any) -> tuple[Any, ...]:
+        if type(tree) is not list:
+            raise _Mismatch("expected a list")
         try:
-            raw = base64.b64decode(tree, validate=True)
-        except ValueError:  # binascii.Error, and text that is not ASCII
-            raise WireError(f"{where}: not base64") from None
-        if base64.b64encode(raw).decode("ascii") != tree:
-            raise WireError(f"{where}: not canonical base64")
-        return raw
-    if kind is datetime and isinstance(tree, str):
+            return tuple(map(item, tree))
+        except _Mismatch:
+            raise _first_mismatch((f"[{index}]", item, element) for index, element in enumerate(tree)) from None
+
+    return items
+
+
+def _attrs_decoder(kind: type) -> Decoder:
+    hints = typing.get_type_hints(kind)
+    names = _field_names(kind)
+    fields = tuple((name, decoder(hints[name])) for name in names)
+    keys = frozenset((_TAG, *names))
+    tag = kind.__name__
+
+    def value(tree: Any) -> Any:
+        if type(tree) is not dict or tree.get(_TAG) != tag:
+            raise _Mismatch(f"expected a {tag}")
+        if tree.keys() != keys:
+            raise _Mismatch(f"{tag} has fields {sorted(names)}, the message has {sorted(set(tree) - {_TAG})}")
         try:
-            moment = datetime.fromisoformat(tree)
-        except ValueError:
-            raise WireError(f"{where}: not an ISO-8601 time") from None
-        if moment.utcoffset() is None:
-            raise WireError(f"{where}: a time without a zone")
+            return kind(*[decode(tree[name]) for name, decode in fields])
+        except _Mismatch:
+            raise _first_mismatch((f".{name}", decode, tree[name]) for name, decode in fields) from None
+
+    return value
+
+
+def _first_mismatch(parts: Iterable[tuple[str, Decoder, Any]]) -> _Mismatch:
+    """Where a container's decoding failed: each part decoded again until one fails (only
+    once something failed, so the way that succeeds builds no locations)."""
+    for step, decode, tree in parts:
         try:
-            return moment.astimezone(UTC)
-        except (OverflowError, ValueError):
-            raise WireError(f"{where}: a time outside the years 1 to 9999 in UTC") from None
-    if kind is UUID and isinstance(tree, str):
-        try:
-            return UUID(tree)
-        except ValueError:
-            raise WireError(f"{where}: not a GUID") from None
-    raise WireError(f"{where}: expected {getattr(kind, '__name__', kind)}, got {type(tree).__name__}")
+            decode(tree)
+        except _Mismatch as mismatch:
+            return mismatch.inside(step)
+    raise AssertionError("a part failed once and not again")
+
+
+def _null(tree: Any) -> None:
+    if tree is not None:
+        raise _Mismatch("expected null")
+
+
+def _str(tree: Any) -> str:
+    if type(tree) is not str:
+        raise _Mismatch(f"expected str, got {type(tree).__name__}")
+    return tree
+
+
+def _bool(tree: Any) -> bool:
+    if type(tree) is not bool:
+        raise _Mismatch(f"expected bool, got {type(tree).__name__}")
+    return tree
+
+
+def _int(tree: Any) -> int:
+    if type(tree) is not int or tree not in _INT_RANGE:
+        raise _Mismatch(f"expected int, got {type(tree).__name__}")
+    return tree
+
+
+def _bytes(tree: Any) -> bytes:
+    if type(tree) is not str:
+        raise _Mismatch(f"expected bytes, got {type(tree).__name__}")
+    try:
+        raw = binascii.a2b_base64(tree, strict_mode=True)
+    except ValueError:  # binascii.Error, and text that is not ASCII
+        raise _Mismatch("not base64") from None
+    if binascii.b2a_base64(raw, newline=False) != tree.encode():
+        raise _Mismatch("not canonical base64")
+    return raw
+
+
+def _datetime(tree: Any) -> datetime:
+    if type(tree) is not str:
+        raise _Mismatch(f"expected datetime, got {type(tree).__name__}")
+    try:
+        moment = datetime.fromisoformat(tree)
+    except ValueError:
+        raise _Mismatch("not an ISO-8601 time") from None
+    if moment.tzinfo is UTC:  # how every time is written: nothing to convert
+        return moment
+    if moment.utcoffset() is None:
+        raise _Mismatch("a time without a zone")
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise _Mismatch("a time outside the years 1 to 9999 in UTC") from None
+
+
+def _uuid(tree: Any) -> UUID:
+    if type(tree) is not str:
+        raise _Mismatch(f"expected UUID, got {type(tree).__name__}")
+    try:
+        return UUID(tree)
+    except ValueError:
+        raise _Mismatch("not a GUID") from None
+
+
+_SCALARS: Final[dict[Any, Decoder]] = {str: _str, bool: _bool, int: _int, bytes: _bytes, datetime: _datetime, UUID: _uuid}

@@ -14,7 +14,7 @@ import attrs
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SIGNATURE = b'"signature":{"_type_":"b64","_data_":"'
+SIGNATURE = b'"signature":"'
 
 
 @attrs.frozen

@@ -335,11 +335,11 @@ def ledger_entry_edited(rows: Rows) -> None:
 
 
 def tag_renamed(rows: Rows) -> None:
-    """A nested value's type tag misspelt: the row still parses as JSON, and decodes to a
-    record holding a plain mapping where a value should be."""
+    """A nested value's type tag misspelt: the row still parses as JSON, and no longer
+    decodes to the value its field's type asks for."""
     version = _where(rows, _accepted(RecordPublished))
     ((state,),) = rows.sql(f"select state from {rows.table} where originator_id = ? and originator_version = ?", _replica(rows), version)
-    edited = bytes(state).replace(b'{"_type_":"Record"', b'{"^type_":"Record"', 1)
+    edited = bytes(state).replace(b'{"@type":"Record"', b'{"^type":"Record"', 1)
     assert edited != bytes(state)
     rows.sql(f"update {rows.table} set state = ? where originator_id = ? and originator_version = ?", edited, _replica(rows), version)
 

@@ -1,0 +1,232 @@
+"""How a store's rows are written, and read back.
+
+An event row holds the event's fields as ``wire``'s canonical trees (bytes as base64, times
+as ISO-8601, attrs values tagged with their class name), and is read back by the decoders
+the event class's field types give. The trees of envelopes are the ones their ids and
+signatures were computed from, so writing a received envelope costs no second walk over
+it, and reading needs no type tags beyond the ones a union needs.
+
+A snapshot holds a log's attributes, whose types (persistent maps, sets, lists of events)
+no field type names: it goes through a transcoder that tags every non-JSON value with its
+type (``SnapshotTranscoder``). Snapshots are read once per open, events once per event.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any, Final
+from uuid import UUID
+
+import attrs
+import dataclasses
+import orjson
+import typing
+from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoder, Transcoding, TranscodingNotRegisteredError
+from eventsourcing.utils import get_topic
+from immutables import Map
+
+from peerstate import wire
+
+_TUPLE: Final = "tuple"
+_PLAIN: Final = frozenset({str, int, float, bool, type(None)})
+_CONTAINERS: Final = frozenset({dict, list})
+_COLUMNS: Final = frozenset({"originator_id", "originator_version"})
+"""Fields an event row keeps in columns of its own, not in its state."""
+
+
+@attrs.frozen
+class _RowType:
+    """An event class as its rows hold it: its topic, and each stored field's decoder."""
+
+    cls: type
+    topic: str
+    fields: tuple[tuple[str, Any], ...]
+    names: frozenset[str]
+
+
+def _row_type(cls: type) -> _RowType:
+    hints = typing.get_type_hints(cls)
+    names = tuple(field.name for field in dataclasses.fields(cls) if field.name not in _COLUMNS)
+    return _RowType(cls, get_topic(cls), tuple((name, hints[name]) for name in names), frozenset(names))
+
+
+class RowMapper(Mapper[UUID]):
+    """eventsourcing's mapper, writing the events of ``typed`` classes as canonical trees
+    typed by their fields (anything else, snapshots, through the transcoder)."""
+
+    def __init__(self, transcoder: Transcoder, typed: Iterable[type]) -> None:
+        super().__init__(transcoder)
+        rows = [_row_type(cls) for cls in typed]
+        self._by_class = {row.cls: row for row in rows}
+        self._by_topic = {row.topic: row for row in rows}
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        row = self._by_class.get(type(domain_event))
+        if row is None:
+            return super().to_stored_event(domain_event)
+        state = orjson.dumps({name: wire.plain(getattr(domain_event, name)) for name, _ in row.fields})
+        return StoredEvent(
+            originator_id=domain_event.originator_id, originator_version=domain_event.originator_version,
+            topic=row.topic, state=state,
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        """The event a row holds; ``ValueError`` (``WireError``) for a row that is not one."""
+        row = self._by_topic.get(stored_event.topic)
+        if row is None:
+            return super().to_domain_event(stored_event)
+        tree = orjson.loads(stored_event.state)
+        if type(tree) is not dict or tree.keys() != row.names:
+            raise wire.WireError(
+                f"a {stored_event.topic} row has fields {sorted(tree) if type(tree) is dict else type(tree).__name__}, "
+                f"not {sorted(row.names)}"
+            )
+        state = {name: wire.decode_tree(tree[name], kind) for name, kind in row.fields}
+        originator_id = stored_event.originator_id
+        state["originator_id"] = originator_id if type(originator_id) is UUID else UUID(str(originator_id))
+        state["originator_version"] = stored_event.originator_version
+        event: Any = object.__new__(row.cls)
+        object.__setattr__(event, "__dict__", state)
+        return event
+
+
+class BytesAsBase64(Transcoding):
+    type = bytes
+    name = "b64"
+
+    def encode(self, obj: bytes) -> str:
+        return base64.b64encode(obj).decode()
+
+    def decode(self, data: str) -> bytes:
+        """Strictly: text that is not exactly what ``encode`` writes is an edited row, not
+        another spelling of the same bytes."""
+        try:
+            decoded = base64.b64decode(data, validate=True)
+        except binascii.Error as error:
+            raise ValueError(f"not base64: {error}") from None
+        if base64.b64encode(decoded).decode() != data:
+            raise ValueError("not canonical base64")
+        return decoded
+
+
+class MapAsPairs(Transcoding):
+    """A persistent map (``GroupState``'s) as its key-value pairs: its keys are bytes and
+    GUIDs, which JSON objects cannot hold."""
+
+    type = Map
+    name = "map"
+
+    def encode(self, obj: Map[Any, Any]) -> list[list[Any]]:
+        return [[key, value] for key, value in obj.items()]
+
+    def decode(self, data: list[list[Any]]) -> Map[Any, Any]:
+        return Map((key, value) for key, value in data)
+
+
+class SetAsList(Transcoding):
+    type = set
+    name = "set"
+
+    def encode(self, obj: set[Any]) -> list[Any]:
+        return sorted(obj)
+
+    def decode(self, data: list[Any]) -> set[Any]:
+        return set(data)
+
+
+class TimedeltaAsMicroseconds(Transcoding):
+    type = timedelta
+    name = "timedelta"
+
+    def encode(self, obj: timedelta) -> int:
+        return obj // timedelta(microseconds=1)
+
+    def decode(self, data: int) -> timedelta:
+        return timedelta(microseconds=data)
+
+
+class AttrsAsDict(Transcoding):
+    """An attrs class that ``wire`` cannot encode (its fields hold maps), by its field
+    names; its fields are transcoded in turn."""
+
+    def __init__(self, cls: type) -> None:
+        self.type = cls
+        self.name = cls.__qualname__
+
+    def encode(self, obj: Any) -> dict[str, Any]:
+        return {field.name: getattr(obj, field.name) for field in attrs.fields(self.type)}
+
+    def decode(self, data: dict[str, Any]) -> Any:
+        return self.type(**data)
+
+
+class WireValue(Transcoding):
+    """An attrs class that ``wire`` encodes, as its canonical tree: the records and
+    credentials a state holds were encoded so when their envelopes were, and the trees are
+    kept (``wire.plain``), so a snapshot of a large group costs little more than its JSON."""
+
+    plain_json: Final = True
+    """The encoding is plain JSON already: the transcoder neither walks it nor untags it."""
+
+    def __init__(self, cls: type) -> None:
+        self.type = cls
+        self.name = cls.__qualname__
+
+    def encode(self, obj: Any) -> Any:
+        return wire.plain(obj)
+
+    def decode(self, data: Any) -> Any:
+        return wire.decode_tree(data, self.type)
+
+
+class SnapshotTranscoder(JSONTranscoder):
+    """eventsourcing's JSON transcoder on orjson, keeping tuples as tuples: what snapshots are
+    written with.
+
+    It subclasses ``JSONTranscoder`` to reuse its registry, so the application's own UUID
+    and datetime transcodings still apply.
+    """
+
+    def encode(self, obj: Any) -> bytes:
+        return orjson.dumps(self._tagged(obj))
+
+    def decode(self, data: bytes) -> Any:
+        tree = orjson.loads(data)
+        return self._untagged(tree) if type(tree) in _CONTAINERS else tree
+
+    def _tagged(self, obj: Any) -> Any:
+        kind = type(obj)
+        if kind in _PLAIN:
+            return obj
+        if kind is dict:
+            return {key: value if type(value) in _PLAIN else self._tagged(value) for key, value in obj.items()}
+        if kind is list:
+            return [value if type(value) in _PLAIN else self._tagged(value) for value in obj]
+        if kind is tuple:
+            return {"_type_": _TUPLE, "_data_": [value if type(value) in _PLAIN else self._tagged(value) for value in obj]}
+        transcoding = self.types.get(kind)
+        if transcoding is None:
+            raise TranscodingNotRegisteredError(f"no transcoding registered for {kind.__qualname__}")
+        encoded = transcoding.encode(obj)
+        if type(encoded) not in _PLAIN and not getattr(transcoding, "plain_json", False):
+            encoded = self._tagged(encoded)
+        return {"_type_": transcoding.name, "_data_": encoded}
+
+    def _untagged(self, obj: Any) -> Any:
+        """The value a tree of plain JSON values stands for. Called only on containers:
+        strings, numbers, booleans and null stand for themselves (the calls saved are most
+        of a log's decoding time)."""
+        if type(obj) is list:
+            return [value if type(value) not in _CONTAINERS else self._untagged(value) for value in obj]
+        if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
+            data = obj["_data_"]
+            if obj["_type_"] == _TUPLE:
+                return tuple(self._untagged(data))
+            transcoding = self.names[obj["_type_"]]
+            if type(data) in _CONTAINERS and not getattr(transcoding, "plain_json", False):
+                data = self._untagged(data)
+            return transcoding.decode(data)
+        return {key: value if type(value) not in _CONTAINERS else self._untagged(value) for key, value in obj.items()}
