@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import attrs
@@ -37,7 +38,7 @@ from peerstate.domain.group_events import (
     RecordPublished,
 )
 from peerstate.domain.records import RecordVersion, winner
-
+from peerstate.domain.values import evolved
 
 
 @attrs.frozen
@@ -117,54 +118,55 @@ class GroupState:
         return tuple(reversed(links))
 
 
-def _with_credentials(state: GroupState, known: tuple[Credential, ...], delivered: Credential | None, stamp: Stamp) -> GroupState:
-    credentials = state.credentials.update({credential.fingerprint: credential for credential in known})
-    if delivered is None:
-        return attrs.evolve(state, credentials=credentials)
-    latest = max(stamp, state.delivered.get(delivered.fingerprint, stamp))  # either order: the same state
-    return attrs.evolve(state, credentials=credentials, delivered=state.delivered.set(delivered.fingerprint, latest))
-
-
 def apply_envelope(state: GroupState, envelope: Envelope, envelope_id: bytes) -> GroupState:
-    """The state after an accepted envelope. Admission has already judged it: this only folds."""
-    state = attrs.evolve(state, heads=state.heads.set(envelope.author, AuthorHead(envelope.seq, envelope_id)))
-    state = _apply_payload(state, envelope)
-    member = _member_after(state, envelope)
-    if state.members.get(envelope.author) is member:  # most envelopes leave their author as it was
-        return state
-    return attrs.evolve(state, members=state.members.set(envelope.author, member))
+    """The state after an accepted envelope. Admission has already judged it: this only
+    folds, into one new state (the fields it changes gathered first)."""
+    changes = _payload_changes(state, envelope)
+    changes["heads"] = state.heads.set(envelope.author, AuthorHead(envelope.seq, envelope_id))
+    member = _member_after(state, changes.get("credentials", state.credentials), envelope)
+    if state.members.get(envelope.author) is not member:  # most envelopes leave their author as it was
+        changes["members"] = state.members.set(envelope.author, member)
+    return evolved(state, **changes)
 
 
-def _member_after(state: GroupState, envelope: Envelope) -> Member:
+def _member_after(state: GroupState, credentials: Map[bytes, Credential], envelope: Envelope) -> Member:
     """The author as a member after its envelope (one author's envelopes come in its own
     order, so the latest name and presence are the same on every replica)."""
     member = state.members.get(envelope.author) or Member(
-        envelope.author, state.credentials[envelope.credential].subject_friendly_name,
+        envelope.author, credentials[envelope.credential].subject_friendly_name,
     )
     match envelope.payload:
         case MembershipPublished(friendly_name):
-            return attrs.evolve(member, friendly_name=friendly_name)
+            return evolved(member, friendly_name=friendly_name)
         case PresencePublished() as presence:
-            return attrs.evolve(member, presence=presence)
+            return evolved(member, presence=presence)
     return member
 
 
-def _apply_payload(state: GroupState, envelope: Envelope) -> GroupState:
+def _payload_changes(state: GroupState, envelope: Envelope) -> dict[str, Any]:
+    """The fields of ``state`` that the envelope's payload changes, with their new values."""
     stamp = (envelope.at, envelope.author, envelope.seq)
     match envelope.payload:
-        case GroupCreated(properties, root, root_key, creator):
-            state = attrs.evolve(state, root=root, root_key=root_key, properties=properties)
-            return _with_credentials(state, (creator,), creator, stamp)
-        case PropertiesChanged(properties):
-            return attrs.evolve(state, properties=properties)
-        case CredentialIssued(credential, delivery):
-            return _with_credentials(state, (credential,), credential if delivery in DELIVERED_BY_LOG else None, stamp)
-        case CredentialTaken(chain):
-            return _with_credentials(state, chain, chain[-1], stamp)
-        case RecordPublished(record):
+        case RecordPublished(record):  # first: most of a group's envelopes
             held = winner(state.records.get(record.id), RecordVersion(record, envelope.signature))
-            return attrs.evolve(state, records=state.records.set(record.id, held))
+            return {"records": state.records.set(record.id, held)}
+        case GroupCreated(properties, root, root_key, creator):
+            return {"root": root, "root_key": root_key, "properties": properties, **_credentials_changes(state, (creator,), creator, stamp)}
+        case PropertiesChanged(properties):
+            return {"properties": properties}
+        case CredentialIssued(credential, delivery):
+            return _credentials_changes(state, (credential,), credential if delivery in DELIVERED_BY_LOG else None, stamp)
+        case CredentialTaken(chain):
+            return _credentials_changes(state, chain, chain[-1], stamp)
         case IdentityRetired(peer_name, _, _):
             earliest = min(envelope.at, state.retired.get(peer_name, envelope.at))
-            return attrs.evolve(state, retired=state.retired.set(peer_name, earliest))
-    return state
+            return {"retired": state.retired.set(peer_name, earliest)}
+    return {}
+
+
+def _credentials_changes(state: GroupState, known: tuple[Credential, ...], delivered: Credential | None, stamp: Stamp) -> dict[str, Any]:
+    credentials = state.credentials.update({credential.fingerprint: credential for credential in known})
+    if delivered is None:
+        return {"credentials": credentials}
+    latest = max(stamp, state.delivered.get(delivered.fingerprint, stamp))  # either order: the same state
+    return {"credentials": credentials, "delivered": state.delivered.set(delivered.fingerprint, latest)}

@@ -30,6 +30,7 @@ from peerstate.domain.group_events import (
     ReplicaSynchronized,
 )
 from peerstate.domain.group_state import GroupState, apply_envelope
+from peerstate.domain.values import evolved
 
 Phase: TypeAlias = Literal["new", "joined", "synchronized", "deleted"]
 WRONG_PASSWORD_RULE: Final = "password_proof_matches"
@@ -104,23 +105,23 @@ def evolve_replica(state: ReplicaState, event: ReplicaEvent) -> ReplicaState:
                 GroupState(group), identity, "joined", cloud, friendly_name, root_key, sealed, ticket, chain,
             )
         case EnvelopeAccepted(envelope, envelope_id, source, _):
-            state = attrs.evolve(state, group=apply_envelope(state.group, envelope, envelope_id))
+            state = evolved(state, group=apply_envelope(state.group, envelope, envelope_id))
             payload = envelope.payload
             if source == "local" and isinstance(payload, CredentialIssued) and payload.delivery == "password":
                 forgiven = {name: guesses for name, guesses in state.wrong_passwords.items() if name != payload.credential.subject}
-                return attrs.evolve(state, wrong_passwords=forgiven, wrong_passwords_in_group=Guesses())
+                return evolved(state, wrong_passwords=forgiven, wrong_passwords_in_group=Guesses())
             return state
         case JoinRefused(joiner, rule, _, _, at) if rule == WRONG_PASSWORD_RULE:
             guesses = dict(state.wrong_passwords)
             guesses[joiner] = guesses.get(joiner, Guesses()).after(at)
-            return attrs.evolve(state, wrong_passwords=guesses, wrong_passwords_in_group=state.wrong_passwords_in_group.after(at))
+            return evolved(state, wrong_passwords=guesses, wrong_passwords_in_group=state.wrong_passwords_in_group.after(at))
         case EnvelopeRefused():
-            return attrs.evolve(state, refused=state.refused + 1)
+            return evolved(state, refused=state.refused + 1)
         case PeerTimeAdjusted(offset, _, _):
-            return attrs.evolve(state, peer_time_offset=timedelta(microseconds=offset))
+            return evolved(state, peer_time_offset=timedelta(microseconds=offset))
         case ReplicaSynchronized():
-            return attrs.evolve(state, phase="synchronized", ticket=None, chain=())
+            return evolved(state, phase="synchronized", ticket=None, chain=())
         case ReplicaDeleted():
-            return attrs.evolve(state, phase="deleted", ticket=None, chain=())
+            return evolved(state, phase="deleted", ticket=None, chain=())
         case JoinRefused() | ReplicaConnected() | ReplicaClosed():
             return state

@@ -22,6 +22,7 @@ from peerstate.domain.events import (
     IdentityOrigin,
     KeyStoreProtected,
 )
+from peerstate.domain.values import evolved
 
 
 @attrs.frozen
@@ -71,21 +72,21 @@ def _arrived(state: IdentityStoreState, record: IdentityRecord) -> IdentityStore
     identities = dict(state.identities)
     identities.pop(record.peer_name, None)  # a revived name moves to the end, as enumeration shows it
     identities[record.peer_name] = record
-    return attrs.evolve(state, identities=identities)
+    return evolved(state, identities=identities)
 
 
 def _replace(state: IdentityStoreState, record: IdentityRecord) -> IdentityStoreState:
     """``record`` in place of its old self, keeping the enumeration order."""
     identities = dict(state.identities)
     identities[record.peer_name] = record
-    return attrs.evolve(state, identities=identities)
+    return evolved(state, identities=identities)
 
 
 def evolve(state: IdentityStoreState, event: IdentityEvent) -> IdentityStoreState:
     """The state after ``event``."""
     match event:
         case KeyStoreProtected():
-            return attrs.evolve(state, protection=event)
+            return evolved(state, protection=event)
         case IdentityCreated():
             return _arrived(state, IdentityRecord(
                 event.peer_name, event.classifier, event.friendly_name, event.certificate,
@@ -93,17 +94,17 @@ def evolve(state: IdentityStoreState, event: IdentityEvent) -> IdentityStoreStat
             ))
         case FriendlyNameChanged():
             record = state.identities[event.peer_name]
-            return _replace(state, attrs.evolve(record, friendly_name=event.friendly_name, certificate=event.certificate))
+            return _replace(state, evolved(record, friendly_name=event.friendly_name, certificate=event.certificate))
         case IdentityExported():
             record = state.identities[event.peer_name]
-            return _replace(state, attrs.evolve(record, exports=record.exports + 1))
+            return _replace(state, evolved(record, exports=record.exports + 1))
         case IdentityDeleted():
             record = state.identities[event.peer_name]
-            return _replace(state, attrs.evolve(record, deleted_at=event.at))
+            return _replace(state, evolved(record, deleted_at=event.at))
         case GroupAttached():
             record = state.identities[event.peer_name]
-            return _replace(state, attrs.evolve(record, groups=(*record.groups, event.group)))
+            return _replace(state, evolved(record, groups=(*record.groups, event.group)))
         case GroupDetached():
             record = state.identities[event.peer_name]
             groups = tuple(group for group in record.groups if group != event.group)
-            return _replace(state, attrs.evolve(record, groups=groups))
+            return _replace(state, evolved(record, groups=groups))
