@@ -1,7 +1,8 @@
 """How a store's rows are written, and read back.
 
 An event row holds the event's fields as ``wire``'s canonical trees (bytes as base64, times
-as ISO-8601, attrs values tagged with their class name), and is read back by the decoders
+as ISO-8601, attrs values tagged with their class name), keys sorted so that a row has one
+spelling whichever way its trees were made, and is read back by the decoders
 the event class's field types give. The trees of envelopes are the ones their ids and
 signatures were computed from, so writing a received envelope costs no second walk over
 it, and reading needs no type tags beyond the ones a union needs.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any, Final
 from uuid import UUID
@@ -43,14 +44,15 @@ class _RowType:
 
     cls: type
     topic: str
-    fields: tuple[tuple[str, Any], ...]
+    fields: tuple[tuple[str, Callable[[Any], Any]], ...]
+    """Each stored field's name and decoder."""
     names: frozenset[str]
 
 
 def _row_type(cls: type) -> _RowType:
     hints = typing.get_type_hints(cls)
     names = tuple(field.name for field in dataclasses.fields(cls) if field.name not in _COLUMNS)
-    return _RowType(cls, get_topic(cls), tuple((name, hints[name]) for name in names), frozenset(names))
+    return _RowType(cls, get_topic(cls), tuple((name, wire.tree_decoder(hints[name])) for name in names), frozenset(names))
 
 
 class RowMapper(Mapper[UUID]):
@@ -67,7 +69,9 @@ class RowMapper(Mapper[UUID]):
         row = self._by_class.get(type(domain_event))
         if row is None:
             return super().to_stored_event(domain_event)
-        state = orjson.dumps({name: wire.plain(getattr(domain_event, name)) for name, _ in row.fields})
+        state = orjson.dumps(
+            {name: wire.plain(getattr(domain_event, name)) for name, _ in row.fields}, option=orjson.OPT_SORT_KEYS,
+        )
         return StoredEvent(
             originator_id=domain_event.originator_id, originator_version=domain_event.originator_version,
             topic=row.topic, state=state,
@@ -84,7 +88,7 @@ class RowMapper(Mapper[UUID]):
                 f"a {stored_event.topic} row has fields {sorted(tree) if type(tree) is dict else type(tree).__name__}, "
                 f"not {sorted(row.names)}"
             )
-        state = {name: wire.decode_tree(tree[name], kind) for name, kind in row.fields}
+        state = {name: decode(tree[name]) for name, decode in row.fields}
         originator_id = stored_event.originator_id
         state["originator_id"] = originator_id if type(originator_id) is UUID else UUID(str(originator_id))
         state["originator_version"] = stored_event.originator_version
@@ -191,7 +195,8 @@ class SnapshotTranscoder(JSONTranscoder):
     """
 
     def encode(self, obj: Any) -> bytes:
-        return orjson.dumps(self._tagged(obj))
+        """Keys sorted, as in event rows: the wire trees inside may come in either order."""
+        return orjson.dumps(self._tagged(obj), option=orjson.OPT_SORT_KEYS)
 
     def decode(self, data: bytes) -> Any:
         tree = orjson.loads(data)

@@ -10,10 +10,10 @@ time) is refused with ``WireError`` before any of it is used.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import functools
 import hashlib
+import operator
 import types
 import typing
 from datetime import UTC, datetime
@@ -41,35 +41,86 @@ def plain(value: Any) -> Any:
     """The tree of plain JSON values that stands for ``value``: what ``canonical`` encodes,
     and what a store's event rows hold."""
     kind = type(value)
-    if value is None or kind is str or kind is bool or kind is int:
-        return value
+    encoder = _ENCODERS.get(kind)
+    if encoder is None:
+        encoder = _ENCODERS[kind] = _encoder(kind)
+    return encoder(value)
+
+
+def _encoder(kind: type) -> Callable[[Any], Any]:
+    """How values of ``kind`` are made plain, looked up once per type."""
+    if kind in (str, int, bool, type(None)):
+        return _itself
     if kind is bytes:
-        return base64.b64encode(value).decode("ascii")
+        return lambda value: binascii.b2a_base64(value, newline=False).decode("ascii")
     if kind is tuple or kind is list:
-        return [plain(item) for item in value]
+        return lambda value: [plain(item) for item in value]
     if attrs.has(kind):
-        try:
-            return _plain_attrs(value)
-        except TypeError:  # a field holds what cannot be hashed (an edited row's dict): encode it uncached
-            return _plain_attrs.__wrapped__(value)
-    if isinstance(value, (str, bool, int)):
-        return value
-    if isinstance(value, datetime):
-        if value.utcoffset() is None:
-            raise WireError(f"{value!r} has no time zone")
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, UUID):
-        return str(value)
-    raise WireError(f"{type(value).__name__} has no canonical encoding")
+        return _attrs_tree
+    if issubclass(kind, datetime):
+        return _datetime_text
+    if issubclass(kind, UUID):
+        return str
+    if issubclass(kind, (str, bool, int)):
+        return _itself
+    raise WireError(f"{kind.__name__} has no canonical encoding")
 
 
-@functools.lru_cache(maxsize=16384)
-def _plain_attrs(value: Any) -> dict[str, Any]:
-    """An attrs value's tree, kept for the values met lately: an envelope is encoded for
-    its id, for its log's hash chain and in sync batches, and each costs more than the
-    hash that finds it here. Equal values (of fixed field types) have one encoding."""
+def _itself(value: Any) -> Any:
+    return value
+
+
+def _datetime_text(value: datetime) -> str:
+    if value.utcoffset() is None:
+        raise WireError(f"{value!r} has no time zone")
+    return value.astimezone(UTC).isoformat()
+
+
+class _Trees:
+    """The trees of the attrs values met lately, by value: an envelope is encoded for its
+    id, its signed part, its log's hash chain, its row and sync batches, and each costs
+    more than the hash that finds it here. A value decoded from canonical bytes brings its
+    tree along (``decoder(kind, canonical=True)``). The oldest are forgotten first."""
+
+    SIZE: Final = 65536
+
+    def __init__(self) -> None:
+        self._trees: dict[Any, dict[str, Any]] = {}
+
+    def get(self, value: Any) -> dict[str, Any] | None:
+        return self._trees.get(value)
+
+    def keep(self, value: Any, tree: dict[str, Any]) -> None:
+        """Keep ``value`` itself as the key, in place of an equal one: a lookup finds its
+        own key by identity, where an equal one would be compared field by field."""
+        self._trees.pop(value, None)
+        if len(self._trees) >= self.SIZE:
+            del self._trees[next(iter(self._trees))]
+        self._trees[value] = tree
+
+
+_TREES: Final = _Trees()
+
+
+def _attrs_tree(value: Any) -> dict[str, Any]:
+    """An attrs value's tree: its class name and its fields'. Equal values (of fixed field
+    types) have one tree."""
+    try:
+        tree = _TREES.get(value)
+    except TypeError:  # a field holds what cannot be hashed (an edited row's dict): encode it uncached
+        return _attrs_tree_of(value)
+    if tree is None:
+        tree = _attrs_tree_of(value)
+        _TREES.keep(value, tree)
+    return tree
+
+
+def _attrs_tree_of(value: Any) -> dict[str, Any]:
     kind: type = type(value)
     return {_TAG: kind.__name__, **{name: plain(getattr(value, name)) for name in _field_names(kind)}}
+
+
+_ENCODERS: Final[dict[type, Callable[[Any], Any]]] = {}
 
 
 @functools.cache
@@ -103,17 +154,35 @@ def decode(data: bytes, kind: type[_T], *, max_bytes: int = MAX_MESSAGE_BYTES) -
             tree = orjson.loads(data)
         except orjson.JSONDecodeError as error:
             raise WireError(f"not JSON: {error}") from None
-        value: _T = decode_tree(tree, kind)
+        value: _T = decode_tree(tree, kind, canonical=True)
     return value
 
 
-def decode_tree(tree: Any, kind: Any) -> Any:
+def decode_tree(tree: Any, kind: Any, *, canonical: bool = False) -> Any:
     """The value of type ``kind`` that a parsed JSON ``tree`` stands for, or ``WireError``
-    naming where in the tree it went wrong."""
-    try:
-        return decoder(kind)(tree)
-    except _Mismatch as mismatch:
-        raise WireError(f"${mismatch.where}: {mismatch.problem}") from None
+    (``tree_decoder``)."""
+    return tree_decoder(kind, canonical)(tree)
+
+
+@functools.cache
+def tree_decoder(kind: Any, canonical: bool = False) -> Callable[[Any], Any]:
+    """The function giving the value of type ``kind`` that a parsed JSON tree stands for,
+    or ``WireError`` naming where in the tree it went wrong.
+
+    With ``canonical``, only the tree ``plain`` makes of the value is accepted (bytes in
+    canonical base64, a time in UTC as ``isoformat`` writes it, a GUID in lower case), and
+    the tree of each attrs value is kept as its encoding: a received envelope is not
+    encoded again for its id and signature. A store's rows are read without: the audit
+    checks that each row is exactly as peerstate writes it."""
+    decode = decoder(kind, canonical)
+
+    def checked(tree: Any) -> Any:
+        try:
+            return decode(tree)
+        except _Mismatch as mismatch:
+            raise WireError(f"${mismatch.where}: {mismatch.problem}") from None
+
+    return checked
 
 
 class _Mismatch(Exception):
@@ -132,31 +201,32 @@ Decoder: TypeAlias = Callable[[Any], Any]
 
 
 @functools.cache
-def decoder(kind: Any) -> Decoder:
-    """The function that decodes a tree of type ``kind``, made once per type: looking a
-    type's shape up again for every value cost more than decoding it (a store reads
-    every event of a log through these)."""
+def decoder(kind: Any, canonical: bool = False) -> Decoder:
+    """The function that decodes a tree of type ``kind`` (``decode_tree``), made once per
+    type: looking a type's shape up again for every value cost more than decoding it (a
+    store reads every event of a log through these)."""
     origin = typing.get_origin(kind)
     if origin in (Union, types.UnionType):
-        return _union_decoder(typing.get_args(kind))
+        return _union_decoder(typing.get_args(kind), canonical)
     if origin is Literal:
         return _literal_decoder(typing.get_args(kind))
     if origin is tuple:
-        return _tuple_decoder(decoder(typing.get_args(kind)[0]))
+        return _tuple_decoder(decoder(typing.get_args(kind)[0], canonical))
     if kind is type(None):
         return _null
     if attrs.has(kind):
-        return _attrs_decoder(kind)
-    if kind in _SCALARS:
-        return _SCALARS[kind]
+        return _attrs_decoder(kind, canonical)
+    scalars = _CANONICAL_SCALARS if canonical else _SCALARS
+    if kind in scalars:
+        return scalars[kind]
     raise TypeError(f"{kind!r} has no wire decoding")
 
 
-def _union_decoder(kinds: tuple[Any, ...]) -> Decoder:
+def _union_decoder(kinds: tuple[Any, ...], canonical: bool) -> Decoder:
     nullable = type(None) in kinds
-    tagged = {kind.__name__: decoder(kind) for kind in kinds if attrs.has(kind)}
+    tagged = {kind.__name__: decoder(kind, canonical) for kind in kinds if attrs.has(kind)}
     others = [kind for kind in kinds if kind is not type(None) and not attrs.has(kind)]
-    other = decoder(others[0]) if len(others) == 1 else None
+    other = decoder(others[0], canonical) if len(others) == 1 else None
 
     def union(tree: Any) -> Any:
         if tree is None and nullable:
@@ -195,22 +265,28 @@ def _tuple_decoder(item: Decoder) -> Decoder:
     return items
 
 
-def _attrs_decoder(kind: type) -> Decoder:
+def _attrs_decoder(kind: type, canonical: bool) -> Decoder:
     hints = typing.get_type_hints(kind)
     names = _field_names(kind)
-    fields = tuple((name, decoder(hints[name])) for name in names)
-    keys = frozenset((_TAG, *names))
+    decoders = tuple(decoder(hints[name], canonical) for name in names)
+    fields = operator.itemgetter(*names) if len(names) > 1 else lambda tree: (tree[names[0]],)
+    size = len(names) + 1  # and the tag
     tag = kind.__name__
 
     def value(tree: Any) -> Any:
         if type(tree) is not dict or tree.get(_TAG) != tag:
             raise _Mismatch(f"expected a {tag}")
-        if tree.keys() != keys:
-            raise _Mismatch(f"{tag} has fields {sorted(names)}, the message has {sorted(set(tree) - {_TAG})}")
         try:
-            return kind(*[decode(tree[name]) for name, decode in fields])
-        except _Mismatch:
-            raise _first_mismatch((f".{name}", decode, tree[name]) for name, decode in fields) from None
+            if len(tree) != size:
+                raise KeyError(tag)
+            made = kind(*map(operator.call, decoders, fields(tree)))
+        except (KeyError, _Mismatch):
+            if set(tree) != {_TAG, *names}:  # a field missing (the getter's KeyError) or one too many
+                raise _Mismatch(f"{tag} has fields {sorted(names)}, the message has {sorted(set(tree) - {_TAG})}") from None
+            raise _first_mismatch((f".{name}", decode, tree[name]) for name, decode in zip(names, decoders)) from None
+        if canonical:
+            _TREES.keep(made, tree)
+        return made
 
     return value
 
@@ -253,12 +329,9 @@ def _bytes(tree: Any) -> bytes:
     if type(tree) is not str:
         raise _Mismatch(f"expected bytes, got {type(tree).__name__}")
     try:
-        raw = binascii.a2b_base64(tree, strict_mode=True)
+        return binascii.a2b_base64(tree, strict_mode=True)
     except ValueError:  # binascii.Error, and text that is not ASCII
         raise _Mismatch("not base64") from None
-    if binascii.b2a_base64(raw, newline=False) != tree.encode():
-        raise _Mismatch("not canonical base64")
-    return raw
 
 
 def _datetime(tree: Any) -> datetime:
@@ -287,4 +360,28 @@ def _uuid(tree: Any) -> UUID:
         raise _Mismatch("not a GUID") from None
 
 
+def _canonical_bytes(tree: Any) -> bytes:
+    raw = _bytes(tree)
+    if binascii.b2a_base64(raw, newline=False) != tree.encode():
+        raise _Mismatch("not canonical base64")
+    return raw
+
+
+def _canonical_datetime(tree: Any) -> datetime:
+    moment = _datetime(tree)
+    if moment.isoformat() != tree:
+        raise _Mismatch("a time not written in UTC as peerstate writes it")
+    return moment
+
+
+def _canonical_uuid(tree: Any) -> UUID:
+    guid = _uuid(tree)
+    if str(guid) != tree:
+        raise _Mismatch("a GUID not written in lower case with hyphens")
+    return guid
+
+
 _SCALARS: Final[dict[Any, Decoder]] = {str: _str, bool: _bool, int: _int, bytes: _bytes, datetime: _datetime, UUID: _uuid}
+_CANONICAL_SCALARS: Final[dict[Any, Decoder]] = {
+    **_SCALARS, bytes: _canonical_bytes, datetime: _canonical_datetime, UUID: _canonical_uuid,
+}

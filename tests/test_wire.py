@@ -1,0 +1,82 @@
+"""Canonical decoding: a received value keeps the tree it came in as its encoding, so only
+the one spelling ``plain`` writes is accepted from a peer; a store's rows are read without
+that check (the audit makes it), and are written with one spelling whichever way their
+trees were made."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import attrs
+import orjson
+import pytest
+
+from peerstate import admission, wire
+from peerstate.domain.group_events import Envelope, EnvelopeAccepted, Record, RecordPublished
+from peerstate.store import ReplicaLog, open_store
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+RECORD = Record(
+    uuid.UUID("aa478da7-03e8-3a9f-59af-827c0e115193"), uuid.UUID("0b0e5c4a-7e57-4d1c-9a3e-000000000001"), 1, 0,
+    "1.alice", "1.alice", "", b"A", T0, T0, T0 + timedelta(days=1),
+)
+ENVELOPE = Envelope("2.group", "1.alice", b"\x01" * 32, 2, b"\x02" * 32, T0, RecordPublished(RECORD), b"\x03" * 256)
+MESSAGE = wire.canonical(ENVELOPE)
+
+SPELLINGS = {
+    "a time with Z": (b'"2026-01-01T00:00:00+00:00"', b'"2026-01-01T00:00:00Z"'),
+    "a time in another zone": (b'"2026-01-01T00:00:00+00:00"', b'"2026-01-01T01:00:00+01:00"'),
+    "a GUID in capitals": (b'"aa478da7-03e8-3a9f-59af-827c0e115193"', b'"AA478DA7-03E8-3A9F-59AF-827C0E115193"'),
+    "a GUID without hyphens": (b'"aa478da7-03e8-3a9f-59af-827c0e115193"', b'"aa478da703e83a9f59af827c0e115193"'),
+    "base64 with padding bits set": (b'"data":"QQ=="', b'"data":"QR=="'),
+}
+
+
+@pytest.mark.parametrize("spelling", sorted(SPELLINGS))
+def test_a_message_spelled_another_way_is_refused_and_a_row_so_spelled_still_reads(spelling: str) -> None:
+    canonical, other = SPELLINGS[spelling]
+    assert canonical in MESSAGE
+    respelled = MESSAGE.replace(canonical, other, 1)
+    with pytest.raises(wire.WireError):
+        wire.decode(respelled, Envelope)
+    assert wire.decode_tree(orjson.loads(respelled), Envelope) == ENVELOPE
+    assert wire.canonical(ENVELOPE) == MESSAGE  # the refused spelling was not kept as the envelope's tree
+
+
+def test_a_received_value_encodes_to_the_bytes_it_came_in_and_has_the_same_id() -> None:
+    received = wire.decode(MESSAGE, Envelope)
+    assert received == ENVELOPE and received is not ENVELOPE
+    assert wire.canonical(received) == MESSAGE
+    assert admission.envelope_id(received) == admission.envelope_id(ENVELOPE)
+    assert admission.signed_part(received) == admission.signed_part(ENVELOPE)
+
+
+def test_the_place_of_a_mismatch_is_named() -> None:
+    broken = MESSAGE.replace(b'"aa478da7-03e8-3a9f-59af-827c0e115193"', b'"r1"')
+    with pytest.raises(wire.WireError, match=r"^\$\.payload\.record\.id: not a GUID$"):
+        wire.decode(broken, Envelope)
+    extra = MESSAGE.replace(b'"seq":2', b'"seq":2,"zzz":1')
+    with pytest.raises(wire.WireError, match=r"^\$: Envelope has fields .* the message has .*'zzz'"):
+        wire.decode(extra, Envelope)
+
+
+def test_a_row_has_one_spelling_whichever_way_its_trees_were_made() -> None:
+    """A fresh value's tree has its fields in declaration order; a received one's, in the
+    sender's sorted order. The row must not tell them apart: the audit re-encodes rows."""
+    mapper = open_store(None)._app.mapper
+    other = attrs.evolve(ENVELOPE, seq=3)
+
+    def row(accepted_id: bytes) -> bytes:
+        recorded = ReplicaLog.Recorded(  # type: ignore[call-arg]
+            originator_id=uuid.UUID(int=1), originator_version=2, timestamp=T0,
+            payload=EnvelopeAccepted(other, accepted_id, "local", T0), link=b"",
+        )
+        stored = mapper.to_stored_event(recorded)
+        assert getattr(mapper.to_domain_event(stored), "payload") == recorded.payload
+        return bytes(stored.state)
+
+    made_here = row(b"\x04" * 32)
+    wire.decode(wire.canonical(other), Envelope)  # the envelope's kept tree is now the received one
+    received = row(b"\x05" * 32)
+    assert received == made_here.replace(wire.plain(b"\x04" * 32).encode(), wire.plain(b"\x05" * 32).encode())
