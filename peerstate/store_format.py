@@ -2,8 +2,8 @@
 
 An event row holds the event's fields as ``wire``'s canonical trees (bytes as base64, times
 as ISO-8601, attrs values tagged with their class name), keys sorted so that a row has one
-spelling whichever way its trees were made, and is read back by the decoders
-the event class's field types give. The trees of envelopes are the ones their ids and
+spelling whichever way its trees were made, and is read back by the decoders the event
+class's field types give. The trees of envelopes are the ones their ids and
 signatures were computed from, so writing a received envelope costs no second walk over
 it, and reading needs no type tags beyond the ones a union needs.
 
@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
+import typing
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any, Final
 from uuid import UUID
 
 import attrs
-import dataclasses
 import orjson
-import typing
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoder, Transcoding, TranscodingNotRegisteredError
 from eventsourcing.utils import get_topic
 from immutables import Map

@@ -17,6 +17,7 @@ import operator
 import types
 import typing
 from datetime import UTC, datetime
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, Final, Literal, TypeAlias, TypeVar, Union
 from uuid import UUID
@@ -82,10 +83,13 @@ class _Trees:
     more than the hash that finds it here. A value decoded from canonical bytes brings its
     tree along (``decoder(kind, canonical=True)``). The oldest are forgotten first."""
 
-    SIZE: Final = 65536
+    SIZE: Final = 32768
+    """Enough for a sync batch's envelopes with their payloads and records."""
 
     def __init__(self) -> None:
-        self._trees: dict[Any, dict[str, Any]] = {}
+        self._trees: OrderedDict[Any, dict[str, Any]] = OrderedDict()
+        """Oldest first; an ``OrderedDict`` forgets its oldest in constant time, where a
+        dict's first key is found past every slot deleted before it."""
 
     def get(self, value: Any) -> dict[str, Any] | None:
         return self._trees.get(value)
@@ -95,7 +99,7 @@ class _Trees:
         own key by identity, where an equal one would be compared field by field."""
         self._trees.pop(value, None)
         if len(self._trees) >= self.SIZE:
-            del self._trees[next(iter(self._trees))]
+            self._trees.popitem(last=False)
         self._trees[value] = tree
 
 
