@@ -2,8 +2,8 @@
 
 Each of a peer's logs is one eventsourcing aggregate whose events wrap a domain event
 payload; applying one is ``domain.state.evolve``, so the store never holds rules of its own.
-Rows are written as ``store_format`` says, and logs are replayed by a projector without eventsourcing's per-event
-protocol assertion, which costs two thirds of replay time (``reference/eventsourcing.md`` 7.1).
+Rows are written as ``store_format`` says, and logs are replayed by a projector without
+eventsourcing's per-event protocol assertion, which costs two thirds of replay time (``reference/eventsourcing.md`` 7.1).
 """
 
 from __future__ import annotations
@@ -57,9 +57,6 @@ from peerstate.writer_turns import AdvisoryLock, LockFile, ProcessLock, WriterTu
 
 PAGE: Final = 500
 _Log = TypeVar("_Log", bound=Aggregate)
-_TUPLE: Final = "tuple"
-_PLAIN: Final = frozenset({str, int, float, bool, type(None)})
-_CONTAINERS: Final = frozenset({dict, list})
 
 
 def chain_start(originator_id: UUID, created_on: datetime) -> bytes:

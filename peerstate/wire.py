@@ -5,7 +5,9 @@ give one byte string per value: orjson with sorted keys, bytes as base64, times 
 ISO-8601 UTC, each attrs value tagged with its class name. And sync messages travel in it,
 so decoding is strict: the expected type directs it, and anything that is not exactly a
 value of that type (an unknown or missing field, a wrong type, a bool for an int, a naive
-time) is refused with ``WireError`` before any of it is used.
+time, another spelling of the same value) is refused with ``WireError`` before any of it is
+used. A store's rows hold the same trees and are read by the same decoders, without the
+spelling checks, which the audit makes on every row.
 """
 
 from __future__ import annotations

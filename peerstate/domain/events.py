@@ -99,7 +99,3 @@ IdentityEvent: TypeAlias = (
     KeyStoreProtected | IdentityCreated | FriendlyNameChanged | IdentityExported | IdentityDeleted
     | GroupAttached | GroupDetached
 )
-IDENTITY_EVENTS: tuple[type, ...] = (
-    KeyStoreProtected, IdentityCreated, FriendlyNameChanged, IdentityExported, IdentityDeleted,
-    GroupAttached, GroupDetached,
-)

@@ -337,4 +337,4 @@ GROUP_VALUES: tuple[type, ...] = (
     ReplicaCreated, ReplicaJoined, EnvelopeAccepted, EnvelopeRefused, JoinRefused,
     ReplicaSynchronized, PeerTimeAdjusted, ReplicaConnected, ReplicaClosed, ReplicaDeleted,
 )
-"""Every attrs class a replica log stores, for the store's transcoder."""
+"""Every attrs class a replica log stores: what its snapshots hold as ``wire`` trees."""
