@@ -14,8 +14,6 @@ type (``SnapshotTranscoder``). Snapshots are read once per open, events once per
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import typing
 from collections.abc import Callable, Iterable
@@ -98,22 +96,19 @@ class RowMapper(Mapper[UUID]):
 
 
 class BytesAsBase64(Transcoding):
+    """Bytes as ``wire`` writes them; read back strictly, as from a peer: text that is not
+    exactly that is an edited row, not another spelling of the same bytes."""
+
     type = bytes
     name = "b64"
 
     def encode(self, obj: bytes) -> str:
-        return base64.b64encode(obj).decode()
+        text: str = wire.plain(obj)
+        return text
 
     def decode(self, data: str) -> bytes:
-        """Strictly: text that is not exactly what ``encode`` writes is an edited row, not
-        another spelling of the same bytes."""
-        try:
-            decoded = base64.b64decode(data, validate=True)
-        except binascii.Error as error:
-            raise ValueError(f"not base64: {error}") from None
-        if base64.b64encode(decoded).decode() != data:
-            raise ValueError("not canonical base64")
-        return decoded
+        raw: bytes = wire.decode_tree(data, bytes, canonical=True)
+        return raw
 
 
 class MapAsPairs(Transcoding):
