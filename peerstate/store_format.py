@@ -38,19 +38,20 @@ _COLUMNS: Final = frozenset({"originator_id", "originator_version"})
 
 @attrs.frozen
 class _RowType:
-    """An event class as its rows hold it: its topic, and each stored field's decoder."""
+    """An event class as its rows hold it: its topic, and the decoder of its stored fields."""
 
     cls: type
     topic: str
-    fields: tuple[tuple[str, Callable[[Any], Any]], ...]
-    """Each stored field's name and decoder."""
-    names: frozenset[str]
+    names: tuple[str, ...]
+    decode: Callable[[Any], dict[str, Any]]
+    """The stored fields' values from a row's tree, or ``WireError``."""
 
 
 def _row_type(cls: type) -> _RowType:
     hints = typing.get_type_hints(cls)
     names = tuple(field.name for field in dataclasses.fields(cls) if field.name not in _COLUMNS)
-    return _RowType(cls, get_topic(cls), tuple((name, wire.tree_decoder(hints[name])) for name in names), frozenset(names))
+    topic = get_topic(cls)
+    return _RowType(cls, topic, names, wire.fields_decoder(tuple((name, hints[name]) for name in names), f"{topic} row"))
 
 
 class RowMapper(Mapper[UUID]):
@@ -68,7 +69,7 @@ class RowMapper(Mapper[UUID]):
         if row is None:
             return super().to_stored_event(domain_event)
         state = orjson.dumps(
-            {name: wire.plain(getattr(domain_event, name)) for name, _ in row.fields}, option=orjson.OPT_SORT_KEYS,
+            {name: wire.plain(getattr(domain_event, name)) for name in row.names}, option=orjson.OPT_SORT_KEYS,
         )
         return StoredEvent(
             originator_id=domain_event.originator_id, originator_version=domain_event.originator_version,
@@ -80,13 +81,7 @@ class RowMapper(Mapper[UUID]):
         row = self._by_topic.get(stored_event.topic)
         if row is None:
             return super().to_domain_event(stored_event)
-        tree = orjson.loads(stored_event.state)
-        if type(tree) is not dict or tree.keys() != row.names:
-            raise wire.WireError(
-                f"a {stored_event.topic} row has fields {sorted(tree) if type(tree) is dict else type(tree).__name__}, "
-                f"not {sorted(row.names)}"
-            )
-        state = {name: decode(tree[name]) for name, decode in row.fields}
+        state = row.decode(orjson.loads(stored_event.state))
         originator_id = stored_event.originator_id
         state["originator_id"] = originator_id if type(originator_id) is UUID else UUID(str(originator_id))
         state["originator_version"] = stored_event.originator_version

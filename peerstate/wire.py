@@ -15,7 +15,6 @@ from __future__ import annotations
 import binascii
 import functools
 import hashlib
-import operator
 import types
 import typing
 from datetime import UTC, datetime
@@ -180,7 +179,11 @@ def tree_decoder(kind: Any, canonical: bool = False) -> Callable[[Any], Any]:
     the tree of each attrs value is kept as its encoding: a received envelope is not
     encoded again for its id and signature. A store's rows are read without: the audit
     checks that each row is exactly as peerstate writes it."""
-    decode = decoder(kind, canonical)
+    return _checked(decoder(kind, canonical))
+
+
+def _checked(decode: Decoder) -> Decoder:
+    """``decode`` raising ``WireError`` with the path from the tree's root."""
 
     def checked(tree: Any) -> Any:
         try:
@@ -275,26 +278,103 @@ def _attrs_decoder(kind: type, canonical: bool) -> Decoder:
     hints = typing.get_type_hints(kind)
     names = _field_names(kind)
     decoders = tuple(decoder(hints[name], canonical) for name in names)
-    fields = operator.itemgetter(*names) if len(names) > 1 else lambda tree: (tree[names[0]],)
-    size = len(names) + 1  # and the tag
     tag = kind.__name__
 
-    def value(tree: Any) -> Any:
+    def careful(tree: Any) -> Any:
         if type(tree) is not dict or tree.get(_TAG) != tag:
             raise _Mismatch(f"expected a {tag}")
-        try:
-            if len(tree) != size:
-                raise KeyError(tag)
-            made = kind(*map(operator.call, decoders, fields(tree)))
-        except (KeyError, _Mismatch):
-            if set(tree) != {_TAG, *names}:  # a field missing (the getter's KeyError) or one too many
-                raise _Mismatch(f"{tag} has fields {sorted(names)}, the message has {sorted(set(tree) - {_TAG})}") from None
-            raise _first_mismatch((f".{name}", decode, tree[name]) for name, decode in zip(names, decoders)) from None
+        made = kind(*_decoded_fields(tree, tag, names, decoders, (_TAG,)))
         if canonical:
             _TREES.keep(made, tree)
         return made
 
-    return value
+    return _generated_decoder(names, [hints[name] for name in names], canonical, careful, kind)
+
+
+def fields_decoder(fields: tuple[tuple[str, Any], ...], what: str) -> Callable[[Any], dict[str, Any]]:
+    """The function giving a dict of the values a JSON object holds, one of each type in
+    ``fields`` (name, type) and no more, or ``WireError``: a store's event row, whose
+    class ``what`` stands for."""
+    names = tuple(name for name, _ in fields)
+    decoders = tuple(decoder(hint) for _, hint in fields)
+
+    def careful(tree: Any) -> dict[str, Any]:
+        if type(tree) is not dict:
+            raise _Mismatch(f"expected a {what}")
+        return dict(zip(names, _decoded_fields(tree, what, names, decoders)))
+
+    return _checked(_generated_decoder(names, [hint for _, hint in fields], False, careful))
+
+
+def _decoded_fields(tree: dict[str, Any], what: str, names: tuple[str, ...], decoders: tuple[Decoder, ...], tags: tuple[str, ...] = ()) -> list[Any]:
+    """Each field's value, in order, with where the first one wrong is wrong."""
+    if tree.keys() != {*tags, *names}:
+        raise _Mismatch(f"{what} has fields {sorted(names)}, the message has {sorted(set(tree) - set(tags))}")
+    values = []
+    for name, decode in zip(names, decoders):
+        try:
+            values.append(decode(tree[name]))
+        except _Mismatch as mismatch:
+            raise mismatch.inside(f".{name}") from None
+    return values
+
+
+class _Unlike(Exception):
+    """Raised by a generated decoder's fast way at the first thing it does not expect."""
+
+
+def _generated_decoder(names: tuple[str, ...], hints: list[Any], canonical: bool, careful: Decoder, kind: type | None = None) -> Decoder:
+    """A decoder of the JSON object with fields ``names`` of types ``hints``, as an attrs
+    ``kind`` (tagged) or else as a dict, written out as one function, as attrs writes
+    ``__init__``: the checks of each scalar field inline, no call per field. A log's open
+    decodes every event it holds, and calling a checker per field cost as much as the
+    checks. It takes the common way only (a time already in UTC); at anything else it
+    hands the tree to ``careful``, which decodes it or says exactly where it is wrong, so
+    the two cannot disagree on what is accepted."""
+    namespace: dict[str, Any] = {
+        "_kind": kind, "_careful": careful, "_Unlike": _Unlike, "_keep": _TREES.keep, "_a2b": binascii.a2b_base64,
+        "_b2a": binascii.b2a_base64, "_fromiso": datetime.fromisoformat, "_UTC": UTC, "_UUID": UUID,
+        "_INT_RANGE": _INT_RANGE,
+    }
+    shape = f"type(tree) is not dict or len(tree) != {len(names) + (kind is not None)}"
+    if kind is not None:
+        shape += f" or tree.get({_TAG!r}) != {kind.__name__!r}"
+    lines = ["def decode(tree):", f"    if {shape}:", "        return _careful(tree)", "    try:"]
+    for index, (name, hint) in enumerate(zip(names, hints)):
+        lines.append(f"        t = tree[{name!r}]")
+        lines.extend("        " + line for line in _field_lines(hint, f"a{index}", canonical, namespace))
+    if kind is None:
+        made = "{" + ", ".join(f"{name!r}: a{index}" for index, name in enumerate(names)) + "}"
+    else:
+        made = "_kind(" + ", ".join(f"a{index}" for index in range(len(names))) + ")"
+    lines += [f"        made = {made}", "    except Exception:", "        return _careful(tree)"]
+    if canonical and kind is not None:
+        lines.append("    _keep(made, tree)")
+    lines.append("    return made")
+    exec(compile("\n".join(lines), f"<wire decoder of {kind.__qualname__ if kind else names}>", "exec"), namespace)
+    decode: Decoder = namespace["decode"]
+    return decode
+
+
+def _field_lines(hint: Any, target: str, canonical: bool, namespace: dict[str, Any]) -> list[str]:
+    """Statements that set ``target`` to the value of type ``hint`` in the tree ``t``, or
+    raise: a scalar's checks written out, anything else its own decoder called."""
+    scalar = {
+        str: ["if type(t) is not str: raise _Unlike", f"{target} = t"],
+        bool: ["if type(t) is not bool: raise _Unlike", f"{target} = t"],
+        int: ["if type(t) is not int or t not in _INT_RANGE: raise _Unlike", f"{target} = t"],
+        bytes: ["if type(t) is not str: raise _Unlike", f"{target} = _a2b(t, strict_mode=True)"]
+        + ([f"if _b2a({target}, newline=False) != t.encode(): raise _Unlike"] if canonical else []),
+        datetime: ["if type(t) is not str: raise _Unlike", f"{target} = _fromiso(t)", f"if {target}.tzinfo is not _UTC: raise _Unlike"]
+        + ([f"if {target}.isoformat() != t: raise _Unlike"] if canonical else []),
+        UUID: ["if type(t) is not str: raise _Unlike", f"{target} = _UUID(t)"]
+        + ([f"if str({target}) != t: raise _Unlike"] if canonical else []),
+    }.get(hint)
+    if scalar is not None:
+        return scalar
+    function = f"_decode_{target}"
+    namespace[function] = decoder(hint, canonical)
+    return [f"{target} = {function}(t)"]
 
 
 def _first_mismatch(parts: Iterable[tuple[str, Decoder, Any]]) -> _Mismatch:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import attrs
 import orjson
 import pytest
+from hypothesis import given, strategies as st
 
 from peerstate import admission, wire
 from peerstate.domain.group_events import Envelope, EnvelopeAccepted, Record, RecordPublished
@@ -80,3 +81,65 @@ def test_a_row_has_one_spelling_whichever_way_its_trees_were_made() -> None:
     wire.decode(wire.canonical(other), Envelope)  # the envelope's kept tree is now the received one
     received = row(b"\x05" * 32)
     assert received == made_here.replace(wire.plain(b"\x04" * 32).encode(), wire.plain(b"\x05" * 32).encode())
+
+
+ODD_LEAVES = [
+    True, False, 0, 1, -1, 2**63, 1.5, "", "x", None, [], {}, "QR==", "QQ==", "2026-01-01T00:00:00Z",
+    "2026-01-01T01:00:00+01:00", "2026-01-01T00:00:00", "AA478DA7-03E8-3A9F-59AF-827C0E115193", "RecordPublished", "Record",
+]
+"""What each node of a message is replaced with: other JSON types, and other spellings."""
+DELETED = object()
+
+
+def _places(tree: object, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """The path of every node of a JSON tree below the root."""
+    children: list[tuple[object, object]] = (
+        list(tree.items()) if isinstance(tree, dict) else list(enumerate(tree)) if isinstance(tree, list) else []
+    )
+    return [place for key, child in children for place in [(*path, key), *_places(child, (*path, key))]]
+
+
+def _edited(tree: object, place: tuple[object, ...], leaf: object) -> object:
+    edited = orjson.loads(orjson.dumps(tree))
+    *parents, last = place
+    parent = edited
+    for key in parents:
+        parent = parent[key]
+    if leaf is DELETED:
+        del parent[last]
+    else:
+        parent[last] = leaf
+    return edited
+
+
+def _decoders_agree(tree: object) -> None:
+    """Whatever ``Envelope``'s written-out decoder accepts, the careful one it hands the
+    uncommon to accepts as the same value (the other way holds by construction)."""
+    for canonical in (False, True):
+        written_out = wire.decoder(Envelope, canonical)
+        careful = written_out.__globals__["_careful"]
+        try:
+            value = written_out(tree)
+        except Exception as refused:
+            with pytest.raises(type(refused)):
+                careful(tree)
+        else:
+            assert careful(tree) == value, tree
+
+
+def test_the_written_out_decoders_accept_only_what_the_careful_ones_do() -> None:
+    """Every node of a message replaced by every odd leaf, or deleted."""
+    message = orjson.loads(MESSAGE)
+    for place in _places(message):
+        for leaf in [*ODD_LEAVES, DELETED]:
+            _decoders_agree(_edited(message, place, leaf))
+
+
+@given(st.lists(st.tuples(st.integers(0), st.sampled_from([*ODD_LEAVES, DELETED])), min_size=2, max_size=4))
+def test_the_written_out_decoders_agree_with_the_careful_ones_on_several_edits(edits: list[tuple[int, object]]) -> None:
+    tree = orjson.loads(MESSAGE)
+    for index, leaf in edits:
+        places = _places(tree)
+        if places:
+            tree = _edited(tree, places[index % len(places)], leaf)
+    _decoders_agree(tree)
