@@ -79,41 +79,38 @@ def _datetime_text(value: datetime) -> str:
 
 
 class _Trees:
-    """The trees of the attrs values met lately, by value: an envelope is encoded for its
-    id, its signed part, its log's hash chain, its row and sync batches, and each costs
-    more than the hash that finds it here. A value decoded from canonical bytes brings its
-    tree along (``decoder(kind, canonical=True)``). The oldest are forgotten first."""
+    """The trees of the attrs values met lately, by identity: an envelope is encoded for
+    its id, its signed part, its log's hash chain, its row and sync batches, each time the
+    same object. A value decoded from canonical bytes brings its tree along
+    (``decoder(kind, canonical=True)``). The oldest are forgotten first.
+
+    Keyed by ``id``, not by value: hashing every new value to find it cost a tenth of a
+    sync's ingest. A kept entry holds its value, so its id is not reused while it is here."""
 
     SIZE: Final = 32768
     """Enough for a sync batch's envelopes with their payloads and records."""
 
     def __init__(self) -> None:
-        self._trees: OrderedDict[Any, dict[str, Any]] = OrderedDict()
+        self._trees: OrderedDict[int, tuple[Any, dict[str, Any]]] = OrderedDict()
         """Oldest first; an ``OrderedDict`` forgets its oldest in constant time, where a
         dict's first key is found past every slot deleted before it."""
 
     def get(self, value: Any) -> dict[str, Any] | None:
-        return self._trees.get(value)
+        kept = self._trees.get(id(value))
+        return kept[1] if kept is not None and kept[0] is value else None
 
     def keep(self, value: Any, tree: dict[str, Any]) -> None:
-        """Keep ``value`` itself as the key, in place of an equal one: a lookup finds its
-        own key by identity, where an equal one would be compared field by field."""
-        self._trees.pop(value, None)
         if len(self._trees) >= self.SIZE:
             self._trees.popitem(last=False)
-        self._trees[value] = tree
+        self._trees[id(value)] = (value, tree)
 
 
 _TREES: Final = _Trees()
 
 
 def _attrs_tree(value: Any) -> dict[str, Any]:
-    """An attrs value's tree: its class name and its fields'. Equal values (of fixed field
-    types) have one tree."""
-    try:
-        tree = _TREES.get(value)
-    except TypeError:  # a field holds what cannot be hashed (an edited row's dict): encode it uncached
-        return _attrs_tree_of(value)
+    """An attrs value's tree: its class name and its fields'."""
+    tree = _TREES.get(value)
     if tree is None:
         tree = _attrs_tree_of(value)
         _TREES.keep(value, tree)

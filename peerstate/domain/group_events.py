@@ -5,9 +5,6 @@ A group's shared history is a set of signed ``Envelope`` values, each carrying o
 what it did locally (created, joined, connected, synchronized, closed, deleted) and what it
 refused are its own events, never sent to anyone.
 
-Every value keeps its hash once computed (``cache_hash``): the canonical trees of values
-met lately are found by it (``wire.plain``), several times for each envelope.
-
 Payloads carry certificates twice: as DER, which is what signatures cover, and as the
 fields read from it (``Credential``), so the fold needs no crypto. Admission checks that
 the two agree before an envelope is accepted.
@@ -22,7 +19,7 @@ from uuid import UUID
 import attrs
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class PasswordVerifier:
     """A group password as the group keeps it: a salted Argon2id output, never the password.
 
@@ -37,7 +34,7 @@ class PasswordVerifier:
     verifier: bytes
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class GroupProperties:
     """The replicated properties (MS-PPSEC's Security Properties record)."""
 
@@ -55,7 +52,7 @@ class GroupProperties:
     password_role: UUID | None
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class Credential:
     """A GMC: one member's membership, with the fields read from its certificate.
 
@@ -75,7 +72,7 @@ class Credential:
     chain_length: int
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class GroupCreated:
     """The first envelope of every group: its properties, its root and its creator's GMC."""
 
@@ -85,7 +82,7 @@ class GroupCreated:
     creator: Credential
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class PropertiesChanged:
     """The creator set new properties; the fixed ones are as they were."""
 
@@ -98,7 +95,7 @@ DELIVERED_BY_LOG: tuple[CredentialDelivery, ...] = ("password", "stored")
 the others wait until the subject takes the credential up (``CredentialTaken``)."""
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class CredentialIssued:
     """The author issued a GMC, signed with its own credential's key: the audit trail of
     who gave whom which roles until when.
@@ -112,7 +109,7 @@ class CredentialIssued:
     delivery: CredentialDelivery
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class CredentialTaken:
     """The author took up a credential it was given out of band (an invitation, a returned
     credential, an imported configuration), presenting its whole chain (the GMCs below the
@@ -123,7 +120,7 @@ class CredentialTaken:
     chain: tuple[Credential, ...]
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class MembershipPublished:
     """The author published its membership (its Membership record): other members now list
     it, and see ``PEER_MEMBER_JOINED`` when this is new to them."""
@@ -131,7 +128,7 @@ class MembershipPublished:
     friendly_name: str
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class PresencePublished:
     """The author is online at ``address`` until ``until`` (now plus the group's presence
     lifetime), unless it publishes again: what ``PEER_MEMBER_PRESENT`` is read from."""
@@ -140,7 +137,7 @@ class PresencePublished:
     until: datetime
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class Record:
     """One version of a ``PEER_RECORD``: what the group database holds for a record id.
 
@@ -162,7 +159,7 @@ class Record:
     expiration: datetime
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class RecordPublished:
     """The author added, updated, refreshed or deleted a record: every record operation
     floods the whole new version, as Windows does, and the versions of one id are resolved
@@ -171,7 +168,7 @@ class RecordPublished:
     record: Record
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class IdentityRetired:
     """An identity was deleted on some peer. ``statement`` is signed with the deleted
     identity's own key, so only its holder can retire it."""
@@ -187,7 +184,7 @@ SharedEvent: TypeAlias = (
 )
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class Envelope:
     """One shared event as it travels: who wrote it, under which credential, where it sits
     in its author's chain, and the author's signature over everything else.
@@ -209,7 +206,7 @@ class Envelope:
 # The replica's own events ----------------------------------------------------------------
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class ReplicaCreated:
     """This peer created the group. ``root_key`` is the group root's private key (PKCS#8,
     sealed when the key store is protected): kept for the group configuration export."""
@@ -222,7 +219,7 @@ class ReplicaCreated:
     at: datetime
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class PasswordTicket:
     """What a password joiner keeps until its first sync: the verifier it derived from the
     password with the salt the invitation carried (sealed when the key store is)."""
@@ -231,7 +228,7 @@ class PasswordTicket:
     sealed: bool
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class ReplicaJoined:
     """This peer's identity joined the group by an invitation; it is not synchronized yet.
 
@@ -253,7 +250,7 @@ class ReplicaJoined:
     at: datetime
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class EnvelopeAccepted:
     """An envelope passed every rule and is part of this replica's group state.
 
@@ -266,7 +263,7 @@ class EnvelopeAccepted:
     at: datetime
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class EnvelopeRefused:
     """An envelope failed ``rule`` (the rule function's name) with ``error`` (an HRESULT
     name); it was never applied. Kept for the audit."""
@@ -280,7 +277,7 @@ class EnvelopeRefused:
     at: datetime
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class JoinRefused:
     """This replica refused to authenticate ``identity``; no credential was issued."""
 
@@ -291,7 +288,7 @@ class JoinRefused:
     at: datetime
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class ReplicaSynchronized:
     """The replica finished its first synchronization, with ``source``."""
 
@@ -299,7 +296,7 @@ class ReplicaSynchronized:
     at: datetime
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class PeerTimeAdjusted:
     """The replica's peer time is now its machine's clock plus ``offset`` microseconds,
     taken from the member ``source`` it synchronized with (MS-PPGRH 1.3.6)."""
@@ -309,19 +306,19 @@ class PeerTimeAdjusted:
     at: datetime
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class ReplicaConnected:
     at: datetime
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class ReplicaClosed:
     """The last handle of this peer's process to the replica was closed."""
 
     at: datetime
 
 
-@attrs.frozen(cache_hash=True)
+@attrs.frozen
 class ReplicaDeleted:
     at: datetime
 
