@@ -260,10 +260,12 @@ SNAPSHOT_EVERY: Final = 500
 def snapshot_due(log: ReplicaLog) -> bool:
     """Whether to store a snapshot of ``log`` now. Opening a log reads its latest snapshot
     and replays the events since, so the interval bounds what an open replays; it grows
-    with the state (as many events as the envelope ids it knows), so that writing snapshots costs
-    about one more encoding of each event however large the group, and an open costs what
-    the state holds, never what the log's length is."""
-    return log.version - log.snapshot_version >= max(SNAPSHOT_EVERY, len(log.known))
+    with the state (half as many events as the envelope ids it knows), so that an open
+    costs what the state holds, never what the log's length is, and writing snapshots
+    costs about one more encoding of each envelope however large the group: a log of
+    envelopes only is snapshotted each time its length doubles. (An interval of as many
+    events as the state holds would never end for such a log: its state grows as fast.)"""
+    return log.version - log.snapshot_version >= max(SNAPSHOT_EVERY, len(log.known) // 2)
 
 
 EVENT_ROWS: Final = (

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+from typing import Any, cast
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from peerstate.domain.events import IdentityCreated, IdentityDeleted
-from peerstate.store import IdentityLog, open_store
+from peerstate.store import SNAPSHOT_EVERY, IdentityLog, open_store, snapshot_due
+
+# snapshot_due is the rule itself, imported before conftest replaces it in the store for every test
 
 times = st.datetimes(
     min_value=datetime(2000, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(timezone.utc)
@@ -39,3 +43,32 @@ def test_a_log_replays_to_the_state_it_had(entries: list[tuple[str, bytes, bool]
     replayed = store.identity_log()
     assert replayed.state == log.state
     assert isinstance(replayed, IdentityLog) and replayed.version == log.version
+
+
+def _snapshots_taken(events: int, envelope_every: int) -> tuple[list[int], int]:
+    """The versions at which ``snapshot_due`` snapshots a log of ``events`` events, one in
+    ``envelope_every`` an envelope (the others the replica's own, which leave its state as
+    it was), and the most events an open of it would have replayed on the way."""
+    log = SimpleNamespace(version=0, snapshot_version=0, known=set())
+    taken, longest = [], 0
+    for version in range(1, events + 1):
+        log.version = version
+        if version % envelope_every == 0:
+            log.known.add(version)
+        longest = max(longest, version - log.snapshot_version)
+        if snapshot_due(cast(Any, log)):
+            taken.append(version)
+            log.snapshot_version = version
+    return taken, longest
+
+
+def test_a_log_of_envelopes_only_is_snapshotted_each_time_it_doubles() -> None:
+    taken, longest = _snapshots_taken(100_000, envelope_every=1)
+    assert taken[0] == SNAPSHOT_EVERY and all(later >= 2 * earlier - 2 for earlier, later in zip(taken, taken[1:]))
+    assert sum(taken) <= 2 * 100_000  # each snapshot holds a state of `version` envelopes: twice the log's length in all
+    assert longest <= 50_000  # an open replays at most half as many events as the state holds
+
+
+def test_a_long_log_with_a_small_state_is_snapshotted_at_the_least_interval() -> None:
+    taken, longest = _snapshots_taken(100_000, envelope_every=1000)
+    assert taken == list(range(SNAPSHOT_EVERY, 100_001, SNAPSHOT_EVERY)) and longest == SNAPSHOT_EVERY
