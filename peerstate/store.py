@@ -264,7 +264,14 @@ def snapshot_due(log: ReplicaLog) -> bool:
     costs what the state holds, never what the log's length is, and writing snapshots
     costs about one more encoding of each envelope however large the group: a log of
     envelopes only is snapshotted each time its length doubles. (An interval of as many
-    events as the state holds would never end for such a log: its state grows as fast.)"""
+    events as the state holds would never end for such a log: its state grows as fast.)
+
+    A replica still on its first sync (``joined``) is not snapshotted: that sync writes the
+    whole log a batch at a time, and a snapshot each time it doubled would encode the
+    growing state over again, as much work as the rest of the sync. It is snapshotted once
+    synchronized."""
+    if log.state.phase == "joined":
+        return False
     return log.version - log.snapshot_version >= max(SNAPSHOT_EVERY, len(log.known) // 2)
 
 

@@ -45,14 +45,16 @@ def test_a_log_replays_to_the_state_it_had(entries: list[tuple[str, bytes, bool]
     assert isinstance(replayed, IdentityLog) and replayed.version == log.version
 
 
-def _snapshots_taken(events: int, envelope_every: int) -> tuple[list[int], int]:
+def _snapshots_taken(events: int, envelope_every: int, first_sync: int = 0) -> tuple[list[int], int]:
     """The versions at which ``snapshot_due`` snapshots a log of ``events`` events, one in
     ``envelope_every`` an envelope (the others the replica's own, which leave its state as
-    it was), and the most events an open of it would have replayed on the way."""
-    log = SimpleNamespace(version=0, snapshot_version=0, known=set())
+    it was), the first ``first_sync`` of them written by a joiner's first sync, and the most
+    events an open of it would have replayed on the way."""
+    log = SimpleNamespace(version=0, snapshot_version=0, known=set(), state=SimpleNamespace(phase="synchronized"))
     taken, longest = [], 0
     for version in range(1, events + 1):
         log.version = version
+        log.state.phase = "joined" if version <= first_sync else "synchronized"
         if version % envelope_every == 0:
             log.known.add(version)
         longest = max(longest, version - log.snapshot_version)
@@ -72,3 +74,8 @@ def test_a_log_of_envelopes_only_is_snapshotted_each_time_it_doubles() -> None:
 def test_a_long_log_with_a_small_state_is_snapshotted_at_the_least_interval() -> None:
     taken, longest = _snapshots_taken(100_000, envelope_every=1000)
     assert taken == list(range(SNAPSHOT_EVERY, 100_001, SNAPSHOT_EVERY)) and longest == SNAPSHOT_EVERY
+
+
+def test_a_joiner_is_snapshotted_once_its_first_sync_is_done_not_as_it_goes() -> None:
+    taken, _ = _snapshots_taken(100_000, envelope_every=1, first_sync=30_000)
+    assert taken[0] == 30_001 and all(later >= 2 * earlier - 2 for earlier, later in zip(taken, taken[1:]))
