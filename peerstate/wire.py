@@ -119,7 +119,38 @@ def _attrs_tree(value: Any) -> dict[str, Any]:
 
 def _attrs_tree_of(value: Any) -> dict[str, Any]:
     kind: type = type(value)
-    return {_TAG: kind.__name__, **{name: plain(getattr(value, name)) for name in _field_names(kind)}}
+    return _tree_writer(kind)(value)
+
+
+_WRITTEN_OUT: Final = {
+    str: "{0} if type({0}) is str else _plain({0})",
+    int: "{0} if type({0}) is int else _plain({0})",
+    bool: "{0} if type({0}) is bool else _plain({0})",
+    bytes: "_b2a({0}, newline=False).decode('ascii') if type({0}) is bytes else _plain({0})",
+    datetime: "{0}.isoformat() if type({0}) is _datetime and {0}.tzinfo is _UTC else _plain({0})",
+    UUID: "str({0}) if type({0}) is _UUID else _plain({0})",
+}
+"""How a field of each scalar type is made plain, written out; any other value (of another
+type than its field's) goes through ``plain``, so the two give the same tree."""
+
+
+@functools.cache
+def _tree_writer(kind: type) -> Callable[[Any], dict[str, Any]]:
+    """The function giving the tree of an attrs ``kind``'s value, written out as one
+    function as its decoder is (``_generated_decoder``): a snapshot of a large group makes
+    the trees of all its records, and a call of ``plain`` per field cost more than the
+    encoding."""
+    hints = typing.get_type_hints(kind)
+    names = _field_names(kind)
+    lines = ["def write(value):", *(f"    a{index} = value.{name}" for index, name in enumerate(names))]
+    fields = ", ".join(
+        f"{name!r}: " + _WRITTEN_OUT.get(hints[name], "_plain({0})").format(f"a{index}") for index, name in enumerate(names)
+    )
+    lines.append(f"    return {{{_TAG!r}: {kind.__name__!r}, {fields}}}")
+    namespace: dict[str, Any] = {"_plain": plain, "_b2a": binascii.b2a_base64, "_datetime": datetime, "_UTC": UTC, "_UUID": UUID}
+    exec(compile("\n".join(lines), f"<wire tree writer of {kind.__qualname__}>", "exec"), namespace)
+    write: Callable[[Any], dict[str, Any]] = namespace["write"]
+    return write
 
 
 _ENCODERS: Final[dict[type, Callable[[Any], Any]]] = {}

@@ -143,3 +143,18 @@ def test_the_written_out_decoders_agree_with_the_careful_ones_on_several_edits(e
         if places:
             tree = _edited(tree, places[index % len(places)], leaf)
     _decoders_agree(tree)
+
+
+class _Label(str):
+    """A str subclass: not the type a written-out writer takes its fast way for."""
+
+
+def test_a_written_out_tree_writer_gives_each_field_the_tree_plain_gives_it() -> None:
+    """A value's fields may hold other types than they declare (attrs does not check):
+    each is then made plain as itself, as ``plain`` would make it."""
+    odd = attrs.evolve(RECORD, data="not bytes", created=T0.astimezone(timezone(timedelta(hours=2))), creator=_Label("1.alice"), version=True)
+    tree = wire.plain(odd)
+    assert tree == {"@type": "Record", **{field.name: wire.plain(getattr(odd, field.name)) for field in attrs.fields(Record)}}
+    assert (tree["data"], tree["created"], tree["version"]) == ("not bytes", "2026-01-01T00:00:00+00:00", True)
+    with pytest.raises(wire.WireError, match="no time zone"):
+        wire.plain(attrs.evolve(RECORD, modified=datetime(2026, 1, 1)))
