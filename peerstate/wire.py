@@ -142,15 +142,20 @@ def _tree_writer(kind: type) -> Callable[[Any], dict[str, Any]]:
     encoding."""
     hints = typing.get_type_hints(kind)
     names = _field_names(kind)
-    lines = ["def write(value):", *(f"    a{index} = value.{name}" for index, name in enumerate(names))]
+    lines = ["def generated(value):", *(f"    a{index} = value.{name}" for index, name in enumerate(names))]
     fields = ", ".join(
         f"{name!r}: " + _WRITTEN_OUT.get(hints[name], "_plain({0})").format(f"a{index}") for index, name in enumerate(names)
     )
     lines.append(f"    return {{{_TAG!r}: {kind.__name__!r}, {fields}}}")
     namespace: dict[str, Any] = {"_plain": plain, "_b2a": binascii.b2a_base64, "_datetime": datetime, "_UTC": UTC, "_UUID": UUID}
-    exec(compile("\n".join(lines), f"<wire tree writer of {kind.__qualname__}>", "exec"), namespace)
-    write: Callable[[Any], dict[str, Any]] = namespace["write"]
+    write: Callable[[Any], dict[str, Any]] = _compiled(lines, f"tree writer of {kind.__qualname__}", namespace)
     return write
+
+
+def _compiled(lines: list[str], title: str, namespace: dict[str, Any]) -> Any:
+    """The function ``generated`` that ``lines`` define, run in ``namespace``; ``title`` names it in tracebacks."""
+    exec(compile("\n".join(lines), f"<wire {title}>", "exec"), namespace)
+    return namespace["generated"]
 
 
 _ENCODERS: Final[dict[type, Callable[[Any], Any]]] = {}
@@ -367,7 +372,7 @@ def _generated_decoder(names: tuple[str, ...], hints: list[Any], canonical: bool
     shape = f"type(tree) is not dict or len(tree) != {len(names) + (kind is not None)}"
     if kind is not None:
         shape += f" or tree.get({_TAG!r}) != {kind.__name__!r}"
-    lines = ["def decode(tree):", f"    if {shape}:", "        return _careful(tree)", "    try:"]
+    lines = ["def generated(tree):", f"    if {shape}:", "        return _careful(tree)", "    try:"]
     for index, (name, hint) in enumerate(zip(names, hints)):
         lines.append(f"        t = tree[{name!r}]")
         lines.extend("        " + line for line in _field_lines(hint, f"a{index}", canonical, namespace))
@@ -379,8 +384,7 @@ def _generated_decoder(names: tuple[str, ...], hints: list[Any], canonical: bool
     if canonical and kind is not None:
         lines.append("    _keep(made, tree)")
     lines.append("    return made")
-    exec(compile("\n".join(lines), f"<wire decoder of {kind.__qualname__ if kind else names}>", "exec"), namespace)
-    decode: Decoder = namespace["decode"]
+    decode: Decoder = _compiled(lines, f"decoder of {kind.__qualname__ if kind else names}", namespace)
     return decode
 
 
