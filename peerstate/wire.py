@@ -96,8 +96,8 @@ class _Trees:
         dict's first key is found past every slot deleted before it."""
 
     def get(self, value: Any) -> dict[str, Any] | None:
-        kept = self._trees.get(id(value))
-        return kept[1] if kept is not None and kept[0] is value else None
+        kept = self._trees.get(id(value))  # held here, so no other value has its id
+        return None if kept is None else kept[1]
 
     def keep(self, value: Any, tree: dict[str, Any]) -> None:
         if len(self._trees) >= self.SIZE:

@@ -10,9 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from peerstate.domain.events import IdentityCreated, IdentityDeleted
-from peerstate.store import SNAPSHOT_EVERY, IdentityLog, open_store, snapshot_due
-
-# snapshot_due is the rule itself, imported before conftest replaces it in the store for every test
+from peerstate.store import SNAPSHOT_EVERY, IdentityLog, open_store, snapshot_due  # the rule itself: conftest replaces it in the store
 
 times = st.datetimes(
     min_value=datetime(2000, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(timezone.utc)
