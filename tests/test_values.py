@@ -45,3 +45,29 @@ def test_a_class_with_keyword_only_fields_is_refused() -> None:
 
     with pytest.raises(TypeError, match="positional"):
         evolved(Named(a=1, b=2), a=3)
+
+
+def test_a_slotted_value_is_evolved_through_its_init() -> None:
+    @attrs.frozen
+    class Slotted:
+        a: int
+        b: str
+
+    assert evolved(Slotted(1, "x"), b="y") == Slotted(1, "y")
+    with pytest.raises(KeyError):
+        evolved(Slotted(1, "x"), c=2)
+
+
+def test_a_validator_runs_on_the_value_made() -> None:
+    @attrs.frozen(slots=False)
+    class Checked:
+        a: int = attrs.field(validator=attrs.validators.instance_of(int))
+
+    assert evolved(Checked(1), a=2) == Checked(2)
+    with pytest.raises(TypeError):
+        evolved(Checked(1), a="two")
+
+
+def test_the_value_evolved_from_is_left_as_it_was() -> None:
+    changed = evolved(STATE, refused=7)
+    assert STATE.refused == 2 and changed.refused == 7 and changed.group is STATE.group

@@ -68,7 +68,7 @@ class Member:
         return self.presence is not None and at < self.presence.until
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class GroupState:
     """One group as a replica's accepted envelopes describe it. Its mappings are persistent
     (``immutables.Map``, a hash array mapped trie): an envelope's new state shares all but a

@@ -48,7 +48,7 @@ class Guesses:
         return Guesses(self.count + 1, at)
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class ReplicaState:
     """One identity's replica of one group on this peer."""
 
