@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, Final, Literal, TypeAlias, TypeVar, Union
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 import attrs
 import orjson
@@ -367,7 +367,7 @@ def _generated_decoder(names: tuple[str, ...], hints: list[Any], canonical: bool
     namespace: dict[str, Any] = {
         "_kind": kind, "_careful": careful, "_Unlike": _Unlike, "_keep": _TREES.keep, "_a2b": binascii.a2b_base64,
         "_b2a": binascii.b2a_base64, "_fromiso": datetime.fromisoformat, "_UTC": UTC, "_UUID": UUID,
-        "_INT_RANGE": _INT_RANGE,
+        "_INT_RANGE": _INT_RANGE, "_new": object.__new__, "_set": object.__setattr__, "_UNKNOWN_SAFETY": SafeUUID.unknown,
     }
     shape = f"type(tree) is not dict or len(tree) != {len(names) + (kind is not None)}"
     if kind is not None:
@@ -399,14 +399,27 @@ def _field_lines(hint: Any, target: str, canonical: bool, namespace: dict[str, A
         + ([f"if _b2a({target}, newline=False) != t.encode(): raise _Unlike"] if canonical else []),
         datetime: ["if type(t) is not str: raise _Unlike", f"{target} = _fromiso(t)", f"if {target}.tzinfo is not _UTC: raise _Unlike"]
         + ([f"if {target}.isoformat() != t: raise _Unlike"] if canonical else []),
-        UUID: ["if type(t) is not str: raise _Unlike", f"{target} = _UUID(t)"]
-        + ([f"if str({target}) != t: raise _Unlike"] if canonical else []),
+        UUID: _uuid_lines(target, canonical),
     }.get(hint)
     if scalar is not None:
         return scalar
     function = f"_decode_{target}"
     namespace[function] = decoder(hint, canonical)
     return [f"{target} = {function}(t)"]
+
+
+def _uuid_lines(target: str, canonical: bool) -> list[str]:
+    """A GUID's hex digits read as ``UUID(t)`` reads them, and the ``UUID`` made as its own
+    ``__init__`` makes it, less the forms that only ``__init__`` knows (braces, a URN): two
+    per record, and ``UUID(t)`` cost as much as the rest of a record's fields. Canonical:
+    only 32 lower-case digits, hyphens where ``str`` puts them."""
+    shape = "type(t) is not str"
+    if canonical:
+        shape += " or len(t) != 36 or t[8] != '-' or t[13] != '-' or t[18] != '-' or t[23] != '-'"
+    lines = [f"if {shape}: raise _Unlike", "h = t.replace('-', '')", "if len(h) != 32: raise _Unlike", "n = int(h, 16)"]
+    if canonical:
+        lines.append("if '%032x' % n != h: raise _Unlike")
+    return lines + [f"{target} = _new(_UUID)", f"_set({target}, 'int', n)", f"_set({target}, 'is_safe', _UNKNOWN_SAFETY)"]
 
 
 def _first_mismatch(parts: Iterable[tuple[str, Decoder, Any]]) -> _Mismatch:

@@ -53,6 +53,16 @@ def test_a_received_value_encodes_to_the_bytes_it_came_in_and_has_the_same_id() 
     assert admission.signed_part(received) == admission.signed_part(ENVELOPE)
 
 
+@pytest.mark.parametrize("canonical", [False, True])
+def test_a_written_out_guid_is_the_uuid_its_text_makes(canonical: bool) -> None:
+    """The written-out decoder makes each ``UUID`` without its ``__init__``: it must be the
+    same value in every respect a reader can see."""
+    made = wire.decoder(Envelope, canonical)(orjson.loads(MESSAGE)).payload.record.id
+    expected = uuid.UUID("aa478da7-03e8-3a9f-59af-827c0e115193")
+    assert type(made) is uuid.UUID and made == expected and hash(made) == hash(expected)
+    assert (str(made), made.is_safe, made.version) == (str(expected), expected.is_safe, expected.version)
+
+
 def test_the_place_of_a_mismatch_is_named() -> None:
     broken = MESSAGE.replace(b'"aa478da7-03e8-3a9f-59af-827c0e115193"', b'"r1"')
     with pytest.raises(wire.WireError, match=r"^\$\.payload\.record\.id: not a GUID$"):
@@ -86,6 +96,8 @@ def test_a_row_has_one_spelling_whichever_way_its_trees_were_made() -> None:
 ODD_LEAVES = [
     True, False, 0, 1, -1, 2**63, 1.5, "", "x", None, [], {}, "QR==", "QQ==", "2026-01-01T00:00:00Z",
     "2026-01-01T01:00:00+01:00", "2026-01-01T00:00:00", "AA478DA7-03E8-3A9F-59AF-827C0E115193", "RecordPublished", "Record",
+    "aa478da703e83a9f59af827c0e115193", "{aa478da7-03e8-3a9f-59af-827c0e115193}", "urn:uuid:aa478da7-03e8-3a9f-59af-827c0e115193",
+    "aa478da7-03e8-3a9f-59af-827c0e11519_", "+a478da7-03e8-3a9f-59af-827c0e115193", "aa478da7-03e8-3a9f-59af827c0e11-5193",
 ]
 """What each node of a message is replaced with: other JSON types, and other spellings."""
 DELETED = object()
