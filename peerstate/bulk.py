@@ -1,10 +1,12 @@
-"""Decoding in bulk without the cyclic garbage collector.
+"""Work in bulk without the cyclic garbage collector.
 
-Reading a log or a sync batch makes a great many small containers at once, none of them in
-a reference cycle. Each few hundred allocations would start a collection, and the older
-generations' collections walk the whole heap, which grows with what is being read: on a
-10,000-event log that made JSON parsing three times slower. The collector is paused for
-the read and resumed after, when threads that paused it have all finished.
+Reading a log or a sync batch, and folding, storing, snapshotting or sending one, makes a
+great many small containers at once, none of them in a reference cycle. Each few hundred
+allocations would start a collection, and the older generations' collections walk the
+whole heap, which grows with what is being read: on a 10,000-event log that made JSON
+parsing three times slower, and a first sync of 10,000 envelopes spent a fifth of its time
+collecting. The collector is paused for the work and resumed after, when threads that
+paused it have all finished.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from peerstate.constants import (
     PeerMemberChangeType,
     PeerMemberFlags,
 )
+from peerstate.bulk import without_gc
 from peerstate.core import GroupDecision, NamePair, PeerCore, SpreadDecision
 from peerstate.domain import rules
 from peerstate.domain.events import GroupAttached, GroupDetached, IdentityEvent
@@ -952,11 +953,12 @@ class GroupCalls(PeerCore):
         bytes (one at least), and whether that is all of them."""
         missing = [envelope for envelope in self._accepted(key) if envelope.seq > heads.get(envelope.author, 0)]
         sent: list[Envelope] = []
-        for envelope in missing:
-            budget -= len(wire.canonical(envelope))
-            if sent and budget < 0:
-                return tuple(sent), False
-            sent.append(envelope)
+        with without_gc():  # each envelope's tree is made here, a great many containers
+            for envelope in missing:
+                budget -= len(wire.canonical(envelope))
+                if sent and budget < 0:
+                    return tuple(sent), False
+                sent.append(envelope)
         return tuple(sent), True
 
     def sync_receive(self, key: ReplicaKey, envelopes: Sequence[Envelope], source: str) -> int:
@@ -984,8 +986,9 @@ class GroupCalls(PeerCore):
             return [], [], accepted
 
         before = self._replica(*key).state.group
-        accepted = self._execute_group(key, decide)
-        self._notify_changes(key, before, accepted)
+        with without_gc():  # a batch folded and written makes a great many containers, none in a cycle
+            accepted = self._execute_group(key, decide)
+            self._notify_changes(key, before, accepted)
         return len(accepted)
 
     def sync_issue_password_credential(self, key: ReplicaKey, joiner_card: bytes) -> None:

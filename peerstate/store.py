@@ -409,7 +409,8 @@ class PeerStore:
         for log in logs:
             log.snapshot_version = log.version
         try:
-            self._app.snapshots.put([ReplicaLog.Snapshot.take(log) for log in logs])
+            with without_gc():  # the state's trees: as many containers as it holds values
+                self._app.snapshots.put([ReplicaLog.Snapshot.take(log) for log in logs])
         except IntegrityError:  # another process stored a snapshot of the same version
             pass
 

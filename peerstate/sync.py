@@ -37,6 +37,7 @@ from typing import Final, Literal
 import attrs
 
 from peerstate import credentials, crypto, names, wire
+from peerstate.bulk import without_gc
 from peerstate.constants import PeerGroupEventType
 from peerstate.domain import rules
 from peerstate.domain.group_events import Envelope
@@ -111,7 +112,8 @@ class _Refuse(Exception):
 
 
 def _send(message: Message) -> bytes:
-    return wire.canonical(message)
+    with without_gc():  # a batch's trees are a great many containers
+        return wire.canonical(message)
 
 
 def _receive(data: bytes) -> Message:
