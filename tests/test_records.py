@@ -26,6 +26,7 @@ from peerstate.domain.records import (
     DELETED,
     RecordVersion,
     creator_tag,
+    in_change_order,
     LiveRecords,
     precedence,
     record_changes,
@@ -496,3 +497,8 @@ def test_any_interleaving_of_record_calls_and_syncs_converges(operations: list[t
     assert len({club.digest(who) for who in club.peers}) == 1
     shown = [[held.record for held in club.peers[who].records(club.handles[who])] for who in club.peers]
     assert shown[0] == shown[1] == shown[2]
+
+
+@given(st.lists(st.tuples(st.uuids(), st.sampled_from(list(PeerRecordChangeType))), unique_by=lambda change: change[0]))
+def test_changes_are_told_in_change_type_order_then_in_the_order_of_the_ids_text(changes: list[tuple[UUID, PeerRecordChangeType]]) -> None:
+    assert in_change_order(changes) == sorted(changes, key=lambda change: (change[1], str(change[0])))

@@ -150,8 +150,9 @@ def change_of(before: bytes | None, held: RecordVersion | None, live: LiveRecord
 
 
 def in_change_order(changes: Iterable[RecordChange]) -> list[RecordChange]:
-    """In change-type order, then by id: the same on every replica."""
-    return sorted(changes, key=lambda change: (change[1], str(change[0])))
+    """In change-type order, then by id (the order of the ids' text, which is their
+    numbers' order: the text is the number in hex, of one width): the same on every replica."""
+    return sorted(changes, key=lambda change: (change[1], change[0].int))
 
 
 def record_changes(shown: Mapping[UUID, bytes], live: LiveRecords) -> list[RecordChange]:
