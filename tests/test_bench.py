@@ -3,16 +3,25 @@ them. Its figures are not checked here: a benchmark is not a timed test."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import attrs
+import pytest
+from cryptography.exceptions import InvalidSignature
+
+from peerstate.bench import cases
 from peerstate.bench.__main__ import main, run, table
+from peerstate.bench.corpus import GroupCorpus
 
 
 def test_every_case_gives_a_row_at_small_sizes() -> None:
     lines: list[str] = []
     rows = run([60, 120], [600], 200, report=lines.append)
     assert [row.case for row in rows] == [
-        *["open a replica (no snapshot)", "one local write (add a record)", "sync ingest, full verification"] * 2,
+        *[
+            "open a replica (no snapshot)", "  of which reading and decoding", "one local write (add a record)",
+            "sync ingest, full verification", "  least an ingest does",
+        ] * 2,
         "open a replica from its snapshot", "replay the 24-link chain scenario", "memory of a group",
     ]
     assert all(row.holds is not False for row in rows if row.target == "report")  # the chain scenario passed
@@ -26,3 +35,15 @@ def test_the_command_prints_the_table_and_how_many_targets_hold(capsys: pytest.C
     assert main(["--sizes", "50", "--snapshot-sizes", "600", "--members", "50"]) == 0
     out = capsys.readouterr().out
     assert "| case " in out and "targets hold" in out
+
+
+def test_the_least_ingest_verifies_every_signature(tmp_path: Path) -> None:
+    """The least-ingest row is a bound only if it does the verifications it says it does."""
+    corpus = GroupCorpus(tmp_path / "group")
+    corpus.grow_to(3)
+    envelopes = corpus.peer._accepted((corpus.identity, corpus.group))
+    group = corpus.log().state.group
+    assert cases.least_ingest_seconds(envelopes, group) > 0
+    forged = [*envelopes[:-1], attrs.evolve(envelopes[-1], signature=bytes(len(envelopes[-1].signature)))]
+    with pytest.raises(InvalidSignature):
+        cases.least_ingest_seconds(forged, group)

@@ -49,8 +49,10 @@ def run(sizes: Sequence[int], snapshot_sizes: Sequence[int], members: int, repor
             corpus.grow_to(size)
             report(f"built {size:,} envelopes in {time.perf_counter() - started:.1f} s")
             for case in (cases.open_replica, cases.local_write, cases.sync_ingest):
-                rows.append(case(corpus, work))
-                report(table(rows[-1:]).splitlines()[-1])
+                made = case(corpus, work)
+                rows.extend(made)
+                for line in table(made).splitlines()[2:]:
+                    report(line)
         history = GroupCorpus(work / "history")
         history.grow_to(SNAPSHOT_RECORDS)
         for size in snapshot_sizes:
