@@ -161,7 +161,7 @@ ONE = clause("a", "int", "1")
         (search("<and/>"), "/peersearch/and must contain at least one"),
         (search("<or></or>"), "/peersearch/or must contain at least one"),
         (search(f"<not>{ONE}</not>"), "<not> is not <clause>, <and> or <or>"),
-        (search(f"<and><xs:clause xmlns:xs='urn:x' attrib='a' type='int'>1</xs:clause></and>"), "not <clause>"),
+        (search("<and><xs:clause xmlns:xs='urn:x' attrib='a' type='int'>1</xs:clause></and>"), "not <clause>"),
         (search("<clause attrib='a' type='int'>1<b/></clause>"), "contains <b>; a clause's value is text only"),
         (search("<clause type='int'>1</clause>"), "needs attrib and type"),
         (search("<clause attrib='a'>1</clause>"), "needs attrib and type"),
