@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Final
+from uuid import UUID
 
 import attrs
 
@@ -33,7 +34,7 @@ from peerstate.domain.group_events import (
 from peerstate.names import ROLE_MEMBER
 from peerstate.peer import Peer
 from peerstate.scenario import load_scenario, replay
-from peerstate.store import ReplicaLog, open_store
+from peerstate.store import PeerStore, ReplicaLog, open_store
 from peerstate.sync import Batch
 
 OPEN_TARGET: Final = 0.5
@@ -74,28 +75,30 @@ def _average_row_chars(corpus: GroupCorpus) -> int:
     return int(statistics.mean(len(row.state) for row in rows))
 
 
-def _replay_seconds(corpus: GroupCorpus) -> float:
-    """Seconds to read the group's replica log from SQLite by replaying every event, as an
-    open does without a snapshot, with nothing cached."""
+def _read_seconds(corpus: GroupCorpus, read: Callable[[PeerStore, UUID], int]) -> float:
+    """Seconds ``read`` takes over the group's replica log in the store opened anew, with
+    nothing cached; it gives the number of events it read, checked against the log's."""
     store = corpus.reopened()
     started = time.perf_counter()
-    log = store.replayed(corpus.log().id)
+    events = read(store, corpus.log().id)
     elapsed = time.perf_counter() - started
     store.close()
-    assert log.version == corpus.log().version
+    assert events == corpus.log().version
     return elapsed
+
+
+def _replay_seconds(corpus: GroupCorpus) -> float:
+    """Seconds to read the log by replaying every event, as an open does without a snapshot."""
+    return _read_seconds(corpus, lambda store, log_id: int(store.replayed(log_id).version))
 
 
 def _decode_seconds(corpus: GroupCorpus) -> float:
-    """Seconds to read the group's replica log from SQLite and decode every row, folding none."""
-    store = corpus.reopened()
-    started = time.perf_counter()
-    with without_gc():  # as a replay reads
-        events = list(map(store._app.mapper.to_domain_event, store._app.recorder.select_events(corpus.log().id)))
-    elapsed = time.perf_counter() - started
-    store.close()
-    assert len(events) == corpus.log().version
-    return elapsed
+    """Seconds to read the log and decode every row, folding none."""
+    def decode(store: PeerStore, log_id: UUID) -> int:
+        with without_gc():  # as a replay reads
+            return len(list(map(store._app.mapper.to_domain_event, store._app.recorder.select_events(log_id))))
+
+    return _read_seconds(corpus, decode)
 
 
 def open_replica(corpus: GroupCorpus, work: Path) -> list[Row]:
@@ -178,13 +181,14 @@ def sync_ingest(corpus: GroupCorpus, work: Path) -> list[Row]:
     ours = time.perf_counter() - started
     log: ReplicaLog = joiner._replica(identity, corpus.group)
     group = log.state.group
+    accepted = joiner._accepted((identity, corpus.group))
     checks = [
         (_rsa_public_key(group.credentials[envelope.credential].public_key), admission.signed_part(envelope), envelope.signature)
-        for envelope in joiner._accepted((identity, corpus.group))
+        for envelope in accepted
     ]
     bare = baselines.raw_verify_seconds(checks)
     count = len(checks)
-    sample = joiner._accepted((identity, corpus.group))[:LEAST_INGEST_SAMPLE]
+    sample = accepted[:LEAST_INGEST_SAMPLE]
     least = _best_of(3, lambda: least_ingest_seconds(sample, group)) * count / len(sample)
     return _bounded_rows(
         "sync ingest, full verification", "least an ingest does", count, "envelopes", ours, least, bare, "envelopes/s",
