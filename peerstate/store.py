@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar, cast
@@ -19,7 +20,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 import attrs
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, OriginatorIDError, OriginatorVersionError
 from eventsourcing.domain import Snapshot as AggregateSnapshot
 from eventsourcing.utils import register_topic
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, StoredEvent
@@ -51,12 +52,13 @@ from peerstate.errors import InvalidArgument
 from peerstate.locations import FROM_ENVIRONMENT, POOL, SQLITE_FILE, Location, is_postgres, postgres_environment, with_schema
 from peerstate.domain.group_state import AuthorHead, GroupState, Member
 from peerstate.domain.records import RecordVersion
-from peerstate.domain.replica import Guesses, ReplicaState, evolve_replica, new_replica
+from peerstate.domain.replica import Guesses, ReplicaState, accept_envelopes, evolve_replica, new_replica
 from peerstate.domain.state import IdentityStoreState, evolve
 from peerstate.writer_turns import AdvisoryLock, LockFile, ProcessLock, WriterTurn
 
 PAGE: Final = 500
 _Log = TypeVar("_Log", bound=Aggregate)
+_Item = TypeVar("_Item")
 
 
 def chain_start(originator_id: UUID, created_on: datetime) -> bytes:
@@ -79,12 +81,36 @@ def _record_chained(log: Any, event_class: type[Any], payload: Any) -> None:
     log.trigger_event(event_class, payload=payload, timestamp=timestamp, link=link)
 
 
+RUN: Final = 32
+"""Accepted envelopes folded at once as a log is read: a run makes one new state instead of
+one per envelope. Short, so that a run's decoded events are folded while still in the CPU's
+caches: on the bench's 10k log, runs of 1,000 were no faster than one envelope at a time,
+runs of 10 to 30 saved a tenth of an open."""
+
+
 def project_log(log: Any, events: Iterable[Any]) -> Any:
-    """Fold stored events into a log, without the per-event protocol assertion.
+    """Fold stored events into a log, without the per-event protocol assertion, a replica's
+    runs of accepted envelopes a run at a time (``ReplicaLog.Recorded.mutate_run``).
     None (no events) is how the repository learns that the log does not exist yet."""
-    for event in events:
-        log = event.mutate(log)
+    for accepting, group in itertools.groupby(events, _accepts_envelope):
+        if accepting:
+            for run in _pieces(group, RUN):
+                log = ReplicaLog.Recorded.mutate_run(run, log)
+        else:
+            for event in group:
+                log = event.mutate(log)
     return log
+
+
+def _accepts_envelope(event: Any) -> bool:
+    return type(event) is ReplicaLog.Recorded and type(event.payload) is EnvelopeAccepted
+
+
+def _pieces(items: Iterable[_Item], size: int) -> Iterator[list[_Item]]:
+    """``items`` in lists of ``size``, the last shorter."""
+    remaining = iter(items)
+    while piece := list(itertools.islice(remaining, size)):
+        yield piece
 
 
 class IdentityLog(Aggregate):
@@ -145,6 +171,23 @@ class ReplicaLog(Aggregate):
             aggregate.apply(self.payload)
             aggregate.link = self.link
 
+        @staticmethod
+        def mutate_run(run: Sequence[ReplicaLog.Recorded], log: ReplicaLog | None) -> ReplicaLog:
+            """What ``mutate`` of each event of ``run`` in turn does, when each accepts an
+            envelope: the same checks, and the envelopes folded at once (``ReplicaLog.accept``)."""
+            assert log is not None
+            version = log.version
+            for event in run:
+                version += 1
+                if event.originator_id != log.id:
+                    raise OriginatorIDError(event.originator_id, log.id)
+                if event.originator_version != version:
+                    raise OriginatorVersionError(event.originator_version, version)
+            log.accept([cast(EnvelopeAccepted, event.payload) for event in run])
+            last = run[-1]
+            log.version, log.modified_on, log.link = last.originator_version, last.timestamp, last.link
+            return log
+
     class Snapshot(AggregateSnapshot):
         """The log's attributes at one version: its derived state, the ids it knows, its
         chain's last link; what an open starts from instead of the log's first event. The
@@ -191,20 +234,27 @@ class ReplicaLog(Aggregate):
         """The version of the log's latest snapshot this process knows of."""
 
     def apply(self, payload: ReplicaEvent) -> None:
+        if isinstance(payload, EnvelopeAccepted):
+            self.accept((payload,))
+            return
         self.state = evolve_replica(self.state, payload)
         if isinstance(payload, (ReplicaCreated, ReplicaJoined)):
             self.accepted = []
             self.known = set()
             self.published = []
-        elif isinstance(payload, EnvelopeAccepted):
+        elif isinstance(payload, EnvelopeRefused):
+            self.known.add(payload.id)
+            self.refusals.append(payload)
+
+    def accept(self, run: Sequence[EnvelopeAccepted]) -> None:
+        """Apply a run of accepted envelopes, folded at once (``accept_envelopes``)."""
+        self.state = accept_envelopes(self.state, run)
+        for payload in run:
             if self.accepted is not None:
                 self.accepted.append(payload.envelope)
             self.known.add(payload.id)
             if isinstance(payload.envelope.payload, RecordPublished):
                 self.published.append(payload.envelope.payload.record.id)
-        elif isinstance(payload, EnvelopeRefused):
-            self.known.add(payload.id)
-            self.refusals.append(payload)
 
     def record(self, payload: ReplicaEvent) -> None:
         """Append ``payload``; it is applied at once and stored at the next ``PeerStore.save``."""

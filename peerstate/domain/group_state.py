@@ -15,13 +15,13 @@ therefore takes effect on every replica that has its envelope, whatever else it 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import attrs
-from immutables import Map
+from immutables import Map, MapMutation
 
 from peerstate.domain.group_events import (
     Credential,
@@ -120,21 +120,55 @@ class GroupState:
 
 def apply_envelope(state: GroupState, envelope: Envelope, envelope_id: bytes) -> GroupState:
     """The state after an accepted envelope. Admission has already judged it: this only
-    folds, into one new state (the fields it changes gathered first)."""
-    changes = _payload_changes(state, envelope)
-    changes["heads"] = state.heads.set(envelope.author, AuthorHead(envelope.seq, envelope_id))
-    member = _member_after(state, changes.get("credentials", state.credentials), envelope)
-    if state.members.get(envelope.author) is not member:  # most envelopes leave their author as it was
-        changes["members"] = state.members.set(envelope.author, member)
-    return evolved(state, **changes)
+    folds, into one new state (``apply_envelopes``)."""
+    return apply_envelopes(state, ((envelope, envelope_id),))
 
 
-def _member_after(state: GroupState, credentials: Map[bytes, Credential], envelope: Envelope) -> Member:
+def apply_envelopes(state: GroupState, accepted: Iterable[tuple[Envelope, bytes]]) -> GroupState:
+    """The state after accepted envelopes, each with its id, in their order: the state that
+    folding them one at a time gives, made once. An open folds its log's runs of envelopes
+    so; a new state per envelope was most of the fold's cost."""
+    fold = _Fold(state)
+    for envelope, envelope_id in accepted:
+        _fold_payload(fold, envelope)
+        fold.changing("heads")[envelope.author] = AuthorHead(envelope.seq, envelope_id)
+        held = fold.current("members").get(envelope.author)
+        member = _member_after(held, fold.current("credentials"), envelope)
+        if member is not held:  # most envelopes leave their author as it was
+            fold.changing("members")[envelope.author] = member
+    return fold.done()
+
+
+class _Fold:
+    """A state being folded: the fields envelopes changed, and its maps open for change
+    (immutables' mutations, opened at their first change), so that each envelope changes
+    them in place and the run makes one new state."""
+
+    def __init__(self, state: GroupState) -> None:
+        self.state = state
+        self.fields: dict[str, Any] = {}
+        self.opened: dict[str, MapMutation[Any, Any]] = {}
+
+    def current(self, name: str) -> Map[Any, Any] | MapMutation[Any, Any]:
+        """The map ``name`` as the envelopes folded so far left it."""
+        opened = self.opened.get(name)
+        return getattr(self.state, name) if opened is None else opened
+
+    def changing(self, name: str) -> MapMutation[Any, Any]:
+        """The map ``name``, open for change."""
+        opened = self.opened.get(name)
+        if opened is None:
+            opened = self.opened[name] = getattr(self.state, name).mutate()
+        return opened
+
+    def done(self) -> GroupState:
+        return evolved(self.state, **self.fields, **{name: opened.finish() for name, opened in self.opened.items()})
+
+
+def _member_after(held: Member | None, credentials: Map[bytes, Credential] | MapMutation[bytes, Credential], envelope: Envelope) -> Member:
     """The author as a member after its envelope (one author's envelopes come in its own
     order, so the latest name and presence are the same on every replica)."""
-    member = state.members.get(envelope.author) or Member(
-        envelope.author, credentials[envelope.credential].subject_friendly_name,
-    )
+    member = held or Member(envelope.author, credentials[envelope.credential].subject_friendly_name)
     match envelope.payload:
         case MembershipPublished(friendly_name):
             return evolved(member, friendly_name=friendly_name)
@@ -143,30 +177,29 @@ def _member_after(state: GroupState, credentials: Map[bytes, Credential], envelo
     return member
 
 
-def _payload_changes(state: GroupState, envelope: Envelope) -> dict[str, Any]:
-    """The fields of ``state`` that the envelope's payload changes, with their new values."""
+def _fold_payload(fold: _Fold, envelope: Envelope) -> None:
+    """Change the fields of the state that the envelope's payload changes."""
     stamp = (envelope.at, envelope.author, envelope.seq)
     match envelope.payload:
         case RecordPublished(record):  # first: most of a group's envelopes
-            held = winner(state.records.get(record.id), RecordVersion(record, envelope.signature))
-            return {"records": state.records.set(record.id, held)}
+            records = fold.changing("records")
+            records[record.id] = winner(records.get(record.id), RecordVersion(record, envelope.signature))
         case GroupCreated(properties, root, root_key, creator):
-            return {"root": root, "root_key": root_key, "properties": properties, **_credentials_changes(state, (creator,), creator, stamp)}
+            fold.fields.update(root=root, root_key=root_key, properties=properties)
+            _fold_credentials(fold, (creator,), creator, stamp)
         case PropertiesChanged(properties):
-            return {"properties": properties}
+            fold.fields["properties"] = properties
         case CredentialIssued(credential, delivery):
-            return _credentials_changes(state, (credential,), credential if delivery in DELIVERED_BY_LOG else None, stamp)
+            _fold_credentials(fold, (credential,), credential if delivery in DELIVERED_BY_LOG else None, stamp)
         case CredentialTaken(chain):
-            return _credentials_changes(state, chain, chain[-1], stamp)
+            _fold_credentials(fold, chain, chain[-1], stamp)
         case IdentityRetired(peer_name, _, _):
-            earliest = min(envelope.at, state.retired.get(peer_name, envelope.at))
-            return {"retired": state.retired.set(peer_name, earliest)}
-    return {}
+            retired = fold.changing("retired")
+            retired[peer_name] = min(envelope.at, retired.get(peer_name, envelope.at))
 
 
-def _credentials_changes(state: GroupState, known: tuple[Credential, ...], delivered: Credential | None, stamp: Stamp) -> dict[str, Any]:
-    credentials = state.credentials.update({credential.fingerprint: credential for credential in known})
-    if delivered is None:
-        return {"credentials": credentials}
-    latest = max(stamp, state.delivered.get(delivered.fingerprint, stamp))  # either order: the same state
-    return {"credentials": credentials, "delivered": state.delivered.set(delivered.fingerprint, latest)}
+def _fold_credentials(fold: _Fold, known: tuple[Credential, ...], delivered: Credential | None, stamp: Stamp) -> None:
+    fold.changing("credentials").update({credential.fingerprint: credential for credential in known})
+    if delivered is not None:
+        delivered_at = fold.changing("delivered")
+        delivered_at[delivered.fingerprint] = max(stamp, delivered_at.get(delivered.fingerprint, stamp))  # either order: the same state

@@ -9,7 +9,7 @@ The phases are explicit, so every "not ready" comes from a state a reader can na
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final, Literal, TypeAlias
 
 import attrs
@@ -29,7 +29,7 @@ from peerstate.domain.group_events import (
     ReplicaJoined,
     ReplicaSynchronized,
 )
-from peerstate.domain.group_state import GroupState, apply_envelope
+from peerstate.domain.group_state import GroupState, apply_envelopes
 from peerstate.domain.values import evolved
 
 Phase: TypeAlias = Literal["new", "joined", "synchronized", "deleted"]
@@ -104,13 +104,8 @@ def evolve_replica(state: ReplicaState, event: ReplicaEvent) -> ReplicaState:
             return ReplicaState(
                 GroupState(group), identity, "joined", cloud, friendly_name, root_key, sealed, ticket, chain,
             )
-        case EnvelopeAccepted(envelope, envelope_id, source, _):
-            state = evolved(state, group=apply_envelope(state.group, envelope, envelope_id))
-            payload = envelope.payload
-            if source == "local" and isinstance(payload, CredentialIssued) and payload.delivery == "password":
-                forgiven = {name: guesses for name, guesses in state.wrong_passwords.items() if name != payload.credential.subject}
-                return evolved(state, wrong_passwords=forgiven, wrong_passwords_in_group=Guesses())
-            return state
+        case EnvelopeAccepted():
+            return accept_envelopes(state, (event,))
         case JoinRefused(joiner, rule, _, _, at) if rule == WRONG_PASSWORD_RULE:
             guesses = dict(state.wrong_passwords)
             guesses[joiner] = guesses.get(joiner, Guesses()).after(at)
@@ -125,3 +120,17 @@ def evolve_replica(state: ReplicaState, event: ReplicaEvent) -> ReplicaState:
             return evolved(state, phase="deleted", ticket=None, chain=())
         case JoinRefused() | ReplicaConnected() | ReplicaClosed():
             return state
+
+
+def accept_envelopes(state: ReplicaState, accepted: Sequence[EnvelopeAccepted]) -> ReplicaState:
+    """The replica after a run of accepted envelopes: what evolving it by each in turn
+    gives, with one new group state for the run (``apply_envelopes``)."""
+    state = evolved(state, group=apply_envelopes(state.group, ((event.envelope, event.id) for event in accepted)))
+    forgiven = {  # a password joiner's credential, issued here, forgives its wrong guesses
+        payload.credential.subject for event in accepted
+        if event.source == "local" and isinstance(payload := event.envelope.payload, CredentialIssued) and payload.delivery == "password"
+    }
+    if not forgiven:
+        return state
+    kept = {name: guesses for name, guesses in state.wrong_passwords.items() if name not in forgiven}
+    return evolved(state, wrong_passwords=kept, wrong_passwords_in_group=Guesses())
