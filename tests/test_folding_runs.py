@@ -43,12 +43,11 @@ class Club:
         self.group = alice.group_properties(handle).group_peer_name
         peers: dict[str, Peer] = {"alice": alice}
         handles: dict[str, str] = {}
-        identities: dict[str, str] = {}
         for name, passwords in (("bob", ["wrong password"]), ("carol", ["wrong password", PASSWORD])):
             joiner = peers[name] = Peer(open_store(None), clock=lambda: T0)
-            identities[name] = joiner.create_identity(name, name.title())
+            identity = joiner.create_identity(name, name.title())
             for password in passwords:
-                handles[name] = joiner.password_join(identities[name], alice.create_password_invitation(handle), password).handle
+                handles[name] = joiner.password_join(identity, alice.create_password_invitation(handle), password).handle
                 joiner.connect(handles[name])
                 network.synchronize(peers)
         carol, carol_handle = peers["carol"], handles["carol"]
@@ -63,7 +62,7 @@ class Club:
         network.synchronize(peers)
         alice.delete_record(handle, record)
         alice.set_group_properties(handle, friendly_name="Renamed")
-        carol.delete_identity(identities["carol"])
+        carol.delete_identity(carol.create_identity("spare"))  # retired in carol's replica, her peer's other identity
         network.synchronize(peers)
 
     @property
