@@ -3,6 +3,7 @@ them. Its figures are not checked here: a benchmark is not a timed test."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import attrs
@@ -47,3 +48,18 @@ def test_the_least_ingest_verifies_every_signature(tmp_path: Path) -> None:
     forged = [*envelopes[:-1], attrs.evolve(envelopes[-1], signature=bytes(len(envelopes[-1].signature)))]
     with pytest.raises(InvalidSignature):
         cases.least_ingest_seconds(forged, group)
+
+
+def test_a_ratio_s_two_sides_are_measured_in_turns() -> None:
+    """A slow moment of the machine must fall on both sides of a ratio: each round takes
+    every measure once, and each measure's figures come back in its own list."""
+    calls: list[str] = []
+
+    def measure(name: str, figure: float) -> Callable[[], float]:
+        def taken() -> float:
+            calls.append(name)
+            return figure
+        return taken
+
+    assert cases._in_turns(3, measure("ours", 2.0), measure("bare", 1.0)) == [[2.0] * 3, [1.0] * 3]
+    assert calls == ["ours", "bare"] * 3

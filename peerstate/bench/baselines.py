@@ -66,22 +66,27 @@ def bare_open_seconds(database: Path, events: int, payload_chars: int) -> float:
     return elapsed
 
 
-def bare_write_seconds(database: Path, writes: int) -> float:
-    """Seconds per write of a bare single-event save plus one signature, as a local write
-    must sign its envelope and store it."""
-    database.unlink(missing_ok=True)
-    app = _app(database)
-    key = crypto.generate_identity_key()
-    log = BareLog()
-    app.save(log)
-    started = time.perf_counter()
-    for _ in range(writes):
-        signature = sign(key, SIGNED)
-        log.trigger_event(BareLog.Appended, payload=signature.hex())
-        app.save(log)
-    elapsed = time.perf_counter() - started
-    app.close()
-    return elapsed / writes
+class BareWriter:
+    """A bare single-event save plus one signature, as a local write must sign its envelope
+    and store it: one write at a time, so that it can be timed in turns with peerstate's."""
+
+    def __init__(self, database: Path) -> None:
+        database.unlink(missing_ok=True)
+        self._app = _app(database)
+        self._key = crypto.generate_identity_key()
+        self._log = BareLog()
+        self._app.save(self._log)
+
+    def write_seconds(self) -> float:
+        """Seconds one write takes."""
+        started = time.perf_counter()
+        signature = sign(self._key, SIGNED)
+        self._log.trigger_event(BareLog.Appended, payload=signature.hex())
+        self._app.save(self._log)
+        return time.perf_counter() - started
+
+    def close(self) -> None:
+        self._app.close()
 
 
 def raw_verify_seconds(checks: Sequence[tuple[Any, bytes, bytes]]) -> float:

@@ -46,7 +46,7 @@ LEAST_INGEST_SAMPLE: Final = 5000
 """Envelopes the least ingest is timed on, its rate taken for the whole group's: its cost
 per envelope does not grow with the group."""
 WRITES: Final = 50
-"""Local writes timed at each size (their median)."""
+"""Local writes timed at each size, in turns with the baseline's (the median of each)."""
 CHAIN_SCENARIO: Final = Path(__file__).resolve().parents[2] / "scenarios" / "credentials" / "chain-limits.json"
 
 
@@ -66,6 +66,13 @@ class Row:
 
 def _best_of(runs: int, measure: Callable[[], float]) -> float:
     return min(measure() for _ in range(runs))
+
+
+def _in_turns(runs: int, *measures: Callable[[], float]) -> list[list[float]]:
+    """Each measure's figures from ``runs`` rounds, each round taking every measure in turn:
+    a moment when the machine is slow slows both sides of a ratio, not one."""
+    rounds = [[measure() for measure in measures] for _ in range(runs)]
+    return [list(figures) for figures in zip(*rounds)]
 
 
 def _average_row_chars(corpus: GroupCorpus) -> int:
@@ -105,9 +112,11 @@ def open_replica(corpus: GroupCorpus, work: Path) -> list[Row]:
     """Open the group replica from SQLite without a snapshot, beside a bare aggregate; and
     the part of it that reads and decodes the rows, which the fold's cost comes on top of."""
     events = corpus.log().version
-    seconds = _best_of(3, lambda: _replay_seconds(corpus))
-    decoding = _best_of(3, lambda: _decode_seconds(corpus))
-    bare = _best_of(3, lambda: baselines.bare_open_seconds(work / "bare-open.sqlite3", events, _average_row_chars(corpus)))
+    payload_chars = _average_row_chars(corpus)
+    seconds, decoding, bare = map(min, _in_turns(
+        3, lambda: _replay_seconds(corpus), lambda: _decode_seconds(corpus),
+        lambda: baselines.bare_open_seconds(work / "bare-open.sqlite3", events, payload_chars),
+    ))
     return _bounded_rows(
         "open a replica (no snapshot)", "of which reading and decoding", events, "events", seconds, decoding, bare, "events/s",
         "events/s", OPEN_TARGET,
@@ -153,13 +162,15 @@ def local_write(corpus: GroupCorpus, work: Path) -> list[Row]:
     """Add a record end to end (every check, the signature, the commit), beside a bare
     single-event save plus one signature."""
     handle = corpus.peer.open_group(corpus.identity, corpus.group)
-    times = []
-    for index in range(WRITES):
+    bare_writer = baselines.BareWriter(work / "bare-write.sqlite3")
+
+    def write_seconds() -> float:
         started = time.perf_counter()
         corpus.peer.add_record(handle, KIND, T0 + timedelta(days=365), data=bytes(RECORD_DATA))
-        times.append(time.perf_counter() - started)
-    ours = statistics.median(times)
-    bare = baselines.bare_write_seconds(work / "bare-write.sqlite3", WRITES)
+        return time.perf_counter() - started
+
+    ours, bare = map(statistics.median, _in_turns(WRITES, write_seconds, bare_writer.write_seconds))
+    bare_writer.close()
     ratio = bare / ours
     return [Row(
         "one local write (add a record)", f"{corpus.log().version:,} events", f"{1 / ours:,.0f} writes/s",
