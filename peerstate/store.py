@@ -9,6 +9,7 @@ eventsourcing's per-event protocol assertion, which costs two thirds of replay t
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 import os
@@ -41,7 +42,9 @@ from peerstate.bulk import without_gc
 from peerstate.store_format import (
     AttrsAsDict,
     BytesAsBase64,
+    GroupStateAsFields,
     MapAsPairs,
+    RecordsAsVersions,
     RowMapper,
     SetAsList,
     SnapshotTranscoder,
@@ -339,16 +342,26 @@ class _PeerApplication(Application[UUID]):
     def construct_mapper(self) -> Mapper[UUID]:
         transcoder = SnapshotTranscoder()
         self.register_transcodings(transcoder)
+        transcoder.register(GroupStateAsFields())
         return RowMapper(transcoder, typed=EVENT_ROWS)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
-        for transcoding in (BytesAsBase64(), MapAsPairs(), SetAsList(), TimedeltaAsMicroseconds()):
+        for transcoding in (BytesAsBase64(), MapAsPairs(), SetAsList(), TimedeltaAsMicroseconds(), RecordsAsVersions()):
             transcoder.register(transcoding)
         for state in SNAPSHOT_STATES:
             transcoder.register(AttrsAsDict(state))
         for value in SNAPSHOT_VALUES:
             transcoder.register(WireValue(value))
+
+    @functools.cached_property
+    def earlier_snapshots(self) -> Mapper[UUID]:
+        """Snapshots as peerstate wrote them before it listed a group's records as their
+        versions (``GroupStateAsFields``): a snapshot of that time is read as any other,
+        and is exactly as peerstate wrote it if this writes it back the same."""
+        transcoder = SnapshotTranscoder()
+        self.register_transcodings(transcoder)
+        return Mapper(transcoder)
 
 
 class WriteConflict(Exception):
@@ -542,13 +555,16 @@ class PeerStore:
 
     def _decoded(self, stored: StoredEvent) -> Any:
         """The event a row holds, if the row is exactly as peerstate writes it: it decodes,
-        has its class's fields and no others, and encodes back to the same row; else
+        has its class's fields and no others, and encodes back to the same row (a snapshot:
+        as peerstate writes it now, or wrote it before, ``earlier_snapshots``); else
         ``ValueError``. Lenient readings (a date with another separator, a GUID in capitals)
         therefore count as edits."""
         try:
             event = self._app.mapper.to_domain_event(stored)
             fields = {field.name for field in dataclasses.fields(cast(Any, event))}
             again = self._app.mapper.to_stored_event(event)
+            if again.state != stored.state and stored.topic == ReplicaLog.Snapshot.TOPIC:
+                again = self._app.earlier_snapshots.to_stored_event(event)
         except Exception as error:  # any edit of the row: bad JSON, an unknown type, a missing field
             raise ValueError(f"event {stored.originator_version} of a log does not decode: {error}") from None
         same = (again.originator_id, again.originator_version, again.topic, again.state) == (

@@ -1,16 +1,27 @@
-"""The transcoder keeps every type the events carry, and a log replays to the state it had."""
+"""The transcoder keeps every type the events carry, a log replays to the state it had, and
+snapshots are written in today's form and read, and verified, in earlier ones."""
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import json
+import sqlite3
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
+from uuid import UUID
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from peerstate import Peer, audit
 from peerstate.domain.events import IdentityCreated, IdentityDeleted
-from peerstate.store import SNAPSHOT_EVERY, IdentityLog, open_store, snapshot_due  # the rule itself: conftest replaces it in the store
+from peerstate.locations import SQLITE_FILE
+from peerstate.store import SNAPSHOT_EVERY, IdentityLog, PeerStore, ReplicaLog, open_store, snapshot_due  # the rule itself: conftest replaces it in the store
+
+from tests.conftest import T0
 
 times = st.datetimes(
     min_value=datetime(2000, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(timezone.utc)
@@ -77,3 +88,59 @@ def test_a_long_log_with_a_small_state_is_snapshotted_at_the_least_interval() ->
 def test_a_joiner_is_snapshotted_once_its_first_sync_is_done_not_as_it_goes() -> None:
     taken, _ = _snapshots_taken(100_000, envelope_every=1, first_sync=30_000)
     assert taken[0] == 30_001 and all(later >= 2 * earlier - 2 for earlier, later in zip(taken, taken[1:]))
+
+
+KIND = UUID("11111111-2222-3333-4444-555555555555")
+
+
+def _club(location: Path) -> tuple[PeerStore, ReplicaLog]:
+    """A group with records, and its replica log as a new store opens it."""
+    writer = Peer(open_store(location), clock=lambda: T0)
+    identity = writer.create_identity("alice")
+    handle = writer.create_group(identity, "club")
+    record = writer.add_record(handle, KIND, T0 + timedelta(days=1), data=b"first")
+    writer.update_record(handle, record, KIND, 0, T0 + timedelta(days=2), data=b"second")
+    for index in range(3):
+        writer.add_record(handle, KIND, T0 + timedelta(days=1), data=bytes([index]))
+    store = open_store(location)
+    return store, store.replica_log(identity, writer.group_properties(handle).group_peer_name)
+
+
+def _group_state_fields(state: bytes) -> dict[str, Any]:
+    """The fields of the ``GroupState`` a snapshot row holds, as JSON."""
+    replica = json.loads(state)["state"]["state"]
+    assert replica["_type_"] == "ReplicaState"
+    group = replica["_data_"]["group"]
+    assert group["_type_"] == "GroupState"
+    return cast(dict[str, Any], group["_data_"])
+
+
+def test_a_snapshot_lists_a_group_s_records_as_their_winning_versions(tmp_path: Path) -> None:
+    store, log = _club(tmp_path / "store")
+    row = store._app.mapper.to_stored_event(ReplicaLog.Snapshot.take(log))
+    records = _group_state_fields(row.state)["records"]
+    assert records["_type_"] == "records"
+    assert [version["record"]["id"] for version in records["_data_"]] == [str(key) for key in log.state.group.records]
+    assert [version["record"]["data"] for version in records["_data_"]].count(base64.b64encode(b"second").decode()) == 1
+    assert store._app.mapper.to_domain_event(row).mutate(None).state == log.state
+
+
+def test_a_snapshot_written_before_records_were_listed_opens_verifies_and_its_edit_is_found(tmp_path: Path) -> None:
+    """Snapshots written before held a group's records as a map's tagged pairs: an open
+    reads them, and the audit finds them exactly as peerstate wrote them then."""
+    store, log = _club(tmp_path / "store")
+    log.snapshot_version = log.version  # as a snapshot taken now records it
+    earlier = store._app.earlier_snapshots.to_stored_event(ReplicaLog.Snapshot.take(log))
+    assert _group_state_fields(earlier.state)["records"]["_type_"] == "map"
+    assert store._app.snapshots is not None
+    store._app.snapshots.recorder.insert_events([earlier])
+    opened = open_store(tmp_path / "store").replica_log(log.identity, log.group)
+    assert opened.snapshot_version == log.version and opened.state == log.state
+    assert audit.verify_store(open_store(tmp_path / "store")).holds
+
+    edited = dataclasses.replace(earlier, state=earlier.state.replace(base64.b64encode(b"second"), base64.b64encode(b"forged")))
+    assert edited.state != earlier.state
+    with sqlite3.connect(tmp_path / "store" / SQLITE_FILE) as database:
+        database.execute("update stored_snapshots set state = ? where originator_version = ?", (edited.state, earlier.originator_version))
+    found = audit.verify_store(open_store(tmp_path / "store"))
+    assert [finding.rule for finding in found.findings] == ["snapshot_matches_log"]
