@@ -340,10 +340,14 @@ class _PeerApplication(Application[UUID]):
     is_snapshotting_enabled = True
 
     def construct_mapper(self) -> Mapper[UUID]:
-        transcoder = SnapshotTranscoder()
-        self.register_transcodings(transcoder)
+        transcoder = self.construct_transcoder()
         transcoder.register(GroupStateAsFields())
         return RowMapper(transcoder, typed=EVENT_ROWS)
+
+    def construct_transcoder(self) -> SnapshotTranscoder:
+        transcoder = SnapshotTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -359,9 +363,7 @@ class _PeerApplication(Application[UUID]):
         """Snapshots as peerstate wrote them before it listed a group's records as their
         versions (``GroupStateAsFields``): a snapshot of that time is read as any other,
         and is exactly as peerstate wrote it if this writes it back the same."""
-        transcoder = SnapshotTranscoder()
-        self.register_transcodings(transcoder)
-        return Mapper(transcoder)
+        return Mapper(self.construct_transcoder())
 
 
 class WriteConflict(Exception):
