@@ -129,13 +129,15 @@ def apply_envelopes(state: GroupState, accepted: Iterable[tuple[Envelope, bytes]
     folding them one at a time gives, made once. An open folds its log's runs of envelopes
     so; a new state per envelope was most of the fold's cost."""
     fold = _Fold(state)
+    heads: dict[str, tuple[int, bytes]] = {}  # each author's last: no envelope reads the heads, so they are set once a run
     for envelope, envelope_id in accepted:
         _fold_payload(fold, envelope)
-        fold.changing("heads")[envelope.author] = AuthorHead(envelope.seq, envelope_id)
+        heads[envelope.author] = (envelope.seq, envelope_id)
         held = fold.current("members").get(envelope.author)
         member = _member_after(held, fold.current("credentials"), envelope)
         if member is not held:  # most envelopes leave their author as it was
             fold.changing("members")[envelope.author] = member
+    fold.changing("heads").update({author: AuthorHead(seq, envelope_id) for author, (seq, envelope_id) in heads.items()})
     return fold.done()
 
 
