@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
@@ -62,7 +61,6 @@ from peerstate.writer_turns import AdvisoryLock, LockFile, ProcessLock, WriterTu
 
 PAGE: Final = 500
 _Log = TypeVar("_Log", bound=Aggregate)
-_Item = TypeVar("_Item")
 
 
 def chain_start(originator_id: UUID, created_on: datetime) -> bytes:
@@ -96,25 +94,17 @@ def project_log(log: Any, events: Iterable[Any]) -> Any:
     """Fold stored events into a log, without the per-event protocol assertion, a replica's
     runs of accepted envelopes a run at a time (``ReplicaLog.Recorded.mutate_run``).
     None (no events) is how the repository learns that the log does not exist yet."""
-    for accepting, group in itertools.groupby(events, _accepts_envelope):
-        if accepting:
-            for run in _pieces(group, RUN):
-                log = ReplicaLog.Recorded.mutate_run(run, log)
+    run: list[Any] = []
+    for event in events:
+        if type(event) is ReplicaLog.Recorded and type(event.payload) is EnvelopeAccepted:
+            run.append(event)
+            if len(run) == RUN:
+                log, run = ReplicaLog.Recorded.mutate_run(run, log), []
         else:
-            for event in group:
-                log = event.mutate(log)
-    return log
-
-
-def _accepts_envelope(event: Any) -> bool:
-    return type(event) is ReplicaLog.Recorded and type(event.payload) is EnvelopeAccepted
-
-
-def _pieces(items: Iterable[_Item], size: int) -> Iterator[list[_Item]]:
-    """``items`` in lists of ``size``, the last shorter."""
-    remaining = iter(items)
-    while piece := list(itertools.islice(remaining, size)):
-        yield piece
+            if run:
+                log, run = ReplicaLog.Recorded.mutate_run(run, log), []
+            log = event.mutate(log)
+    return ReplicaLog.Recorded.mutate_run(run, log) if run else log
 
 
 class IdentityLog(Aggregate):

@@ -5,6 +5,7 @@ trees were made."""
 
 from __future__ import annotations
 
+import binascii
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -31,6 +32,7 @@ SPELLINGS = {
     "a GUID in capitals": (b'"aa478da7-03e8-3a9f-59af-827c0e115193"', b'"AA478DA7-03E8-3A9F-59AF-827C0E115193"'),
     "a GUID without hyphens": (b'"aa478da7-03e8-3a9f-59af-827c0e115193"', b'"aa478da703e83a9f59af827c0e115193"'),
     "base64 with padding bits set": (b'"data":"QQ=="', b'"data":"QR=="'),
+    "a long base64 with padding bits set": (b'AwMDAw=="', b'AwMDAx=="'),  # the signature's end: pybase64 reads it
 }
 
 
@@ -98,6 +100,7 @@ ODD_LEAVES = [
     "2026-01-01T01:00:00+01:00", "2026-01-01T00:00:00", "AA478DA7-03E8-3A9F-59AF-827C0E115193", "RecordPublished", "Record",
     "aa478da703e83a9f59af827c0e115193", "{aa478da7-03e8-3a9f-59af-827c0e115193}", "urn:uuid:aa478da7-03e8-3a9f-59af-827c0e115193",
     "aa478da7-03e8-3a9f-59af-827c0e11519_", "+a478da7-03e8-3a9f-59af-827c0e115193", "aa478da7-03e8-3a9f-59af827c0e11-5193",
+    "QUJD" * 30, "QUJD" * 30 + "QQ==", "QUJD" * 30 + "QR==", "QUJD" * 30 + "QQ", "QUJD" * 30 + "\n", "QUJD" * 30 + "QQ==QQ==",
 ]
 """What each node of a message is replaced with: other JSON types, and other spellings."""
 DELETED = object()
@@ -155,6 +158,40 @@ def test_the_written_out_decoders_agree_with_the_careful_ones_on_several_edits(e
         if places:
             tree = _edited(tree, places[index % len(places)], leaf)
     _decoders_agree(tree)
+
+
+@st.composite
+def base64_like(draw: st.DrawFn) -> str:
+    """Base64, short or long, with one edit: a character put in, or in place of one or two,
+    padding among them, and what strict base64 refuses."""
+    text = wire.base64_text(draw(st.one_of(st.binary(max_size=60), st.binary(min_size=40, max_size=300))))
+    place = draw(st.integers(0, len(text)))
+    odd = draw(st.sampled_from(["", "=", "==", "A", "\n", " ", "-", "_", "é", "QQ=="]))
+    return text[:place] + odd + text[place + draw(st.integers(0, 2)):]
+
+
+@given(st.binary(max_size=600))
+def test_bytes_are_written_as_binascii_writes_them_and_read_back(raw: bytes) -> None:
+    text = wire.base64_text(raw)
+    assert text == binascii.b2a_base64(raw, newline=False).decode("ascii")
+    assert wire.from_base64(text) == raw
+
+
+@given(base64_like())
+def test_base64_of_any_length_is_read_as_binascii_reads_it_strictly(text: str) -> None:
+    """Long text goes to pybase64, short to binascii: what one refuses, the other does;
+    what either reads, it reads to the same bytes. pybase64 alone also refuses padding
+    after whole groups of four, a spelling ``base64_text`` never writes."""
+    try:
+        expected = binascii.a2b_base64(text, strict_mode=True)
+    except ValueError:
+        with pytest.raises(ValueError):
+            wire.from_base64(text)
+        return
+    try:
+        assert wire.from_base64(text) == expected
+    except ValueError:
+        assert len(text) > 64 and text.endswith("=") and wire.base64_text(expected) != text
 
 
 class _Label(str):
