@@ -64,3 +64,4 @@ def test_a_sqlite_store_from_the_environment_reads_so_unless_told_otherwise(
     assert type(open_store(FROM_ENVIRONMENT)._app.recorder) is LogRowsRecorder
     monkeypatch.setenv("APPLICATION_RECORDER_TOPIC", "eventsourcing.sqlite:SQLiteApplicationRecorder")
     assert type(open_store(FROM_ENVIRONMENT)._app.recorder) is SQLiteApplicationRecorder
+

@@ -22,6 +22,7 @@ import pytest
 from peerstate import Peer, audit, open_store
 from peerstate.changes import changes
 from peerstate.domain.events import IdentityCreated
+from peerstate.errors import InvalidArgument
 from peerstate.locations import FROM_ENVIRONMENT, Location, child, postgres_environment, with_schema
 from peerstate.scenario import load_scenario, replay
 from peerstate.store import ReplicaLog, WriteConflict, project_log
@@ -118,6 +119,13 @@ def test_a_store_described_by_eventsourcings_environment_variables(
     again = peer._store if location is None else open_store(FROM_ENVIRONMENT)
     assert [pair.peer_name for pair in Peer(again, clock=lambda: T0).identities()] == [name]
     assert list(audit.stores_under(FROM_ENVIRONMENT)) == [FROM_ENVIRONMENT]
+
+
+def test_the_environment_without_persistence_module_is_no_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a store in memory: everything written to it would be gone at exit."""
+    monkeypatch.delenv("PERSISTENCE_MODULE", raising=False)
+    with pytest.raises(InvalidArgument, match="PERSISTENCE_MODULE is not set"):
+        open_store(FROM_ENVIRONMENT)
 
 
 def test_a_stores_turn_lets_one_writer_in_at_a_time(location: Location) -> None:
