@@ -423,9 +423,22 @@ def _field_lines(hint: Any, target: str, canonical: bool, namespace: dict[str, A
     }.get(hint)
     if scalar is not None:
         return scalar
+    kinds = typing.get_args(hint) if typing.get_origin(hint) in (Union, types.UnionType) else ()
+    if kinds and all(attrs.has(kind) for kind in kinds):
+        return _union_lines(kinds, target, canonical, namespace)
     function = f"_decode_{target}"
     namespace[function] = decoder(hint, canonical)
     return [f"{target} = {function}(t)"]
+
+
+def _union_lines(kinds: tuple[Any, ...], target: str, canonical: bool, namespace: dict[str, Any]) -> list[str]:
+    """A union of attrs classes as the decoder of the class its tree's tag names, chosen
+    in place of a call of the union's decoder (a row's event and its envelope's payload
+    are both unions). A tree that is not a tagged object fails the lookup, and goes to
+    the careful decoder as any other."""
+    tags = f"_tags_{target}"
+    namespace[tags] = {kind.__name__: decoder(kind, canonical) for kind in kinds}
+    return [f"{target} = {tags}[t[{_TAG!r}]](t)"]
 
 
 def _uuid_lines(target: str, canonical: bool) -> list[str]:
