@@ -181,27 +181,30 @@ def _member_after(held: Member | None, credentials: Map[bytes, Credential] | Map
 
 def _fold_payload(fold: _Fold, envelope: Envelope) -> None:
     """Change the fields of the state that the envelope's payload changes."""
-    stamp = (envelope.at, envelope.author, envelope.seq)
-    match envelope.payload:
-        case RecordPublished(record):  # first: most of a group's envelopes
-            records = fold.changing("records")
-            records[record.id] = winner(records.get(record.id), RecordVersion(record, envelope.signature))
+    payload = envelope.payload
+    if type(payload) is RecordPublished:  # most of a group's envelopes: tested first, and without a pattern
+        records = fold.changing("records")
+        record = payload.record
+        records[record.id] = winner(records.get(record.id), RecordVersion(record, envelope.signature))
+        return
+    match payload:
         case GroupCreated(properties, root, root_key, creator):
             fold.fields.update(root=root, root_key=root_key, properties=properties)
-            _fold_credentials(fold, (creator,), creator, stamp)
+            _fold_credentials(fold, (creator,), creator, envelope)
         case PropertiesChanged(properties):
             fold.fields["properties"] = properties
         case CredentialIssued(credential, delivery):
-            _fold_credentials(fold, (credential,), credential if delivery in DELIVERED_BY_LOG else None, stamp)
+            _fold_credentials(fold, (credential,), credential if delivery in DELIVERED_BY_LOG else None, envelope)
         case CredentialTaken(chain):
-            _fold_credentials(fold, chain, chain[-1], stamp)
+            _fold_credentials(fold, chain, chain[-1], envelope)
         case IdentityRetired(peer_name, _, _):
             retired = fold.changing("retired")
             retired[peer_name] = min(envelope.at, retired.get(peer_name, envelope.at))
 
 
-def _fold_credentials(fold: _Fold, known: tuple[Credential, ...], delivered: Credential | None, stamp: Stamp) -> None:
+def _fold_credentials(fold: _Fold, known: tuple[Credential, ...], delivered: Credential | None, envelope: Envelope) -> None:
     fold.changing("credentials").update({credential.fingerprint: credential for credential in known})
     if delivered is not None:
+        stamp: Stamp = (envelope.at, envelope.author, envelope.seq)
         delivered_at = fold.changing("delivered")
         delivered_at[delivered.fingerprint] = max(stamp, delivered_at.get(delivered.fingerprint, stamp))  # either order: the same state
