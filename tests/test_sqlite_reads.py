@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peerstate.locations import FROM_ENVIRONMENT
-from peerstate.sqlite_reads import LogRowsRecorder
+from peerstate.sqlite_reads import MAPPED_BYTES, LogRowsRecorder
 from peerstate.store import open_store
 
 LOGS = (uuid.UUID(int=1), uuid.UUID(int=2))
@@ -54,6 +54,14 @@ def test_every_row_names_its_log_by_one_uuid(recorders: tuple[SQLiteApplicationR
     rows = ours.select_events(LOGS[1].hex)
     assert len(rows) == EVENTS and {row.originator_id for row in rows} == {LOGS[1]}
     assert all(type(row.originator_id) is uuid.UUID for row in rows)
+
+
+def test_the_connections_it_reads_through_map_the_file(recorders: tuple[SQLiteApplicationRecorder, LogRowsRecorder]) -> None:
+    _, ours = recorders
+    ours.select_events(LOGS[0], limit=1)
+    with ours.datastore.transaction(commit=False) as cursor:
+        cursor.execute("PRAGMA mmap_size")
+        assert cursor.fetchone()[0] == MAPPED_BYTES
 
 
 def test_a_sqlite_store_from_the_environment_reads_so_unless_told_otherwise(
