@@ -48,7 +48,9 @@ def base64_text(raw: bytes) -> str:
 
 def from_base64(text: str) -> bytes:
     """The bytes strict standard base64 ``text`` stands for; ``ValueError`` (``binascii.Error``)
-    for anything but the alphabet with its padding, or for text that is not ASCII."""
+    for anything but the alphabet with its padding, or for text that is not ASCII. Only
+    ``binascii`` lets padding after whole groups of four pass: a spelling ``base64_text``
+    never writes, which canonical decoding refuses whatever its length."""
     if len(text) > _SHORT_BASE64:
         raw: bytes = pybase64.b64decode(text, None, True)  # positional: its keywords' parsing costs as much as the read
         return raw
