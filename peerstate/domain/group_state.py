@@ -133,10 +133,7 @@ def apply_envelopes(state: GroupState, accepted: Iterable[tuple[Envelope, bytes]
     for envelope, envelope_id in accepted:
         _fold_payload(fold, envelope)
         heads[envelope.author] = (envelope.seq, envelope_id)
-        held = fold.current("members").get(envelope.author)
-        member = _member_after(held, fold.current("credentials"), envelope)
-        if member is not held:  # most envelopes leave their author as it was
-            fold.changing("members")[envelope.author] = member
+        _fold_member(fold, envelope)
     fold.changing("heads").update({author: AuthorHead(seq, envelope_id) for author, (seq, envelope_id) in heads.items()})
     return fold.done()
 
@@ -167,16 +164,18 @@ class _Fold:
         return evolved(self.state, **self.fields, **{name: opened.finish() for name, opened in self.opened.items()})
 
 
-def _member_after(held: Member | None, credentials: Map[bytes, Credential] | MapMutation[bytes, Credential], envelope: Envelope) -> Member:
-    """The author as a member after its envelope (one author's envelopes come in its own
-    order, so the latest name and presence are the same on every replica)."""
-    member = held or Member(envelope.author, credentials[envelope.credential].subject_friendly_name)
+def _fold_member(fold: _Fold, envelope: Envelope) -> None:
+    """The author is a member, with the name and presence its envelope gives (one author's
+    envelopes come in its own order, so the latest are the same on every replica)."""
+    held = fold.current("members").get(envelope.author)
+    member = held or Member(envelope.author, fold.current("credentials")[envelope.credential].subject_friendly_name)
     match envelope.payload:
         case MembershipPublished(friendly_name):
-            return evolved(member, friendly_name=friendly_name)
+            member = evolved(member, friendly_name=friendly_name)
         case PresencePublished() as presence:
-            return evolved(member, presence=presence)
-    return member
+            member = evolved(member, presence=presence)
+    if member is not held:  # most envelopes leave their author as it was
+        fold.changing("members")[envelope.author] = member
 
 
 def _fold_payload(fold: _Fold, envelope: Envelope) -> None:
