@@ -39,9 +39,13 @@ class LogRowsRecorder(SQLiteApplicationRecorder):
         self, originator_id: UUID | str, *, gt: int | None = None, lte: int | None = None, desc: bool = False,
         limit: int | None = None,
     ) -> Sequence[StoredEvent]:
-        the_id = originator_id if isinstance(originator_id, UUID) else self.convert_originator_id(originator_id)
+        the_id: UUID | str
+        if isinstance(originator_id, UUID):
+            the_id, column = originator_id, originator_id.hex
+        else:
+            the_id, column = self.convert_originator_id(originator_id), originator_id
         statement = f"SELECT originator_version, topic, state FROM {self.events_table_name} WHERE originator_id=? "
-        params: list[Any] = [originator_id.hex if isinstance(originator_id, UUID) else originator_id]
+        params: list[Any] = [column]
         for clause, value in (("AND originator_version>? ", gt), ("AND originator_version<=? ", lte)):
             if value is not None:
                 statement += clause

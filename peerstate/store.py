@@ -635,7 +635,7 @@ def _environment_settings() -> dict[str, str]:
     peerstate's small pool and its schema made, unless the environment says otherwise."""
     given = {
         key: value for key, value in os.environ.items()
-        if key.startswith(("PERSISTENCE_", "SQLITE_", "POSTGRES_", "APPLICATION_RECORDER_TOPIC"))
+        if key.startswith(("PERSISTENCE_", "SQLITE_", "POSTGRES_")) or key == "APPLICATION_RECORDER_TOPIC"
     }
     if "PERSISTENCE_MODULE" not in given:
         raise InvalidArgument(f"{FROM_ENVIRONMENT} names the store eventsourcing's environment describes, and PERSISTENCE_MODULE is not set")

@@ -69,7 +69,10 @@ def test_a_sqlite_store_from_the_environment_reads_so_unless_told_otherwise(
 ) -> None:
     monkeypatch.setenv("PERSISTENCE_MODULE", "eventsourcing.sqlite")
     monkeypatch.setenv("SQLITE_DBNAME", str(tmp_path / "peer.sqlite3"))
-    assert type(open_store(FROM_ENVIRONMENT)._app.recorder) is LogRowsRecorder
-    monkeypatch.setenv("APPLICATION_RECORDER_TOPIC", "eventsourcing.sqlite:SQLiteApplicationRecorder")
-    assert type(open_store(FROM_ENVIRONMENT)._app.recorder) is SQLiteApplicationRecorder
+    for topic, recorder in ((None, LogRowsRecorder), ("eventsourcing.sqlite:SQLiteApplicationRecorder", SQLiteApplicationRecorder)):
+        if topic is not None:
+            monkeypatch.setenv("APPLICATION_RECORDER_TOPIC", topic)
+        store = open_store(FROM_ENVIRONMENT)
+        assert type(store._app.recorder) is recorder
+        store.close()
 
