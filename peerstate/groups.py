@@ -28,7 +28,7 @@ from peerstate.constants import (
     PeerMemberChangeType,
     PeerMemberFlags,
 )
-from peerstate.bulk import without_gc
+from peerstate.bulk import young_collections_only
 from peerstate.core import GroupDecision, NamePair, PeerCore, SpreadDecision
 from peerstate.domain import rules
 from peerstate.domain.events import GroupAttached, GroupDetached, IdentityEvent
@@ -953,7 +953,7 @@ class GroupCalls(PeerCore):
         bytes (one at least), and whether that is all of them."""
         missing = [envelope for envelope in self._accepted(key) if envelope.seq > heads.get(envelope.author, 0)]
         sent: list[Envelope] = []
-        with without_gc():  # each envelope's tree is made here, a great many containers
+        with young_collections_only():  # each envelope's tree is made here, a great many containers
             for envelope in missing:
                 budget -= len(wire.canonical(envelope))
                 if sent and budget < 0:
@@ -986,7 +986,7 @@ class GroupCalls(PeerCore):
             return [], [], accepted
 
         before = self._replica(*key).state.group
-        with without_gc():  # a batch folded and written makes a great many containers, none in a cycle
+        with young_collections_only():  # a batch folded and written makes a great many containers, none in a cycle
             accepted = self._execute_group(key, decide)
             self._notify_changes(key, before, accepted)
         return len(accepted)

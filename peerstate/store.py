@@ -37,7 +37,7 @@ from peerstate.domain.group_events import (
     RecordPublished,
 )
 from peerstate import wire
-from peerstate.bulk import without_gc
+from peerstate.bulk import young_collections_only
 from peerstate.store_format import (
     AttrsAsDict,
     BytesAsBase64,
@@ -402,7 +402,7 @@ class PeerStore:
         if log.pending_events:
             stored: _Log | None = self._stored(log.id)
             return stored if stored is not None else log
-        with without_gc():
+        with young_collections_only():
             rows = self._app.recorder.select_events(log.id, gt=log.version)
             caught: _Log = project_log(log, map(self._app.mapper.to_domain_event, rows))
         return caught
@@ -419,13 +419,13 @@ class PeerStore:
 
     def replayed(self, log_id: UUID) -> Any:
         """The log from all its events, with no snapshot: what an open costs without one."""
-        with without_gc():
+        with young_collections_only():
             return project_log(None, map(self._app.mapper.to_domain_event, self._app.recorder.select_events(log_id)))
 
     def _stored(self, log_id: UUID) -> Any:
         """The log as its latest snapshot and the events since give it; None if it has none."""
         try:
-            with without_gc():
+            with young_collections_only():
                 return self._app.repository.get(log_id, projector_func=project_log)
         except AggregateNotFoundError:
             return None
@@ -465,7 +465,7 @@ class PeerStore:
         for log in logs:
             log.snapshot_version = log.version
         try:
-            with without_gc():  # the state's trees: as many containers as it holds values
+            with young_collections_only():  # the state's trees: as many containers as it holds values
                 self._app.snapshots.put([ReplicaLog.Snapshot.take(log) for log in logs])
         except IntegrityError:  # another process stored a snapshot of the same version
             pass
@@ -473,7 +473,7 @@ class PeerStore:
     def accepted_envelopes(self, log: ReplicaLog) -> list[Envelope]:
         """The envelopes ``log`` accepted, in order, read from its stored events and its
         pending ones: what a log opened from a snapshot does not hold until asked."""
-        with without_gc():
+        with young_collections_only():
             stored = self._app.recorder.select_events(log.id, lte=log.version - len(log.pending_events))
             events = [*map(self._app.mapper.to_domain_event, stored), *log.pending_events]
         envelopes: list[Envelope] = []
@@ -573,7 +573,7 @@ class PeerStore:
     def stored_log(self, originator_id: UUID) -> list[Any]:
         """A log's events as stored, row by row, in version order; ``ValueError`` names a
         row that no longer decodes (an edited one)."""
-        with without_gc():
+        with young_collections_only():
             try:
                 rows = self._app.recorder.select_events(originator_id)
             except ValueError as error:  # a column edited out of its type

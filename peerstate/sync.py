@@ -37,7 +37,7 @@ from typing import Final, Literal
 import attrs
 
 from peerstate import credentials, crypto, names, wire
-from peerstate.bulk import without_gc
+from peerstate.bulk import young_collections_only
 from peerstate.constants import PeerGroupEventType
 from peerstate.domain import rules
 from peerstate.domain.group_events import Envelope
@@ -112,7 +112,7 @@ class _Refuse(Exception):
 
 
 def _send(message: Message) -> bytes:
-    with without_gc():  # a batch's trees are a great many containers
+    with young_collections_only():  # a batch's trees are a great many containers
         return wire.canonical(message)
 
 

@@ -27,7 +27,7 @@ import attrs
 import orjson
 import pybase64
 
-from peerstate.bulk import without_gc
+from peerstate.bulk import young_collections_only
 
 MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
 """Larger than any honest sync batch; a cap, so a hostile peer cannot make us parse more."""
@@ -209,7 +209,7 @@ def decode(data: bytes, kind: type[_T], *, max_bytes: int = MAX_MESSAGE_BYTES) -
     """The value of type ``kind`` that ``data`` encodes, or ``WireError``."""
     if len(data) > max_bytes:
         raise WireError(f"the message has {len(data)} bytes; at most {max_bytes} are accepted")
-    with without_gc():
+    with young_collections_only():
         try:
             tree = orjson.loads(data)
         except orjson.JSONDecodeError as error:

@@ -20,7 +20,7 @@ import attrs
 from peerstate import admission, network, wire
 from peerstate.bench import baselines
 from peerstate.bench.corpus import KIND, RECORD_DATA, T0, GroupCorpus, clock
-from peerstate.bulk import without_gc
+from peerstate.bulk import young_collections_only
 from peerstate.core import PeerSettings
 from peerstate.credentials import _rsa_public_key, verify_with
 from peerstate.domain.group_state import GroupState
@@ -103,7 +103,7 @@ def _replay_seconds(corpus: GroupCorpus) -> float:
 def _decode_seconds(corpus: GroupCorpus) -> float:
     """Seconds to read the log and decode every row, folding none."""
     def decode(store: PeerStore, log_id: UUID) -> int:
-        with without_gc():  # as a replay reads
+        with young_collections_only():  # as a replay reads
             return len(list(map(store._app.mapper.to_domain_event, store._app.recorder.select_events(log_id))))
 
     return _read_seconds(corpus, decode)
@@ -216,7 +216,7 @@ def least_ingest_seconds(envelopes: Sequence[Envelope], group: GroupState) -> fl
     message = wire.canonical(Batch(tuple(envelopes), (), True))
     keys = {fingerprint: _rsa_public_key(credential.public_key) for fingerprint, credential in group.credentials.items()}
     started = time.perf_counter()
-    with without_gc():  # as a sync decodes
+    with young_collections_only():  # as a sync decodes
         received = wire.decode(message, Batch)
     for envelope in received.envelopes:
         admission.envelope_id(envelope)
