@@ -3,6 +3,7 @@ them. Its figures are not checked here: a benchmark is not a timed test."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -63,3 +64,17 @@ def test_a_ratio_s_two_sides_are_measured_in_turns() -> None:
 
     assert cases._in_turns(3, measure("ours", 2.0), measure("bare", 1.0)) == [[2.0] * 3, [1.0] * 3]
     assert calls == ["ours", "bare"] * 3
+
+
+def test_quick_rounds_go_on_within_the_budget_and_slow_ones_stop_at_the_least() -> None:
+    def figure() -> float:
+        return 1.0
+
+    assert cases._in_turns(3, figure, figure, budget=60.0) == [[1.0] * cases.MAX_ROUNDS] * 2
+    assert cases._in_turns(3, figure, budget=0.0) == [[1.0] * 3]
+
+    def slow() -> float:
+        time.sleep(0.02)
+        return 1.0
+
+    assert len(cases._in_turns(2, slow, budget=0.01)[0]) == 2
