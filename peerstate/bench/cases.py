@@ -50,6 +50,7 @@ ROUND_SECONDS: Final = 5.0
 (``_in_turns``): a small log's open is read in more rounds than the three a large one's
 gets, so that a moment when the machine is slow spoils fewer of its figures."""
 MAX_ROUNDS: Final = 9
+"""The most rounds a case takes at one size, however quick they are."""
 WRITES: Final = 50
 """Local writes timed at each size, in turns with the baseline's (the median of each)."""
 CHAIN_SCENARIO: Final = Path(__file__).resolve().parents[2] / "scenarios" / "credentials" / "chain-limits.json"
