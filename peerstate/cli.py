@@ -76,8 +76,8 @@ def _position(text: str) -> int:
 
 
 def _shown(location: Location) -> str:
-    """A store location as an error line names it: a PostgreSQL URL without its password,
-    since error lines end up pasted into tickets and logs."""
+    """A store location as output names it: a PostgreSQL URL without its password, since
+    error lines and findings end up pasted into tickets and logs."""
     text = str(location)
     parts = urlsplit(text)
     if not is_postgres(location) or parts.password is None:
@@ -213,13 +213,14 @@ def _store_paths(location: Path | str) -> list[Path | str]:
     return stores
 
 
-def _opened(paths: Iterable[Path | str]) -> Iterator[tuple[Path | str, PeerStore]]:
-    """Each store, opened and closed in turn."""
+def _opened(paths: Iterable[Path | str]) -> Iterator[tuple[str, PeerStore]]:
+    """Each store, opened and closed in turn, with its name as output shows it (``_shown``:
+    without a PostgreSQL password)."""
     for path in paths:
         with _opening(path):
             store = open_store(path)
         try:
-            yield path, store
+            yield _shown(path), store
         finally:
             store.close()
 
@@ -234,7 +235,7 @@ def _verify(arguments: argparse.Namespace) -> int:
             verification = verify_store(store)
         for finding in verification.findings:
             if arguments.json:
-                print(json.dumps({"store": str(path), **attrs.asdict(finding)}), flush=True)
+                print(json.dumps({"store": path, **attrs.asdict(finding)}), flush=True)
             else:
                 print(paint(f"{path}: {finding}", False), flush=True)
         replicas += verification.replicas
@@ -264,7 +265,7 @@ def _identities(arguments: argparse.Namespace) -> int:
         for record in store.identity_log().state.identities.values():
             state = f"deleted {_when(record.deleted_at)}" if record.deleted_at else "live"
             _print(arguments, {
-                "store": str(path), "peer_name": record.peer_name, "friendly_name": record.friendly_name,
+                "store": path, "peer_name": record.peer_name, "friendly_name": record.friendly_name,
                 "origin": record.origin, "created_at": record.created_at, "deleted_at": record.deleted_at,
                 "groups": list(record.groups),
             }, f"{path}: {record.peer_name} ({record.friendly_name}), {record.origin} {_when(record.created_at)}, {state}; "
@@ -272,7 +273,7 @@ def _identities(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _replicas_as_of(arguments: argparse.Namespace) -> Iterator[tuple[Path | str, str, ReplicaState, datetime]]:
+def _replicas_as_of(arguments: argparse.Namespace) -> Iterator[tuple[str, str, ReplicaState, datetime]]:
     """Each replica (of ``--group``) as of ``--at`` / ``--event``, with the time it stood at."""
     for path, store in _opened(_store_paths(arguments.store)):
         for identity, group in store.replica_keys():
@@ -288,7 +289,7 @@ def _groups(arguments: argparse.Namespace) -> int:
         group = state.group
         shown = len(LiveRecords(group.records, at))
         _print(arguments, {
-            "store": str(path), "identity": identity, "group": group.group_peer_name, "at": at,
+            "store": path, "identity": identity, "group": group.group_peer_name, "at": at,
             "friendly_name": state.friendly_name, "phase": state.phase, "members": len(group.members),
             "records": shown, "refused": state.refused, "digest": group_digest(group),
         }, f"{path}: {group.group_peer_name} ({state.friendly_name}) as {identity}'s replica at {_when(at)}: "
@@ -304,7 +305,7 @@ def _members(arguments: argparse.Namespace) -> int:
         for line in member_lines(state.group, at):
             standing = ("in force" if line.in_force else "not in force") + (", present" if line.present else "") + (", deleted" if line.deleted else "")
             validity = f"{_when(line.valid_from)} to {_when(line.valid_until)}" if line.valid_from and line.valid_until else "no credential"
-            _print(arguments, {"store": str(path), "replica": identity, "group": state.group.group_peer_name, "at": at, **attrs.asdict(line)},
+            _print(arguments, {"store": path, "replica": identity, "group": state.group.group_peer_name, "at": at, **attrs.asdict(line)},
                    f"{line.identity} ({line.friendly_name})  {', '.join(line.roles) or 'no role'}  {validity}  {standing}")
     return 0
 
@@ -318,7 +319,7 @@ def _log(arguments: argparse.Namespace) -> int:
                 print(f"== {group}, as {identity}'s replica in {path} sees it")
             for position, entry in enumerate(history(identity, group, store.replica_events(identity, group)), 1):
                 if arguments.json:
-                    print(json.dumps({"store": str(path), "position": position, **attrs.asdict(entry), "at": entry.at.isoformat()}), flush=True)
+                    print(json.dumps({"store": path, "position": position, **attrs.asdict(entry), "at": entry.at.isoformat()}), flush=True)
                 else:
                     print(_entry_line(position, entry), flush=True)
     return 0

@@ -20,6 +20,7 @@ from scenario_fakes import scenario_file
 from peerstate import cli
 from peerstate.cli import main
 from peerstate.locations import SQLITE_FILE
+from peerstate.store import open_store
 
 NAME = {"peer": "alice", "call": "PeerCreatePeerName", "args": {"pwzClassifier": "chess"},
         "check": {"ppwzPeerName": "0.chess"}}
@@ -300,6 +301,28 @@ def test_an_unreachable_postgresql_store_is_one_line_without_its_password(
     assert (status, out) == (2, "")
     assert err.startswith("peerstate: cannot open the store at postgresql://user:***@127.0.0.1:1/db: connection failed: ")
     assert err.count("\n") == 1 and "secret" not in err
+
+
+@pytest.mark.parametrize("json_lines", [False, True])
+@pytest.mark.parametrize("command", ["verify", "log", "identities", "groups", "members"])
+def test_a_postgresql_store_is_named_without_its_password(
+    command: str, json_lines: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Findings, headings, lines, JSON and progress name a store; a PostgreSQL one's password
+    stays out of all of them. The stores are SQLite ones standing in for a server's schemas."""
+    scenario = DOCS.parents[1] / "scenarios" / "groups" / "password-join.json"
+    assert main(["replay", str(scenario), "--store", str(tmp_path / "stores")]) == 0
+    capsys.readouterr()
+    schemas = {f"postgresql://user:secret@db.example/peers?schema={path.name}": path for path in sorted((tmp_path / "stores").iterdir())}
+    monkeypatch.setattr(cli, "stores_under", lambda location: list(schemas))
+    monkeypatch.setattr(cli, "open_store", lambda location: open_store(schemas[location]))
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    if command == "verify":
+        _cut_last_identity_row(next(iter(schemas.values())))  # a finding, which names its store
+    status, out, err = run(capsys, command, "--store", "postgresql://user:secret@db.example/peers", *(["--json"] if json_lines else []))
+    assert status == (1 if command == "verify" else 0)
+    assert "postgresql://user:***@db.example/peers?schema=" in out
+    assert "secret" not in out + err
 
 
 @pytest.mark.parametrize("command", ["verify", "log", "identities", "groups", "members"])
