@@ -1,40 +1,18 @@
-"""Every enum and flag constant against section 3 of the reference, by name and value."""
+"""Every enum and flag constant against the header's (``tests/facts/windows-p2p.json``), by
+name and value."""
 
 from __future__ import annotations
 
 import enum
-import re
-from pathlib import Path
+
+from reference_facts import group_constants
 
 from peerstate import constants
 from peerstate.constants import CONSTANTS, PeerGroupAuthenticationScheme
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "windows-p2p.md"
-NOT_GROUP_CONSTANTS = {"PEER_GRAPH_STATUS_SYNCHRONIZED", "PEER_GROUP_EVENT_NODE_CHANGED"}
-"""Section 3 names these only to say they are not group constants (graphs; pre-release)."""
 
-
-def reference_constants() -> dict[str, int]:
-    """Name -> value as section 3 writes them: `NAME = value` in backticks, or table rows."""
-    text = REFERENCE.read_text(encoding="utf-8")
-    section = text[text.index("## 3. Structures, enums and flags"): text.index("## 4. Roles")]
-    value = r"(0x[0-9A-Fa-f]+|[0-9]+)"
-    pairs = re.findall(rf"`([A-Z][A-Z0-9_]+) = {value}`", section)
-    pairs += re.findall(rf"^\| ([A-Z][A-Z0-9_]+) \| {value} \|", section, flags=re.MULTILINE)
-    return {name: int(number, 0) for name, number in pairs}
-
-
-def test_the_reference_section_was_read() -> None:
-    found = reference_constants()
-    assert len(found) >= 40
-    assert found["PEER_GROUP_PASSWORD_AUTHENTICATION"] == 0x2
-
-
-def test_every_constant_has_the_reference_value() -> None:
-    found = reference_constants()
-    assert {name: int(member) for name, member in CONSTANTS.items()} == {
-        name: number for name, number in found.items() if name not in NOT_GROUP_CONSTANTS
-    }
+def test_every_constant_has_the_header_value() -> None:
+    assert {name: int(member) for name, member in CONSTANTS.items()} == group_constants()
 
 
 def test_the_header_values_win_over_the_seed_page() -> None:

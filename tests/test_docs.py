@@ -14,7 +14,7 @@ temporary directory that holds a copy of the repository's ``examples/``:
 
 Two more tests hold the tables to the code: ``docs/hresults.md`` lists exactly the HRESULTS
 of ``peerstate/errors.py`` (name, value and meaning, in the same order), and
-``docs/windows-mapping.md`` names every function of the reference's function list and of
+``docs/windows-mapping.md`` names every function of the APIs (``tests/facts/windows-p2p.json``) and of
 ``peerstate.winapi``, with the status the code gives it.
 """
 
@@ -31,6 +31,7 @@ from typing import Any
 
 import attrs
 import pytest
+from reference_facts import functions as reference_functions
 
 from peerstate import Peer, cli, winapi
 from peerstate.errors import HRESULTS
@@ -38,7 +39,6 @@ from peerstate.errors import HRESULTS
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 EXAMPLES = ROOT / "examples"
-REFERENCE = ROOT.parent / "shared" / "reference" / "windows-p2p.md"
 DOCTEST_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 _FENCE = re.compile(r"^```([\w-]*)\s*$")
 _MARKER = re.compile(r"^<!--\s*test:\s*(.*?)\s*-->$")
@@ -174,13 +174,6 @@ def test_the_hresult_table_is_the_code_s() -> None:
 STATUSES = ("supported", "not yet", "not applicable")
 
 
-def reference_functions() -> list[str]:
-    """Every function of section 1 of the reference (its tables' bold first cells)."""
-    text = REFERENCE.read_text(encoding="utf-8")
-    section = text[text.index("## 1. Functions") : text.index("## 2. HRESULT codes")]
-    return re.findall(r"^\| \*\*(\w+)\*\*", section, flags=re.MULTILINE)
-
-
 def mapping_rows() -> dict[str, list[str]]:
     """The rows of docs/windows-mapping.md's table, by function name."""
     rows: dict[str, list[str]] = {}
@@ -190,12 +183,6 @@ def mapping_rows() -> dict[str, list[str]]:
             assert name[1] not in rows, f"{name[1]} has two rows"
             rows[name[1]] = cells
     return rows
-
-
-def test_the_reference_function_list_was_read() -> None:
-    functions = reference_functions()
-    assert len(functions) == len(set(functions)) >= 50
-    assert {"PeerGroupStartup", "PeerGroupCreate", "PeerIdentityGetCryptKey", "PeerCreatePeerName"} <= set(functions)
 
 
 def test_the_map_names_every_function() -> None:

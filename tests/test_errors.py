@@ -1,35 +1,12 @@
-"""Every HRESULT against the reference's tables, and the exception that carries them."""
+"""Every HRESULT against the header's values (``tests/facts/windows-p2p.json``), and the
+exception that carries them."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
+from reference_facts import hresults as reference_codes
 
 from peerstate import errors
-
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "windows-p2p.md"
-
-
-def reference_codes() -> dict[str, int]:
-    """Name -> value from the tables of sections 2.2 to 2.5 of the reference."""
-    text = REFERENCE.read_text(encoding="utf-8")
-    section = text[text.index("## 2. HRESULT codes"): text.index("### 2.6")]
-    codes: dict[str, int] = {}
-    for line in section.splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        name = cells[0].split(" ")[0]
-        values = [m[0] for c in cells[1:] if (m := re.match(r"0x[0-9A-Fa-f]{8}\b", c))]
-        if re.fullmatch(r"[A-Z][A-Z0-9_]+", name) and values:
-            codes[name] = int(values[0], 16)
-    return codes
-
-
-def test_the_reference_table_was_read() -> None:
-    codes = reference_codes()
-    assert len(codes) >= 100
-    assert codes["PEER_E_GROUP_NOT_READY"] == 0x80632091
 
 
 @pytest.mark.parametrize(("name", "value"), sorted(reference_codes().items()))
