@@ -1,4 +1,4 @@
-"""The enums and flags of p2p.h (``reference/windows-p2p.md`` section 3), under their header names.
+"""The enums and flags of p2p.h (as the SDK header defines them), under their header names.
 
 Each header type is one class named after it, and each member keeps the header constant's
 name and value, so code ported from Windows can use the same names and numbers, and

@@ -1,7 +1,7 @@
 """Every HRESULT that peerstate can return, and the exceptions that carry them.
 
-Values are the Windows SDK header's (``reference/windows-p2p.md`` section 2); a unit test checks
-each one against that table. Codes are data rather than one class each, so a value can be
+Values are the Windows SDK header's (``p2p.h`` and ``winerror.h``); a unit test checks each one
+against a copy of them (``tests/facts/windows-p2p.json``). Codes are data rather than one class each, so a value can be
 found from its name (scenario files speak names) and a name from its value (a caller porting
 Windows code compares numbers). Exceptions exist only for the kinds callers need to catch.
 """

@@ -1,6 +1,6 @@
 """Peer names, classifiers, friendly names and role GUIDs: the one place they are validated.
 
-A peer name is ``Authority.Classifier`` (``reference/windows-p2p.md`` section 5.12). A secure
+A peer name is ``Authority.Classifier`` ([MS-PNRP] 1.3.1.1). A secure
 authority is the SHA-1 of the key's DER SubjectPublicKeyInfo in 40 lower-case hex digits; the
 unsecured authority is ``0``. Every caller that accepts a name, a classifier or a role goes
 through here and chooses the HRESULT that its own documentation gives for a bad one.

@@ -58,7 +58,7 @@ ALL_FUNCTIONS: Final = frozenset(
     """.split()
 )
 """Every function of the Grouping and Identity Manager APIs that a scenario may call: all of
-``reference/windows-p2p.md`` section 1 but the start-up, memory and enumeration plumbing and
+the APIs (``docs/windows-mapping.md``) but the start-up, memory and enumeration plumbing and
 ``PeerIdentityGetCryptKey``."""
 
 

@@ -26,7 +26,7 @@ entry point of the format must give, or an object from entry point to name with 
 the others (an entry point that it does not name, with no ``"*"``, is not run: a GMC
 invitation that expired reads fine, and only ``PeerGroupJoin`` refuses it); ``why``, when
 entry points differ (the Peer calls check their arguments first: a NUL, or a string over the
-call's cap, is ``E_INVALIDARG`` before any document is read, SCENARIOS.md 4.1); ``decode``,
+call's cap, is ``E_INVALIDARG`` before any document is read, docs/scenario-format.md §4.1); ``decode``,
 ``generate``, ``build``; ``fork`` (below); ``password`` (default ``corpus_cases.PASSWORD``).
 
 ``_valid*.xml`` is each format's control: the document the static attacks were derived from.

@@ -394,7 +394,7 @@ ISSUABLE_BY = {
     ROLE_INVITING_MEMBER: {ROLE_INVITING_MEMBER, ROLE_MEMBER},
     ROLE_MEMBER: set(),
 }
-"""reference/windows-p2p.md section 4: the roles each role (None: the group root) may issue."""
+"""[MS-PPSEC] 2.2.5.3 and 2.2.5.2.3: the roles each role (None: the group root) may issue."""
 ROLE_SETS = [set(c) for n in range(len(ALL_ROLES) + 1) for c in combinations(ALL_ROLES, n)]
 
 

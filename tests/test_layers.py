@@ -1,4 +1,4 @@
-"""The pure domain stays pure: DESIGN.md's layering, checked on the source, not trusted."""
+"""The pure domain stays pure: ``docs/architecture.md``'s layering (README's Layout until it exists), checked on the source, not trusted."""
 
 from __future__ import annotations
 
