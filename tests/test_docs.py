@@ -12,6 +12,9 @@ temporary directory that holds a copy of the repository's ``examples/``:
 - a fenced block placed right after ``<!-- test: file PATH -->`` must be exactly the
   repository's file at ``PATH``.
 
+The Python examples of each page, put together in order as one module, pass ``mypy --strict``
+as a user's code would, with peerstate installed (its own modules are not checked there).
+
 Two more tests hold the tables to the code: ``docs/hresults.md`` lists exactly the HRESULTS
 of ``peerstate/errors.py`` (name, value and meaning, in the same order), and
 ``docs/windows-mapping.md`` names every function of the APIs (``tests/facts/windows-p2p.json``) and of
@@ -25,6 +28,8 @@ import io
 import re
 import shlex
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -124,6 +129,42 @@ def test_the_examples_run(path: Path, tmp_path: Path, monkeypatch: pytest.Monkey
             _run_python(block, path, namespace)
         elif block.language == "sh" and block.marker == "run":
             _run_shell(block, path)
+
+
+def as_module(text: str) -> str:
+    """A page's Python examples as one module, each line of code on its line of the page (so
+    that mypy's line numbers are the page's): plain blocks whole, doctests' sources."""
+    lines = [""] * len(text.splitlines())
+    for block in blocks(text):
+        if block.is_doctest:
+            for example in doctest.DocTestParser().get_examples(block.text):
+                source = example.source.splitlines()
+                lines[block.line - 1 + example.lineno : block.line - 1 + example.lineno + len(source)] = source
+        elif block.language == "python":
+            source = block.text.splitlines()
+            lines[block.line - 1 : block.line - 1 + len(source)] = source
+    return "\n".join(lines) + "\n"
+
+
+def test_the_examples_pass_mypy_strict(tmp_path: Path) -> None:
+    import peerstate
+
+    modules = []
+    for path in doc_files():
+        module = tmp_path / f"{path.stem.replace('-', '_')}.py"
+        module.write_text(as_module(path.read_text(encoding="utf-8")), encoding="utf-8")
+        modules.append(module.name)
+    (tmp_path / "mypy.ini").write_text(
+        f"[mypy]\nstrict = True\nmypy_path = {Path(peerstate.__file__).parents[1]}\n"
+        "[mypy-peerstate.*]\nfollow_imports = silent\n",  # as an installed package: used, not checked
+        encoding="utf-8",
+    )
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", "mypy.ini", "--cache-dir", str(tmp_path / "cache"), *modules],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )
+    report = checked.stdout.replace(f"{tmp_path}/", "")
+    assert checked.returncode == 0, f"the docs' examples fail mypy --strict (page.py:N is docs/page.md line N):\n{report}"
 
 
 def test_docs_exist() -> None:
