@@ -81,7 +81,7 @@ def signature_verifies(credential: Credential, envelope: Envelope) -> None:
     """The author's key, the one its credential certifies, signed the envelope
     (``PEER_E_INVALID_RECORD``): any altered byte fails here."""
     if not credentials.signature_matches(credential.public_key, signed_part(envelope), envelope.signature):
-        raise peer_error("PEER_E_INVALID_RECORD", f"the signature of {envelope.author!r}'s envelope {envelope.seq} does not verify")
+        raise peer_error("PEER_E_INVALID_RECORD", f"the signature of envelope {envelope.seq} by {envelope.author!r} does not verify")
 
 
 def certificates_verify(group: GroupState, envelope: Envelope, credential: Credential) -> None:

@@ -151,7 +151,7 @@ def _member_card(card: bytes, identity: str) -> bytes:
     except crypto.CryptoFailure as error:
         raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", f"the IDC does not parse: {error}")) from None
     if parsed.peer_name != identity or names.authority_of(parsed.public_key) != identity.partition(".")[0]:
-        raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", f"the IDC is not {identity!r}'s"))
+        raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", f"the IDC is not the one of {identity!r}"))
     return parsed.public_key
 
 

@@ -76,6 +76,7 @@ def test_a_changed_byte_of_an_envelope_signature_is_found_and_named(stores: Path
     assert {"envelope_id_matches", "signature_verifies"} <= rules
     finding = next(finding for finding in verification.findings if finding.rule == "signature_verifies")
     assert finding.author is not None and finding.seq is not None
+    assert finding.message == f"the signature of envelope {finding.seq} by {finding.author!r} does not verify"
     assert main(["verify", "--store", str(stores)]) == 1
     assert f"{finding.group} {finding.author} {finding.seq} signature_verifies" in capsys.readouterr().out
 

@@ -121,5 +121,6 @@ def test_the_audit_fails_once_a_byte_of_a_store_is_changed(session: tuple[Path, 
     assert run.status == 1, run
     findings = [line for line in run.out.splitlines() if line.startswith("FINDING bob: ")]
     assert any("signature_verifies: " in line for line in findings), run.out
+    assert not [line for line in findings if "''" in line], "a name is quoted once, never as 'name''s"
     assert re.search(r"^2 store\(s\) verified: [1-9][0-9]* finding\(s\)$", run.out, re.MULTILINE), run.out
     assert "==" not in run.out  # a store that fails tells no history

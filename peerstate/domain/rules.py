@@ -315,7 +315,7 @@ def author_holds_credential(group: GroupState, envelope: Envelope) -> Credential
     if not credential.not_before <= envelope.at <= credential.not_after:
         raise peer_error(
             "PEER_E_INVALID_TIME_PERIOD",
-            f"{envelope.author!r}'s credential was not valid at {envelope.at.isoformat()}",
+            f"the credential of {envelope.author!r} was not valid at {envelope.at.isoformat()}",
         )
     return credential
 
@@ -328,7 +328,7 @@ def author_chain_continues(group: GroupState, envelope: Envelope) -> None:
     if envelope.seq != seq + 1 or envelope.prev != last:
         raise peer_error(
             "PEER_E_INVALID_RECORD",
-            f"{envelope.author!r}'s envelope {envelope.seq} does not follow its envelope {seq}",
+            f"envelope {envelope.seq} by {envelope.author!r} does not follow its envelope {seq}",
         )
 
 
