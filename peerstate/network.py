@@ -8,14 +8,20 @@ across any number of hops. Before the first round, listening members whose prese
 half gone publish it again, and republish their autorefresh records about to expire, as
 they would while online. Connections whose other end has gone (its handles closed, its
 process restarted) are dropped first, as a real transport would notice.
+
+What one replica does never stops the round for the others: a ``PeerError`` met in a
+replica's part (its republishing, or a conversation it starts) is that replica's
+``CONNECTION_FAILED`` event, with the error's HRESULT, and a replica that could not
+republish takes no further part in this sync. Any other exception is a bug and goes on up.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
 
 from peerstate.constants import PeerGroupEventType
+from peerstate.errors import PeerError
 from peerstate.record_calls import RecordCalls
 from peerstate.sessions import Neighbor, ReplicaKey
 from peerstate.sync import Connector, Listener, exchange
@@ -28,13 +34,32 @@ def node(peer: RecordCalls, key: ReplicaKey) -> Neighbor:
     return Neighbor(peer.settings.address, key[0])
 
 
-def _connected(peer: RecordCalls) -> dict[ReplicaKey, list[tuple[str, tuple[str, ...] | None]]]:
-    """The replicas with a connected handle: each with its handles' clouds and address lists."""
+def _connected(peer: RecordCalls, failed: frozenset[ReplicaKey] = frozenset()) -> dict[ReplicaKey, list[tuple[str, tuple[str, ...] | None]]]:
+    """The replicas with a connected handle, less the ``failed`` ones: each with its
+    handles' clouds and address lists."""
     found: dict[ReplicaKey, list[tuple[str, tuple[str, ...] | None]]] = {}
     for _, handle in peer.sync_handles():
-        if handle.connected:
+        if handle.connected and handle.replica not in failed:
             found.setdefault(handle.replica, []).append((handle.cloud, handle.addresses))
     return found
+
+
+def _attempt(peer: RecordCalls, key: ReplicaKey, part: Callable[[], object]) -> bool:
+    """Run one replica's ``part`` of a sync; whether it went through. A ``PeerError`` is that
+    replica's ``CONNECTION_FAILED`` event (its HRESULT the reason), so the round goes on
+    for the others; anything else is a bug, not a failure of the connection, and is raised."""
+    try:
+        part()
+    except PeerError as error:
+        peer.sync_failed(key, PeerGroupEventType.PEER_GROUP_EVENT_CONNECTION_FAILED, error.name)
+        return False
+    return True
+
+
+def _republish(peer: RecordCalls, key: ReplicaKey) -> None:
+    """What a member online republishes before a sync: its presence and its autorefresh records."""
+    peer.sync_refresh_presence(key)
+    peer.sync_refresh_records(key)
 
 
 def _drop_lost_connections(peers: Mapping[str, RecordCalls]) -> None:
@@ -45,29 +70,29 @@ def _drop_lost_connections(peers: Mapping[str, RecordCalls]) -> None:
                 peer.sync_disconnected(handle.replica, remote)
 
 
-def _snapshot(peers: Mapping[str, RecordCalls]) -> list[tuple[str, ReplicaKey, bool, int]]:
+def _snapshot(peers: Mapping[str, RecordCalls], failed: Mapping[str, frozenset[ReplicaKey]]) -> list[tuple[str, ReplicaKey, bool, int]]:
     return [
         (name, key, peer.sync_replica(key).state.synchronized, len(peer.sync_replica(key).known))
-        for name, peer in sorted(peers.items()) for key in _connected(peer)
+        for name, peer in sorted(peers.items()) for key in _connected(peer, failed[name])
     ]
 
 
 def synchronize(peers: Mapping[str, RecordCalls]) -> None:
     """Exchange group data among ``peers`` until nothing changes."""
     _drop_lost_connections(peers)
-    for peer in peers.values():
-        for key in _connected(peer):
-            peer.sync_refresh_presence(key)
-            peer.sync_refresh_records(key)
+    failed = {
+        name: frozenset(key for key in _connected(peer) if not _attempt(peer, key, lambda: _republish(peer, key)))
+        for name, peer in peers.items()
+    }
     met: set[tuple[str, ReplicaKey]] = set()
     for _ in range(MAX_ROUNDS):
-        before = _snapshot(peers)
+        before = _snapshot(peers, failed)
         for name, peer in sorted(peers.items()):
-            for key, handles in _connected(peer).items():
+            for key, handles in _connected(peer, failed[name]).items():
                 listeners = [
                     (other_name, other, other_key)
                     for other_name, other in sorted(peers.items())
-                    for other_key, other_handles in _connected(other).items()
+                    for other_key, other_handles in _connected(other, failed[other_name]).items()
                     if other_key[1] == key[1] and (other_name, other_key) != (name, key)
                     and other.sync_listening(other_key)
                     and any(
@@ -82,9 +107,9 @@ def synchronize(peers: Mapping[str, RecordCalls]) -> None:
                     continue
                 met.add((name, key))
                 for _, other, other_key in listeners:
-                    exchange(
+                    _attempt(peer, key, lambda: exchange(
                         Connector(peer, key, node(other, other_key)),
                         Listener(other, other_key, node(peer, key)),
-                    )
-        if _snapshot(peers) == before:
+                    ))
+        if _snapshot(peers, failed) == before:
             return

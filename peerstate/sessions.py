@@ -134,9 +134,12 @@ class Sessions:
         return last
 
     def forget(self, replica: ReplicaKey) -> None:
-        """The replica was deleted: every handle to it is invalid at once."""
+        """The replica was deleted: every handle to it is invalid at once, and what this
+        process showed of its records goes with it, since a replica made again under the
+        same key (a join, an imported configuration) starts from nothing."""
         for handle in [name for name, h in self._handles.items() if h.replica == replica]:
             self.close(handle)
+        self._watches.pop(replica, None)
 
     def handles(self) -> Iterator[tuple[str, GroupHandle]]:
         yield from list(self._handles.items())

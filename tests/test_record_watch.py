@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from immutables import Map
 
+from peerstate.constants import PeerRecordChangeType
 from peerstate.domain.group_events import Record
 from peerstate.domain.records import DELETED, LiveRecords, RecordVersion, record_changes, shown_versions, winner
 from peerstate.record_watch import RecordWatch
@@ -85,3 +86,14 @@ def test_a_look_after_the_first_reads_only_what_changed() -> None:
         LiveRecords.__iter__ = original  # type: ignore[method-assign]
     assert [record_id for record_id, _ in changes] == [added.record.id]
     assert not walked
+
+
+def test_records_of_a_replica_that_started_over_are_deleted_to_a_watch_that_showed_them() -> None:
+    """A replica deleted (``PeerGroupDelete``) and made again under the same key holds none
+    of the records a watch showed before: they are reported deleted, and the watch goes on."""
+    shown = _version(1, 1, False, 1000)
+    watch = RecordWatch()
+    watch.look(Map({shown.record.id: shown}), [shown.record.id], T0, True)
+    assert watch.look(Map(), [], T0, True) == [(shown.record.id, PeerRecordChangeType.PEER_RECORD_DELETED)]
+    back = _version(1, 2, False, 1000)
+    assert watch.look(Map({back.record.id: back}), [back.record.id], T0, True) == [(back.record.id, PeerRecordChangeType.PEER_RECORD_ADDED)]

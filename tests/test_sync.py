@@ -9,12 +9,15 @@ refusal is in her stored log, and her group state does not move.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
+from uuid import uuid4
 
 import attrs
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from peerstate import Peer, PeerError, admission, credentials, crypto, network, open_store, views
+from peerstate import Peer, PeerError, PeerSettings, admission, credentials, crypto, network, open_store, views
+from peerstate.constants import PeerGroupEventType
 from peerstate.domain.group_events import (
     CredentialIssued,
     Envelope,
@@ -22,7 +25,9 @@ from peerstate.domain.group_events import (
     PropertiesChanged,
 )
 from peerstate.domain.group_state import GroupState, apply_envelope
+from peerstate.errors import peer_error
 from peerstate.names import ROLE_ADMIN
+from peerstate.sessions import Interest
 from peerstate.store import PeerStore
 
 from tests.conftest import T0
@@ -213,3 +218,100 @@ def test_the_group_state_is_the_same_for_every_order_that_keeps_each_chain(rando
 
 
 _SHARED: dict[str, Group] = {}
+
+
+# One replica's failure in a sync round -------------------------------------------------------
+
+
+@attrs.define
+class Club:
+    """alice's club with bob (whose keys are kept under a passphrase) and carol, all three
+    connected and synchronized, on one clock that a test moves."""
+
+    peers: dict[str, Peer]
+    names: dict[str, str]
+    handles: dict[str, str]
+    group: str
+    bob_store: PeerStore
+    now: list[datetime]
+
+    def key(self, who: str) -> tuple[str, str]:
+        return (self.names[who], self.group)
+
+
+def _club() -> Club:
+    now = [T0]
+    clock = lambda: now[0]  # noqa: E731
+    bob_store = open_store(None)
+    peers = {
+        "alice": Peer(open_store(None), clock=clock),
+        "bob": Peer(bob_store, settings=PeerSettings(passphrase="bob's secret", address="bob"), clock=clock),
+        "carol": Peer(open_store(None), settings=PeerSettings(address="carol"), clock=clock),
+    }
+    names = {who: peer.create_identity(who, who.title()) for who, peer in peers.items()}
+    handles = {"alice": peers["alice"].create_group(names["alice"], "club")}
+    peers["alice"].connect(handles["alice"])
+    group = peers["alice"].group_properties(handles["alice"]).group_peer_name
+    for who in ("bob", "carol"):
+        invitation = peers["alice"].create_invitation(handles["alice"], peers[who].identity_xml(names[who]))
+        handles[who] = peers[who].join(names[who], invitation)
+        peers[who].connect(handles[who])
+    network.synchronize(peers)
+    return Club(peers, names, handles, group, bob_store, now)
+
+
+def _bob_restarted_without_his_passphrase(club: Club) -> None:
+    """bob's process starts again without the passphrase and connects: his keys are locked,
+    so the presence he must publish again once half of it is gone cannot be signed."""
+    club.peers["bob"].close()
+    club.peers["bob"] = Peer(club.bob_store, settings=PeerSettings(address="bob"), clock=lambda: club.now[0])
+    club.handles["bob"] = club.peers["bob"].open_group(club.names["bob"], club.group)
+    club.peers["bob"].connect(club.handles["bob"])
+
+
+def test_a_peer_error_in_one_replica_is_its_connection_failed_and_the_others_still_synchronize() -> None:
+    club = _club()
+    _bob_restarted_without_his_passphrase(club)
+    bob = club.peers["bob"]
+    failures = bob.register_event(club.handles["bob"], [Interest(PeerGroupEventType.PEER_GROUP_EVENT_CONNECTION_FAILED)])
+    club.now[0] += timedelta(seconds=200)
+    record = club.peers["carol"].add_record(club.handles["carol"], uuid4(), club.now[0] + timedelta(days=1), data=b"e4")
+    bob_before = bob.sync_replica(club.key("bob")).known.copy()
+
+    network.synchronize(club.peers)
+
+    event = bob.event_data(failures)
+    assert event is not None and event.failure == "PEER_E_NO_KEY_ACCESS"
+    assert bob.event_data(failures) is None  # one event: bob took no further part in this sync
+    assert bob.sync_replica(club.key("bob")).known == bob_before  # and his replica did not change
+    assert club.peers["alice"].get_record(club.handles["alice"], record).record.data == b"e4"  # alice and carol did synchronize
+    assert views.group_digest(club.peers["alice"].sync_replica(club.key("alice")).state.group) == views.group_digest(
+        club.peers["carol"].sync_replica(club.key("carol")).state.group
+    )
+
+
+def test_any_other_exception_in_one_replica_is_a_bug_that_the_sync_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    club = _club()
+
+    def broken(key: tuple[str, str]) -> None:
+        raise RuntimeError("a bug in bob's refresh")
+
+    monkeypatch.setattr(club.peers["bob"], "sync_refresh_presence", broken)
+    with pytest.raises(RuntimeError, match="a bug in bob's refresh"):
+        network.synchronize(club.peers)
+
+
+def test_a_peer_error_in_a_conversation_is_the_connectors_connection_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    club = _club()
+    carol = club.peers["carol"]
+    failures = carol.register_event(club.handles["carol"], [Interest(PeerGroupEventType.PEER_GROUP_EVENT_CONNECTION_FAILED)])
+
+    def unreadable(identity: str) -> bytes:
+        raise peer_error("PEER_E_NOT_FOUND", "carol's card cannot be read")
+
+    monkeypatch.setattr(carol, "sync_card", unreadable)
+    record = club.peers["bob"].add_record(club.handles["bob"], uuid4(), T0 + timedelta(days=1), data=b"d4")
+    network.synchronize(club.peers)
+    event = carol.event_data(failures)
+    assert event is not None and event.failure == "PEER_E_NOT_FOUND"
+    assert club.peers["alice"].get_record(club.handles["alice"], record).record.data == b"d4"

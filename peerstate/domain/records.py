@@ -138,15 +138,16 @@ RecordChange = tuple[UUID, PeerRecordChangeType]
 def change_of(before: bytes | None, held: RecordVersion | None, live: LiveRecords) -> PeerRecordChangeType | None:
     """How one record changed for a reader shown the version with security data ``before``
     (None: not shown): added, updated, deleted or, if its winning version is not a deletion,
-    expired; None if it did not."""
+    expired; None if it did not. A record shown once stays in the replica (deletions leave
+    tombstones) unless the replica's local data was deleted (``PeerGroupDelete``), and it
+    started over: to a reader that saw it before, that record was deleted."""
     if held is not None and live.shows(held):
         if before == held.security:
             return None
         return PeerRecordChangeType.PEER_RECORD_ADDED if before is None else PeerRecordChangeType.PEER_RECORD_UPDATED
     if before is None:
         return None
-    assert held is not None  # a record shown once is never forgotten: deletions leave tombstones
-    return PeerRecordChangeType.PEER_RECORD_DELETED if held.deleted else PeerRecordChangeType.PEER_RECORD_EXPIRED
+    return PeerRecordChangeType.PEER_RECORD_DELETED if held is None or held.deleted else PeerRecordChangeType.PEER_RECORD_EXPIRED
 
 
 def in_change_order(changes: Iterable[RecordChange]) -> list[RecordChange]:
