@@ -5,9 +5,11 @@ state machines that take a message and give the next (``receive``), so any trans
 carry them; ``exchange`` carries them in memory. The conversation:
 
 1. ``Hello``: the connector names itself, shows its IDC and its GMC chain (none for a
-   password joiner), a fresh nonce and its peer time.
-2. ``Challenge``: the listener checks the chain against its group root (or, for a password
-   joiner, that its own role may give out the password role), and answers with its own IDC,
+   password joiner), a fresh nonce and its peer time. A member whose own GMC has expired
+   says ``ExpiredMemberHello`` instead, without a chain.
+2. ``Challenge``: the listener checks the chain against its group root (for a password
+   joiner, that its own role may give out the password role; for a member whose GMC
+   expired, that its member list holds one valid now), and answers with its own IDC,
    chain, nonce, peer time and a signature over the transcript.
 3. ``Proof``: the connector checks the listener's chain against the group peer name's
    authority and its signature, takes the group's peer time from it, signs the transcript itself, adds the password proof
@@ -68,6 +70,21 @@ class Hello:
 
 
 @attrs.frozen
+class ExpiredMemberHello:
+    """The Hello of a synchronized member whose own GMC has expired, which shows none
+    (MS-PPSEC 3.2.7.1): the listener lets it in when its member list holds a GMC of the
+    identity valid now, for the key of its IDC (3.3.5.2.2), as a renewal stored for it
+    with ``PEER_GROUP_STORE_CREDENTIALS`` is; the member takes it up from the group data.
+    A kind of its own, not a ``Hello`` with an empty chain, which is a password joiner's."""
+
+    group: str
+    identity: str
+    card: bytes
+    nonce: bytes
+    peer_time: datetime
+
+
+@attrs.frozen
 class Challenge:
     identity: str
     card: bytes
@@ -100,7 +117,7 @@ class Refusal:
     """True when the connector's password was wrong: it sees AUTHENTICATION_FAILED."""
 
 
-Message = Hello | Challenge | Proof | Batch | Refusal
+Message = Hello | ExpiredMemberHello | Challenge | Proof | Batch | Refusal
 Outcome = Literal["synchronized", "refused", "pending"]
 
 
@@ -182,12 +199,15 @@ class Connector:
         self.outcome: Outcome = "pending"
 
     def start(self) -> bytes:
+        """The hello: with the connector's chain, or, from a synchronized member that holds
+        no GMC valid now, one that shows none (``ExpiredMemberHello``)."""
         identity, group = self._key
-        hello = Hello(
-            group, identity, self._peer.sync_card(identity), self._peer.sync_chain(self._key), os.urandom(NONCE_BYTES),
-            self._peer.sync_peer_time_now(self._key),
-        )
-        self._hello = _send(hello)
+        card, chain = self._peer.sync_card(identity), self._peer.sync_chain(self._key)
+        nonce, peer_time = os.urandom(NONCE_BYTES), self._peer.sync_peer_time_now(self._key)
+        if not chain and self._peer.sync_replica(self._key).state.synchronized:
+            self._hello = _send(ExpiredMemberHello(group, identity, card, nonce, peer_time))
+        else:
+            self._hello = _send(Hello(group, identity, card, chain, nonce, peer_time))
         self._asked_at = self._peer.sync_now()
         return self._hello
 
@@ -251,9 +271,14 @@ class Listener:
         self._key = key
         self._remote = remote
         self._hello_bytes = b""
-        self._hello: Hello | None = None
+        self._hello: Hello | ExpiredMemberHello | None = None
         self._challenge: Challenge | None = None
         self._joiner_key = b""
+
+    @property
+    def _password_joiner(self) -> bool:
+        """Whether the connector is a password joiner: a ``Hello`` without a chain."""
+        return isinstance(self._hello, Hello) and not self._hello.chain
 
     def receive(self, data: bytes) -> bytes | None:
         try:
@@ -269,12 +294,14 @@ class Listener:
         identity, group = self._key
         state = self._peer.sync_replica(self._key).state
         match message:
-            case Hello() if self._hello is None:
+            case Hello() | ExpiredMemberHello() if self._hello is None:
                 if message.group != group:
                     raise _Refuse(peer_error("PEER_E_CONNECTION_REFUSED", "another group"))
                 self._hello, self._hello_bytes = message, data
                 self._joiner_key = _member_card(message.card, message.identity)
-                if message.chain:
+                if isinstance(message, ExpiredMemberHello):
+                    rules.member_list_holds_credential(state.group, message.identity, self._joiner_key, self._peer.sync_now())
+                elif message.chain:
                     _chain_holds(message.chain, group, message.identity, self._joiner_key, state.group.root, self._peer.sync_now())
                 else:
                     properties = rules.replica_is_ready(state)
@@ -293,7 +320,7 @@ class Listener:
                 transcript = _transcript(self._hello_bytes, self._challenge)
                 if not credentials.signature_matches(self._joiner_key, transcript, message.signature):
                     raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", "the connector's signature fails"))
-                if not self._hello.chain:
+                if self._password_joiner:
                     properties = rules.replica_is_ready(state)
                     verifier, _ = rules.group_uses_password(properties)
                     if not credentials.password_proof_matches(verifier.verifier, transcript, message.password_proof):

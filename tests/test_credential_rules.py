@@ -128,3 +128,17 @@ def test_an_issue_and_its_taking_up_commute() -> None:
     other = apply_envelope(apply_envelope(base, taking, b"t"), issue, b"i")
     assert views.group_digest(one) == views.group_digest(other)
     assert one.delivered[b"bob-renewed"] == (T0, "b.bob", 1)
+
+
+def test_a_member_without_a_gmc_is_let_in_by_a_credential_in_its_member_list_valid_now() -> None:
+    expired = _credential("carol1", "c.carol", (ROLE_MEMBER,), ALICE, end=T0 + DAY)
+    renewed = _credential("carol2", "c.carol", (ROLE_MEMBER,), ALICE, start=T0 + 2 * DAY, end=T0 + 3 * DAY)
+    returned = _credential("carol3", "c.carol", (ROLE_MEMBER,), ALICE, start=T0 + 2 * DAY, end=T0 + 3 * DAY)
+    lapsed = _group(_envelope("a.alice", 2, CredentialIssued(expired, "stored")))
+    later = T0 + 2 * DAY
+    _refuses("PEER_E_CONNECTION_NOT_AUTHENTICATED", rules.member_list_holds_credential, lapsed, "c.carol", b"key-c.carol", later)
+    only_returned = _group(_envelope("a.alice", 2, CredentialIssued(expired, "stored")), _envelope("a.alice", 3, CredentialIssued(returned, "returned")))
+    _refuses("PEER_E_CONNECTION_NOT_AUTHENTICATED", rules.member_list_holds_credential, only_returned, "c.carol", b"key-c.carol", later)
+    stored = _group(_envelope("a.alice", 2, CredentialIssued(expired, "stored")), _envelope("a.alice", 3, CredentialIssued(renewed, "stored")))
+    assert rules.member_list_holds_credential(stored, "c.carol", b"key-c.carol", later) == renewed
+    _refuses("PEER_E_CONNECTION_NOT_AUTHENTICATED", rules.member_list_holds_credential, stored, "c.carol", b"another key", later)

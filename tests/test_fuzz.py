@@ -476,7 +476,7 @@ WIRE_STRINGS: Final = (
     "", "AA==", "AA", "A===", "_-8=", "AAA=", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00",
     "0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59.999999+00:00", "2026-01-01T00:00:00", "2026-01-01",
     "2026-13-01T00:00:00+00:00", "2026-01-01T00:00:00+25:00", "00000000-0000-0000-0000-000000000000",
-    "{04387127-aa56-450a-8ce5-4f565c6790f4}", "Hello", "Challenge", "Proof", "Batch", "Refusal", "Head",
+    "{04387127-aa56-450a-8ce5-4f565c6790f4}", "Hello", "ExpiredMemberHello", "Challenge", "Proof", "Batch", "Refusal", "Head",
     "Envelope", "GroupCreated", "CredentialIssued", "CredentialTaken", "RecordPublished", "PresencePublished",
     "MembershipPublished", "IdentityRetired", "PropertiesChanged", "DatabaseSnapshot", "password", "stored",
     "peerstate-database/1", "E_INVALIDARG", "S_OK", "PEER_S_ALREADY_A_MEMBER", "NOT_AN_HRESULT",
@@ -877,7 +877,7 @@ def test_matches_answers_for_every_query_and_record(query_text: str, attribute_t
 # Wire values and the group database file -----------------------------------------------------
 
 WIRE_KINDS: Final[Mapping[str, Any]] = {
-    "Message": sync.Message, "Hello": sync.Hello, "Challenge": sync.Challenge, "Proof": sync.Proof,
+    "Message": sync.Message, "Hello": sync.Hello, "ExpiredMemberHello": sync.ExpiredMemberHello, "Challenge": sync.Challenge, "Proof": sync.Proof,
     "Batch": sync.Batch, "Refusal": sync.Refusal, "Head": sync.Head, "Envelope": Envelope,
     "DatabaseSnapshot": database_files.DatabaseSnapshot,
 }

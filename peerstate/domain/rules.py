@@ -222,6 +222,19 @@ def caller_holds_credential(group: GroupState, peer_name: str, at: datetime) -> 
     return credential
 
 
+def member_list_holds_credential(group: GroupState, peer_name: str, public_key: bytes, at: datetime) -> Credential:
+    """A member that connects showing no GMC, its own having expired, is let in only when
+    the group's member list holds one delivered to it, valid now and for the key it shows
+    (MS-PPSEC 3.3.5.2.2): a renewal stored for it, which it takes up from the group data
+    (``PEER_E_CONNECTION_NOT_AUTHENTICATED``)."""
+    credential = group.credential_of(peer_name, at)
+    if credential is None or credential.public_key != public_key:
+        raise peer_error(
+            "PEER_E_CONNECTION_NOT_AUTHENTICATED", f"the member list holds no credential of {peer_name!r} valid now for its key",
+        )
+    return credential
+
+
 def caller_is_creator(group: GroupProperties, peer_name: str) -> None:
     """Only the creator may change the group's properties (``PEER_E_NOT_AUTHORIZED``)."""
     if peer_name != group.creator_peer_name:
