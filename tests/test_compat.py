@@ -1,0 +1,317 @@
+"""Compatibility: stores and encodings written by earlier code still open, verify and
+replay to the state they held, with today's code.
+
+Each directory under ``tests/compat/`` is a fixture set made once by
+``tests/compat/make_fixtures.py`` from one commit (its docstring says how): five machines'
+SQLite stores, a PostgreSQL dump of the same machines' stores, what each store derived to
+then (``sqlite.json``, ``postgres.json``), and the canonical encoding of a real value of
+every type the wire writes (``golden/``). Every change keeps these passing; a deliberate
+change of a format adds a migration and a new set beside the old ones, never edits a set.
+
+A store is copied (or the dump loaded under a schema of this test's) before it is opened:
+opening a SQLite file writes to it. ``SHA256SUMS`` in each set shows that no fixture file
+changed, before and after the tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from peerstate import Peer, PeerSettings, admission, open_store, wire
+from peerstate.audit import verify_store
+from peerstate.domain.replica import WRONG_PASSWORD_RULE
+from peerstate.locations import SQLITE_FILE, Location, child, with_schema
+from peerstate.names import ROLE_MEMBER
+
+from backends import postgres_server
+from compat.derived import (
+    POSTGRES_SCHEMA,
+    UNIONS,
+    derived_state,
+    identities_replayed,
+    peer_view,
+    replica_replayed,
+    unions_of,
+    wire_types,
+)
+
+COMPAT = Path(__file__).resolve().parent / "compat"
+SETS = sorted(path for path in COMPAT.iterdir() if (path / "SHA256SUMS").is_file())
+BACKENDS = ("sqlite", "postgres")
+GOLDEN = [path for fixtures in SETS for path in sorted((fixtures / "golden").glob("*.json")) if path.name != "index.json"]
+SNAPSHOTS_IN_HASH_ORDER = pytest.mark.xfail(strict=True, reason=(
+    "a snapshot stores each map of the group state (members, credentials, heads, deliveries) as its pairs "
+    "in the map's iteration order, which follows the keys' str and bytes hashes, randomized per process: "
+    "read by a process with another hash seed, the snapshot encodes again in another order, and verify "
+    "reports snapshot_decodes (store_format.MapAsPairs); opening the store is not affected"
+))
+"""Known in a578c78, found by these fixtures: remove the mark once the snapshots written
+then verify in any process."""
+NOT_YET_PINNED = {
+    "ExpiredMemberHello": "a sync message added by 2371bc6, after the set v0.1.0-a578c78 was made: pin it in the next set",
+}
+"""Wire types known to have no golden encoding yet, each with why. The test holds the list
+to exactly the types without one, so a type leaves it when a set pins it, and none joins
+it unseen."""
+
+
+def _recorded(fixtures: Path, backend: str) -> dict[str, Any]:
+    """What the generator recorded of the set's stores on ``backend``."""
+    recorded: dict[str, Any] = json.loads((fixtures / f"{backend}.json").read_text())
+    return recorded
+
+
+def _stores(*, passphrase_only: bool = False, verifying: bool = False) -> list[Any]:
+    """A parameter per store of every set on each backend; for ``verifying``, the stores
+    that hold a snapshot marked with the known failure."""
+    cases = []
+    for fixtures in SETS:
+        for backend in BACKENDS:
+            for machine, store in _recorded(fixtures, backend)["stores"].items():
+                if passphrase_only and not store["passphrase"]:
+                    continue
+                snapshots = any(replica["opens_from_snapshot"] for replica in store["derived"]["replicas"])
+                cases.append(pytest.param(
+                    fixtures, backend, machine, id=f"{fixtures.name}-{backend}-{machine}",
+                    marks=[SNAPSHOTS_IN_HASH_ORDER] if snapshots and verifying else [],
+                ))
+    return cases
+
+
+def _sums(fixtures: Path) -> dict[str, str]:
+    """Each file of the set, as its ``SHA256SUMS`` names it, by its hash now."""
+    return {
+        path.relative_to(fixtures).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(fixtures.rglob("*")) if path.is_file() and path.name != "SHA256SUMS"
+    }
+
+
+def _committed_sums(fixtures: Path) -> dict[str, str]:
+    pairs = (line.split("  ", 1) for line in (fixtures / "SHA256SUMS").read_text().splitlines())
+    return {name: digest for digest, name in pairs}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fixtures_left_as_committed() -> Iterator[None]:
+    """No test here, and nothing before them, changes a fixture file."""
+    for fixtures in SETS:
+        assert _sums(fixtures) == _committed_sums(fixtures), f"{fixtures.name} is not as committed"
+    yield
+    for fixtures in SETS:
+        assert _sums(fixtures) == _committed_sums(fixtures), f"a test changed {fixtures.name}"
+
+
+def test_there_is_a_fixture_set() -> None:
+    assert SETS, f"no fixture set under {COMPAT}"
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON reads it back: lists for tuples, string keys."""
+    return json.loads(json.dumps(value))
+
+
+def _settings(recorded: dict[str, Any], machine: str, passphrase: str | None = None) -> PeerSettings:
+    """The machine's settings as the generator gave them."""
+    return PeerSettings(
+        passphrase=passphrase, address=machine, clock_offset=timedelta(microseconds=recorded["stores"][machine]["clock_offset"]),
+    )
+
+
+@contextlib.contextmanager
+def _loaded_dump(fixtures: Path) -> Iterator[str]:
+    """The set's PostgreSQL dump loaded under a new schema name on the test server (its
+    stores are the schemas named after it); dropped at the end. pg_dump writes psql
+    meta-commands (``\\restrict`` since 15.14), which psycopg does not run: they are left out."""
+    import psycopg
+    from psycopg import sql
+
+    server = postgres_server()
+    base = f"compat_{uuid.uuid4().hex[:12]}"
+    dump = (fixtures / "postgres.sql").read_text()
+    script = "\n".join(line for line in dump.splitlines() if not line.startswith("\\")).replace(POSTGRES_SCHEMA, base)
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(script.encode())
+    try:
+        yield with_schema(server, base)
+    finally:
+        with psycopg.connect(server, autocommit=True) as connection:
+            schemas = [row[0] for row in connection.execute(
+                "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE %s", (base + "\\_%",),
+            )]
+            for schema in schemas:
+                connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture(scope="module")
+def read_only_dumps() -> Iterator[Callable[[Path], str]]:
+    """Each set's dump loaded once, for the tests that only read it."""
+    with contextlib.ExitStack() as loaded:
+        bases: dict[Path, str] = {}
+
+        def base(fixtures: Path) -> str:
+            if fixtures not in bases:
+                bases[fixtures] = loaded.enter_context(_loaded_dump(fixtures))
+            return bases[fixtures]
+
+        yield base
+
+
+def _sqlite_copy(fixtures: Path, machine: str, tmp_path: Path) -> Path:
+    """A copy of the machine's SQLite store: opening a store writes to its file."""
+    copied = tmp_path / machine
+    copied.mkdir()
+    shutil.copyfile(fixtures / "sqlite" / machine / SQLITE_FILE, copied / SQLITE_FILE)
+    return copied
+
+
+def _read_only(fixtures: Path, backend: str, machine: str, tmp_path: Path, dumps: Callable[[Path], str]) -> Location:
+    """Where a test that only reads opens the machine's store: a copy of its SQLite file,
+    or its schema of the loaded dump."""
+    return child(dumps(fixtures), machine) if backend == "postgres" else _sqlite_copy(fixtures, machine, tmp_path)
+
+
+@pytest.mark.parametrize(("fixtures", "backend", "machine"), _stores(verifying=True))
+def test_a_store_verifies(
+    fixtures: Path, backend: str, machine: str, tmp_path: Path, read_only_dumps: Callable[[Path], str],
+) -> None:
+    """Every row reads as written, every chain and the ledger hold, every envelope is
+    judged as it was, every snapshot is what its log gives."""
+    store = open_store(_read_only(fixtures, backend, machine, tmp_path, read_only_dumps))
+    try:
+        verification = verify_store(store)
+        assert verification.findings == ()
+        assert verification.replicas == len(_recorded(fixtures, backend)["stores"][machine]["derived"]["replicas"])
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(("fixtures", "backend", "machine"), _stores())
+def test_a_store_replays_to_what_it_held_and_a_peer_shows_it(
+    fixtures: Path, backend: str, machine: str, tmp_path: Path, read_only_dumps: Callable[[Path], str],
+) -> None:
+    """Its logs replayed give the state recorded for it; opened through their snapshots,
+    the same state; and a ``Peer`` over it shows what it showed then, writing nothing."""
+    recorded = _recorded(fixtures, backend)
+    expected = recorded["stores"][machine]
+    at = datetime.fromisoformat(recorded["clock"])
+    store = open_store(_read_only(fixtures, backend, machine, tmp_path, read_only_dumps))
+    try:
+        assert _plain(derived_state(store, at)) == expected["derived"]
+        assert store.identity_log().state == identities_replayed(store)
+        for replica in expected["derived"]["replicas"]:
+            assert store.replica_log(replica["identity"], replica["group"]).state == replica_replayed(store, replica["identity"], replica["group"])
+        head = store.head()
+        peer = Peer(store, settings=_settings(recorded, machine), clock=lambda: at)
+        assert _plain(peer_view(peer)) == expected["peer"]
+        assert store.head() == head, "reading the store wrote to it"
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(("fixtures", "backend", "machine"), _stores(passphrase_only=True))
+def test_a_stores_sealed_keys_unseal_with_its_passphrase(fixtures: Path, backend: str, machine: str, tmp_path: Path) -> None:
+    """With its passphrase, each identity with a group adds a record to it (a signature)
+    and exports its configuration (with the group's root key, for its creator); the
+    record is there for the next process."""
+    recorded = _recorded(fixtures, backend)
+    at = datetime.fromisoformat(recorded["clock"])
+    with contextlib.ExitStack() as stack:
+        location: Location
+        if backend == "postgres":
+            location = child(stack.enter_context(_loaded_dump(fixtures)), machine)
+        else:
+            location = _sqlite_copy(fixtures, machine, tmp_path)
+        store = stack.enter_context(contextlib.closing(open_store(location)))
+        peer = Peer(store, settings=_settings(recorded, machine, recorded["passphrase"]), clock=lambda: at)
+        assert not peer.keys_locked
+        added: list[tuple[str, str, uuid.UUID]] = []
+        for pair in peer.identities():
+            for group in peer.groups(pair.peer_name):
+                handle = peer.open_group(pair.peer_name, group.peer_name)
+                record = peer.add_record(handle, uuid.UUID(recorded["record_type"]), at + timedelta(days=1), data=b"signed today")
+                assert peer.export_config(handle, "a configuration password").startswith("<")
+                added.append((pair.peer_name, group.peer_name, record))
+        assert added
+        again = Peer(stack.enter_context(contextlib.closing(open_store(location))), clock=lambda: at)
+        for identity, group_name, record in added:
+            assert again.get_record(again.open_group(identity, group_name), record).record.data == b"signed today"
+
+
+def test_an_edited_fixture_row_is_found(tmp_path: Path) -> None:
+    """The checks above can fail: a record's data changed by one character in a copy of a
+    store makes ``verify`` report it and the store derive to another state."""
+    fixtures = SETS[0]
+    recorded = _recorded(fixtures, "sqlite")
+    copied = _sqlite_copy(fixtures, "alice", tmp_path)
+    original = wire.plain(b"1. e4 e5").encode()
+    with contextlib.closing(sqlite3.connect(copied / SQLITE_FILE)) as database:
+        rowid, state = database.execute(
+            "SELECT rowid, state FROM stored_events WHERE topic = 'peerstate.ReplicaLog.Recorded' AND instr(state, ?) LIMIT 1",
+            (original,),
+        ).fetchone()
+        database.execute("UPDATE stored_events SET state = ? WHERE rowid = ?", (state.replace(original, wire.plain(b"1. d4 d5").encode()), rowid))
+        database.commit()
+    store = open_store(copied)
+    try:
+        assert {"chain_holds", "signature_verifies"} <= {finding.rule for finding in verify_store(store).findings}
+        assert _plain(derived_state(store, datetime.fromisoformat(recorded["clock"]))) != recorded["stores"]["alice"]["derived"]
+    finally:
+        store.close()
+
+
+def test_every_wire_type_has_a_golden_encoding() -> None:
+    """A type added to an event, a payload or a message has no encoding pinned until a
+    fixture set made by the code that has it holds one: make a new set."""
+    pinned = {path.stem for path in GOLDEN}
+    assert sorted(set(wire_types()) - pinned) == sorted(NOT_YET_PINNED)
+
+
+@pytest.mark.parametrize("path", GOLDEN, ids=lambda path: f"{path.parents[1].name}-{path.stem}")
+def test_a_golden_encoding_decodes_strictly_and_encodes_to_its_bytes(path: Path) -> None:
+    """Decoded by the strict decoder as its type (and through each union it belongs to),
+    the value has the fields it had, and encodes again, from a copy that carries no
+    remembered tree, to the very same bytes."""
+    types = wire_types()
+    assert path.stem in types, f"{path.stem} is no longer a wire type: the set needs a migration"
+    kind = types[path.stem]
+    data = path.read_bytes()
+    value: Any = wire.decode(data, kind)
+    for union in unions_of(kind):
+        assert wire.decode(data, UNIONS[union]) == value
+    fields = json.loads((path.parent / "index.json").read_text())[path.stem]
+    assert {name: wire.plain(getattr(value, name)) for name in fields} == fields
+    again = copy.deepcopy(value)
+    assert again == value and wire.canonical(again) == data
+
+
+def _golden(fixtures: Path, name: str) -> Any:
+    return wire.decode((fixtures / "golden" / f"{name}.json").read_bytes(), wire_types()[name])
+
+
+@pytest.mark.parametrize("fixtures", SETS, ids=lambda fixtures: fixtures.name)
+def test_golden_values_still_mean_what_they_meant(fixtures: Path) -> None:
+    """A few decoded values checked for their sense, not only their fields: an envelope's
+    id is still the digest of its encoding, the group's root still belongs to its name, a
+    wrong password is still the rule it was."""
+    accepted = _golden(fixtures, "EnvelopeAccepted")
+    assert admission.envelope_id(accepted.envelope) == accepted.id
+    created = _golden(fixtures, "GroupCreated")
+    admission.root_is_the_groups(created.properties.group_peer_name, created.root, created.root_key)
+    assert created.properties.password_role == ROLE_MEMBER and created.creator.chain_length == 1
+    assert _golden(fixtures, "JoinRefused").rule == WRONG_PASSWORD_RULE
+    assert _golden(fixtures, "Refusal").authentication
+    assert _golden(fixtures, "Hello").chain
+    assert _golden(fixtures, "PasswordTicket").sealed
+    assert _golden(fixtures, "Record").data
