@@ -19,6 +19,7 @@ from typing import Any, Final, TypeVar, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import attrs
+import orjson
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, OriginatorIDError, OriginatorVersionError
 from eventsourcing.domain import Snapshot as AggregateSnapshot
@@ -49,6 +50,7 @@ from peerstate.store_format import (
     SnapshotTranscoder,
     TimedeltaAsMicroseconds,
     WireValue,
+    maps_in_key_order,
 )
 from peerstate.errors import InvalidArgument
 from peerstate.locations import FROM_ENVIRONMENT, POOL, SQLITE_FILE, Location, is_postgres, postgres_environment, with_schema
@@ -557,7 +559,7 @@ class PeerStore:
             fields = {field.name for field in dataclasses.fields(cast(Any, event))}
             again = self._app.mapper.to_stored_event(event)
             if again.state != stored.state and stored.topic == ReplicaLog.Snapshot.TOPIC:
-                again = self._app.earlier_snapshots.to_stored_event(event)
+                again = self._snapshot_as_written(event, again, stored.state)
         except Exception as error:  # any edit of the row: bad JSON, an unknown type, a missing field
             raise ValueError(f"event {stored.originator_version} of a log does not decode: {error}") from None
         same = (again.originator_id, again.originator_version, again.topic, again.state) == (
@@ -569,6 +571,17 @@ class PeerStore:
                 "a field renamed, or a value spelled another way"
             )
         return event
+
+    def _snapshot_as_written(self, snapshot: Any, today: StoredEvent, state: bytes) -> StoredEvent:
+        """The row ``snapshot`` would be if peerstate had written it ``state``'s way, given
+        ``today``'s: in today's form or an earlier one (``earlier_snapshots``), its maps in
+        key order or, as before they were, in the order of the writing process's hashes.
+        The row differs from ``state`` only where ``state`` is none of those ways."""
+        as_read = maps_in_key_order(orjson.loads(state))
+        for row in (today, self._app.earlier_snapshots.to_stored_event(snapshot)):
+            if maps_in_key_order(orjson.loads(row.state)) == as_read:
+                return dataclasses.replace(row, state=state)
+        return today
 
     def stored_log(self, originator_id: UUID) -> list[Any]:
         """A log's events as stored, row by row, in version order; ``ValueError`` names a

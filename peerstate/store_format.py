@@ -111,17 +111,37 @@ class BytesAsBase64(Transcoding):
 
 
 class MapAsPairs(Transcoding):
-    """A persistent map (``GroupState``'s) as its key-value pairs: its keys are bytes and
-    GUIDs, which JSON objects cannot hold."""
+    """A persistent map (``GroupState``'s) as its key-value pairs, in key order: its keys are
+    bytes and GUIDs, which JSON objects cannot hold, and its own order follows their hashes,
+    which for bytes and strings differ from one process to the next. Snapshots written
+    before listed the pairs in that order (``maps_in_key_order`` reads them as one)."""
 
     type = Map
     name = "map"
 
     def encode(self, obj: Map[Any, Any]) -> list[list[Any]]:
-        return [[key, value] for key, value in obj.items()]
+        return [[key, value] for key, value in sorted(obj.items(), key=_by_key)]
 
     def decode(self, data: list[list[Any]]) -> Map[Any, Any]:
         return Map((key, value) for key, value in data)
+
+
+def _by_key(pair: tuple[Any, Any]) -> Any:
+    return pair[0]
+
+
+def maps_in_key_order(tree: Any) -> Any:
+    """A snapshot's JSON tree with every map's pairs sorted by their keys' JSON: the one
+    spelling of a snapshot whichever order its maps were written in. A pair edited, added
+    or removed still shows."""
+    if type(tree) is list:
+        return [maps_in_key_order(item) for item in tree]
+    if type(tree) is not dict:
+        return tree
+    if tree.get("_type_") == MapAsPairs.name and type(tree.get("_data_")) is list:
+        pairs = [maps_in_key_order(pair) for pair in tree["_data_"]]
+        return {**tree, "_data_": sorted(pairs, key=lambda pair: orjson.dumps(pair[:1], option=orjson.OPT_SORT_KEYS))}
+    return {key: maps_in_key_order(value) for key, value in tree.items()}
 
 
 class SetAsList(Transcoding):

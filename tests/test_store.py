@@ -6,7 +6,10 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,6 +18,7 @@ from uuid import UUID
 
 from hypothesis import given
 from hypothesis import strategies as st
+from immutables import Map
 
 from peerstate import Peer, audit
 from peerstate.domain.events import IdentityCreated, IdentityDeleted
@@ -144,3 +148,77 @@ def test_a_snapshot_written_before_records_were_listed_opens_verifies_and_its_ed
         database.execute("update stored_snapshots set state = ? where originator_version = ?", (edited.state, earlier.originator_version))
     found = audit.verify_store(open_store(tmp_path / "store"))
     assert [finding.rule for finding in found.findings] == ["snapshot_matches_log"]
+
+
+def _maps_reversed(tree: Any) -> Any:
+    """A snapshot's JSON with every map's pairs in the reverse order: as a process whose
+    string hashes differ may have listed them before snapshots put maps in key order."""
+    if isinstance(tree, list):
+        return [_maps_reversed(item) for item in tree]
+    if isinstance(tree, dict):
+        if tree.get("_type_") == "map":
+            return {**tree, "_data_": [_maps_reversed(pair) for pair in reversed(tree["_data_"])]}
+        return {key: _maps_reversed(value) for key, value in tree.items()}
+    return tree
+
+
+def test_a_snapshot_lists_each_map_in_key_order() -> None:
+    transcoder = open_store(None)._app.mapper.transcoder
+    keys = [f"key-{index}" for index in range(50)]
+    for order in (keys, keys[::-1]):
+        written = json.loads(transcoder.encode({"m": Map((key, 1) for key in order)}))
+        assert [pair[0] for pair in written["m"]["_data_"]] == sorted(keys)
+
+
+def test_a_snapshot_written_by_another_process_verifies(tmp_path: Path) -> None:
+    """A snapshot lists its maps in key order; one that a process listed in its own hash order
+    before that verifies too, and an edit of one of its pairs is still found."""
+    writer = Peer(open_store(tmp_path / "store"), clock=lambda: T0)
+    handle = writer.create_group(writer.create_identity("alice"), "club")
+    for name in ("bob", "carol", "dave"):  # each credential issued is a pair of the group's credentials map
+        writer.create_invitation(handle, writer.identity_xml(writer.create_identity(name)))
+    store = open_store(tmp_path / "store")
+    log = store.replica_log(writer.identities()[0].peer_name, writer.group_properties(handle).group_peer_name)
+    log.snapshot_version = log.version
+    row = store._app.mapper.to_stored_event(ReplicaLog.Snapshot.take(log))
+    shuffled = json.dumps(_maps_reversed(json.loads(row.state)), separators=(",", ":"), sort_keys=True).encode()
+    assert shuffled != row.state and json.loads(shuffled) != json.loads(row.state)
+    with sqlite3.connect(tmp_path / "store" / SQLITE_FILE) as database:  # in place of the one taken at this version, if any
+        database.execute("delete from stored_snapshots where originator_version = ?", (row.originator_version,))
+    assert store._app.snapshots is not None
+    store._app.snapshots.recorder.insert_events([dataclasses.replace(row, state=shuffled)])
+    assert audit.verify_store(open_store(tmp_path / "store")).holds
+
+    identity = log.identity.encode()
+    edited = shuffled.replace(identity, identity[:-1] + (b"x" if identity[-1:] != b"x" else b"y"), 1)
+    assert edited != shuffled
+    with sqlite3.connect(tmp_path / "store" / SQLITE_FILE) as database:
+        database.execute("update stored_snapshots set state = ? where originator_version = ?", (edited, row.originator_version))
+    assert not audit.verify_store(open_store(tmp_path / "store")).holds
+
+
+def test_a_store_written_under_one_hash_seed_verifies_under_another(tmp_path: Path) -> None:
+    """String and bytes hashes differ between processes: a snapshot must not depend on them."""
+    write = (
+        "import sys; from datetime import datetime, timedelta, timezone; from pathlib import Path;"
+        "from peerstate import Peer, open_store;"
+        "t = datetime(2026, 1, 1, tzinfo=timezone.utc);"
+        "peer = Peer(open_store(Path(sys.argv[1])), clock=lambda: t);"
+        "h = peer.create_group(peer.create_identity('alice'), 'club');"
+        "[peer.create_invitation(h, peer.identity_xml(peer.create_identity(f'm{i}'))) for i in range(8)];"
+        "[peer.add_record(h, __import__('uuid').UUID(int=7), t + timedelta(days=1), data=i.to_bytes(2, 'big')) for i in range(600)]"
+    )
+    verify = "import sys; from pathlib import Path; from peerstate import audit, open_store; sys.exit(0 if audit.verify_store(open_store(Path(sys.argv[1]))).holds else 1)"
+    location = tmp_path / "store"
+    run = lambda code, seed: subprocess.run(  # noqa: E731
+        [sys.executable, "-c", code, str(location)], env={**os.environ, "PYTHONHASHSEED": seed}, check=False,
+    ).returncode
+    assert run(write, "1") == 0
+    assert store_has_snapshot(location)
+    assert run(verify, "1") == 0
+    assert run(verify, "2") == 0
+
+
+def store_has_snapshot(location: Path) -> bool:
+    with sqlite3.connect(location / SQLITE_FILE) as database:
+        return bool(database.execute("select count(*) from stored_snapshots").fetchone()[0])
