@@ -35,6 +35,7 @@ from peerstate.store import (
     LEDGER_START,
     CommitLedger,
     IdentityLog,
+    NotAStore,
     PeerStore,
     ReplicaLog,
     chain_link,
@@ -248,9 +249,10 @@ def verify_replica(identity: str, group: str, events: list[ReplicaEvent]) -> tup
 
 def stores_under(location: Path | str) -> Iterator[Path | str]:
     """The stores at ``location``: the directory itself when it holds a store, else every
-    store below it (``peerstate replay --store DIR`` keeps one per peer); for a PostgreSQL
-    URL, its schema and every schema named after it; ``env:`` is the one store the
-    environment describes."""
+    store below it (``peerstate replay --store DIR`` keeps one per peer); a store's own
+    SQLite file stands for its directory, and any other file is ``NotAStore``; for a
+    PostgreSQL URL, its schema and every schema named after it; ``env:`` is the one store
+    the environment describes."""
     if location == FROM_ENVIRONMENT:
         yield location
         return
@@ -258,6 +260,11 @@ def stores_under(location: Path | str) -> Iterator[Path | str]:
         yield from postgres_stores(str(location))
         return
     path = Path(location)
+    if path.is_file():
+        if path.name != SQLITE_FILE:
+            raise NotAStore(f"a store is a directory holding {SQLITE_FILE}, or that file")
+        yield path.parent
+        return
     if (path / SQLITE_FILE).is_file():
         yield path
         return

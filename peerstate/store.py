@@ -12,7 +12,9 @@ import dataclasses
 import functools
 import hashlib
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar, cast
@@ -363,13 +365,19 @@ class WriteConflict(Exception):
     """Another writer appended to the same log first; reload and decide again."""
 
 
+class NotAStore(Exception):
+    """A read-only open found no peerstate store where it looked: reading a location must
+    neither make a store there nor change what is there, so it stops instead."""
+
+
 class PeerStore:
     """One peer's persistent store: what survives the peer's process."""
 
-    def __init__(self, location: Location) -> None:
-        settings = _settings(location)
-        self._app = _open_postgres(settings) if is_postgres_settings(settings) else _PeerApplication(env=settings)
-        self._turn = WriterTurn(_process_lock(settings))
+    def __init__(self, location: Location, *, read_only: bool = False) -> None:
+        settings = _read_only(_settings(location, make=False)) if read_only else _settings(location)
+        writable_postgres = is_postgres_settings(settings) and not read_only
+        self._app = _open_postgres(settings) if writable_postgres else _PeerApplication(env=settings)
+        self._turn = WriterTurn(None if read_only else _process_lock(settings))
         self._listeners: list[Callable[[], None]] = []
         self._ledger: tuple[int, bytes] | None = None
         """The ledger's last version and link, as this store object last read or wrote them."""
@@ -609,11 +617,17 @@ class PeerStore:
         self._turn.close()
 
 
-def open_store(location: Location) -> PeerStore:
+def open_store(location: Location, *, read_only: bool = False) -> PeerStore:
     """The store at ``location`` (``locations``): a directory, made if missing, holding one
     SQLite file; a schema of a PostgreSQL database, made if missing; or, for None, a new
-    store in memory."""
-    return PeerStore(location)
+    store in memory.
+
+    ``read_only`` is for reading a store that is already there (the commands that show and
+    verify stores): nothing is made, no directory, schema or table, and a SQLite file is
+    opened read-only, so that not a byte of it changes; ``NotAStore`` when the location
+    holds no peerstate tables. Such a store is for reading only: on PostgreSQL nothing but
+    the caller keeps it from being written."""
+    return PeerStore(location, read_only=read_only)
 
 
 def _connect(env: dict[str, str]) -> Any:
@@ -625,8 +639,9 @@ def _connect(env: dict[str, str]) -> Any:
     )
 
 
-def _settings(location: Location) -> dict[str, str]:
-    """eventsourcing's settings for the store at ``location``."""
+def _settings(location: Location, *, make: bool = True) -> dict[str, str]:
+    """eventsourcing's settings for the store at ``location``; a SQLite store's directory
+    is made first, unless ``make`` is false."""
     if location is None:
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if location == FROM_ENVIRONMENT:
@@ -635,8 +650,57 @@ def _settings(location: Location) -> dict[str, str]:
         assert isinstance(location, str)
         return postgres_environment(location)
     path = Path(location)
-    path.mkdir(parents=True, exist_ok=True)
+    if make:
+        path.mkdir(parents=True, exist_ok=True)
     return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path / SQLITE_FILE), **_SQLITE_READS}
+
+
+def _read_only(settings: dict[str, str]) -> dict[str, str]:
+    """``settings`` that read what is there and make nothing: no table is made, and a SQLite
+    file is opened read-only (SQLite's ``mode=ro``). ``NotAStore`` unless peerstate's tables
+    are there, since eventsourcing would make them; but a database with no table at all is
+    what a store's making leaves when it is cut short (Ctrl-C, a crash): it reads as the
+    empty store it is, from memory, so that nothing is made in it either."""
+    module = settings["PERSISTENCE_MODULE"]
+    if module == "eventsourcing.sqlite":
+        settings = {**settings, "SQLITE_DBNAME": _read_only_uri(settings["SQLITE_DBNAME"])}
+        tables = _sqlite_tables(settings["SQLITE_DBNAME"])
+    elif is_postgres_settings(settings):
+        tables = _postgres_tables(settings)
+    else:
+        raise NotAStore(f"a store of {module} lives in memory: there is none to read")
+    if not tables:
+        return _settings(None)
+    missing = [table for table in _store_tables(settings) if table not in tables]
+    if missing:
+        raise NotAStore(f"it has no table {' or '.join(missing)}")
+    return {**settings, "CREATE_TABLE": "n"}
+
+
+def _store_tables(settings: dict[str, str]) -> tuple[str, str]:
+    """The tables of a store's events and snapshots, as eventsourcing names them: after the
+    application on PostgreSQL (``peerstore_events``), ``stored_`` on SQLite."""
+    prefix = _PeerApplication.name.lower() if is_postgres_settings(settings) else "stored"
+    return f"{prefix}_events", f"{prefix}_snapshots"
+
+
+def _read_only_uri(database: str) -> str:
+    """The SQLite database named by a path or a ``file:`` URI, as a URI that opens it read-only."""
+    uri = database if database.startswith("file:") else Path(database).absolute().as_uri()
+    return f"{uri}{'&' if '?' in uri else '?'}mode=ro"
+
+
+def _sqlite_tables(uri: str) -> set[str]:
+    with closing(sqlite3.connect(uri, uri=True)) as database:
+        return {name for (name,) in database.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def _postgres_tables(env: dict[str, str]) -> set[str]:
+    with _connect(env) as connection:
+        rows = connection.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (env["POSTGRES_SCHEMA"],),
+        ).fetchall()
+    return {row[0] for row in rows}
 
 
 _SQLITE_READS: Final = {"APPLICATION_RECORDER_TOPIC": get_topic(LogRowsRecorder)}
