@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Final
 
 import pytest
 
-from peerstate.locations import child, is_postgres
-from peerstate.scenario import Scenario, ScenarioFileError, StepResult, load_scenario, replay
+from peerstate.locations import is_postgres
+from peerstate.scenario import Scenario, ScenarioFileError, StepResult, load_scenario, replay, stores_of_file
 from peerstate.scenario.model import CallStep
 
 if TYPE_CHECKING:
@@ -147,9 +147,8 @@ class ScenarioItem(pytest.Item):
         if option is None:
             return None
         root = option if is_postgres(option) else _absolute(self.config.invocation_params.dir, option)
-        path = self.path.with_suffix("")
-        top = self.config.rootpath if path.is_relative_to(self.config.rootpath) else path.anchor
-        return child(root, "-".join(path.relative_to(top).parts))
+        top = self.config.rootpath if self.path.is_relative_to(self.config.rootpath) else Path(self.path.anchor)
+        return stores_of_file(root, self.path, top)
 
     def runtest(self) -> None:
         store = self._store_root()

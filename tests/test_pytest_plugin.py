@@ -78,7 +78,7 @@ def test_an_invalid_file_is_one_error_naming_the_key_path(pytester: pytest.Pytes
     result.stdout.fnmatch_lines([
         "*_ ERROR at setup of bad.scenario.json::replay _*",
         f"{bad}: steps[1].call: 'PeerGroupFly' is not a function a scenario may call "
-        "(shared/SCENARIOS.md §3)",
+        "(docs/scenario-format.md §3)",
         "*=*",
     ], consecutive=True)
     assert "pytest_plugin.py" not in result.stdout.str(), "a traceback through the plugin"

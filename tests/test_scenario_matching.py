@@ -1,4 +1,4 @@
-"""``check`` matching as SCENARIOS.md 2.4 defines it, and where it reports the difference."""
+"""``check`` matching as docs/scenario-format.md §2.4 defines it, and where it reports the difference."""
 
 from __future__ import annotations
 
@@ -97,3 +97,9 @@ def test_the_report_carries_expected_and_actual_at_the_difference() -> None:
     missing = mismatch({"ppwzIdentity": "x"}, {})
     assert missing is not None and missing.actual is MISSING
     assert str(missing) == 'ppwzIdentity: missing: expected "x", got nothing'
+
+
+def test_a_failed_len_says_the_lengths_and_not_the_items() -> None:
+    actual = {"phPeerEnum": [{"pwzPeerName": "x.y", "key": "K" * 500}, {"pwzPeerName": "z.y"}]}
+    found = mismatch({"phPeerEnum": {"$len": 1}}, actual)
+    assert str(found) == "phPeerEnum: 2 items where 1 are expected"

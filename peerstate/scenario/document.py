@@ -48,6 +48,13 @@ def _first_duplicate(value: Any, path: KeyPath) -> KeyPath | None:
     return None
 
 
+def _said(error: json.JSONDecodeError) -> str:
+    """What ``json`` found wrong and where, as one clause: some of its messages end in "at"
+    already ("Unterminated string starting at"), and say where with it."""
+    what = error.msg.removesuffix(" at")
+    return f"{what[:1].lower()}{what[1:]} at line {error.lineno} column {error.colno}"
+
+
 def read_document(file: Path) -> Any:
     """The JSON value in ``file``. ``OSError``/``UnicodeError`` when it cannot be read;
     ``KeyPathError`` for invalid JSON, a duplicate key or a non-finite number."""
@@ -55,9 +62,7 @@ def read_document(file: Path) -> Any:
     try:
         document = json.loads(text, object_pairs_hook=_object, parse_constant=_no_constant)
     except json.JSONDecodeError as error:
-        raise KeyPathError(
-            (), f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
-        ) from None
+        raise KeyPathError((), f"not valid JSON: {_said(error)}") from None
     duplicate = _first_duplicate(document, ())
     if duplicate is not None:
         raise KeyPathError(duplicate, "duplicate key")

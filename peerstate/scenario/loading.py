@@ -7,6 +7,7 @@ step runs: a file is replayed whole or not at all.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -49,11 +50,23 @@ def scenario_files(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
+SUGGESTED_LIKENESS: Final = 0.8
+"""How alike (``difflib``'s ratio) a known name must be to an unknown one to be suggested
+for it: a letter or two off (``PeerIdentityCreat``), not any name that shares a prefix."""
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    """The end of a message about a name that is not known: the known name closest to it,
+    for a misspelling, or nothing when none is close."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=SUGGESTED_LIKENESS)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def _only(names: Iterable[str], allowed: Collection[str], path: KeyPath, what: str) -> None:
     for name in names:
         if name not in allowed:
             listed = ", ".join(allowed) or "none"
-            raise KeyPathError((*path, name), f"{name!r} is not {what} (it has: {listed})")
+            raise KeyPathError((*path, name), f"{name!r} is not {what} (it has: {listed}){_did_you_mean(name, allowed)}")
 
 
 class _Variables:
@@ -74,9 +87,10 @@ class _Variables:
 def _call_step(raw: dict[str, Any], variables: _Variables, clock: datetime, api: Api) -> CallStep:
     call = raw["call"]
     if call not in api.all_functions:
-        raise KeyPathError(
-            ("call",), f"{call!r} is not a function a scenario may call (shared/SCENARIOS.md §3)"
-        )
+        raise KeyPathError(("call",), (
+            f"{call!r} is not a function a scenario may call (docs/scenario-format.md §3)"
+            f"{_did_you_mean(call, api.all_functions)}"
+        ))
     args, out, check = raw.get("args", {}), raw.get("out", {}), raw.get("check", {})
     if call in api.functions:
         _only(args, api.in_parameters(call), ("args",), f"an in-parameter of {call}")

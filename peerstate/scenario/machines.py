@@ -40,6 +40,14 @@ class Host:
 REAL_HOST: Final = Host(open_store, _start_peer)
 
 
+def stores_of_file(root: Path | str, file: Path, top: Path) -> Path | str:
+    """Where the peers of the scenario ``file`` keep their stores when several files share
+    ``root``: a location under it named after the file's path below ``top`` without its
+    suffix, folders joined by '-' (``a/same.json`` and ``b/same.json``: ``a-same`` and
+    ``b-same``), so that two files of one name never share a store."""
+    return child(root, "-".join(file.with_suffix("").relative_to(top).parts))
+
+
 def refuse_used_stores(root: Path | str, peers: Iterable[str]) -> None:
     """``KeyPathError`` when a peer's store under ``root`` already holds something: a replay
     never continues someone else's state."""

@@ -1,4 +1,4 @@
-"""``check`` matching (``shared/SCENARIOS.md`` 2.4), reporting where the first difference is.
+"""``check`` matching (``docs/scenario-format.md`` §2.4), reporting where the first difference is.
 
 A check names only what the scenario cares about: objects match on the keys they name,
 lists match in any order unless ``$ordered`` says otherwise. Unordered lists are paired one
@@ -34,18 +34,19 @@ def _show(value: Any) -> str:
 
 @attrs.frozen
 class Mismatch:
-    """The first difference: where it is in the actual value, and the two sides there."""
+    """The first difference: where it is in the actual value, and the two sides there.
+    ``sides`` is false where the problem says all there is to say (a ``$len`` that differs:
+    the lengths, not the whole lists with every key and signature in them)."""
 
     path: KeyPath
     expected: Any
     actual: Any
     problem: str
+    sides: bool = True
 
     def __str__(self) -> str:
-        return (
-            f"{format_path(self.path)}: {self.problem}: "
-            f"expected {_show(self.expected)}, got {_show(self.actual)}"
-        )
+        where = f"{format_path(self.path)}: {self.problem}"
+        return f"{where}: expected {_show(self.expected)}, got {_show(self.actual)}" if self.sides else where
 
 
 def _same_scalar(expected: Any, actual: Any) -> bool:
@@ -87,10 +88,12 @@ def _not_list(expected: Any, actual: Any, path: KeyPath) -> Mismatch | None:
     return None if isinstance(actual, list) else Mismatch(path, expected, actual, "not a list")
 
 
-def _length(expected: Any, actual: list[Any], length: int, path: KeyPath) -> Mismatch | None:
+def _length(
+    expected: Any, actual: list[Any], length: int, path: KeyPath, *, sides: bool = True
+) -> Mismatch | None:
     if len(actual) == length:
         return None
-    return Mismatch(path, expected, actual, f"{len(actual)} items where {length} are expected")
+    return Mismatch(path, expected, actual, f"{len(actual)} items where {length} are expected", sides)
 
 
 def _unordered(items: list[Any], actual: Any, path: KeyPath) -> Mismatch | None:
@@ -118,7 +121,7 @@ def _contains(items: list[Any], actual: Any, path: KeyPath) -> Mismatch | None:
 
 def _len(length: int, actual: Any, path: KeyPath) -> Mismatch | None:
     return _not_list({"$len": length}, actual, path) or _length(
-        {"$len": length}, actual, length, path
+        {"$len": length}, actual, length, path, sides=False
     )
 
 
