@@ -44,9 +44,13 @@ INVALID: list[tuple[str, list[Any], dict[str, Any], str, str]] = [
     ("neither call nor sim", [{"peer": "alice"}], {}, "steps[0]", "exactly one of 'call' or 'sim'"),
     ("unknown sim kind", [{"sim": "reboot"}], {}, "steps[0].sim", "is not one of"),
     ("unknown function", [call("PeerGroupFrobnicate")], {}, "steps[0].call", "not a function"),
+    ("misspelled function", [call("PeerIdentityCreat")], {}, "steps[0].call",
+     "not a function a scenario may call (docs/scenario-format.md §3); did you mean 'PeerIdentityCreate'?"),
     ("plumbing function", [call("PeerGroupStartup")], {}, "steps[0].call", "not a function"),
     ("unknown argument", [call("PeerIdentityCreate", args={"pwzClassifer": "chess"})], {},
      "steps[0].args.pwzClassifer", "not an in-parameter of PeerIdentityCreate"),
+    ("misspelled argument", [call("PeerIdentityCreate", args={"pwzClassifer": "chess"})], {},
+     "steps[0].args.pwzClassifer", "; did you mean 'pwzClassifier'?"),
     ("unknown out-parameter", [call("PeerIdentityCreate", out={"ppwzPeerName": "x"})], {},
      "steps[0].out.ppwzPeerName", "not an out-parameter of PeerIdentityCreate"),
     ("unknown checked out-parameter", [call("PeerIdentityCreate", check={"ppwzPeerName": "x"})],
@@ -94,7 +98,7 @@ def test_a_file_error_names_the_key_path_and_exits_2(
     assert main(["replay", str(file)]) == 2
     captured = capsys.readouterr()
     assert f"{file}: {key_path}: " in captured.err
-    assert captured.out == "0 passed, 0 failed\n"
+    assert captured.out == "0 passed, 0 failed, 1 invalid\n"
 
 
 @pytest.mark.parametrize(
@@ -123,6 +127,29 @@ def test_json_that_is_ambiguous_or_broken_is_a_file_error(
     assert words in caught.value.message
     assert main(["replay", str(file)]) == 2
     assert f"{file}: {key_path}: " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('{"format": "peerstate-scenario/1",\n "name": "a', "not valid JSON: unterminated string starting at line 2 column 10"),
+    ('{"format": "peerstate-scenario/1",\n "steps": [', "not valid JSON: expecting value at line 2 column 12"),
+])
+def test_a_truncated_file_says_where_in_words_that_read(tmp_path: Path, text: str, message: str) -> None:
+    file = tmp_path / "truncated.json"
+    file.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioFileError) as caught:
+        load_scenario(file)
+    assert caught.value.message == message
+
+
+def test_the_scenario_modules_and_the_cli_point_to_docs_scenario_format_md() -> None:
+    import peerstate.cli
+    import peerstate.scenario
+
+    package = Path(peerstate.scenario.__file__).parent
+    for source in [*package.glob("*.py"), Path(peerstate.cli.__file__)]:
+        text = source.read_text(encoding="utf-8")
+        assert "SCENARIOS.md" not in text, source
+    assert "docs/scenario-format.md" in (package / "__init__.py").read_text(encoding="utf-8")
 
 
 def test_a_missing_file_is_a_file_error(tmp_path: Path) -> None:
