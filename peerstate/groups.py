@@ -59,7 +59,7 @@ from peerstate.domain.group_events import (
     ReplicaSynchronized,
     SharedEvent,
 )
-from peerstate.domain.group_state import GroupState
+from peerstate.domain.group_state import GroupState, member_data_due, members_changed_by
 from peerstate.domain.records import LiveRecords
 from peerstate.domain.state import IdentityRecord
 from peerstate.errors import GroupNotReady, InvalidArgument, NotFound, PeerError, peer_error
@@ -161,6 +161,12 @@ def properties_in_range(flags: int, member_data_lifetime: int, presence_lifetime
         )
     if presence_lifetime < DEFAULT_PRESENCE_LIFETIME:
         raise peer_error("PEER_E_INVALID_GROUP_PROPERTIES", "ulPresenceLifetime must be at least 300 seconds")
+
+
+def _friendly_name(group: GroupState, identity: str) -> str | None:
+    """The name an identity goes by in the group's log, None before it wrote there."""
+    member = group.members.get(identity)
+    return member.friendly_name if member is not None else None
 
 
 PEER_TIME_TOLERANCE: Final = timedelta(milliseconds=1)
@@ -267,19 +273,22 @@ class GroupCalls(PeerCore):
             links.append(self._credential(der, links[-1] if links else None))
         return tuple(links)
 
-    def _notify_changes(self, key: ReplicaKey, before: GroupState, accepted: Iterable[EnvelopeAccepted]) -> None:
-        """Tell registrations what accepted envelopes changed: the properties, members who
-        are new (``PEER_MEMBER_JOINED``) and members whose credential or name changed
-        (``PEER_MEMBER_UPDATED``)."""
+    def _notify_changes(self, key: ReplicaKey, before: GroupState, accepted: Sequence[EnvelopeAccepted]) -> None:
+        """Tell registrations what accepted envelopes changed: the properties, members
+        listed now and not before (``PEER_MEMBER_JOINED``: new membership information was
+        published) and listed members whose credential or name changed
+        (``PEER_MEMBER_UPDATED``). Only the identities the envelopes name can have changed."""
         after = self._replica(*key).state.group
         if any(isinstance(event.envelope.payload, PropertiesChanged) for event in accepted):
             self._sessions.notify(key, GroupEvent(PeerGroupEventType.PEER_GROUP_EVENT_PROPERTY_CHANGED))
-        unchanged = after.members is before.members and after.delivered is before.delivered
-        for identity, member in () if unchanged else after.members.items():
-            old = before.members.get(identity)
-            if old is None:
+        now = self._clock()
+        changed = {identity for event in accepted for identity in members_changed_by(event.envelope)}
+        for identity in sorted(changed):
+            if not after.lists(identity, now):
+                continue
+            if not before.lists(identity, now):
                 change = PeerMemberChangeType.PEER_MEMBER_JOINED
-            elif old.friendly_name != member.friendly_name or before.latest_credential(identity) != after.latest_credential(identity):
+            elif _friendly_name(before, identity) != _friendly_name(after, identity) or before.latest_credential(identity) != after.latest_credential(identity):
                 change = PeerMemberChangeType.PEER_MEMBER_UPDATED
             else:
                 continue
@@ -838,10 +847,11 @@ class GroupCalls(PeerCore):
         return [NamePair(group, self._replica(peer_name, group).state.friendly_name) for group in record.groups]
 
     def members(self, handle: object, flags: object = 0, identity: str | None = None) -> list[MemberView]:
-        """The members this replica knows, this replica's own identity first; with
-        ``PEER_MEMBER_PRESENT`` only those present (their presence not expired; this one
-        while it listens); with ``identity``, that member only. Identities the group log
-        says were deleted are no longer listed."""
+        """The members this replica knows from the published member data, those whose data
+        has not lapsed (``GroupState.listed``), after this replica's own identity, which
+        always comes first; with ``PEER_MEMBER_PRESENT`` only those present (their presence
+        not expired; this one while it listens); with ``identity``, that member only.
+        Identities the group log says were deleted are no longer listed."""
         opened, log = self._open(handle)
         bits = arguments.dword(flags, "dwFlags")
         if bits & ~int(PeerMemberFlags.PEER_MEMBER_PRESENT):
@@ -850,7 +860,7 @@ class GroupCalls(PeerCore):
         own = opened.replica[0]
         group = log.state.group
         now = self._clock()
-        others = sorted(name for name in group.members if name != own and name not in group.retired)
+        others = sorted(group.listed(now) - {own})
         views = []
         for name in [own, *others]:
             member = group.members.get(name)
@@ -1087,14 +1097,25 @@ class GroupCalls(PeerCore):
         as Windows refreshes the presence record while a member stays online."""
         log = self._replica(*key)
         now = self._clock()
-        if not self.sync_listening(key) or not self._presence_due(log, now):
-            return
+        if self.sync_listening(key) and self._presence_due(log, now):
+            self._republish(key, self._presence(log, now), now)
+
+    def sync_refresh_membership(self, key: ReplicaKey) -> None:
+        """A listening member publishes its membership again before its member data lapses,
+        so that a member online is never dropped from the lists, and once it has lapsed,
+        unless member data is optional in the group (``member_data_due``)."""
+        now = self._clock()
+        if self.sync_listening(key) and member_data_due(self._replica(*key).state.group, key[0], now):
+            self._republish(key, MembershipPublished(rules.identity_is_live(self._state, key[0]).friendly_name), now)
+
+    def _republish(self, key: ReplicaKey, payload: SharedEvent, now: datetime) -> None:
+        """Publish ``payload`` as the replica's member, and tell registrations."""
         record = rules.identity_is_live(self._state, key[0])
-        before = log.state.group
+        before = self._replica(*key).state.group
 
         def decide(log: ReplicaLog | None) -> GroupDecision[list[EnvelopeAccepted]]:
             assert log is not None
-            return [], [], [self._publish(log, record, self._presence(log, now), now)]
+            return [], [], [self._publish(log, record, payload, now)]
 
         self._notify_changes(key, before, self._execute_group(key, decide))
 

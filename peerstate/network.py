@@ -4,9 +4,9 @@ This is the simulation behind the scenario step ``sync``: for each group, every 
 whose handle is connected meets every replica that listens for that group on the same
 cloud (only those at the listed addresses after ``PeerGroupConnectByAddress``), and the two
 run ``sync``'s conversation. Rounds repeat until one changes nothing, so news travels
-across any number of hops. Before the first round, listening members whose presence is
-half gone publish it again, and republish their autorefresh records about to expire, as
-they would while online. Connections whose other end has gone (its handles closed, its
+across any number of hops. Before the first round, listening members whose presence or
+member data is half gone publish it again, and republish their autorefresh records about
+to expire, as they would while online. Connections whose other end has gone (its handles closed, its
 process restarted) are dropped first, as a real transport would notice.
 
 What one replica does never stops the round for the others: a ``PeerError`` met in a
@@ -57,7 +57,9 @@ def _attempt(peer: RecordCalls, key: ReplicaKey, part: Callable[[], object]) -> 
 
 
 def _republish(peer: RecordCalls, key: ReplicaKey) -> None:
-    """What a member online republishes before a sync: its presence and its autorefresh records."""
+    """What a member online republishes before a sync: its membership, its presence and its
+    autorefresh records."""
+    peer.sync_refresh_membership(key)
     peer.sync_refresh_presence(key)
     peer.sync_refresh_records(key)
 

@@ -45,6 +45,8 @@ from peerstate.store_format import (
     AttrsAsDict,
     BytesAsBase64,
     GroupStateAsFields,
+    GroupStateFields,
+    NO_MEMBER_DATA,
     MapAsPairs,
     RecordsAsVersions,
     RowMapper,
@@ -56,7 +58,7 @@ from peerstate.store_format import (
 )
 from peerstate.errors import InvalidArgument
 from peerstate.locations import FROM_ENVIRONMENT, POOL, SQLITE_FILE, Location, is_postgres, postgres_environment, with_schema
-from peerstate.domain.group_state import AuthorHead, GroupState, Member
+from peerstate.domain.group_state import AuthorHead, Member
 from peerstate.domain.records import RecordVersion
 from peerstate.domain.replica import Guesses, ReplicaState, accept_envelopes, evolve_replica, new_replica
 from peerstate.domain.state import IdentityStoreState, evolve
@@ -203,7 +205,11 @@ class ReplicaLog(Aggregate):
             return snapshot
 
         def mutate(self, _: None) -> Any:
+            """The log as the snapshot holds it; ``EarlierSnapshot`` for a snapshot written
+            before the group state kept member data, which cannot give the log."""
             log: Any = super().mutate(None)
+            if log.state.group.member_data is NO_MEMBER_DATA:
+                raise EarlierSnapshot(self.originator_version)
             log.accepted = None
             return log
 
@@ -262,6 +268,16 @@ class ReplicaLog(Aggregate):
 register_topic(ReplicaLog.Snapshot.TOPIC, ReplicaLog.Snapshot)  # eventsourcing registers only the events
 
 
+class EarlierSnapshot(Exception):
+    """A snapshot written before the group state kept member data (``NO_MEMBER_DATA``): a
+    log is not opened from it but replayed from its events, and the audit reads it as a row
+    only, since no open believes what it says."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(f"the snapshot of version {version} was written before the group state kept member data")
+        self.version = version
+
+
 @attrs.frozen
 class LogHead:
     """Where one log stood after a commit: its last version and that event's chain link."""
@@ -294,9 +310,6 @@ class CommitLedger(Aggregate):
 LEDGER_START: Final = wire.digest(["peerstate ledger", str(CommitLedger.ID)])
 
 
-SNAPSHOT_STATES: Final = (ReplicaState, GroupState)
-"""The attrs classes of a replica's derived state that hold maps: a snapshot stores them
-field by field."""
 SNAPSHOT_VALUES: Final = (*GROUP_VALUES, Member, AuthorHead, Guesses, RecordVersion)
 """The attrs values a replica's derived state holds: a snapshot stores them as ``wire``
 trees."""
@@ -348,8 +361,8 @@ class _PeerApplication(Application[UUID]):
         super().register_transcodings(transcoder)
         for transcoding in (BytesAsBase64(), MapAsPairs(), SetAsList(), TimedeltaAsMicroseconds(), RecordsAsVersions()):
             transcoder.register(transcoding)
-        for state in SNAPSHOT_STATES:
-            transcoder.register(AttrsAsDict(state))
+        transcoder.register(AttrsAsDict(ReplicaState))
+        transcoder.register(GroupStateFields())
         for value in SNAPSHOT_VALUES:
             transcoder.register(WireValue(value))
 
@@ -433,12 +446,19 @@ class PeerStore:
             return project_log(None, map(self._app.mapper.to_domain_event, self._app.recorder.select_events(log_id)))
 
     def _stored(self, log_id: UUID) -> Any:
-        """The log as its latest snapshot and the events since give it; None if it has none."""
+        """The log as its latest snapshot and the events since give it; None if it has none.
+        A latest snapshot of an earlier state (``EarlierSnapshot``) is not opened from: the
+        log is replayed from its events, and keeps knowing of that snapshot, so that the
+        next one comes when the snapshot policy says."""
         try:
             with young_collections_only():
                 return self._app.repository.get(log_id, projector_func=project_log)
         except AggregateNotFoundError:
             return None
+        except EarlierSnapshot as earlier:
+            log = self.replayed(log_id)
+            log.snapshot_version = earlier.version
+            return log
 
     def save(self, *logs: Aggregate) -> int | None:
         """Store the logs' new events and the ledger's entry for them in one transaction:

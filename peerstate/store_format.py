@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
 
@@ -181,13 +181,34 @@ class AttrsAsDict(Transcoding):
         return self.type(**data)
 
 
-class GroupStateAsFields(AttrsAsDict):
-    """``GroupState`` by its field names, its records as ``RecordsAsVersions`` writes them.
-    Snapshots written before held the records as a map's tagged pairs (``MapAsPairs``);
-    each form is tagged, so both read back as the same map."""
+NO_MEMBER_DATA: Final[Map[str, datetime]] = Map()
+"""The member data of a group state read from a snapshot written before the state kept it
+(``GroupState.member_data``): not known, which is not the same as none, and told apart from
+any other map by being this very object. A log is not opened from such a snapshot but
+replayed from its events (``PeerStore``), since only they say what the member data is."""
+
+
+class GroupStateFields(AttrsAsDict):
+    """``GroupState`` by its field names; a snapshot without member data is read with
+    ``NO_MEMBER_DATA``, and written again without it, as it was written."""
 
     def __init__(self) -> None:
         super().__init__(GroupState)
+
+    def encode(self, obj: GroupState) -> dict[str, Any]:
+        fields = super().encode(obj)
+        if obj.member_data is NO_MEMBER_DATA:
+            del fields["member_data"]
+        return fields
+
+    def decode(self, data: dict[str, Any]) -> Any:
+        return super().decode({"member_data": NO_MEMBER_DATA, **data})
+
+
+class GroupStateAsFields(GroupStateFields):
+    """``GroupState`` by its field names, its records as ``RecordsAsVersions`` writes them.
+    Snapshots written before held the records as a map's tagged pairs (``MapAsPairs``);
+    each form is tagged, so both read back as the same map."""
 
     def encode(self, obj: GroupState) -> dict[str, Any]:
         return {**super().encode(obj), "records": HeldRecords(obj.records)}

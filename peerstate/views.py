@@ -65,7 +65,9 @@ class MemberLine:
 
 
 def member_lines(group: GroupState, at: datetime) -> list[MemberLine]:
-    """Every identity that acted in the group, by name, as of ``at``."""
+    """Every identity that wrote in the group's log, by name, as of ``at``: the audit's
+    view, whose member data may have lapsed (``GroupState.listed`` is what
+    ``PeerGroupEnumMembers`` lists)."""
     lines = []
     for identity in sorted(group.members):
         member = group.members[identity]

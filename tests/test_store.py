@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 from uuid import UUID
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from immutables import Map
@@ -23,7 +24,7 @@ from immutables import Map
 from peerstate import Peer, audit
 from peerstate.domain.events import IdentityCreated, IdentityDeleted
 from peerstate.locations import SQLITE_FILE
-from peerstate.store import SNAPSHOT_EVERY, IdentityLog, PeerStore, ReplicaLog, open_store, snapshot_due  # the rule itself: conftest replaces it in the store
+from peerstate.store import SNAPSHOT_EVERY, EarlierSnapshot, IdentityLog, PeerStore, ReplicaLog, open_store, snapshot_due  # the rule itself: conftest replaces it in the store
 
 from tests.conftest import T0
 
@@ -222,3 +223,36 @@ def test_a_store_written_under_one_hash_seed_verifies_under_another(tmp_path: Pa
 def store_has_snapshot(location: Path) -> bool:
     with sqlite3.connect(location / SQLITE_FILE) as database:
         return bool(database.execute("select count(*) from stored_snapshots").fetchone()[0])
+
+
+def test_a_snapshot_written_before_member_data_was_kept_is_not_opened_from(tmp_path: Path) -> None:
+    """A snapshot without the group state's member data cannot say what it is: an open
+    replays the log from its events instead (the state the events give, the snapshot still
+    known for the snapshot policy), and verify reads the snapshot as a row only."""
+    writer = Peer(open_store(tmp_path / "store"), clock=lambda: T0)
+    handle = writer.create_group(writer.create_identity("alice"), "club")
+    for name in ("bob", "carol"):
+        writer.create_invitation(handle, writer.identity_xml(writer.create_identity(name)))
+    store = open_store(tmp_path / "store")
+    log = store.replica_log(writer.identities()[0].peer_name, writer.group_properties(handle).group_peer_name)
+    assert log.state.group.member_data  # the creator's, by its acts
+    log.snapshot_version = log.version
+    row = store._app.mapper.to_stored_event(ReplicaLog.Snapshot.take(log))
+    tree = json.loads(row.state)
+    del tree["state"]["state"]["_data_"]["group"]["_data_"]["member_data"]
+    earlier = dataclasses.replace(row, state=json.dumps(tree, separators=(",", ":"), sort_keys=True).encode())
+    with sqlite3.connect(tmp_path / "store" / SQLITE_FILE) as database:  # in place of the one taken at this version, if any
+        database.execute("delete from stored_snapshots where originator_version = ?", (row.originator_version,))
+    assert store._app.snapshots is not None
+    store._app.snapshots.recorder.insert_events([earlier])
+
+    opened = open_store(tmp_path / "store").replica_log(log.identity, log.group)
+    assert opened.state == log.state == open_store(tmp_path / "store").replayed(log.id).state
+    assert opened.snapshot_version == row.originator_version
+    with pytest.raises(EarlierSnapshot):
+        store.stored_snapshots(log.id)[-1].mutate(None)
+    assert audit.verify_store(open_store(tmp_path / "store")).holds
+    edited = earlier.state.replace(b'"_type_":"GroupState"', b'"_type_":"GroupStat"')
+    with sqlite3.connect(tmp_path / "store" / SQLITE_FILE) as database:
+        database.execute("update stored_snapshots set state = ? where originator_version = ?", (edited, row.originator_version))
+    assert [finding.rule for finding in audit.verify_store(open_store(tmp_path / "store")).findings] == ["snapshot_decodes"]

@@ -11,12 +11,16 @@ Which of a member's credentials is in force is decided the same way: of its cred
 delivered to it (by the log, or taken up by the member itself), valid at the time asked,
 the one whose delivery is latest by its envelope's ``Stamp``. A renewal or a role change
 therefore takes effect on every replica that has its envelope, whatever else it has seen.
+
+Who is listed as a member is decided by published member data (Windows' Membership
+record): each identity's latest publication (``member_data_published_by``), which lapses
+after the group's member data lifetime unless published again (``member_data_lapses``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -37,6 +41,7 @@ from peerstate.domain.group_events import (
     PropertiesChanged,
     RecordPublished,
 )
+from peerstate.constants import PeerGroupPropertyFlags
 from peerstate.domain.records import RecordVersion, winner
 from peerstate.domain.values import evolved
 
@@ -56,9 +61,10 @@ order every replica agrees on (one author's envelopes by its sequence)."""
 
 @attrs.frozen
 class Member:
-    """An identity that acted in the group: published its membership (at its first sync,
-    unless the group makes member data optional), its presence, a credential, anything.
-    ``presence`` is its latest ``PresencePublished``."""
+    """An identity that wrote in the group's log (anything, its presence or a credential
+    taken up included), with the friendly name it goes by there. ``presence`` is its latest
+    ``PresencePublished``. Whether it is listed is its member data's business
+    (``GroupState.member_data``)."""
 
     identity: str
     friendly_name: str
@@ -87,6 +93,9 @@ class GroupState:
     """The credentials in force for their subjects, by fingerprint, with their delivery."""
     records: Map[UUID, RecordVersion] = attrs.field(factory=Map)
     """Each record id's winning version, tombstones and expired ones included."""
+    member_data: Map[str, datetime] = attrs.field(factory=Map)
+    """When each identity's member data was last published (``member_data_published_by``):
+    the identities listed as members are those whose data has not lapsed."""
 
     @property
     def founded(self) -> bool:
@@ -103,6 +112,55 @@ class GroupState:
         database says about it (``PEER_MEMBER.pCredentialInfo``, a renewal's template)."""
         return self._latest(identity, lambda _: True)
 
+    def latest_credentials(self) -> dict[str, Credential]:
+        """Every identity's latest delivered credential, in one pass: ``latest_credential``
+        for many identities at once."""
+        latest: dict[str, tuple[Stamp, Credential]] = {}
+        for fingerprint, stamp in self.delivered.items():
+            credential = self.credentials[fingerprint]
+            held = latest.get(credential.subject)
+            if held is None or held[0] < stamp:
+                latest[credential.subject] = (stamp, credential)
+        return {subject: credential for subject, (_, credential) in latest.items()}
+
+    def member_data_lapses(self, identity: str, latest: Credential | None) -> datetime | None:
+        """When the identity's published member data lapses: the group's member data
+        lifetime after its last publication; with a lifetime of 0, the issuer's remaining
+        lifetime (reference §3.1), when the credential that issued ``latest`` (the
+        identity's latest credential) ends, or ``latest`` itself for the creator's, which
+        the group root issued for its own lifetime. None when none was published."""
+        published = self.member_data.get(identity)
+        if published is None or self.properties is None:
+            return None
+        if self.properties.member_data_lifetime:
+            return published + timedelta(seconds=self.properties.member_data_lifetime)
+        if latest is None:
+            return None
+        issuer = self.credentials.get(latest.issuer) if latest.issuer is not None else None
+        return (issuer or latest).not_after
+
+    def listed(self, at: datetime) -> frozenset[str]:
+        """The identities ``PeerGroupEnumMembers`` lists at ``at`` from the published member
+        data (reference §1.2): those whose data has not lapsed, less those whose deletion the
+        log holds. The caller's own identity is listed besides, whatever its data says."""
+        latest = self.latest_credentials() if self._lapses_with_issuers else {}
+        return frozenset(identity for identity in self.member_data if self._lists(identity, at, latest.get(identity)))
+
+    def lists(self, identity: str, at: datetime) -> bool:
+        """Whether ``listed(at)`` holds ``identity``, asked of one identity."""
+        if identity not in self.member_data:
+            return False
+        return self._lists(identity, at, self.latest_credential(identity) if self._lapses_with_issuers else None)
+
+    @property
+    def _lapses_with_issuers(self) -> bool:
+        """Whether member data lapses with the issuers' credentials (a lifetime of 0), so
+        that reading it needs the members' credentials."""
+        return self.properties is not None and not self.properties.member_data_lifetime
+
+    def _lists(self, identity: str, at: datetime, latest: Credential | None) -> bool:
+        return identity not in self.retired and _live(self.member_data_lapses(identity, latest), at)
+
     def _latest(self, identity: str, eligible: Callable[[Credential], bool]) -> Credential | None:
         found = [
             (stamp, self.credentials[fingerprint]) for fingerprint, stamp in self.delivered.items()
@@ -118,6 +176,57 @@ class GroupState:
         return tuple(reversed(links))
 
 
+def _live(lapses: datetime | None, at: datetime) -> bool:
+    return lapses is not None and at < lapses
+
+
+def member_data_published_by(envelope: Envelope) -> tuple[str, ...]:
+    """Whose member data (MS-PPSEC's Membership record) an envelope publishes: its author's
+    when the author acts in the group, that is creates it, changes its properties,
+    publishes a record or its membership, or issues a credential (reference §3.2 and §3.6
+    case (c)); and the subject's of a credential stored for it (§3.6 case (a), as MS-PPSEC
+    3.1.4.5 publishes it). Taking a credential up, presence and an identity's retirement
+    publish none: taking up the invitation one joined with is not acting, nor is the
+    presence a member publishes by itself when it connects."""
+    payload = envelope.payload
+    if type(payload) is RecordPublished:  # most of a group's envelopes
+        return (envelope.author,)
+    match payload:
+        case CredentialIssued(credential, "stored"):
+            return (envelope.author, credential.subject)
+        case GroupCreated() | PropertiesChanged() | MembershipPublished() | CredentialIssued():
+            return (envelope.author,)
+    return ()
+
+
+def members_changed_by(envelope: Envelope) -> tuple[str, ...]:
+    """The identities whose member view (listed or not, name, credential) an envelope may
+    change: its author, and the subject of a credential it carries."""
+    match envelope.payload:
+        case GroupCreated(_, _, _, credential) | CredentialIssued(credential, _):
+            return (envelope.author, credential.subject)
+        case CredentialTaken(chain):
+            return (envelope.author, chain[-1].subject)
+    return (envelope.author,)
+
+
+def member_data_due(group: GroupState, identity: str, at: datetime) -> bool:
+    """Whether a member online publishes its membership again at ``at``: while its member
+    data is live, once less than half of its lifetime is left, so that it never lapses (as
+    presence is refreshed); once it has lapsed or when there is none, unless the group
+    makes member data optional (``PEER_MEMBER_DATA_OPTIONAL``), where only acting publishes
+    it. Only a member holding a credential valid now publishes anything."""
+    properties = group.properties
+    if properties is None or group.credential_of(identity, at) is None:
+        return False
+    latest = group.latest_credential(identity)
+    lapses = group.member_data_lapses(identity, latest)
+    if _live(lapses, at):
+        assert lapses is not None  # _live
+        return (lapses - at) * 2 < lapses - group.member_data[identity]
+    return not properties.flags & PeerGroupPropertyFlags.PEER_MEMBER_DATA_OPTIONAL
+
+
 def apply_envelope(state: GroupState, envelope: Envelope, envelope_id: bytes) -> GroupState:
     """The state after an accepted envelope. Admission has already judged it: this only
     folds, into one new state (``apply_envelopes``)."""
@@ -130,11 +239,18 @@ def apply_envelopes(state: GroupState, accepted: Iterable[tuple[Envelope, bytes]
     so; a new state per envelope was most of the fold's cost."""
     fold = _Fold(state)
     heads: dict[str, tuple[int, bytes]] = {}  # each author's last: no envelope reads the heads, so they are set once a run
+    published: dict[str, datetime] = {}  # nor the member data: each identity's latest of the run, set at its end
     for envelope, envelope_id in accepted:
         _fold_payload(fold, envelope)
         heads[envelope.author] = (envelope.seq, envelope_id)
         _fold_member(fold, envelope)
+        for identity in member_data_published_by(envelope):
+            published[identity] = max(envelope.at, published.get(identity, envelope.at))
     fold.changing("heads").update({author: AuthorHead(seq, envelope_id) for author, (seq, envelope_id) in heads.items()})
+    held = state.member_data
+    later = {identity: at for identity, at in published.items() if identity not in held or held[identity] < at}
+    if later:  # the latest publication, whichever order they came in
+        fold.changing("member_data").update(later)
     return fold.done()
 
 
