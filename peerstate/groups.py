@@ -283,12 +283,15 @@ class GroupCalls(PeerCore):
             self._sessions.notify(key, GroupEvent(PeerGroupEventType.PEER_GROUP_EVENT_PROPERTY_CHANGED))
         now = self._clock()
         changed = {identity for event in accepted for identity in members_changed_by(event.envelope)}
+        delivered = after.delivered is not before.delivered  # else no one's latest credential changed
         for identity in sorted(changed):
             if not after.lists(identity, now):
                 continue
             if not before.lists(identity, now):
                 change = PeerMemberChangeType.PEER_MEMBER_JOINED
-            elif _friendly_name(before, identity) != _friendly_name(after, identity) or before.latest_credential(identity) != after.latest_credential(identity):
+            elif _friendly_name(before, identity) != _friendly_name(after, identity) or (
+                delivered and before.latest_credential(identity) != after.latest_credential(identity)
+            ):
                 change = PeerMemberChangeType.PEER_MEMBER_UPDATED
             else:
                 continue
