@@ -448,17 +448,15 @@ class PeerStore:
     def _stored(self, log_id: UUID) -> Any:
         """The log as its latest snapshot and the events since give it; None if it has none.
         A latest snapshot of an earlier state (``EarlierSnapshot``) is not opened from: the
-        log is replayed from its events, and keeps knowing of that snapshot, so that the
-        next one comes when the snapshot policy says."""
+        log is replayed from its events, as if it had no snapshot, so that its next write
+        takes one of today's form and the opens after it start from that again."""
         try:
             with young_collections_only():
                 return self._app.repository.get(log_id, projector_func=project_log)
         except AggregateNotFoundError:
             return None
-        except EarlierSnapshot as earlier:
-            log = self.replayed(log_id)
-            log.snapshot_version = earlier.version
-            return log
+        except EarlierSnapshot:
+            return self.replayed(log_id)
 
     def save(self, *logs: Aggregate) -> int | None:
         """Store the logs' new events and the ledger's entry for them in one transaction:

@@ -227,8 +227,9 @@ def store_has_snapshot(location: Path) -> bool:
 
 def test_a_snapshot_written_before_member_data_was_kept_is_not_opened_from(tmp_path: Path) -> None:
     """A snapshot without the group state's member data cannot say what it is: an open
-    replays the log from its events instead (the state the events give, the snapshot still
-    known for the snapshot policy), and verify reads the snapshot as a row only."""
+    replays the log from its events instead, and verify reads the snapshot as a row only.
+    The next write takes a snapshot of today's form, so that later opens start from it
+    again rather than replaying the whole log until the policy's interval has passed."""
     writer = Peer(open_store(tmp_path / "store"), clock=lambda: T0)
     handle = writer.create_group(writer.create_identity("alice"), "club")
     for name in ("bob", "carol"):
@@ -248,7 +249,7 @@ def test_a_snapshot_written_before_member_data_was_kept_is_not_opened_from(tmp_p
 
     opened = open_store(tmp_path / "store").replica_log(log.identity, log.group)
     assert opened.state == log.state == open_store(tmp_path / "store").replayed(log.id).state
-    assert opened.snapshot_version == row.originator_version
+    assert opened.snapshot_version == 0  # no snapshot to open from: the next write takes one
     with pytest.raises(EarlierSnapshot):
         store.stored_snapshots(log.id)[-1].mutate(None)
     assert audit.verify_store(open_store(tmp_path / "store")).holds
@@ -256,3 +257,22 @@ def test_a_snapshot_written_before_member_data_was_kept_is_not_opened_from(tmp_p
     with sqlite3.connect(tmp_path / "store" / SQLITE_FILE) as database:
         database.execute("update stored_snapshots set state = ? where originator_version = ?", (edited, row.originator_version))
     assert [finding.rule for finding in audit.verify_store(open_store(tmp_path / "store")).findings] == ["snapshot_decodes"]
+
+
+def test_the_first_write_after_a_snapshot_of_an_earlier_form_takes_one_of_today_s(tmp_path: Path) -> None:
+    writer = Peer(open_store(tmp_path / "store"), clock=lambda: T0)
+    handle = writer.create_group(writer.create_identity("alice"), "club")
+    store = open_store(tmp_path / "store")
+    log = store.replica_log(writer.identities()[0].peer_name, writer.group_properties(handle).group_peer_name)
+    with sqlite3.connect(tmp_path / "store" / SQLITE_FILE) as database:
+        database.execute("delete from stored_snapshots")
+    row = store._app.mapper.to_stored_event(ReplicaLog.Snapshot.take(log))
+    tree = json.loads(row.state)
+    del tree["state"]["state"]["_data_"]["group"]["_data_"]["member_data"]
+    assert store._app.snapshots is not None
+    store._app.snapshots.recorder.insert_events([dataclasses.replace(row, state=json.dumps(tree, separators=(",", ":"), sort_keys=True).encode())])
+
+    later = Peer(open_store(tmp_path / "store"), clock=lambda: T0)
+    later.add_record(later.open_group(log.identity, log.group), KIND, T0 + timedelta(days=1), data=b"after")
+    reopened = open_store(tmp_path / "store").replica_log(log.identity, log.group)
+    assert reopened.snapshot_version == reopened.version > log.version  # opened from the new snapshot
