@@ -1,10 +1,11 @@
 """The group calls of a peer: create, open, join by password, connect, close, delete,
 properties, password invitations, events and peer time; and the port that ``sync`` uses.
 
-Each call checks in the order of ``SCENARIOS.md`` 4.1: the handle (``PEER_E_INVALID_GROUP``),
-the arguments (``E_INVALIDARG``), readiness (``PEER_E_GROUP_NOT_READY``), deleted identities,
-authorization, chain length, and last the keys (``PEER_E_NO_KEY_ACCESS``), because using a
-key is the last thing a call does before it stores.
+Each call checks in the order of the scenario contract (``docs/scenario-format.md`` §4.1):
+the handle (``PEER_E_INVALID_GROUP``), the arguments (``E_INVALIDARG``), readiness
+(``PEER_E_GROUP_NOT_READY``), deleted identities, authorization, chain length, and last the
+keys (``PEER_E_NO_KEY_ACCESS``), because using a key is the last thing a call does before it
+stores.
 """
 
 from __future__ import annotations
@@ -190,7 +191,7 @@ class GroupCalls(PeerCore):
     # Clouds ----------------------------------------------------------------------------------
 
     def _cloud(self, cloud: str | None, default: str = "Global_") -> str:
-        """The one cloud of this peer that ``cloud`` names (``SCENARIOS.md`` 4.6)."""
+        """The one cloud of this peer that ``cloud`` names (``docs/scenario-format.md`` §4.6)."""
         wanted = default if cloud is None else cloud
         clouds = self._settings.clouds
         if wanted in clouds:

@@ -3,7 +3,7 @@ import; and the autorefresh that sync runs.
 
 Each record operation is one ``RecordPublished`` envelope in the group log, signed by its
 author and admitted by the same rules a received one meets. Checks come in the order of
-``SCENARIOS.md`` 4.1: the handle, the arguments (malformed ones ``E_INVALIDARG``;
+``docs/scenario-format.md`` §4.1: the handle, the arguments (malformed ones ``E_INVALIDARG``;
 attributes against their schema ``PEER_E_INVALID_ATTRIBUTES``; size
 ``PEER_E_MAX_RECORD_SIZE_EXCEEDED``), readiness, a deleted caller, then what needs the
 record itself (``PEER_E_RECORD_NOT_FOUND``, an update's unchanged type and flags),
