@@ -38,9 +38,9 @@ SEARCH = (
 def _import_peerstate() -> None:
     global PeerError, PeerSettings, Peer, cards, configs, database_files, formats, invitations, network
     global open_store, record_attributes, record_search, sync, wire
-    from peerstate import (  # noqa: F401
-        Peer, PeerError, PeerSettings, cards, configs, database_files, formats, invitations, network, open_store,
-        record_attributes, record_search, sync, wire,
+    from peerstate import Peer, PeerError, PeerSettings, network, open_store, sync, wire  # noqa: F401
+    from peerstate.documents import (  # noqa: F401
+        cards, configs, database_files, formats, invitations, record_attributes, record_search,
     )
 
 

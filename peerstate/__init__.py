@@ -1,7 +1,8 @@
 """peerstate: the Windows Peer Grouping and Identity Manager semantics as an event-sourced state machine.
 
 What an embedding application needs is here: ``Peer`` and its settings, stores, errors,
-the request a credential call takes, and the header's flag enums its calls accept.
+the request a credential call takes, the two kinds of invitation ``parse_invitation``
+gives, the event registration ``register_event`` takes, and the header's flag enums its calls accept.
 """
 
 from peerstate.constants import (
@@ -11,14 +12,19 @@ from peerstate.constants import (
     PeerRecordFlags,
 )
 from peerstate.errors import HResult, PeerError
-from peerstate.groups import CredentialRequest
+from peerstate.calls.groups import CredentialRequest
+from peerstate.calls.sessions import Interest
+from peerstate.documents.invitations import CredentialInvitation, PasswordInvitation
 from peerstate.peer import NamePair, Peer, PeerSettings
-from peerstate.store import PeerStore, open_store
+from peerstate.storage.store import PeerStore, open_store
 
 __all__ = [
+    "CredentialInvitation",
     "CredentialRequest",
     "HResult",
+    "Interest",
     "NamePair",
+    "PasswordInvitation",
     "Peer",
     "PeerError",
     "PeerGroupAuthenticationScheme",

@@ -20,7 +20,7 @@ from uuid import UUID
 import attrs
 from eventsourcing.domain import Aggregate
 
-from peerstate import admission
+from peerstate.sync import admission
 from peerstate.domain.group_events import (
     Envelope,
     EnvelopeAccepted,
@@ -30,8 +30,8 @@ from peerstate.domain.group_events import (
     ReplicaJoined,
 )
 from peerstate.domain.group_state import GroupState, apply_envelope
-from peerstate.locations import FROM_ENVIRONMENT, SQLITE_FILE, is_postgres
-from peerstate.store import (
+from peerstate.storage.locations import FROM_ENVIRONMENT, SQLITE_FILE, is_postgres
+from peerstate.storage.store import (
     LEDGER_START,
     CommitLedger,
     EarlierSnapshot,

@@ -14,7 +14,7 @@ import attrs
 
 from peerstate.domain.events import IdentityEvent
 from peerstate.domain.group_events import ReplicaEvent
-from peerstate.store import CommitLedger, PeerStore, ReplicaLog
+from peerstate.storage.store import CommitLedger, PeerStore, ReplicaLog
 
 
 @attrs.frozen

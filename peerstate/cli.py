@@ -52,8 +52,8 @@ from peerstate.views import group_digest, member_lines, replica_as_of
 from peerstate.scenario import ScenarioFileError, StepResult, load_scenario, replay, scenario_files, stores_of_file
 from peerstate.scenario.problems import format_path
 from peerstate.domain.replica import ReplicaState
-from peerstate.locations import Location, is_postgres, parse_location
-from peerstate.store import NotAStore, PeerStore, open_store
+from peerstate.storage.locations import Location, is_postgres, parse_location
+from peerstate.storage.store import NotAStore, PeerStore, open_store
 
 Paint: TypeAlias = Callable[[str, bool], str]
 """Marks a verdict's text on stdout: ``paint(text, holds)``."""

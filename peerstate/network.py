@@ -22,8 +22,8 @@ from typing import Final
 
 from peerstate.constants import PeerGroupEventType
 from peerstate.errors import PeerError
-from peerstate.record_calls import RecordCalls
-from peerstate.sessions import Neighbor, ReplicaKey
+from peerstate.calls.records import RecordCalls
+from peerstate.calls.sessions import Neighbor, ReplicaKey
 from peerstate.sync import Connector, Listener, exchange
 
 MAX_ROUNDS: Final = 64

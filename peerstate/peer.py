@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from peerstate import arguments, crypto, formats, names
-from peerstate.core import Decision, NamePair, PeerSettings, utc_now
+from peerstate import crypto, names
+from peerstate.calls import arguments
+from peerstate.documents import formats
+from peerstate.calls.runtime import Decision, NamePair, PeerSettings, utc_now
 from peerstate.domain import rules
 from peerstate.domain.events import (
     FriendlyNameChanged,
@@ -21,7 +23,7 @@ from peerstate.domain.events import (
 )
 from peerstate.domain.state import IdentityStoreState
 from peerstate.errors import InvalidArgument, NoKeyAccess
-from peerstate.record_calls import RecordCalls
+from peerstate.calls.records import RecordCalls
 
 __all__ = ["NamePair", "Peer", "PeerSettings", "utc_now"]
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final
 
 import pytest
 
-from peerstate.locations import is_postgres
+from peerstate.storage.locations import is_postgres
 from peerstate.scenario import Scenario, ScenarioFileError, StepResult, load_scenario, replay, stores_of_file
 from peerstate.scenario.model import CallStep
 

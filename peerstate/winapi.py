@@ -31,13 +31,14 @@ from peerstate.constants import (
     PeerRecordFlags,
 )
 from peerstate.errors import S_OK, HResult, InvalidArgument, PeerError, by_name, peer_error
-from peerstate import arguments, cards
-from peerstate.groups import CredentialRequest, MemberView
-from peerstate.invitations import CredentialInvitation
+from peerstate.calls import arguments
+from peerstate.documents import cards
+from peerstate.calls.groups import CredentialRequest, MemberView
+from peerstate.documents.invitations import CredentialInvitation
 from peerstate.names import ROLE_ADMIN
 from peerstate.peer import NamePair, Peer
 from peerstate.domain.records import RecordVersion
-from peerstate.sessions import GroupEvent, Interest, Neighbor
+from peerstate.calls.sessions import GroupEvent, Interest, Neighbor
 
 ALL_FUNCTIONS: Final = frozenset(
     """

@@ -27,7 +27,7 @@ import attrs
 import orjson
 import pybase64
 
-from peerstate.bulk import young_collections_only
+from peerstate.storage.bulk import young_collections_only
 
 MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
 """Larger than any honest sync batch; a cap, so a hostile peer cannot make us parse more."""

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from peerstate import Peer, PeerError, PeerSettings, PeerStore, open_store
-from peerstate import store as store_module
+from peerstate.storage import store as store_module
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

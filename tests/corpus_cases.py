@@ -24,19 +24,9 @@ import attrs
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from peerstate import (
-    Peer,
-    PeerStore,
-    cards,
-    configs,
-    credentials,
-    crypto,
-    formats,
-    invitations,
-    open_store,
-    record_attributes,
-    record_search,
-)
+from peerstate import Peer, PeerStore, crypto, open_store
+from peerstate.documents import cards, configs, formats, invitations, record_attributes, record_search
+from peerstate.crypto import credentials
 from peerstate.crypto import PrivateKey
 from peerstate.names import ROLE_ADMIN, ROLE_INVITING_MEMBER, ROLE_MEMBER, authority_of
 

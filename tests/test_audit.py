@@ -14,13 +14,13 @@ import attrs
 import pytest
 
 from peerstate import Peer, PeerSettings, audit, network
-from peerstate.groups import CredentialRequest
+from peerstate.calls.groups import CredentialRequest
 from peerstate.names import ROLE_ADMIN
 from peerstate.cli import main
 from peerstate.domain.group_events import EnvelopeAccepted, EnvelopeRefused
 from peerstate.scenario import load_scenario, replay
-from peerstate.locations import SQLITE_FILE
-from peerstate.store import open_store
+from peerstate.storage.locations import SQLITE_FILE
+from peerstate.storage.store import open_store
 
 from tests.conftest import T0
 

@@ -22,8 +22,8 @@ from scenario_fakes import scenario_file
 
 from peerstate import cli
 from peerstate.cli import main
-from peerstate.locations import SQLITE_FILE
-from peerstate.store import open_store
+from peerstate.storage.locations import SQLITE_FILE
+from peerstate.storage.store import open_store
 
 NAME = {"peer": "alice", "call": "PeerCreatePeerName", "args": {"pwzClassifier": "chess"},
         "check": {"ppwzPeerName": "0.chess"}}

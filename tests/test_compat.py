@@ -29,12 +29,13 @@ from typing import Any
 
 import pytest
 
-from peerstate import Peer, PeerSettings, admission, open_store, wire
+from peerstate import Peer, PeerSettings, open_store, wire
+from peerstate.sync import admission
 from peerstate.audit import verify_store
 from peerstate.domain.replica import WRONG_PASSWORD_RULE
-from peerstate.locations import SQLITE_FILE, Location, child, with_schema
+from peerstate.storage.locations import SQLITE_FILE, Location, child, with_schema
 from peerstate.names import ROLE_MEMBER
-from peerstate.store import ReplicaLog
+from peerstate.storage.store import ReplicaLog
 
 from backends import postgres_server
 from compat.derived import (

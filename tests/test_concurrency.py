@@ -38,9 +38,9 @@ import pytest
 from peerstate import Peer, PeerError, PeerSettings, network, open_store, views
 from peerstate.domain.group_events import CredentialIssued, EnvelopeAccepted, ReplicaCreated, ReplicaJoined
 from peerstate.domain.replica import evolve_replica, new_replica
-from peerstate.groups import CredentialRequest
+from peerstate.calls.groups import CredentialRequest
 from peerstate.names import ROLE_ADMIN, ROLE_MEMBER, may_issue
-from peerstate.store import PeerStore
+from peerstate.storage.store import PeerStore
 
 from workers.checks import sound
 

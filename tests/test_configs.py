@@ -9,8 +9,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from peerstate import configs, crypto, formats
-from peerstate.configs import GroupConfig
+from peerstate import crypto
+from peerstate.documents import configs, formats
+from peerstate.documents.configs import GroupConfig
 from peerstate.constants import PnrpCloudFlags, PnrpScope
 from peerstate.crypto import PrivateKey
 from peerstate.errors import InvalidArgument

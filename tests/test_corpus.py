@@ -70,7 +70,8 @@ from typing import Final, NamedTuple
 
 import pytest
 
-from peerstate import PeerError, cards, configs, crypto, formats, invitations, record_attributes, record_search
+from peerstate import PeerError, crypto
+from peerstate.documents import cards, configs, formats, invitations, record_attributes, record_search
 from peerstate.errors import by_name
 
 from tests.corpus_cases import (

@@ -44,8 +44,8 @@ import pytest
 
 from peerstate import Peer, PeerSettings, network, open_store, views
 from peerstate.audit import verify_store
-from peerstate.locations import Location, with_schema
-from peerstate.store import PeerStore
+from peerstate.storage.locations import Location, with_schema
+from peerstate.storage.store import PeerStore
 
 from workers.checks import sound
 from backends import postgres_server

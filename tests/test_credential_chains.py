@@ -16,11 +16,14 @@ from datetime import timedelta
 import attrs
 import pytest
 
-from peerstate import Peer, PeerError, admission, credentials, crypto, invitations, network, open_store, views
+from peerstate import Peer, PeerError, crypto, network, open_store, views
+from peerstate.sync import admission
+from peerstate.crypto import credentials
+from peerstate.documents import invitations
 from peerstate.domain.events import GroupAttached
 from peerstate.domain.group_events import Credential, CredentialTaken, Envelope, ReplicaJoined
 from peerstate.names import ROLE_ADMIN, ROLE_MEMBER, authority_of
-from peerstate.store import PeerStore
+from peerstate.storage.store import PeerStore
 
 from tests.conftest import T0
 

@@ -18,8 +18,9 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peerstate import credentials, crypto, names
-from peerstate.credentials import (
+from peerstate import crypto, names
+from peerstate.crypto import credentials
+from peerstate.crypto.credentials import (
     MAX_CHAIN_LENGTH,
     ROOT_LIFETIME,
     CircularChain,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from peerstate import formats
+from peerstate.documents import formats
 
 INFO = formats.identity_info_xml(b"\x30\x03\x02\x01\x01")
 

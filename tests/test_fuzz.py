@@ -14,7 +14,7 @@ The documented error of each layer:
 
 - the ``peerstate`` calls (invitations, configurations, cards, record attributes and search,
   the group database file, the sync state machines): ``PeerError``;
-- ``peerstate.formats``, the pure XML layer below them: ``formats.MalformedDocument`` (a
+- ``peerstate.documents.formats``, the pure XML layer below them: ``formats.MalformedDocument`` (a
   ``ValueError``) that its callers turn into their HRESULT;
 - ``peerstate.wire.decode``: ``wire.WireError``;
 - ``record_attributes.parse_w3c_datetime``: ``ValueError``, as it documents;
@@ -51,33 +51,25 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from peerstate import (
-    Peer,
-    PeerError,
-    PeerSettings,
-    admission,
+from peerstate import Peer, PeerError, PeerSettings, crypto, network, open_store, sync, winapi, wire
+from peerstate.sync import admission
+from peerstate.documents import (
     cards,
     configs,
-    credentials,
-    crypto,
     database_files,
     formats,
     invitations,
-    network,
-    open_store,
     record_attributes,
     record_search,
-    sync,
-    winapi,
-    wire,
 )
+from peerstate.crypto import credentials
 from peerstate.constants import PeerGroupEventType, PeerGroupPropertyFlags, PeerRecordFlags
 from peerstate.domain.group_events import Envelope, RecordPublished, SharedEvent
 from peerstate.domain.records import creator_tag
 from peerstate.errors import HRESULTS
-from peerstate.invitations import PasswordInvitation
+from peerstate.documents.invitations import PasswordInvitation
 from peerstate.names import ROLE_ADMIN, ROLE_INVITING_MEMBER, ROLE_MEMBER
-from peerstate.sessions import Interest, Neighbor, ReplicaKey
+from peerstate.calls.sessions import Interest, Neighbor, ReplicaKey
 
 from tests.conftest import T0
 

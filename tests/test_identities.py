@@ -10,8 +10,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from peerstate import Peer, PeerSettings, PeerStore, crypto, formats, names, open_store
-from peerstate.locations import SQLITE_FILE
+from peerstate import Peer, PeerSettings, PeerStore, crypto, names, open_store
+from peerstate.documents import formats
+from peerstate.storage.locations import SQLITE_FILE
 
 from conftest import T0, refused
 

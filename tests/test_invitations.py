@@ -11,11 +11,13 @@ from datetime import timedelta
 import attrs
 import pytest
 
-from peerstate import credentials, crypto, formats, invitations, wire
+from peerstate import crypto, wire
+from peerstate.crypto import credentials
+from peerstate.documents import formats, invitations
 from peerstate.constants import PnrpCloudFlags, PnrpScope
 from peerstate.crypto import PrivateKey
 from peerstate.errors import PeerError
-from peerstate.invitations import CredentialInvitation, PasswordInvitation
+from peerstate.documents.invitations import CredentialInvitation, PasswordInvitation
 from peerstate.names import ROLE_ADMIN, ROLE_INVITING_MEMBER, ROLE_MEMBER
 
 from conftest import T0

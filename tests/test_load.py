@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from peerstate import Peer, PeerSettings, audit, network, open_store, views
-from peerstate.locations import with_schema
+from peerstate.storage.locations import with_schema
 from tests.test_concurrency import T0, race, tally
 
 from backends import postgres_server

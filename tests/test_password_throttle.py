@@ -11,7 +11,7 @@ from peerstate import Peer, PeerSettings, network, open_store
 from peerstate.constants import PeerGroupEventType
 from peerstate.domain.group_events import JoinRefused
 from peerstate.names import ROLE_MEMBER
-from peerstate.sessions import Interest
+from peerstate.calls.sessions import Interest
 
 from tests.conftest import T0
 

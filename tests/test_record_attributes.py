@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peerstate import formats
+from peerstate.documents import formats
 from peerstate.errors import PeerError
-from peerstate.record_attributes import (
+from peerstate.documents.record_attributes import (
     RESERVED_ATTRIBUTE_NAMES,
     Attribute,
     AttributeType,

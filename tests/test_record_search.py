@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peerstate.errors import InvalidArgument, PeerError
-from peerstate.record_attributes import Attribute
-from peerstate.record_search import (
+from peerstate.documents.record_attributes import Attribute
+from peerstate.documents.record_search import (
     MAX_CLAUSES,
     MAX_DEPTH,
     AllOf,

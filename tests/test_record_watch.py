@@ -15,7 +15,7 @@ from immutables import Map
 from peerstate.constants import PeerRecordChangeType
 from peerstate.domain.group_events import Record
 from peerstate.domain.records import DELETED, LiveRecords, RecordVersion, record_changes, shown_versions, winner
-from peerstate.record_watch import RecordWatch
+from peerstate.calls.record_watch import RecordWatch
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 KIND = UUID(int=7)

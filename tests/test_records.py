@@ -19,7 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from peerstate import Peer, PeerError, PeerSettings, admission, credentials, crypto, database_files, network, open_store, sync, views
+from peerstate import Peer, PeerError, PeerSettings, crypto, network, open_store, sync, views
+from peerstate.sync import admission
+from peerstate.crypto import credentials
+from peerstate.documents import database_files
 from peerstate.constants import PeerGroupEventType, PeerRecordChangeType
 from peerstate.domain.group_events import CredentialIssued, Envelope, Record, RecordPublished
 from peerstate.domain.records import (
@@ -36,8 +39,8 @@ from peerstate.domain.records import (
     winner,
 )
 from peerstate.names import ROLE_MEMBER
-from peerstate.sessions import Interest
-from peerstate.store import PeerStore
+from peerstate.calls.sessions import Interest
+from peerstate.storage.store import PeerStore
 
 from tests.conftest import T0
 

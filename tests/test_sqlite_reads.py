@@ -13,9 +13,9 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peerstate.locations import FROM_ENVIRONMENT
-from peerstate.sqlite_reads import MAPPED_BYTES, LogRowsRecorder
-from peerstate.store import open_store
+from peerstate.storage.locations import FROM_ENVIRONMENT
+from peerstate.storage.sqlite_reads import MAPPED_BYTES, LogRowsRecorder
+from peerstate.storage.store import open_store
 
 LOGS = (uuid.UUID(int=1), uuid.UUID(int=2))
 EVENTS = 9

@@ -23,8 +23,8 @@ from immutables import Map
 
 from peerstate import Peer, audit
 from peerstate.domain.events import IdentityCreated, IdentityDeleted
-from peerstate.locations import SQLITE_FILE
-from peerstate.store import SNAPSHOT_EVERY, EarlierSnapshot, IdentityLog, PeerStore, ReplicaLog, open_store, snapshot_due  # the rule itself: conftest replaces it in the store
+from peerstate.storage.locations import SQLITE_FILE
+from peerstate.storage.store import SNAPSHOT_EVERY, EarlierSnapshot, IdentityLog, PeerStore, ReplicaLog, open_store, snapshot_due  # the rule itself: conftest replaces it in the store
 
 from tests.conftest import T0
 

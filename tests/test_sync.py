@@ -16,7 +16,9 @@ import attrs
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from peerstate import Peer, PeerError, PeerSettings, admission, credentials, crypto, network, open_store, views
+from peerstate import Peer, PeerError, PeerSettings, crypto, network, open_store, views
+from peerstate.sync import admission
+from peerstate.crypto import credentials
 from peerstate.constants import PeerGroupEventType
 from peerstate.domain.group_events import (
     CredentialIssued,
@@ -27,8 +29,8 @@ from peerstate.domain.group_events import (
 from peerstate.domain.group_state import GroupState, apply_envelope
 from peerstate.errors import peer_error
 from peerstate.names import ROLE_ADMIN
-from peerstate.sessions import Interest
-from peerstate.store import PeerStore
+from peerstate.calls.sessions import Interest
+from peerstate.storage.store import PeerStore
 
 from tests.conftest import T0
 

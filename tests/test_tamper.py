@@ -32,7 +32,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from psycopg.sql import SQL, Identifier
 
-from peerstate import Peer, admission, audit, credentials, crypto, open_store
+from peerstate import Peer, audit, crypto, open_store
+from peerstate.sync import admission
+from peerstate.crypto import credentials
 from peerstate.domain.group_events import (
     CredentialIssued,
     CredentialTaken,
@@ -46,8 +48,8 @@ from peerstate.domain.events import IdentityCreated
 from peerstate.domain.group_state import GroupState, apply_envelope
 from peerstate.names import ROLE_ADMIN
 from peerstate.scenario import load_scenario, replay
-from peerstate.locations import SQLITE_FILE, child, postgres_environment, schema_of, with_schema
-from peerstate.store import CommitLedger, IdentityLog, ReplicaLog, _connect, chain_link, chain_start, postgres_stores
+from peerstate.storage.locations import SQLITE_FILE, child, postgres_environment, schema_of, with_schema
+from peerstate.storage.store import CommitLedger, IdentityLog, ReplicaLog, _connect, chain_link, chain_start, postgres_stores
 
 from tests.backends import postgres_server
 from tests.conftest import T0

@@ -13,8 +13,8 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 
 from peerstate import crypto
-from peerstate.credentials import sign, verify_with
-from peerstate.store import PAGE, project_log
+from peerstate.crypto.credentials import sign, verify_with
+from peerstate.storage.store import PAGE, project_log
 
 BARE_ID: Final = uuid5(NAMESPACE_URL, "peerstate-bench:bare")
 SIGNED: Final = bytes(300)

@@ -17,12 +17,13 @@ from uuid import UUID
 
 import attrs
 
-from peerstate import admission, network, wire
+from peerstate import network, wire
+from peerstate.sync import admission
 from peerstate.bench import baselines
 from peerstate.bench.corpus import KIND, RECORD_DATA, T0, GroupCorpus, clock
-from peerstate.bulk import young_collections_only
-from peerstate.core import PeerSettings
-from peerstate.credentials import _rsa_public_key, verify_with
+from peerstate.storage.bulk import young_collections_only
+from peerstate.calls.runtime import PeerSettings
+from peerstate.crypto.credentials import _rsa_public_key, verify_with
 from peerstate.domain.group_state import GroupState
 from peerstate.domain.group_events import (
     Credential,
@@ -34,7 +35,7 @@ from peerstate.domain.group_events import (
 from peerstate.names import ROLE_MEMBER
 from peerstate.peer import Peer
 from peerstate.scenario import load_scenario, replay
-from peerstate.store import PeerStore, ReplicaLog, open_store
+from peerstate.storage.store import PeerStore, ReplicaLog, open_store
 from peerstate.sync import Batch
 
 OPEN_TARGET: Final = 0.5

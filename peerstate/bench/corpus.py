@@ -15,8 +15,8 @@ from typing import Final
 
 from peerstate.domain.group_events import RecordPublished, ReplicaClosed, ReplicaConnected
 from peerstate.peer import Peer
-from peerstate.record_calls import draft, new_record
-from peerstate.store import PeerStore, ReplicaLog, open_store
+from peerstate.calls.records import draft, new_record
+from peerstate.storage.store import PeerStore, ReplicaLog, open_store
 
 T0: Final = datetime(2026, 1, 1, tzinfo=timezone.utc)
 KIND: Final = uuid.UUID("0b0e5c4a-7e57-4d1c-9a3e-000000000001")

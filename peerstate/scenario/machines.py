@@ -18,8 +18,8 @@ import attrs
 
 from peerstate import network, views
 from peerstate.peer import Peer, PeerSettings
-from peerstate.locations import Location, child
-from peerstate.store import PeerStore, open_store
+from peerstate.storage.locations import Location, child
+from peerstate.storage.store import PeerStore, open_store
 from peerstate.scenario.problems import KeyPathError
 
 Clock = Callable[[], datetime]

@@ -29,7 +29,10 @@ from peerstate.domain.group_state import GroupState
 from peerstate.domain.replica import ReplicaState
 from peerstate.domain.state import IdentityStoreState, evolve
 from peerstate.names import ROLE_NAMES
-from peerstate.store import SNAPSHOT_VALUES, IdentityLog, LogHead, PeerStore
+try:
+    from peerstate.storage.store import SNAPSHOT_VALUES, IdentityLog, LogHead, PeerStore
+except ImportError:  # the layout of a578c78, which make_fixtures.py runs on
+    from peerstate.store import SNAPSHOT_VALUES, IdentityLog, LogHead, PeerStore  # type: ignore[import-not-found,no-redef]
 
 POSTGRES_SCHEMA = "compat_fixture"
 """The schema a fixture set's PostgreSQL dump holds its stores under (``compat_fixture_alice``

@@ -34,8 +34,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
 from peerstate import Peer, PeerError, PeerSettings, network, open_store
-from peerstate.groups import CredentialRequest
-from peerstate.locations import parse_location
+from peerstate.calls.groups import CredentialRequest
+from peerstate.storage.locations import parse_location
 
 
 T0: Final = datetime(2026, 1, 1, tzinfo=timezone.utc)

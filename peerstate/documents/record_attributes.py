@@ -21,7 +21,7 @@ from xml.etree.ElementTree import Element
 
 import attrs
 
-from peerstate import formats
+from peerstate.documents import formats
 from peerstate.errors import PeerError, peer_error
 
 AttributeType: TypeAlias = Literal["string", "date", "int"]

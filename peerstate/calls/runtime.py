@@ -28,9 +28,9 @@ from peerstate.domain.events import IdentityEvent, KeyStoreProtected
 from peerstate.domain.group_events import ReplicaEvent
 from peerstate.domain.state import IdentityStoreState
 from peerstate.errors import InvalidArgument, peer_error
-from peerstate.keys import KeyRing
-from peerstate.sessions import ReplicaKey, Sessions
-from peerstate.store import PeerStore, ReplicaLog, WriteConflict
+from peerstate.crypto.key_ring import KeyRing
+from peerstate.calls.sessions import ReplicaKey, Sessions
+from peerstate.storage.store import PeerStore, ReplicaLog, WriteConflict
 
 MAX_SAVE_ATTEMPTS: Final = 16
 """Attempts of one call at most; from the second on it holds the store's turn, so more than

@@ -40,8 +40,8 @@ from peerstate.domain.group_events import (
     RecordPublished,
 )
 from peerstate import wire
-from peerstate.bulk import young_collections_only
-from peerstate.store_format import (
+from peerstate.storage.bulk import young_collections_only
+from peerstate.storage.store_format import (
     AttrsAsDict,
     BytesAsBase64,
     GroupStateAsFields,
@@ -57,13 +57,13 @@ from peerstate.store_format import (
     maps_in_key_order,
 )
 from peerstate.errors import InvalidArgument
-from peerstate.locations import FROM_ENVIRONMENT, POOL, SQLITE_FILE, Location, is_postgres, postgres_environment, with_schema
+from peerstate.storage.locations import FROM_ENVIRONMENT, POOL, SQLITE_FILE, Location, is_postgres, postgres_environment, with_schema
 from peerstate.domain.group_state import AuthorHead, Member
 from peerstate.domain.records import RecordVersion
 from peerstate.domain.replica import Guesses, ReplicaState, accept_envelopes, evolve_replica, new_replica
 from peerstate.domain.state import IdentityStoreState, evolve
-from peerstate.sqlite_reads import LogRowsRecorder
-from peerstate.writer_turns import AdvisoryLock, LockFile, ProcessLock, WriterTurn
+from peerstate.storage.sqlite_reads import LogRowsRecorder
+from peerstate.storage.writer_turns import AdvisoryLock, LockFile, ProcessLock, WriterTurn
 
 PAGE: Final = 500
 _Log = TypeVar("_Log", bound=Aggregate)

@@ -30,9 +30,9 @@ from xml.etree.ElementTree import Element
 
 import attrs
 
-from peerstate import formats
+from peerstate.documents import formats
 from peerstate.errors import InvalidArgument, peer_error
-from peerstate.record_attributes import (
+from peerstate.documents.record_attributes import (
     Attribute,
     AttributeType,
     AttributeValue,

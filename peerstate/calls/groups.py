@@ -17,7 +17,11 @@ from uuid import UUID
 
 import attrs
 
-from peerstate import admission, arguments, cards, configs, credentials, crypto, invitations, names, wire
+from peerstate import crypto, names, wire
+from peerstate.sync import admission
+from peerstate.calls import arguments
+from peerstate.documents import cards, configs, invitations
+from peerstate.crypto import credentials
 from peerstate.constants import (
     PeerConnectionFlags,
     PeerConnectionStatus,
@@ -29,8 +33,8 @@ from peerstate.constants import (
     PeerMemberChangeType,
     PeerMemberFlags,
 )
-from peerstate.bulk import young_collections_only
-from peerstate.core import GroupDecision, NamePair, PeerCore, SpreadDecision
+from peerstate.storage.bulk import young_collections_only
+from peerstate.calls.runtime import GroupDecision, NamePair, PeerCore, SpreadDecision
 from peerstate.domain import rules
 from peerstate.domain.events import GroupAttached, GroupDetached, IdentityEvent
 from peerstate.domain.group_events import (
@@ -64,8 +68,8 @@ from peerstate.domain.group_state import GroupState, member_data_due, members_ch
 from peerstate.domain.records import LiveRecords
 from peerstate.domain.state import IdentityRecord
 from peerstate.errors import GroupNotReady, InvalidArgument, NotFound, PeerError, peer_error
-from peerstate.sessions import GroupEvent, GroupHandle, Interest, Neighbor, ReplicaKey
-from peerstate.store import ReplicaLog
+from peerstate.calls.sessions import GroupEvent, GroupHandle, Interest, Neighbor, ReplicaKey
+from peerstate.storage.store import ReplicaLog
 
 DEFAULT_MEMBER_DATA_LIFETIME: Final = 2_419_200
 DEFAULT_PRESENCE_LIFETIME: Final = 300

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 
-from peerstate import credentials, names, record_attributes, wire
+from peerstate import names, wire
+from peerstate.crypto import credentials
+from peerstate.documents import record_attributes
 from peerstate.domain import rules
 from peerstate.domain.group_events import (
     Credential,

@@ -21,18 +21,21 @@ from uuid import UUID
 
 import attrs
 
-from peerstate import admission, arguments, credentials, database_files, record_attributes, record_search
+from peerstate.sync import admission
+from peerstate.calls import arguments
+from peerstate.crypto import credentials
+from peerstate.documents import database_files, record_attributes, record_search
 from peerstate.constants import PeerRecordFlags
-from peerstate.core import GroupDecision
+from peerstate.calls.runtime import GroupDecision
 from peerstate.domain import record_rules, rules
 from peerstate.domain.group_events import Credential, Envelope, EnvelopeAccepted, Record, RecordPublished
 from peerstate.domain.group_state import GroupState, apply_envelope
 from peerstate.domain.records import DELETED, MAX_RECORD_SIZE, LiveRecords, RecordVersion, creator_tag, refresh_due, refreshed_expiration
 from peerstate.domain.replica import ReplicaState
 from peerstate.errors import InvalidArgument, peer_error
-from peerstate.groups import GroupCalls
-from peerstate.sessions import GroupHandle, ReplicaKey
-from peerstate.store import ReplicaLog
+from peerstate.calls.groups import GroupCalls
+from peerstate.calls.sessions import GroupHandle, ReplicaKey
+from peerstate.storage.store import ReplicaLog
 
 SETTABLE_FLAGS: Final = int(PeerRecordFlags.PEER_RECORD_FLAG_AUTOREFRESH)
 

@@ -11,7 +11,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from peerstate import crypto, formats, names
+from peerstate import crypto, names
+from peerstate.documents import formats
 from peerstate.errors import InvalidArgument
 
 

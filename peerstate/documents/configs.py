@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import attrs
 
-from peerstate import credentials, crypto, formats
+from peerstate import crypto
+from peerstate.crypto import credentials
+from peerstate.documents import formats
 from peerstate.errors import InvalidArgument
-from peerstate.invitations import InCloud, cloud_scope_known
+from peerstate.documents.invitations import InCloud, cloud_scope_known
 
 
 @attrs.frozen

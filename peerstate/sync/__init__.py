@@ -38,15 +38,16 @@ from typing import Final, Literal
 
 import attrs
 
-from peerstate import credentials, crypto, names, wire
-from peerstate.bulk import young_collections_only
+from peerstate import crypto, names, wire
+from peerstate.crypto import credentials
+from peerstate.storage.bulk import young_collections_only
 from peerstate.constants import PeerGroupEventType
 from peerstate.domain import rules
 from peerstate.domain.group_events import Envelope
 from peerstate.domain.replica import WRONG_PASSWORD_RULE
 from peerstate.errors import HRESULTS, PeerError, peer_error
-from peerstate.groups import GroupCalls
-from peerstate.sessions import Neighbor, ReplicaKey
+from peerstate.sync.port import SyncPort
+from peerstate.calls.sessions import Neighbor, ReplicaKey
 
 NONCE_BYTES: Final = 32
 BATCH_BYTES: Final = wire.MAX_MESSAGE_BYTES // 2
@@ -147,11 +148,11 @@ def _refusal_error(refusal: Refusal) -> PeerError:
     return peer_error(name, refusal.reason)
 
 
-def _heads(peer: GroupCalls, key: ReplicaKey) -> tuple[Head, ...]:
+def _heads(peer: SyncPort, key: ReplicaKey) -> tuple[Head, ...]:
     return tuple(Head(author, head.seq) for author, head in sorted(peer.sync_replica(key).state.group.heads.items()))
 
 
-def _batch(peer: GroupCalls, key: ReplicaKey, theirs: dict[str, int], heads: tuple[Head, ...]) -> Batch:
+def _batch(peer: SyncPort, key: ReplicaKey, theirs: dict[str, int], heads: tuple[Head, ...]) -> Batch:
     """What the other side lacks, as much as one batch carries."""
     envelopes, complete = peer.sync_missing(key, theirs, BATCH_BYTES)
     return Batch(envelopes, heads, complete)
@@ -187,7 +188,7 @@ def _chain_holds(chain: tuple[bytes, ...], group: str, identity: str, key: bytes
 class Connector:
     """The side whose handle is connected and looks for a listening member."""
 
-    def __init__(self, peer: GroupCalls, key: ReplicaKey, remote: Neighbor) -> None:
+    def __init__(self, peer: SyncPort, key: ReplicaKey, remote: Neighbor) -> None:
         self._peer = peer
         self._key = key
         self._remote = remote
@@ -266,7 +267,7 @@ class Connector:
 class Listener:
     """The side that listens: a synchronized replica with a connected handle."""
 
-    def __init__(self, peer: GroupCalls, key: ReplicaKey, remote: Neighbor) -> None:
+    def __init__(self, peer: SyncPort, key: ReplicaKey, remote: Neighbor) -> None:
         self._peer = peer
         self._key = key
         self._remote = remote

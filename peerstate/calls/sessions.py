@@ -22,8 +22,8 @@ from peerstate.constants import (
     PeerMemberChangeType,
     PeerRecordChangeType,
 )
-from peerstate.arguments import shown
-from peerstate.record_watch import RecordWatch
+from peerstate.calls.arguments import shown
+from peerstate.calls.record_watch import RecordWatch
 from peerstate.errors import InvalidArgument, InvalidGroup
 
 ReplicaKey = tuple[str, str]

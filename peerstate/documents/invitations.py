@@ -30,7 +30,9 @@ from uuid import UUID
 
 import attrs
 
-from peerstate import credentials, crypto, formats, wire
+from peerstate import crypto, wire
+from peerstate.crypto import credentials
+from peerstate.documents import formats
 from peerstate.constants import PnrpCloudFlags, PnrpScope
 from peerstate.errors import PeerError, peer_error
 
