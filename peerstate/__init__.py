@@ -12,7 +12,7 @@ from peerstate.constants import (
     PeerRecordFlags,
 )
 from peerstate.errors import HResult, PeerError
-from peerstate.calls.groups import CredentialRequest
+from peerstate.calls.credentials import CredentialRequest
 from peerstate.calls.sessions import Interest
 from peerstate.documents.invitations import CredentialInvitation, PasswordInvitation
 from peerstate.peer import NamePair, Peer, PeerSettings

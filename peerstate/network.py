@@ -22,19 +22,20 @@ from typing import Final
 
 from peerstate.constants import PeerGroupEventType
 from peerstate.errors import PeerError
-from peerstate.calls.records import RecordCalls
 from peerstate.calls.sessions import Neighbor, ReplicaKey
+from peerstate.peer import Peer, sync_port
 from peerstate.sync import Connector, Listener, exchange
+from peerstate.sync.port import SyncPort
 
 MAX_ROUNDS: Final = 64
 
 
-def node(peer: RecordCalls, key: ReplicaKey) -> Neighbor:
+def node(peer: SyncPort, key: ReplicaKey) -> Neighbor:
     """How a replica is named on the network."""
-    return Neighbor(peer.settings.address, key[0])
+    return Neighbor(peer.sync_address(), key[0])
 
 
-def _connected(peer: RecordCalls, failed: frozenset[ReplicaKey] = frozenset()) -> dict[ReplicaKey, list[tuple[str, tuple[str, ...] | None]]]:
+def _connected(peer: SyncPort, failed: frozenset[ReplicaKey] = frozenset()) -> dict[ReplicaKey, list[tuple[str, tuple[str, ...] | None]]]:
     """The replicas with a connected handle, less the ``failed`` ones: each with its
     handles' clouds and address lists."""
     found: dict[ReplicaKey, list[tuple[str, tuple[str, ...] | None]]] = {}
@@ -44,7 +45,7 @@ def _connected(peer: RecordCalls, failed: frozenset[ReplicaKey] = frozenset()) -
     return found
 
 
-def _attempt(peer: RecordCalls, key: ReplicaKey, part: Callable[[], object]) -> bool:
+def _attempt(peer: SyncPort, key: ReplicaKey, part: Callable[[], object]) -> bool:
     """Run one replica's ``part`` of a sync; whether it went through. A ``PeerError`` is that
     replica's ``CONNECTION_FAILED`` event (its HRESULT the reason), so the round goes on
     for the others; anything else is a bug, not a failure of the connection, and is raised."""
@@ -56,7 +57,7 @@ def _attempt(peer: RecordCalls, key: ReplicaKey, part: Callable[[], object]) -> 
     return True
 
 
-def _republish(peer: RecordCalls, key: ReplicaKey) -> None:
+def _republish(peer: SyncPort, key: ReplicaKey) -> None:
     """What a member online republishes before a sync: its membership, its presence and its
     autorefresh records."""
     peer.sync_refresh_membership(key)
@@ -64,7 +65,7 @@ def _republish(peer: RecordCalls, key: ReplicaKey) -> None:
     peer.sync_refresh_records(key)
 
 
-def _drop_lost_connections(peers: Mapping[str, RecordCalls]) -> None:
+def _drop_lost_connections(peers: Mapping[str, SyncPort]) -> None:
     alive = {node(peer, key) for peer in peers.values() for key in _connected(peer)}
     for peer in peers.values():
         for _, handle in peer.sync_handles():
@@ -72,15 +73,16 @@ def _drop_lost_connections(peers: Mapping[str, RecordCalls]) -> None:
                 peer.sync_disconnected(handle.replica, remote)
 
 
-def _snapshot(peers: Mapping[str, RecordCalls], failed: Mapping[str, frozenset[ReplicaKey]]) -> list[tuple[str, ReplicaKey, bool, int]]:
+def _snapshot(peers: Mapping[str, SyncPort], failed: Mapping[str, frozenset[ReplicaKey]]) -> list[tuple[str, ReplicaKey, bool, int]]:
     return [
         (name, key, peer.sync_replica(key).state.synchronized, len(peer.sync_replica(key).known))
         for name, peer in sorted(peers.items()) for key in _connected(peer, failed[name])
     ]
 
 
-def synchronize(peers: Mapping[str, RecordCalls]) -> None:
-    """Exchange group data among ``peers`` until nothing changes."""
+def synchronize(machines: Mapping[str, Peer]) -> None:
+    """Exchange group data among the peers of ``machines`` until nothing changes."""
+    peers = {name: sync_port(peer) for name, peer in machines.items()}
     _drop_lost_connections(peers)
     failed = {
         name: frozenset(key for key in _connected(peer) if not _attempt(peer, key, lambda: _republish(peer, key)))
@@ -98,7 +100,7 @@ def synchronize(peers: Mapping[str, RecordCalls]) -> None:
                     if other_key[1] == key[1] and (other_name, other_key) != (name, key)
                     and other.sync_listening(other_key)
                     and any(
-                        cloud == other_cloud and (addresses is None or other.settings.address in addresses)
+                        cloud == other_cloud and (addresses is None or other.sync_address() in addresses)
                         for cloud, addresses in handles for other_cloud, _ in other_handles
                     )
                 ]

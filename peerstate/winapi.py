@@ -33,10 +33,11 @@ from peerstate.constants import (
 from peerstate.errors import S_OK, HResult, InvalidArgument, PeerError, by_name, peer_error
 from peerstate.calls import arguments
 from peerstate.documents import cards
-from peerstate.calls.groups import CredentialRequest, MemberView
+from peerstate.calls.credentials import CredentialRequest
+from peerstate.calls.members import MemberView
 from peerstate.documents.invitations import CredentialInvitation
 from peerstate.names import ROLE_ADMIN
-from peerstate.peer import NamePair, Peer
+from peerstate.peer import NamePair, Peer, check_handle
 from peerstate.domain.records import RecordVersion
 from peerstate.calls.sessions import GroupEvent, Interest, Neighbor
 
@@ -259,7 +260,7 @@ def PeerGroupConnect(peer: Peer, hGroup: str | None = None) -> None:
 @_p2p()
 def PeerGroupConnectByAddress(peer: Peer, hGroup: str | None = None, pAddresses: list[Any] | None = None) -> None:
     """A ``PEER_ADDRESS`` is ``{"sin6": address}``; a simulated machine's address is its peer name."""
-    peer.require_handle(hGroup)
+    check_handle(peer, hGroup)
     if not isinstance(pAddresses, list) or not all(isinstance(a, Mapping) and set(a) == {"sin6"} for a in pAddresses):
         raise InvalidArgument('pAddresses must be a list of PEER_ADDRESS, each {"sin6": address}')
     peer.connect(hGroup, [address["sin6"] for address in pAddresses])
@@ -296,7 +297,7 @@ def PeerGroupGetProperties(peer: Peer, hGroup: str | None = None) -> dict[str, A
 
 @_p2p()
 def PeerGroupSetProperties(peer: Peer, hGroup: str | None = None, pProperties: Mapping[str, Any] | None = None) -> None:
-    peer.require_handle(hGroup)
+    check_handle(peer, hGroup)
     peer.set_group_properties(hGroup, **_properties_in(pProperties))
 
 
@@ -391,7 +392,7 @@ def PeerGroupIssueCredentials(
     peer: Peer, hGroup: str | None = None, pwzSubjectIdentity: str | None = None,
     pCredentialInfo: Mapping[str, Any] | None = None, dwFlags: int = 0,
 ) -> str:
-    peer.require_handle(hGroup)
+    check_handle(peer, hGroup)
     return peer.issue_credentials(hGroup, pwzSubjectIdentity, _credential_request(pCredentialInfo), dwFlags)
 
 
@@ -440,7 +441,7 @@ def PeerGroupImportConfig(
 def PeerGroupRegisterEvent(
     peer: Peer, hGroup: str | None = None, pEventRegistrations: list[Any] | None = None, hEvent: Any = None,
 ) -> str:
-    peer.require_handle(hGroup)
+    check_handle(peer, hGroup)
     if not isinstance(pEventRegistrations, list):
         raise InvalidArgument("pEventRegistrations must be a list of PEER_GROUP_EVENT_REGISTRATION")
     interests = []
@@ -554,7 +555,7 @@ def _record_out(held: RecordVersion) -> dict[str, Any]:
 
 @_p2p("pRecordId")
 def PeerGroupAddRecord(peer: Peer, hGroup: str | None = None, pRecord: Mapping[str, Any] | None = None) -> UUID:
-    peer.require_handle(hGroup)
+    check_handle(peer, hGroup)
     record = _record_in(pRecord)
     return peer.add_record(
         hGroup, record.get("type"), record.get("ftExpiration"), attributes=record.get("pwzAttributes"),
@@ -564,7 +565,7 @@ def PeerGroupAddRecord(peer: Peer, hGroup: str | None = None, pRecord: Mapping[s
 
 @_p2p()
 def PeerGroupUpdateRecord(peer: Peer, hGroup: str | None = None, pRecord: Mapping[str, Any] | None = None) -> None:
-    peer.require_handle(hGroup)
+    check_handle(peer, hGroup)
     record = _record_in(pRecord)
     peer.update_record(
         hGroup, record.get("id"), record.get("type"), record.get("dwFlags", 0), record.get("ftExpiration"),

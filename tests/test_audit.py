@@ -14,7 +14,7 @@ import attrs
 import pytest
 
 from peerstate import Peer, PeerSettings, audit, network
-from peerstate.calls.groups import CredentialRequest
+from peerstate import CredentialRequest
 from peerstate.names import ROLE_ADMIN
 from peerstate.cli import main
 from peerstate.domain.group_events import EnvelopeAccepted, EnvelopeRefused

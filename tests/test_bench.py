@@ -11,6 +11,7 @@ import attrs
 import pytest
 from cryptography.exceptions import InvalidSignature
 
+from peerstate.calls import envelopes
 from peerstate.bench import cases
 from peerstate.bench.__main__ import main, run, table
 from peerstate.bench.corpus import GroupCorpus
@@ -43,10 +44,10 @@ def test_the_least_ingest_verifies_every_signature(tmp_path: Path) -> None:
     """The least-ingest row is a bound only if it does the verifications it says it does."""
     corpus = GroupCorpus(tmp_path / "group")
     corpus.grow_to(3)
-    envelopes = corpus.peer._accepted((corpus.identity, corpus.group))
+    accepted = envelopes.accepted(corpus.peer._runtime, (corpus.identity, corpus.group))
     group = corpus.log().state.group
-    assert cases.least_ingest_seconds(envelopes, group) > 0
-    forged = [*envelopes[:-1], attrs.evolve(envelopes[-1], signature=bytes(len(envelopes[-1].signature)))]
+    assert cases.least_ingest_seconds(accepted, group) > 0
+    forged = [*accepted[:-1], attrs.evolve(accepted[-1], signature=bytes(len(accepted[-1].signature)))]
     with pytest.raises(InvalidSignature):
         cases.least_ingest_seconds(forged, group)
 

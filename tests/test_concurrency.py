@@ -35,10 +35,11 @@ from typing import Any, Final
 
 import pytest
 
+from peerstate.peer import sync_port
 from peerstate import Peer, PeerError, PeerSettings, network, open_store, views
 from peerstate.domain.group_events import CredentialIssued, EnvelopeAccepted, ReplicaCreated, ReplicaJoined
 from peerstate.domain.replica import evolve_replica, new_replica
-from peerstate.calls.groups import CredentialRequest
+from peerstate import CredentialRequest
 from peerstate.names import ROLE_ADMIN, ROLE_MEMBER, may_issue
 from peerstate.storage.store import PeerStore
 
@@ -271,7 +272,7 @@ def _admins(directory: Path) -> tuple[str, str, str, str]:
     network.synchronize({"s": peer})
     group = peer.group_properties(handle).group_peer_name
     for admin in (first, second):
-        credential = peer.sync_replica((admin, group)).state.group.credential_of(admin, T0)
+        credential = sync_port(peer).sync_replica((admin, group)).state.group.credential_of(admin, T0)
         assert credential is not None and credential.roles == (ROLE_ADMIN,)
     return creator, first, second, group
 
@@ -349,7 +350,7 @@ def two_processes(directory: Path) -> tuple[Peer, Callable[[], Peer]]:
 def meanwhile(peer: Peer, commit: Callable[[], object]) -> Peer:
     """``peer``, whose next call loses the race: just before it takes the store's turn for
     its first write, another process commits ``commit``."""
-    store = peer._store
+    store = peer._runtime.store
     take = store.turn
 
     def turn() -> Any:
@@ -377,7 +378,7 @@ def _a_group_open_in_two_processes(
 
 
 def _replica_of(peer: Peer, handle: str) -> tuple[str, str]:
-    return peer._sessions.handle(handle).replica
+    return peer._runtime.sessions.handle(handle).replica
 
 
 def _with_a_record(peer: Peer, handle: str) -> uuid.UUID:
@@ -484,7 +485,7 @@ def test_a_stale_administrator_demoted_meanwhile_is_not_authorized(tmp_path: Pat
     stale_process.group_status(stale)  # has read the administrator's replica
     peer = peer_on(tmp_path, "s", later)
     handle, other = peer.open_group(creator, group), peer.open_group(demoted, group)
-    key = peer.sync_replica((creator, group)).state.group.latest_credential(demoted)
+    key = sync_port(peer).sync_replica((creator, group)).state.group.latest_credential(demoted)
     assert key is not None
     outsider = peer.create_identity("outsider")
 

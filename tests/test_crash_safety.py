@@ -42,6 +42,7 @@ from typing import Final
 import attrs
 import pytest
 
+from peerstate.peer import sync_port
 from peerstate import Peer, PeerSettings, network, open_store, views
 from peerstate.audit import verify_store
 from peerstate.storage.locations import Location, with_schema
@@ -248,8 +249,8 @@ def resume(source_dir: Path, joiner_dir: Path, source: str, joiner: str, group: 
     peers["joiner"].connect(peers["joiner"].open_group(joiner, group))
     for _ in range(10):
         network.synchronize(peers)
-        if views.group_digest(peers["source"].sync_replica((source, group)).state.group) == views.group_digest(
-            peers["joiner"].sync_replica((joiner, group)).state.group
+        if views.group_digest(sync_port(peers["source"]).sync_replica((source, group)).state.group) == views.group_digest(
+            sync_port(peers["joiner"]).sync_replica((joiner, group)).state.group
         ):
             break
     return peers["source"], peers["joiner"], *stores

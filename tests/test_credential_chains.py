@@ -16,6 +16,8 @@ from datetime import timedelta
 import attrs
 import pytest
 
+from peerstate.calls import envelopes
+from peerstate.peer import sync_port
 from peerstate import Peer, PeerError, crypto, network, open_store, views
 from peerstate.sync import admission
 from peerstate.crypto import credentials
@@ -47,7 +49,7 @@ class Club:
         return (self.alice_name, self.group)
 
     def digest(self) -> str:
-        return views.group_digest(self.alice.sync_replica(self.key).state.group)
+        return views.group_digest(sync_port(self.alice).sync_replica(self.key).state.group)
 
     def members(self) -> dict[str, Peer]:
         return {"alice": self.alice, "bob": self.bob, "carol": self.carol}
@@ -59,11 +61,11 @@ def club() -> Iterator[Club]:
 
 
 def _key(peer: Peer, name: str) -> crypto.PrivateKey:
-    return peer._identity_key(peer._log.state.identities[name])
+    return peer._runtime.identity_key(peer._runtime.state.identities[name])
 
 
 def _own(club: Club, name: str) -> Credential:
-    credential = club.alice.sync_replica(club.key).state.group.credential_of(name, T0)
+    credential = sync_port(club.alice).sync_replica(club.key).state.group.credential_of(name, T0)
     assert credential is not None
     return credential
 
@@ -80,13 +82,13 @@ def _through_bob(club: Club) -> tuple[bytes, ...]:
     bob = _own(club, club.bob_name)
     carol_key = crypto.public_key_der(_key(club.carol, club.carol_name))
     carol_der = _issue(_key(club.bob, club.bob_name), bob.der, club, club.carol_name, carol_key, [ROLE_MEMBER])
-    return (*club.alice._chain(club.alice.sync_replica(club.key).state.group, bob), carol_der)
+    return (*envelopes.chain(sync_port(club.alice).sync_replica(club.key).state.group, bob), carol_der)
 
 
 def _twenty_five(club: Club) -> tuple[bytes, ...]:
     """root -> alice -> 23 administrators of carol's making -> carol: 25 GMCs."""
     alice = _own(club, club.alice_name)
-    chain = list(club.alice._chain(club.alice.sync_replica(club.key).state.group, alice))
+    chain = list(envelopes.chain(sync_port(club.alice).sync_replica(club.key).state.group, alice))
     issuer_key, issuer_der = _key(club.alice, club.alice_name), alice.der
     for index in range(23):
         key = crypto.generate_identity_key()
@@ -103,7 +105,7 @@ def _twenty_five(club: Club) -> tuple[bytes, ...]:
 def _altered(club: Club) -> tuple[bytes, ...]:
     """bob's own chain with one byte of his GMC's signature changed: every field still
     reads as before, but alice never signed these bytes."""
-    chain = club.alice._chain(club.alice.sync_replica(club.key).state.group, _own(club, club.bob_name))
+    chain = envelopes.chain(sync_port(club.alice).sync_replica(club.key).state.group, _own(club, club.bob_name))
     leaf = bytearray(chain[-1])
     leaf[-5] ^= 0x01
     return (*chain[:-1], bytes(leaf))
@@ -128,15 +130,16 @@ def test_a_joiner_presenting_the_chain_is_not_authenticated(make: object) -> Non
     club = _fresh_club()
     chain = make(club)  # type: ignore[operator]
     key = (club.carol_name, club.group)
-    club.carol._execute_group(key, lambda _: ([ReplicaJoined(
+    runtime = club.carol._runtime
+    runtime.writing(lambda: runtime.execute_group(key, lambda _: ([ReplicaJoined(
         club.group, club.carol_name, "Global_", "Chess", None, chain, None, False, T0,
-    )], [GroupAttached(club.carol_name, club.group, T0)], None))  # what a join that skipped its checks would leave
+    )], [GroupAttached(club.carol_name, club.group, T0)], None)))  # what a join that skipped its checks would leave
     club.carol.connect(club.carol.open_group(club.carol_name, club.group))
     before = club.digest()
     network.synchronize(club.members())
-    assert not club.carol.sync_replica(key).state.synchronized
+    assert not sync_port(club.carol).sync_replica(key).state.synchronized
     assert club.digest() == before
-    assert club.carol_name not in club.alice.sync_replica(club.key).state.group.members
+    assert club.carol_name not in sync_port(club.alice).sync_replica(club.key).state.group.members
 
 
 def _fresh_club() -> Club:
@@ -168,13 +171,13 @@ def test_an_envelope_taking_the_chain_up_is_refused_and_kept(club: Club, make: o
     signer = _key(club.bob, club.bob_name) if author == club.bob_name else _key(club.carol, club.carol_name)
     envelope = attrs.evolve(envelope, signature=credentials.sign(signer, admission.signed_part(envelope)))
     if author == club.bob_name:
-        head = club.alice.sync_replica(club.key).state.group.heads[author]
+        head = sync_port(club.alice).sync_replica(club.key).state.group.heads[author]
         envelope = attrs.evolve(envelope, seq=head.seq + 1, prev=head.last, signature=b"")
         envelope = attrs.evolve(envelope, signature=credentials.sign(signer, admission.signed_part(envelope)))
-    before, refused = club.digest(), club.alice.sync_replica(club.key).state.refused
-    assert club.alice.sync_receive(club.key, [envelope], "carol") == 0
+    before, refused = club.digest(), sync_port(club.alice).sync_replica(club.key).state.refused
+    assert sync_port(club.alice).sync_receive(club.key, [envelope], "carol") == 0
     assert club.digest() == before
-    assert club.alice.sync_replica(club.key).state.refused == refused + 1
+    assert sync_port(club.alice).sync_replica(club.key).state.refused == refused + 1
     last = club.alice_store.replica_log(*club.key).refusals[-1]
     assert (last.rule, last.error) == (rule, error)
 
@@ -183,5 +186,5 @@ def _links_as_logged(club: Club, chain: tuple[bytes, ...]) -> tuple[Credential, 
     """The GMCs as a taker would present them: the fields read from each certificate."""
     links: list[Credential] = []
     for der in chain[1:]:
-        links.append(club.alice._credential(der, links[-1] if links else None))
+        links.append(envelopes.as_credential(der, links[-1] if links else None))
     return tuple(links)

@@ -51,6 +51,8 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from peerstate.calls import envelopes
+from peerstate.peer import sync_port
 from peerstate import Peer, PeerError, PeerSettings, crypto, network, open_store, sync, winapi, wire
 from peerstate.sync import admission
 from peerstate.documents import (
@@ -157,8 +159,8 @@ class Club:
 
     def sides(self) -> tuple[sync.Connector, sync.Listener]:
         """bob connecting to alice, as the network would pair them."""
-        connector = sync.Connector(self.bob, self.bob_key, network.node(self.alice, self.alice_key))
-        listener = sync.Listener(self.alice, self.alice_key, network.node(self.bob, self.bob_key))
+        connector = sync.Connector(sync_port(self.bob), self.bob_key, network.node(sync_port(self.alice), self.alice_key))
+        listener = sync.Listener(sync_port(self.alice), self.alice_key, network.node(sync_port(self.bob), self.bob_key))
         return connector, listener
 
 
@@ -234,7 +236,7 @@ def corpus() -> Corpus:
     public_keys = (crypto.public_key_der(IDENTITY_KEYS[0]), _ec_public_key())
     return Corpus(
         club, documents, messages, (club.root / "corpus" / "db.bin").read_bytes(), public_keys,
-        alice.sync_chain(club.alice_key), parsed,
+        sync_port(alice).sync_chain(club.alice_key), parsed,
     )
 
 
@@ -248,7 +250,7 @@ def _ec_public_key() -> bytes:
 
 
 def _identity_key(peer: Peer, name: str) -> crypto.PrivateKey:
-    return peer._identity_key(peer._log.state.identities[name])
+    return peer._runtime.identity_key(peer._runtime.state.identities[name])
 
 
 # Hostile scalars ----------------------------------------------------------------------------
@@ -692,8 +694,8 @@ def signed_credential_invitations(draw: st.DrawFn) -> str:
     """A credential invitation for bob, signed by alice, with a hostile cloud and friendly name."""
     found = corpus()
     club = found.club
-    chain = club.alice.sync_chain(club.alice_key)
-    bob_chain = club.bob.sync_chain(club.bob_key)
+    chain = sync_port(club.alice).sync_chain(club.alice_key)
+    bob_chain = sync_port(club.bob).sync_chain(club.bob_key)
     return invitations.credential_invitation_xml(
         draw(st.one_of(wire_texts, st.sampled_from(["Global_", "LinkLocal_{x}", "SiteLocal_%", "Global_\x01", "Global_<"]))),
         draw(st.one_of(wire_texts, texts)),
@@ -1003,7 +1005,7 @@ def _materialize(item: Input, club: Club, receiver: Peer, hello: bytes | None, c
     author_peer, author = (
         (club.alice, club.alice_name) if (receiver is club.alice) == item.by_receiver else (club.bob, club.bob_name)
     )
-    state = receiver.sync_replica(receiving).state.group
+    state = sync_port(receiver).sync_replica(receiving).state.group
     head = state.heads.get(author)
     seq, previous = (head.seq, head.last) if head is not None else (0, b"")
     credential = state.credential_of(author, T0) or state.latest_credential(author)
@@ -1248,7 +1250,7 @@ def _hello_with(field: str, value: object) -> bytes:
 
 def _tampered_card() -> bytes:
     """alice's IDC with one bit of its signature flipped: still DER, no longer self-signed."""
-    card = corpus().club.alice._log.state.identities[corpus().club.alice_name].certificate
+    card = corpus().club.alice._runtime.state.identities[corpus().club.alice_name].certificate
     return card[:-1] + bytes([card[-1] ^ 1])
 
 
@@ -1333,8 +1335,8 @@ def test_pinned_a_connector_takes_group_data_only_from_a_listener_that_authentic
     connections (PeerGroupEnumConnections, a NEIGHBOR_CONNECTION event)."""
     club = _club()
     stranger = Neighbor("mallory", "0" * 40 + ".mallory")
-    connector = sync.Connector(club.bob, club.bob_key, stranger)
+    connector = sync.Connector(sync_port(club.bob), club.bob_key, stranger)
     connector.start()
     _answers(connector.receive, wire.canonical(sync.Batch((), (), True)))
     assert connector.outcome != "synchronized"
-    assert stranger not in club.bob.sync_connections(club.bob_key)
+    assert stranger not in sync_port(club.bob).sync_connections(club.bob_key)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from peerstate.peer import sync_port
 from peerstate import Peer, PeerError, open_store, views
 
 from tests.conftest import T0
@@ -51,13 +52,13 @@ def test_a_refused_call_changes_nothing(
 ) -> None:
     peer, store, name, handle = creator
     head, groups = store.head(), peer.groups(name)
-    digest = views.group_digest(peer.sync_replica((name, groups[0].peer_name)).state.group)
+    digest = views.group_digest(sync_port(peer).sync_replica((name, groups[0].peer_name)).state.group)
     with pytest.raises(PeerError) as caught:
         call(peer, name, handle)
     assert caught.value.name == expected, caught.value
     assert store.head() == head
     assert peer.groups(name) == groups
-    assert views.group_digest(peer.sync_replica((name, groups[0].peer_name)).state.group) == digest
+    assert views.group_digest(sync_port(peer).sync_replica((name, groups[0].peer_name)).state.group) == digest
 
 
 def test_a_closed_handle_is_invalid_and_deleting_the_group_frees_the_identity(creator: tuple[Peer, Any, str, str]) -> None:

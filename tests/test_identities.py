@@ -195,10 +195,10 @@ def test_keys_are_sealed_at_rest_and_locked_without_the_passphrase(tmp_path: Pat
     store = open_store(tmp_path / "bob")
     peer = Peer(store, settings=PeerSettings(passphrase="pw-bob"), clock=lambda: T0)
     name = peer.create_identity("chess")
-    record = peer._log.state.identities[name]
+    record = peer._runtime.state.identities[name]
     assert record.sealed
     database = (tmp_path / "bob" / SQLITE_FILE).read_bytes()
-    key_der = crypto.private_key_der(peer._identity_key(record))
+    key_der = crypto.private_key_der(peer._runtime.identity_key(record))
     assert base64.b64encode(key_der)[:64] not in database and key_der[:64] not in database
     store.close()
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from peerstate.peer import sync_port
 from peerstate import Peer, PeerSettings, audit, network, open_store, views
 from peerstate.storage.locations import with_schema
 from tests.test_concurrency import T0, race, tally
@@ -73,8 +74,8 @@ def test_many_processes_on_one_postgres_peer_lose_nothing(server: str, tmp_path:
     assert {held.record.id for held in fresh.records(fresh_handle)} == written
     network.synchronize({"hub": fresh, "other": other})
     assert {held.record.id for held in other.records(other_handle)} == written
-    assert views.group_digest(fresh.sync_replica((identity, group)).state.group) == views.group_digest(
-        other.sync_replica((other_name, group)).state.group
+    assert views.group_digest(sync_port(fresh).sync_replica((identity, group)).state.group) == views.group_digest(
+        sync_port(other).sync_replica((other_name, group)).state.group
     )
     assert audit.verify_store(open_store(hub)).holds
     print(

@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, precondition, rule
 
+from peerstate.peer import sync_port
 from peerstate import Peer, PeerSettings, network, open_store, views, winapi
 from peerstate.domain.group_events import CredentialTaken, EnvelopeAccepted, ReplicaCreated, ReplicaSynchronized
 from peerstate.scenario import load_scenario, replay
@@ -435,12 +436,12 @@ class PeerMachine(RuleBasedStateMachine):
         self.trail.steps.append({"sim": "sync"})
         self.model.sync(self.opened)
         for key, replica in self.model.replicas.items():
-            live = self.peers[key[0]].sync_replica((key[1], key[2])).state.synchronized
+            live = sync_port(self.peers[key[0]]).sync_replica((key[1], key[2])).state.synchronized
             assert live == replica.synchronized, f"{key}: synchronized {live}, the model says {replica.synchronized}"
         connected = {(h.peer, h.identity, h.group) for h in self.opened if h.open and h.connected}
         for group in self.model.groups:
             digests = {
-                views.group_digest(self.peers[key[0]].sync_replica((key[1], key[2])).state.group)
+                views.group_digest(sync_port(self.peers[key[0]]).sync_replica((key[1], key[2])).state.group)
                 for key in connected if key[2] == group and self.model.replicas[key].synchronized
             }
             assert len(digests) <= 1, f"the replicas of {group} that met differ"
@@ -504,7 +505,7 @@ class PeerMachine(RuleBasedStateMachine):
         for name, peer in self.peers.items():
             for key in self.model.replicas:
                 if key[0] == name:
-                    assert self.stores[name].replica_log(key[1], key[2]).state == peer.sync_replica((key[1], key[2])).state
+                    assert self.stores[name].replica_log(key[1], key[2]).state == sync_port(peer).sync_replica((key[1], key[2])).state
 
     @invariant()
     def no_replica_wrote_before_it_was_ready(self) -> None:
@@ -521,7 +522,7 @@ class PeerMachine(RuleBasedStateMachine):
     @invariant()
     def chains_stay_short_and_creators_stay_administrators(self) -> None:
         for (peer, identity, group), replica in self.model.replicas.items():
-            state = self.peers[peer].sync_replica((identity, group)).state.group
+            state = sync_port(self.peers[peer]).sync_replica((identity, group)).state.group
             assert all(credential.chain_length <= 24 for credential in state.credentials.values())
             if replica.synchronized:
                 creator = self.model.groups[group].creator

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from peerstate.peer import sync_port
 from peerstate import Peer, PeerSettings, network, open_store
 from peerstate.constants import PeerGroupEventType
 from peerstate.domain.group_events import JoinRefused
@@ -28,7 +29,7 @@ class Clock:
 
 def _refusals(alice: Peer, key: tuple[str, str], rule: str) -> int:
     return sum(
-        1 for event in alice._store.replica_events(*key) if isinstance(event, JoinRefused) and event.rule == rule
+        1 for event in alice._runtime.store.replica_events(*key) if isinstance(event, JoinRefused) and event.rule == rule
     )
 
 
@@ -60,12 +61,12 @@ def test_an_hour_of_guessing_every_ten_seconds_gets_a_handful_of_guesses_checked
         reasons.append((event.event_type, event.failure))
     assert reasons.count((PeerGroupEventType.PEER_GROUP_EVENT_AUTHENTICATION_FAILED, "PEER_E_NOT_AUTHORIZED")) == checked
     assert reasons.count((PeerGroupEventType.PEER_GROUP_EVENT_CONNECTION_FAILED, "PEER_E_CONNECTION_REFUSED")) == turned_away
-    assert not mallory.sync_replica((mallory.identities()[0].peer_name, key[1])).state.synchronized
+    assert not sync_port(mallory).sync_replica((mallory.identities()[0].peer_name, key[1])).state.synchronized
 
     # the rightful joiner waits at most the longest wait, then gets in, and that forgives
     bob_joined = bob.password_join(bob.create_identity("bob"), invitation, PASSWORD)
     bob.connect(bob_joined.handle)
     clock.now += timedelta(hours=1)
     network.synchronize({"alice": alice, "bob": bob})
-    assert bob.sync_replica((bob.identities()[0].peer_name, key[1])).state.synchronized
-    assert alice.sync_replica(key).state.wrong_passwords_in_group.count == 0
+    assert sync_port(bob).sync_replica((bob.identities()[0].peer_name, key[1])).state.synchronized
+    assert sync_port(alice).sync_replica(key).state.wrong_passwords_in_group.count == 0

@@ -19,6 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from peerstate.calls import envelopes
+from peerstate.peer import sync_port
 from peerstate import Peer, PeerError, PeerSettings, crypto, network, open_store, sync, views
 from peerstate.sync import admission
 from peerstate.crypto import credentials
@@ -72,7 +74,7 @@ class Club:
         return (self.names[who], self.group)
 
     def digest(self, who: str) -> str:
-        return views.group_digest(self.peers[who].sync_replica(self.key(who)).state.group)
+        return views.group_digest(sync_port(self.peers[who]).sync_replica(self.key(who)).state.group)
 
     def sync(self, *who: str) -> None:
         network.synchronize({name: self.peers[name] for name in (who or self.peers)})
@@ -196,12 +198,12 @@ def _publish(club: Club, who: str, record: Record) -> Envelope:
     as a hostile member could write it by hand."""
     peer = club.peers[who]
     name = club.names[who]
-    group = peer.sync_replica(club.key(who)).state.group
+    group = sync_port(peer).sync_replica(club.key(who)).state.group
     credential = group.credential_of(name, club.clock())
     assert credential is not None
-    head = club.peers["alice"].sync_replica(club.key("alice")).state.group.heads[name]
+    head = sync_port(club.peers["alice"]).sync_replica(club.key("alice")).state.group.heads[name]
     envelope = Envelope(club.group, name, credential.fingerprint, head.seq + 1, head.last, club.clock(), RecordPublished(record), b"")
-    key = peer._identity_key(peer._log.state.identities[name])
+    key = peer._runtime.identity_key(peer._runtime.state.identities[name])
     return attrs.evolve(envelope, signature=credentials.sign(key, admission.signed_part(envelope)))
 
 
@@ -236,10 +238,10 @@ def test_a_received_record_that_breaks_a_rule_is_refused_and_kept(
     club: Club, forge: Callable[[Record, str], Record], rule: str, error: str,
 ) -> None:
     envelope = _publish(club, "bob", forge(_alices_record(club), club.names["bob"]))
-    before, refused = club.digest("alice"), club.peers["alice"].sync_replica(club.key("alice")).state.refused
-    assert club.peers["alice"].sync_receive(club.key("alice"), [envelope], "bob") == 0
+    before, refused = club.digest("alice"), sync_port(club.peers["alice"]).sync_replica(club.key("alice")).state.refused
+    assert sync_port(club.peers["alice"]).sync_receive(club.key("alice"), [envelope], "bob") == 0
     assert club.digest("alice") == before
-    assert club.peers["alice"].sync_replica(club.key("alice")).state.refused == refused + 1
+    assert sync_port(club.peers["alice"]).sync_replica(club.key("alice")).state.refused == refused + 1
     last = club.stores["alice"].replica_log(*club.key("alice")).refusals[-1]
     assert (last.rule, last.error) == (rule, error)
 
@@ -252,7 +254,7 @@ def test_an_administrators_version_of_a_members_record_is_accepted() -> None:
     held = club.peers["alice"].get_record(club.handles["alice"], record_id)
     changed = attrs.evolve(held.record, version=2, modified_by=club.names["alice"], data=b"alice's", modified=T0 + timedelta(seconds=1))
     club.clock.now = T0 + timedelta(seconds=1)
-    assert club.peers["bob"].sync_receive(club.key("bob"), [_publish(club, "alice", changed)], "alice") == 1
+    assert sync_port(club.peers["bob"]).sync_receive(club.key("bob"), [_publish(club, "alice", changed)], "alice") == 1
     assert bob.get_record(club.handles["bob"], record_id).record.data == b"alice's"
 
 
@@ -312,7 +314,7 @@ def test_a_record_of_exactly_the_max_size_is_accepted_and_one_byte_more_refused(
 def test_a_joiner_with_a_skewed_clock_adopts_the_groups_peer_time() -> None:
     club = _club({"bob": timedelta(seconds=90)})
     bob, handle = club.peers["bob"], club.handles["bob"]
-    assert bob.sync_replica(club.key("bob")).state.peer_time_offset == timedelta(seconds=-90)
+    assert sync_port(bob).sync_replica(club.key("bob")).state.peer_time_offset == timedelta(seconds=-90)
     bobs_clock = T0 + timedelta(seconds=90)
     assert bob.universal_to_peer_time(handle, bobs_clock) == T0
     assert bob.peer_time_to_universal(handle, T0) == bobs_clock
@@ -323,8 +325,8 @@ def test_a_joiner_with_a_skewed_clock_adopts_the_groups_peer_time() -> None:
 def test_a_synchronized_replica_moves_a_quarter_of_the_way_to_a_skewed_member() -> None:
     club = _club()
     carol = club.peers["carol"]
-    carol.sync_peer_time(club.key("carol"), T0 + timedelta(seconds=40), "skewed", T0)
-    assert carol.sync_replica(club.key("carol")).state.peer_time_offset == timedelta(seconds=10)
+    sync_port(carol).sync_peer_time(club.key("carol"), T0 + timedelta(seconds=40), "skewed", T0)
+    assert sync_port(carol).sync_replica(club.key("carol")).state.peer_time_offset == timedelta(seconds=10)
 
 
 # The database as a file --------------------------------------------------------------------
@@ -348,10 +350,10 @@ def _fresh_joiner(club: Club) -> tuple[Peer, PeerStore, str]:
 
 def test_an_exported_database_imported_by_a_joiner_brings_every_envelope(club: Club, tmp_path: Path) -> None:
     path = _exported(club, tmp_path)
-    exported = club.peers["alice"].sync_replica(club.key("alice")).state.group
+    exported = sync_port(club.peers["alice"]).sync_replica(club.key("alice")).state.group
     dave, _, handle = _fresh_joiner(club)
     dave.import_database(handle, str(path))
-    imported = dave.sync_replica((dave.identities()[0].peer_name, club.group)).state.group
+    imported = sync_port(dave).sync_replica((dave.identities()[0].peer_name, club.group)).state.group
     assert imported.heads == exported.heads
     assert imported.records == exported.records
 
@@ -402,14 +404,14 @@ def test_group_data_larger_than_a_batch_travels_in_rounds_and_a_joiner_waits_for
     network.synchronize({"alice": alice, "dave": dave})
     group = alice.group_properties(handle).group_peer_name
     issued = [
-        envelope for envelope in alice._accepted((alice_name, group))
+        envelope for envelope in envelopes.accepted(alice._runtime, (alice_name, group))
         if isinstance(envelope.payload, CredentialIssued) and envelope.payload.credential.subject == dave_name
     ]
     assert len(issued) == 1
     assert dave.event_data(failures) is None
     assert len(dave.records(joined.handle)) == 3
-    assert views.group_digest(dave.sync_replica((dave_name, group)).state.group) == views.group_digest(
-        alice.sync_replica((alice_name, group)).state.group
+    assert views.group_digest(sync_port(dave).sync_replica((dave_name, group)).state.group) == views.group_digest(
+        sync_port(alice).sync_replica((alice_name, group)).state.group
     )
 
 

@@ -17,6 +17,7 @@ from uuid import UUID
 
 import pytest
 
+from peerstate.peer import sync_port
 from peerstate import Peer, PeerSettings, crypto, network, open_store
 from peerstate.cli import main
 from peerstate.names import ROLE_MEMBER
@@ -68,8 +69,8 @@ def test_no_password_passphrase_or_private_key_is_anywhere_in_clear(tmp_path: Pa
     alice.export_database(handle, str(tmp_path / "club.peerdb"))
     group = alice.group_properties(handle).group_peer_name
     keys = [
-        alice._identity_key(alice._log.state.identities[alice_name]), bob._identity_key(bob._log.state.identities[bob_name]),
-        crypto.load_private_key(alice._keys.take(group, alice.sync_replica((alice_name, group)).state.root_key or b"", True)),
+        alice._runtime.identity_key(alice._runtime.state.identities[alice_name]), bob._runtime.identity_key(bob._runtime.state.identities[bob_name]),
+        crypto.load_private_key(alice._runtime.keys.take(group, sync_port(alice).sync_replica((alice_name, group)).state.root_key or b"", True)),
     ]
     capsys.readouterr()
     for command in ("log", "verify", "identities", "groups", "members"):

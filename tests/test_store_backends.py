@@ -68,7 +68,7 @@ def test_two_writers_racing_on_one_store_lose_nothing(location: Location) -> Non
     owner = Peer(open_store(location), clock=lambda: T0)
     identity = owner.create_identity("alice")
     group = owner.group_properties(owner.create_group(identity, "club")).group_peer_name
-    shared = owner._store if location is None else None  # one in-memory store, or two connections to one
+    shared = owner._runtime.store if location is None else None  # one in-memory store, or two connections to one
     written: list[uuid.UUID] = []
 
     def writer(index: int) -> None:
@@ -85,7 +85,7 @@ def test_two_writers_racing_on_one_store_lose_nothing(location: Location) -> Non
     reader = Peer(shared or open_store(location), clock=lambda: T0)
     assert {held.record.id for held in reader.records(reader.open_group(identity, group))} == set(written)
     assert len(written) == 20
-    assert audit.verify_store(reader._store).holds
+    assert audit.verify_store(reader._runtime.store).holds
 
 
 def test_a_scenario_replays_and_its_stores_verify_list_their_replicas_and_their_events(location: Location) -> None:
@@ -116,7 +116,7 @@ def test_a_store_described_by_eventsourcings_environment_variables(
                 monkeypatch.setenv(key, value)
     peer = Peer(open_store(FROM_ENVIRONMENT), clock=lambda: T0)
     name = peer.create_identity("alice")
-    again = peer._store if location is None else open_store(FROM_ENVIRONMENT)
+    again = peer._runtime.store if location is None else open_store(FROM_ENVIRONMENT)
     assert [pair.peer_name for pair in Peer(again, clock=lambda: T0).identities()] == [name]
     assert list(audit.stores_under(FROM_ENVIRONMENT)) == [FROM_ENVIRONMENT]
 
@@ -158,7 +158,7 @@ def test_a_peer_reads_what_another_writer_committed_since(location: Location) ->
     identity = writer.create_identity("alice")
     handle = writer.create_group(identity, "club")
     group = writer.group_properties(handle).group_peer_name
-    reader = Peer(writer._store if location is None else open_store(location), clock=lambda: T0)
+    reader = Peer(writer._runtime.store if location is None else open_store(location), clock=lambda: T0)
     read = reader.open_group(identity, group)
     assert reader.records(read) == []
     added = writer.add_record(handle, KIND, T0 + timedelta(days=1), data=b"later")
@@ -173,7 +173,7 @@ def test_a_log_opened_from_its_snapshot_is_the_log_its_events_give(location: Loc
     group = writer.group_properties(handle).group_peer_name
     for index in range(10):
         writer.add_record(handle, KIND, T0 + timedelta(days=1), data=f"{index}".encode())
-    store = writer._store if location is None else open_store(location)
+    store = writer._runtime.store if location is None else open_store(location)
     log_id = ReplicaLog.create_id(identity, group)
     assert store.stored_snapshots(log_id), "no snapshot was taken"
     opened = store.replica_log(identity, group)

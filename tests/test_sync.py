@@ -16,6 +16,8 @@ import attrs
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from peerstate.calls import envelopes
+from peerstate.peer import sync_port
 from peerstate import Peer, PeerError, PeerSettings, crypto, network, open_store, views
 from peerstate.sync import admission
 from peerstate.crypto import credentials
@@ -80,22 +82,22 @@ def _signed(key: crypto.PrivateKey, envelope: Envelope) -> Envelope:
 
 def _next(group: Group, author: str, payload: object, key_of: Peer, credential: bytes | None = None) -> Envelope:
     """A well-signed envelope by ``author`` that would come next in its chain on alice's replica."""
-    state = group.alice.sync_replica(group.key).state.group
+    state = sync_port(group.alice).sync_replica(group.key).state.group
     head = state.heads[author]
-    record = key_of._log.state.identities[author]
+    record = key_of._runtime.state.identities[author]
     fingerprint = credential if credential is not None else state.credential_of(author, T0).fingerprint  # type: ignore[union-attr]
     envelope = Envelope(group.name, author, fingerprint, head.seq + 1, head.last, T0, payload, b"")  # type: ignore[arg-type]
-    return _signed(key_of._identity_key(record), envelope)
+    return _signed(key_of._runtime.identity_key(record), envelope)
 
 
 def _refused_by(group: Group, envelope: Envelope, rule: str, error: str) -> None:
     """Alice's replica refuses ``envelope`` with ``rule``, keeps the refusal in its stored
     log, and its group state does not change."""
-    replica = group.alice.sync_replica(group.key)
+    replica = sync_port(group.alice).sync_replica(group.key)
     before = views.group_digest(replica.state.group)
     refused = replica.state.refused
-    assert group.alice.sync_receive(group.key, [envelope], "bob") == 0
-    replica = group.alice.sync_replica(group.key)
+    assert sync_port(group.alice).sync_receive(group.key, [envelope], "bob") == 0
+    replica = sync_port(group.alice).sync_replica(group.key)
     assert views.group_digest(replica.state.group) == before
     assert replica.state.refused == refused + 1
     last = group.alice_store.replica_log(*group.key).refusals[-1]  # read back from the store
@@ -103,13 +105,13 @@ def _refused_by(group: Group, envelope: Envelope, rule: str, error: str) -> None
 
 
 def test_the_joiner_is_a_synchronized_member_with_the_password_role(joined: Group) -> None:
-    bob_replica = joined.bob.sync_replica((joined.bob_name, joined.name)).state
+    bob_replica = sync_port(joined.bob).sync_replica((joined.bob_name, joined.name)).state
     assert bob_replica.synchronized
     credential = bob_replica.group.credential_of(joined.bob_name, T0)
     assert credential is not None and credential.chain_length == 2
     assert set(bob_replica.group.members) == {joined.alice_name, joined.bob_name}  # the creator acted: it created the group
     assert views.group_digest(bob_replica.group) == views.group_digest(
-        joined.alice.sync_replica(joined.key).state.group
+        sync_port(joined.alice).sync_replica(joined.key).state.group
     )
 
 
@@ -122,24 +124,24 @@ def test_an_altered_envelope_is_refused_by_its_signature(joined: Group) -> None:
 def test_an_envelope_signed_by_a_non_member_is_refused(joined: Group) -> None:
     mallory = Peer(open_store(None), clock=lambda: T0)
     name = mallory.create_identity("mallory")
-    bob_credential = joined.alice.sync_replica(joined.key).state.group.credential_of(joined.bob_name, T0)
+    bob_credential = sync_port(joined.alice).sync_replica(joined.key).state.group.credential_of(joined.bob_name, T0)
     assert bob_credential is not None
     envelope = _signed(
-        mallory._identity_key(mallory._log.state.identities[name]),
+        mallory._runtime.identity_key(mallory._runtime.state.identities[name]),
         Envelope(joined.name, name, bob_credential.fingerprint, 1, b"", T0, MembershipPublished("M"), b""),
     )
     _refused_by(joined, envelope, "author_holds_credential", "PEER_E_NOT_AUTHORIZED")
 
 
 def test_a_replayed_envelope_is_skipped_and_a_reused_sequence_number_refused(joined: Group) -> None:
-    accepted = joined.alice._accepted(joined.key)
+    accepted = envelopes.accepted(joined.alice._runtime, joined.key)
     head = joined.alice_store.head()
     old = accepted[-1]
-    assert joined.alice.sync_receive(joined.key, [old], "bob") == 0
+    assert sync_port(joined.alice).sync_receive(joined.key, [old], "bob") == 0
     assert joined.alice_store.head() == head  # the same envelope again: nothing to store
     published = next(e for e in reversed(accepted) if e.author == joined.bob_name)
     fork = _signed(  # bob's accepted sequence number, with other content
-        joined.bob._identity_key(joined.bob._log.state.identities[joined.bob_name]),
+        joined.bob._runtime.identity_key(joined.bob._runtime.state.identities[joined.bob_name]),
         attrs.evolve(published, payload=MembershipPublished("Bob again"), signature=b""),
     )
     _refused_by(joined, fork, "author_chain_continues", "PEER_E_INVALID_RECORD")
@@ -148,23 +150,23 @@ def test_a_replayed_envelope_is_skipped_and_a_reused_sequence_number_refused(joi
 def test_an_envelope_for_another_group_is_refused(joined: Group) -> None:
     envelope = _next(joined, joined.bob_name, MembershipPublished("Bob"), joined.bob)
     moved = _signed(
-        joined.bob._identity_key(joined.bob._log.state.identities[joined.bob_name]),
+        joined.bob._runtime.identity_key(joined.bob._runtime.state.identities[joined.bob_name]),
         attrs.evolve(envelope, group="0123456789abcdef0123456789abcdef01234567.other", signature=b""),
     )
     _refused_by(joined, moved, "envelope_is_for_group", "PEER_E_INVALID_RECORD")
 
 
 def test_a_member_cannot_make_itself_an_administrator(joined: Group) -> None:
-    state = joined.alice.sync_replica(joined.key).state.group
+    state = sync_port(joined.alice).sync_replica(joined.key).state.group
     own = state.credential_of(joined.bob_name, T0)
     assert own is not None
-    record = joined.bob._log.state.identities[joined.bob_name]
-    key = joined.bob._identity_key(record)
+    record = joined.bob._runtime.state.identities[joined.bob_name]
+    key = joined.bob._runtime.identity_key(record)
     der = credentials.issue_membership(
         key, own.der, group_peer_name=joined.name, subject=joined.bob_name, subject_friendly_name="Bob",
         subject_public_key=own.public_key, roles=[ROLE_ADMIN], not_before=T0, not_after=own.not_after,
     )
-    forged = joined.alice._credential(der, own)
+    forged = envelopes.as_credential(der, own)
     envelope = _next(joined, joined.bob_name, CredentialIssued(forged, "stored"), joined.bob)
     _refused_by(joined, envelope, "may_grant_roles", "PEER_E_NOT_AUTHORIZED")
 
@@ -181,10 +183,10 @@ def test_only_the_creator_changes_properties(joined: Group) -> None:
 
 def test_a_wrong_password_gets_no_credential_and_alice_keeps_the_refusal() -> None:
     group = _joined(password="wrong-password")
-    bob_replica = group.bob.sync_replica((group.bob_name, group.name)).state
+    bob_replica = sync_port(group.bob).sync_replica((group.bob_name, group.name)).state
     assert not bob_replica.synchronized
     assert not bob_replica.group.credentials
-    alice_group = group.alice.sync_replica(group.key).state.group
+    alice_group = sync_port(group.alice).sync_replica(group.key).state.group
     assert group.bob_name not in {credential.subject for credential in alice_group.credentials.values()}
 
 
@@ -197,8 +199,8 @@ def test_the_group_state_is_the_same_for_every_order_that_keeps_each_chain(rando
         _SHARED["group"] = _joined()
         _SHARED["group"].alice.set_group_properties(_SHARED["group"].handles[0], friendly_name="Renamed")
     group = _SHARED["group"]
-    envelopes = group.alice._accepted(group.key)
-    genesis, rest = envelopes[0], list(envelopes[1:])
+    accepted = envelopes.accepted(group.alice._runtime, group.key)
+    genesis, rest = accepted[0], list(accepted[1:])
     by_author: dict[str, list[Envelope]] = {}
     for envelope in rest:
         by_author.setdefault(envelope.author, []).append(envelope)
@@ -216,7 +218,7 @@ def test_the_group_state_is_the_same_for_every_order_that_keeps_each_chain(rando
         except admission.Refused:
             return
         state = apply_envelope(state, envelope, admission.envelope_id(envelope))
-    assert views.group_digest(state) == views.group_digest(group.alice.sync_replica(group.key).state.group)
+    assert views.group_digest(state) == views.group_digest(sync_port(group.alice).sync_replica(group.key).state.group)
 
 
 _SHARED: dict[str, Group] = {}
@@ -278,17 +280,17 @@ def test_a_peer_error_in_one_replica_is_its_connection_failed_and_the_others_sti
     failures = bob.register_event(club.handles["bob"], [Interest(PeerGroupEventType.PEER_GROUP_EVENT_CONNECTION_FAILED)])
     club.now[0] += timedelta(seconds=200)
     record = club.peers["carol"].add_record(club.handles["carol"], uuid4(), club.now[0] + timedelta(days=1), data=b"e4")
-    bob_before = bob.sync_replica(club.key("bob")).known.copy()
+    bob_before = sync_port(bob).sync_replica(club.key("bob")).known.copy()
 
     network.synchronize(club.peers)
 
     event = bob.event_data(failures)
     assert event is not None and event.failure == "PEER_E_NO_KEY_ACCESS"
     assert bob.event_data(failures) is None  # one event: bob took no further part in this sync
-    assert bob.sync_replica(club.key("bob")).known == bob_before  # and his replica did not change
+    assert sync_port(bob).sync_replica(club.key("bob")).known == bob_before  # and his replica did not change
     assert club.peers["alice"].get_record(club.handles["alice"], record).record.data == b"e4"  # alice and carol did synchronize
-    assert views.group_digest(club.peers["alice"].sync_replica(club.key("alice")).state.group) == views.group_digest(
-        club.peers["carol"].sync_replica(club.key("carol")).state.group
+    assert views.group_digest(sync_port(club.peers["alice"]).sync_replica(club.key("alice")).state.group) == views.group_digest(
+        sync_port(club.peers["carol"]).sync_replica(club.key("carol")).state.group
     )
 
 
@@ -298,7 +300,7 @@ def test_any_other_exception_in_one_replica_is_a_bug_that_the_sync_raises(monkey
     def broken(key: tuple[str, str]) -> None:
         raise RuntimeError("a bug in bob's refresh")
 
-    monkeypatch.setattr(club.peers["bob"], "sync_refresh_presence", broken)
+    monkeypatch.setattr(sync_port(club.peers["bob"]), "sync_refresh_presence", broken)
     with pytest.raises(RuntimeError, match="a bug in bob's refresh"):
         network.synchronize(club.peers)
 
@@ -311,7 +313,7 @@ def test_a_peer_error_in_a_conversation_is_the_connectors_connection_failed(monk
     def unreadable(identity: str) -> bytes:
         raise peer_error("PEER_E_NOT_FOUND", "carol's card cannot be read")
 
-    monkeypatch.setattr(carol, "sync_card", unreadable)
+    monkeypatch.setattr(sync_port(carol), "sync_card", unreadable)
     record = club.peers["bob"].add_record(club.handles["bob"], uuid4(), T0 + timedelta(days=1), data=b"d4")
     network.synchronize(club.peers)
     event = carol.event_data(failures)

@@ -250,8 +250,8 @@ def _key_of(location: Path | str) -> crypto.PrivateKey:
     """The private key of the one identity a scenario peer's store holds (no passphrase)."""
     with closing(open_store(location)) as store:
         peer = Peer(store, clock=lambda: T0)
-        record = next(iter(peer._log.state.identities.values()))
-        return peer._identity_key(record)
+        record = next(iter(peer._runtime.state.identities.values()))
+        return peer._runtime.identity_key(record)
 
 
 # The mutations -----------------------------------------------------------------------------

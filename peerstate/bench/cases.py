@@ -22,6 +22,7 @@ from peerstate.sync import admission
 from peerstate.bench import baselines
 from peerstate.bench.corpus import KIND, RECORD_DATA, T0, GroupCorpus, clock
 from peerstate.storage.bulk import young_collections_only
+from peerstate.calls import envelopes
 from peerstate.calls.runtime import PeerSettings
 from peerstate.crypto.credentials import _rsa_public_key, verify_with
 from peerstate.domain.group_state import GroupState
@@ -202,9 +203,9 @@ def sync_ingest(corpus: GroupCorpus, work: Path) -> list[Row]:
     started = time.perf_counter()
     network.synchronize({"::1": corpus.peer, "joiner": joiner})
     ours = time.perf_counter() - started
-    log: ReplicaLog = joiner._replica(identity, corpus.group)
+    log: ReplicaLog = joiner._runtime.replica(identity, corpus.group)
     group = log.state.group
-    accepted = joiner._accepted((identity, corpus.group))
+    accepted = envelopes.accepted(joiner._runtime, (identity, corpus.group))
     checks = [
         (_rsa_public_key(group.credentials[envelope.credential].public_key), admission.signed_part(envelope), envelope.signature)
         for envelope in accepted

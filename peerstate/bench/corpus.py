@@ -1,7 +1,7 @@
 """The group logs the benchmarks read: a group on SQLite whose administrator publishes
 record envelopes, grown in steps so that each size is measured on the way to the next.
 
-Envelopes are made by the write path's own ``_publish`` (signed, admitted, recorded) and
+Envelopes are made by the write path's own ``envelopes.publish`` (signed, admitted, recorded) and
 saved a thousand a commit: building a 100,000-envelope log a call at a time would take
 longer than every measurement together.
 """
@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Final
 
 from peerstate.domain.group_events import RecordPublished, ReplicaClosed, ReplicaConnected
-from peerstate.peer import Peer
+from peerstate.calls import envelopes
 from peerstate.calls.records import draft, new_record
+from peerstate.peer import Peer
 from peerstate.storage.store import PeerStore, ReplicaLog, open_store
 
 T0: Final = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -42,15 +43,15 @@ class GroupCorpus:
         self.records = 0
 
     def log(self) -> ReplicaLog:
-        return self.peer._replica(self.identity, self.group)
+        return self.peer._runtime.replica(self.identity, self.group)
 
     def grow_to(self, records: int) -> None:
         """Publish record envelopes until the group holds ``records`` of them."""
         log = self.log()
-        author = self.peer._state.identities[self.identity]
+        author = self.peer._runtime.state.identities[self.identity]
         fields = draft(KIND, 0, T0 + timedelta(days=365), None, bytes(RECORD_DATA))
         while self.records < records:
-            self.peer._publish(log, author, RecordPublished(new_record(self.identity, fields, T0)), T0)
+            envelopes.publish(self.peer._runtime, log, author, RecordPublished(new_record(self.identity, fields, T0)), T0)
             self.records += 1
             if self.records % SAVE_EVERY == 0 or self.records == records:
                 self.store.save(log)

@@ -17,7 +17,7 @@ from typing import Final
 import attrs
 
 from peerstate import network, views
-from peerstate.peer import Peer, PeerSettings
+from peerstate.peer import Peer, PeerSettings, sync_port
 from peerstate.storage.locations import Location, child
 from peerstate.storage.store import PeerStore, open_store
 from peerstate.scenario.problems import KeyPathError
@@ -131,9 +131,9 @@ class Machines:
         if not isinstance(group, str):
             return f"converged needs a group peer name, not {group!r}"
         digests = {
-            f"{name}/{key[0]}": views.group_digest(machine.peer.sync_replica(key).state.group)
+            f"{name}/{key[0]}": views.group_digest(sync_port(machine.peer).sync_replica(key).state.group)
             for name, machine in sorted(self._machines.items())
-            for key in machine.peer.sync_replicas_of(group)
+            for key in sync_port(machine.peer).sync_replicas_of(group)
         }
         if not digests:
             return f"no peer holds a synchronized replica of {group!r}"

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Final
 
+from peerstate.peer import sync_port
 from peerstate import Peer, PeerSettings, network, open_store, sync
 from peerstate.changes import StoreChange, subscribe
 from peerstate.domain.group_events import EnvelopeAccepted, RecordPublished
@@ -88,7 +89,7 @@ def sync_job(source_dir: str, joiner_dir: str, source: str, joiner: str, group: 
     for _ in range(MAX_SYNCS):  # each call runs at most network.MAX_ROUNDS rounds
         before = stores["joiner"].head()
         network.synchronize(peers)
-        if peers["joiner"].sync_replica(key).state.synchronized and stores["joiner"].head() == before:
+        if sync_port(peers["joiner"]).sync_replica(key).state.synchronized and stores["joiner"].head() == before:
             break
     say("synced")
 

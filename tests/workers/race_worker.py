@@ -33,8 +33,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
+from peerstate.peer import sync_port
 from peerstate import Peer, PeerError, PeerSettings, network, open_store
-from peerstate.calls.groups import CredentialRequest
+from peerstate import CredentialRequest
 from peerstate.storage.locations import parse_location
 
 
@@ -133,7 +134,7 @@ def sync(peer: Peer, handles: Handles, args: dict[str, Any], outcome: Outcome) -
 
 def _request(peer: Peer, args: dict[str, Any]) -> CredentialRequest:
     """A ``PEER_CREDENTIAL_INFO`` with ``roles`` for the subject's key, as the issuer's replica knows it."""
-    latest = peer.sync_replica((args["identity"], args["group"])).state.group.latest_credential(args["subject"])
+    latest = sync_port(peer).sync_replica((args["identity"], args["group"])).state.group.latest_credential(args["subject"])
     assert latest is not None
     return CredentialRequest(latest.public_key, tuple(args["roles"]))
 
