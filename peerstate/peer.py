@@ -77,6 +77,7 @@ class Peer:
         """Whether the private keys are sealed and this peer was opened without their passphrase."""
         return self._runtime.keys.locked
 
+    @reading
     def close(self) -> None:
         """End this process's use of the peer (``PeerGroupShutdown``): its handles and
         registrations are gone; the store stays open for whoever owns it."""

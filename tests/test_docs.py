@@ -246,6 +246,16 @@ def test_each_status_is_the_code_s() -> None:
         assert cells[1] == _status_in_code(function), f"{function} is {_status_in_code(function)} in the code, not {cells[1]}"
 
 
+def test_peer_s_public_names_are_the_page_s_and_each_says_what_it_does() -> None:
+    """``Peer`` holds the API and nothing else: no name the page does not pair with a
+    function or list beyond ``p2p.h``, and a docstring on each."""
+    text = (DOCS / "windows-mapping.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`Peer\.(\w+)`", text))
+    public = {name for name in dir(Peer) if not name.startswith("_")}
+    assert public == named, f"on Peer, not on the page: {sorted(public - named)}; on the page, not on Peer: {sorted(named - public)}"
+    assert not [name for name in public if not getattr(Peer, name).__doc__], "every public name of Peer has a docstring"
+
+
 def test_each_named_call_exists() -> None:
     for function, cells in mapping_rows().items():
         methods = re.findall(r"`Peer\.(\w+)", cells[2])
