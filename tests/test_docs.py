@@ -169,7 +169,10 @@ def test_the_examples_pass_mypy_strict(tmp_path: Path) -> None:
 
 def test_docs_exist() -> None:
     names = {path.name for path in doc_files()}
-    assert {"index.md", "concepts.md", "windows-mapping.md", "hresults.md", "stores.md", "security.md", "scenario-format.md"} <= names
+    assert {
+        "index.md", "concepts.md", "windows-mapping.md", "hresults.md", "stores.md", "security.md", "scenario-format.md",
+        "architecture.md",
+    } <= names
 
 
 def test_the_example_scenarios_replay(capsys: pytest.CaptureFixture[str]) -> None:
