@@ -22,7 +22,7 @@ from typing import Final
 
 from peerstate.constants import PeerGroupEventType
 from peerstate.errors import PeerError
-from peerstate.calls.sessions import Neighbor, ReplicaKey
+from peerstate.sync.port import Neighbor, ReplicaKey
 from peerstate.peer import Peer, sync_port
 from peerstate.sync import Connector, Listener, exchange
 from peerstate.sync.port import SyncPort

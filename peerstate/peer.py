@@ -32,13 +32,14 @@ from peerstate.calls.credentials import CredentialRequest
 from peerstate.calls.joining import PasswordJoin
 from peerstate.calls.members import MemberView
 from peerstate.calls.runtime import NamePair, PeerSettings, Runtime, reading, utc_now, writing
-from peerstate.calls.sessions import GroupEvent, Interest, Neighbor
+from peerstate.calls.sessions import GroupEvent, Interest
+from peerstate.sync.port import Neighbor
 from peerstate.calls.sync_port import PeerPort
 from peerstate.constants import PeerGroupStatus
 from peerstate.documents.invitations import CredentialInvitation, PasswordInvitation
 from peerstate.domain.group_events import GroupProperties
 from peerstate.domain.records import RecordVersion
-from peerstate.storage.store import PeerStore
+from peerstate.storage.peer_store import PeerStore
 from peerstate.sync.port import SyncPort
 
 __all__ = ["NamePair", "Peer", "PeerSettings", "check_handle", "sync_port", "utc_now"]

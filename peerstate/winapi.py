@@ -39,7 +39,8 @@ from peerstate.documents.invitations import CredentialInvitation
 from peerstate.names import ROLE_ADMIN
 from peerstate.peer import NamePair, Peer, check_handle
 from peerstate.domain.records import RecordVersion
-from peerstate.calls.sessions import GroupEvent, Interest, Neighbor
+from peerstate.calls.sessions import GroupEvent, Interest
+from peerstate.sync.port import Neighbor
 
 ALL_FUNCTIONS: Final = frozenset(
     """

@@ -51,7 +51,6 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from peerstate.calls import envelopes
 from peerstate.peer import sync_port
 from peerstate import Peer, PeerError, PeerSettings, crypto, network, open_store, sync, winapi, wire
 from peerstate.sync import admission
@@ -71,7 +70,8 @@ from peerstate.domain.records import creator_tag
 from peerstate.errors import HRESULTS
 from peerstate.documents.invitations import PasswordInvitation
 from peerstate.names import ROLE_ADMIN, ROLE_INVITING_MEMBER, ROLE_MEMBER
-from peerstate.calls.sessions import Interest, Neighbor, ReplicaKey
+from peerstate.calls.sessions import Interest
+from peerstate.sync.port import Neighbor, ReplicaKey
 
 from tests.conftest import T0
 

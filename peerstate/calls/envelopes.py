@@ -11,13 +11,13 @@ from datetime import datetime
 import attrs
 
 from peerstate.calls.runtime import Runtime
-from peerstate.calls.sessions import ReplicaKey
+from peerstate.sync.port import ReplicaKey
 from peerstate.crypto import credentials
 from peerstate.domain import rules
 from peerstate.domain.group_events import Credential, CredentialTaken, Envelope, EnvelopeAccepted, SharedEvent
 from peerstate.domain.group_state import GroupState
 from peerstate.domain.state import IdentityRecord
-from peerstate.storage.store import ReplicaLog
+from peerstate.storage.logs import ReplicaLog
 from peerstate.sync import admission
 
 

@@ -10,7 +10,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from peerstate.calls.runtime import Runtime
-from peerstate.calls.sessions import GroupEvent, Interest, ReplicaKey
+from peerstate.calls.sessions import GroupEvent, Interest
+from peerstate.sync.port import ReplicaKey
 from peerstate.constants import PeerGroupEventType, PeerGroupPropertyFlags, PeerGroupStatus, PeerMemberChangeType
 from peerstate.domain.group_events import EnvelopeAccepted, PropertiesChanged
 from peerstate.domain.group_state import GroupState, members_changed_by

@@ -20,7 +20,7 @@ import attrs
 from peerstate import crypto, names
 from peerstate.calls import arguments, envelopes, events, identities
 from peerstate.calls.runtime import GroupDecision, NamePair, Runtime
-from peerstate.calls.sessions import Neighbor
+from peerstate.sync.port import Neighbor
 from peerstate.constants import PeerConnectionFlags, PeerGroupAuthenticationScheme, PeerGroupPropertyFlags, PeerGroupStatus
 from peerstate.crypto import credentials
 from peerstate.domain import rules
@@ -37,7 +37,7 @@ from peerstate.domain.group_events import (
     ReplicaDeleted,
 )
 from peerstate.errors import InvalidArgument, NotFound, peer_error
-from peerstate.storage.store import ReplicaLog
+from peerstate.storage.logs import ReplicaLog
 
 DEFAULT_MEMBER_DATA_LIFETIME: Final = 2_419_200
 DEFAULT_PRESENCE_LIFETIME: Final = 300

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from peerstate import crypto, names
 from peerstate.calls import arguments, envelopes
 from peerstate.calls.runtime import Decision, NamePair, Runtime, SpreadDecision
-from peerstate.calls.sessions import ReplicaKey
+from peerstate.sync.port import ReplicaKey
 from peerstate.crypto import credentials
 from peerstate.documents import formats
 from peerstate.domain import rules
@@ -27,7 +27,7 @@ from peerstate.domain.events import (
 from peerstate.domain.group_events import IdentityRetired, ReplicaEvent
 from peerstate.domain.state import IdentityStoreState
 from peerstate.errors import InvalidArgument, NoKeyAccess
-from peerstate.storage.store import ReplicaLog
+from peerstate.storage.logs import ReplicaLog
 from peerstate.sync import admission
 
 

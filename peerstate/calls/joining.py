@@ -13,14 +13,14 @@ import attrs
 from peerstate import crypto, names
 from peerstate.calls import arguments, envelopes, events, groups, identities
 from peerstate.calls.runtime import GroupDecision, Runtime
-from peerstate.calls.sessions import ReplicaKey
+from peerstate.sync.port import ReplicaKey
 from peerstate.documents import invitations
 from peerstate.domain import rules
 from peerstate.domain.events import GroupAttached
 from peerstate.domain.group_events import CredentialTaken, EnvelopeAccepted, PasswordTicket, ReplicaJoined
 from peerstate.domain.state import IdentityRecord
 from peerstate.errors import InvalidArgument, peer_error
-from peerstate.storage.store import ReplicaLog
+from peerstate.storage.logs import ReplicaLog
 
 _Offer = TypeVar("_Offer", invitations.PasswordInvitation, invitations.CredentialInvitation)
 

@@ -28,13 +28,15 @@ from uuid import UUID
 import attrs
 
 from peerstate import crypto
-from peerstate.calls.sessions import GroupHandle, ReplicaKey, Sessions
+from peerstate.calls.sessions import GroupHandle, Sessions
+from peerstate.sync.port import ReplicaKey
 from peerstate.crypto.key_ring import KeyRing
 from peerstate.domain.events import IdentityEvent, KeyStoreProtected
 from peerstate.domain.group_events import ReplicaEvent
 from peerstate.domain.state import IdentityRecord, IdentityStoreState
 from peerstate.errors import InvalidArgument, peer_error
-from peerstate.storage.store import PeerStore, ReplicaLog, WriteConflict
+from peerstate.storage.logs import ReplicaLog
+from peerstate.storage.peer_store import PeerStore, WriteConflict
 
 MAX_SAVE_ATTEMPTS: Final = 16
 """Attempts of one call at most; from the second on it holds the store's turn, so more than

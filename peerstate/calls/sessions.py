@@ -7,7 +7,6 @@ refused (``PEER_E_INVALID_GROUP``) instead of naming whatever the new process op
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -25,29 +24,7 @@ from peerstate.constants import (
 from peerstate.calls.arguments import shown
 from peerstate.calls.record_watch import RecordWatch
 from peerstate.errors import InvalidArgument, InvalidGroup
-
-ReplicaKey = tuple[str, str]
-"""(identity peer name, group peer name): one replica on this peer."""
-
-
-@attrs.frozen
-class Neighbor:
-    """The other end of a connection: a replica on the network, named by its machine's
-    address and its identity, since one machine may hold replicas of several identities."""
-
-    address: str
-    identity: str
-
-    @property
-    def node_id(self) -> int:
-        """``ullNodeId`` and ``ullConnectionId``: the same on every peer that sees this node,
-        so a scenario can match an event against ``PeerGroupEnumConnections``."""
-        digest = hashlib.sha256(f"{len(self.address)}:{self.address}{self.identity}".encode()).digest()
-        return int.from_bytes(digest[:8], "big")
-
-    def __str__(self) -> str:
-        return f"{self.identity} at {self.address}"
-
+from peerstate.sync.port import Neighbor, ReplicaKey
 
 @attrs.frozen
 class GroupEvent:

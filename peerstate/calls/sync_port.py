@@ -15,7 +15,8 @@ from typing import Final
 from peerstate import crypto, wire
 from peerstate.calls import envelopes, events, records
 from peerstate.calls.runtime import GroupDecision, Runtime, reading, writing
-from peerstate.calls.sessions import GroupEvent, GroupHandle, Neighbor, ReplicaKey
+from peerstate.calls.sessions import GroupEvent, GroupHandle
+from peerstate.sync.port import Neighbor, ReplicaKey
 from peerstate.constants import PeerConnectionStatus, PeerGroupEventType, PeerGroupPropertyFlags
 from peerstate.crypto import credentials
 from peerstate.domain import rules
@@ -38,7 +39,7 @@ from peerstate.domain.group_state import member_data_due
 from peerstate.domain.records import refresh_due, refreshed_expiration
 from peerstate.errors import PeerError
 from peerstate.storage.bulk import young_collections_only
-from peerstate.storage.store import ReplicaLog
+from peerstate.storage.logs import ReplicaLog
 from peerstate.sync import admission
 
 PEER_TIME_TOLERANCE: Final = timedelta(milliseconds=1)

@@ -46,8 +46,7 @@ from peerstate.domain import rules
 from peerstate.domain.group_events import Envelope
 from peerstate.domain.replica import WRONG_PASSWORD_RULE
 from peerstate.errors import HRESULTS, PeerError, peer_error
-from peerstate.sync.port import SyncPort
-from peerstate.calls.sessions import Neighbor, ReplicaKey
+from peerstate.sync.port import Neighbor, ReplicaKey, SyncPort
 
 NONCE_BYTES: Final = 32
 BATCH_BYTES: Final = wire.MAX_MESSAGE_BYTES // 2

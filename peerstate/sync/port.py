@@ -8,15 +8,54 @@ the public API may do, so it is no name on ``Peer``'s surface.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from peerstate.calls.sessions import GroupHandle, Neighbor, ReplicaKey
+import attrs
+
 from peerstate.constants import PeerGroupEventType
 from peerstate.domain.group_events import Envelope
 from peerstate.errors import PeerError
-from peerstate.storage.store import ReplicaLog
+from peerstate.storage.logs import ReplicaLog
+
+
+ReplicaKey = tuple[str, str]
+"""(identity peer name, group peer name): one replica on this peer."""
+
+
+@attrs.frozen
+class Neighbor:
+    """The other end of a connection: a replica on the network, named by its machine's
+    address and its identity, since one machine may hold replicas of several identities."""
+
+    address: str
+    identity: str
+
+    @property
+    def node_id(self) -> int:
+        """``ullNodeId`` and ``ullConnectionId``: the same on every peer that sees this node,
+        so a scenario can match an event against ``PeerGroupEnumConnections``."""
+        digest = hashlib.sha256(f"{len(self.address)}:{self.address}{self.identity}".encode()).digest()
+        return int.from_bytes(digest[:8], "big")
+
+    def __str__(self) -> str:
+        return f"{self.identity} at {self.address}"
+
+
+class OpenHandle(Protocol):
+    """A handle as the network sees it: which replica, on which cloud, whether connected,
+    and to which addresses only (None: any listening member)."""
+
+    @property
+    def replica(self) -> ReplicaKey: ...
+    @property
+    def cloud(self) -> str: ...
+    @property
+    def connected(self) -> bool: ...
+    @property
+    def addresses(self) -> tuple[str, ...] | None: ...
 
 
 class SyncPort(Protocol):
@@ -25,7 +64,7 @@ class SyncPort(Protocol):
     def sync_now(self) -> datetime: ...
     def sync_address(self) -> str: ...
     def sync_replicas_of(self, group: str) -> list[ReplicaKey]: ...
-    def sync_handles(self) -> list[tuple[str, GroupHandle]]: ...
+    def sync_handles(self) -> Sequence[tuple[str, OpenHandle]]: ...
     def sync_listening(self, key: ReplicaKey) -> bool: ...
     def sync_replica(self, key: ReplicaKey) -> ReplicaLog: ...
     def sync_card(self, identity: str) -> bytes: ...
