@@ -16,7 +16,8 @@ from peerstate.calls.credentials import CredentialRequest
 from peerstate.calls.sessions import Interest
 from peerstate.documents.invitations import CredentialInvitation, PasswordInvitation
 from peerstate.peer import NamePair, Peer, PeerSettings
-from peerstate.storage.store import PeerStore, open_store
+from peerstate.storage.opening import open_store
+from peerstate.storage.peer_store import PeerStore
 
 __all__ = [
     "CredentialInvitation",

@@ -1,6 +1,6 @@
 """Verifying a store offline: every log read again from its rows and judged again.
 
-Every stored event carries a link of its log's hash chain (``store.chain_link``), so an
+Every stored event carries a link of its log's hash chain (``logs.chain_link``), so an
 edited byte of any row, a row taken out of the middle, or two rows swapped breaks the
 chain where it happened. Beyond that, a replica's log says which envelopes it accepted and which it refused, in order. Walking it
 from the start with the admission pipeline that judged each envelope when it came (the
@@ -31,19 +31,18 @@ from peerstate.domain.group_events import (
 )
 from peerstate.domain.group_state import GroupState, apply_envelope
 from peerstate.storage.locations import FROM_ENVIRONMENT, SQLITE_FILE, is_postgres
-from peerstate.storage.store import (
+from peerstate.storage.logs import (
     LEDGER_START,
     CommitLedger,
     EarlierSnapshot,
     IdentityLog,
-    NotAStore,
-    PeerStore,
     ReplicaLog,
     chain_link,
     chain_start,
-    postgres_stores,
     project_log,
 )
+from peerstate.storage.opening import NotAStore, postgres_stores
+from peerstate.storage.peer_store import PeerStore
 
 IDENTITY_LOG: Final = "the identity log"
 LEDGER: Final = "the commit ledger"

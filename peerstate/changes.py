@@ -14,7 +14,8 @@ import attrs
 
 from peerstate.domain.events import IdentityEvent
 from peerstate.domain.group_events import ReplicaEvent
-from peerstate.storage.store import CommitLedger, PeerStore, ReplicaLog
+from peerstate.storage.logs import CommitLedger, ReplicaLog
+from peerstate.storage.peer_store import PeerStore
 
 
 @attrs.frozen

@@ -53,7 +53,8 @@ from peerstate.scenario import ScenarioFileError, StepResult, load_scenario, rep
 from peerstate.scenario.problems import format_path
 from peerstate.domain.replica import ReplicaState
 from peerstate.storage.locations import Location, is_postgres, parse_location
-from peerstate.storage.store import NotAStore, PeerStore, open_store
+from peerstate.storage.opening import NotAStore, open_store
+from peerstate.storage.peer_store import PeerStore
 
 Paint: TypeAlias = Callable[[str, bool], str]
 """Marks a verdict's text on stdout: ``paint(text, holds)``."""

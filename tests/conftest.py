@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from peerstate import Peer, PeerError, PeerSettings, PeerStore, open_store
-from peerstate.storage import store as store_module
+from peerstate.storage import peer_store
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -40,5 +40,6 @@ def refused(peer: Peer, store: PeerStore, name: str) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def frequent_snapshots(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test runs with a snapshot of a replica log every few events, so that every
-    behaviour is also shown on logs opened from snapshots (``store.snapshot_due``)."""
-    monkeypatch.setattr(store_module, "snapshot_due", lambda log: log.version - log.snapshot_version >= 3)
+    behaviour is also shown on logs opened from snapshots (``logs.snapshot_due``, replaced
+    where ``peer_store`` reads it)."""
+    monkeypatch.setattr(peer_store, "snapshot_due", lambda log: log.version - log.snapshot_version >= 3)

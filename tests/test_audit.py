@@ -20,7 +20,7 @@ from peerstate.cli import main
 from peerstate.domain.group_events import EnvelopeAccepted, EnvelopeRefused
 from peerstate.scenario import load_scenario, replay
 from peerstate.storage.locations import SQLITE_FILE
-from peerstate.storage.store import open_store
+from peerstate.storage.opening import open_store
 
 from tests.conftest import T0
 

@@ -23,7 +23,7 @@ from scenario_fakes import scenario_file
 from peerstate import cli
 from peerstate.cli import main
 from peerstate.storage.locations import SQLITE_FILE
-from peerstate.storage.store import open_store
+from peerstate.storage.opening import open_store
 
 NAME = {"peer": "alice", "call": "PeerCreatePeerName", "args": {"pwzClassifier": "chess"},
         "check": {"ppwzPeerName": "0.chess"}}

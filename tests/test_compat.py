@@ -35,7 +35,7 @@ from peerstate.audit import verify_store
 from peerstate.domain.replica import WRONG_PASSWORD_RULE
 from peerstate.storage.locations import SQLITE_FILE, Location, child, with_schema
 from peerstate.names import ROLE_MEMBER
-from peerstate.storage.store import ReplicaLog
+from peerstate.storage.logs import ReplicaLog
 
 from backends import postgres_server
 from compat.derived import (

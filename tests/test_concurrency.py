@@ -41,7 +41,7 @@ from peerstate.domain.group_events import CredentialIssued, EnvelopeAccepted, Re
 from peerstate.domain.replica import evolve_replica, new_replica
 from peerstate import CredentialRequest
 from peerstate.names import ROLE_ADMIN, ROLE_MEMBER, may_issue
-from peerstate.storage.store import PeerStore
+from peerstate.storage.peer_store import PeerStore
 
 from workers.checks import sound
 

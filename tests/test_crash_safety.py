@@ -46,7 +46,7 @@ from peerstate.peer import sync_port
 from peerstate import Peer, PeerSettings, network, open_store, views
 from peerstate.audit import verify_store
 from peerstate.storage.locations import Location, with_schema
-from peerstate.storage.store import PeerStore
+from peerstate.storage.peer_store import PeerStore
 
 from workers.checks import sound
 from backends import postgres_server

@@ -25,7 +25,7 @@ from peerstate.documents import invitations
 from peerstate.domain.events import GroupAttached
 from peerstate.domain.group_events import Credential, CredentialTaken, Envelope, ReplicaJoined
 from peerstate.names import ROLE_ADMIN, ROLE_MEMBER, authority_of
-from peerstate.storage.store import PeerStore
+from peerstate.storage.peer_store import PeerStore
 
 from tests.conftest import T0
 

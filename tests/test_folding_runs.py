@@ -21,7 +21,8 @@ from hypothesis import given, settings, strategies as st
 from peerstate import Peer, network, open_store
 from peerstate.domain.group_events import EnvelopeAccepted, ReplicaEvent
 from peerstate.domain.replica import ReplicaState, accept_envelopes, evolve_replica, new_replica
-from peerstate.storage.store import PeerStore, ReplicaLog, project_log
+from peerstate.storage.logs import ReplicaLog, project_log
+from peerstate.storage.peer_store import PeerStore
 
 from tests.conftest import T0
 
@@ -120,7 +121,7 @@ def test_runs_cut_anywhere_fold_to_the_state_one_at_a_time_gives(club: Club, cut
 @pytest.mark.parametrize("run", [1, 2, 7, 1000])
 def test_a_log_read_in_runs_of_any_length_is_the_log_its_events_give_one_by_one(club: Club, run: int, monkeypatch: pytest.MonkeyPatch) -> None:
     events = club.store.stored_log(club.log_id)
-    monkeypatch.setattr("peerstate.storage.store.RUN", run)
+    monkeypatch.setattr("peerstate.storage.logs.RUN", run)
     one_by_one = None
     for read in range(1, len(events) + 1):  # a log read to each of its events, in runs or not
         one_by_one = events[read - 1].mutate(one_by_one)

@@ -36,5 +36,5 @@ def test_the_domain_imports_only_the_domain_and_plain_values() -> None:
 
 def test_the_check_sees_an_import_it_forbids(tmp_path: Path) -> None:
     impure = tmp_path / "impure.py"
-    impure.write_text("import os\nfrom peerstate.storage.store import PeerStore\nfrom .x import y\n")
-    assert _imports(impure) == {"os", "peerstate.storage.store"}
+    impure.write_text("import os\nfrom peerstate.storage.peer_store import PeerStore\nfrom .x import y\n")
+    assert _imports(impure) == {"os", "peerstate.storage.peer_store"}

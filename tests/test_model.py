@@ -34,7 +34,7 @@ from peerstate.domain.group_events import CredentialTaken, EnvelopeAccepted, Rep
 from peerstate.scenario import load_scenario, replay
 from peerstate.scenario.values import encode, format_time
 from peerstate.names import ROLE_ADMIN, ROLE_INVITING_MEMBER, ROLE_MEMBER
-from peerstate.storage.store import PeerStore
+from peerstate.storage.peer_store import PeerStore
 
 from tests.conftest import T0
 

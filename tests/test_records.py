@@ -42,7 +42,7 @@ from peerstate.domain.records import (
 )
 from peerstate.names import ROLE_MEMBER
 from peerstate.calls.sessions import Interest
-from peerstate.storage.store import PeerStore
+from peerstate.storage.peer_store import PeerStore
 
 from tests.conftest import T0
 

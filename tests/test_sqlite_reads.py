@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from peerstate.storage.locations import FROM_ENVIRONMENT
 from peerstate.storage.sqlite_reads import MAPPED_BYTES, LogRowsRecorder
-from peerstate.storage.store import open_store
+from peerstate.storage.opening import open_store
 
 LOGS = (uuid.UUID(int=1), uuid.UUID(int=2))
 EVENTS = 9

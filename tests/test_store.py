@@ -24,7 +24,9 @@ from immutables import Map
 from peerstate import Peer, audit
 from peerstate.domain.events import IdentityCreated, IdentityDeleted
 from peerstate.storage.locations import SQLITE_FILE
-from peerstate.storage.store import SNAPSHOT_EVERY, EarlierSnapshot, IdentityLog, PeerStore, ReplicaLog, open_store, snapshot_due  # the rule itself: conftest replaces it in the store
+from peerstate.storage.logs import SNAPSHOT_EVERY, EarlierSnapshot, IdentityLog, ReplicaLog, snapshot_due  # the rule itself: conftest replaces it in peer_store
+from peerstate.storage.opening import open_store
+from peerstate.storage.peer_store import PeerStore
 
 from tests.conftest import T0
 

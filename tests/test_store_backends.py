@@ -25,7 +25,8 @@ from peerstate.domain.events import IdentityCreated
 from peerstate.errors import InvalidArgument
 from peerstate.storage.locations import FROM_ENVIRONMENT, Location, child, postgres_environment, with_schema
 from peerstate.scenario import load_scenario, replay
-from peerstate.storage.store import ReplicaLog, WriteConflict, project_log
+from peerstate.storage.logs import ReplicaLog, project_log
+from peerstate.storage.peer_store import WriteConflict
 
 from backends import postgres_server
 
@@ -188,7 +189,7 @@ def test_a_log_opened_from_its_snapshot_is_the_log_its_events_give(location: Loc
     assert audit.verify_store(store).holds
     if location is not None:  # a new process resolves the snapshot's class from its stored topic
         program = (
-            "import sys; from peerstate.storage.locations import parse_location; from peerstate.storage.store import open_store; "
+            "import sys; from peerstate.storage.locations import parse_location; from peerstate.storage.opening import open_store; "
             "log = open_store(parse_location(sys.argv[1])).replica_log(sys.argv[2], sys.argv[3]); "
             "print(log.snapshot_version, log.version)"
         )

@@ -32,7 +32,7 @@ from peerstate.domain.group_state import GroupState, apply_envelope
 from peerstate.errors import peer_error
 from peerstate.names import ROLE_ADMIN
 from peerstate.calls.sessions import Interest
-from peerstate.storage.store import PeerStore
+from peerstate.storage.peer_store import PeerStore
 
 from tests.conftest import T0
 

@@ -49,7 +49,8 @@ from peerstate.domain.group_state import GroupState, apply_envelope
 from peerstate.names import ROLE_ADMIN
 from peerstate.scenario import load_scenario, replay
 from peerstate.storage.locations import SQLITE_FILE, child, postgres_environment, schema_of, with_schema
-from peerstate.storage.store import CommitLedger, IdentityLog, ReplicaLog, _connect, chain_link, chain_start, postgres_stores
+from peerstate.storage.logs import CommitLedger, IdentityLog, ReplicaLog, chain_link, chain_start
+from peerstate.storage.opening import _connect, postgres_stores
 
 from tests.backends import postgres_server
 from tests.conftest import T0

@@ -17,7 +17,8 @@ from hypothesis import given, strategies as st
 from peerstate import wire
 from peerstate.sync import admission
 from peerstate.domain.group_events import Envelope, EnvelopeAccepted, Record, RecordPublished
-from peerstate.storage.store import ReplicaLog, open_store
+from peerstate.storage.logs import ReplicaLog
+from peerstate.storage.opening import open_store
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 RECORD = Record(

@@ -14,7 +14,8 @@ from eventsourcing.domain import Aggregate
 
 from peerstate import crypto
 from peerstate.crypto.credentials import sign, verify_with
-from peerstate.storage.store import PAGE, project_log
+from peerstate.storage.logs import project_log
+from peerstate.storage.peer_store import PAGE
 
 BARE_ID: Final = uuid5(NAMESPACE_URL, "peerstate-bench:bare")
 SIGNED: Final = bytes(300)

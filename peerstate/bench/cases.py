@@ -36,7 +36,9 @@ from peerstate.domain.group_events import (
 from peerstate.names import ROLE_MEMBER
 from peerstate.peer import Peer
 from peerstate.scenario import load_scenario, replay
-from peerstate.storage.store import PeerStore, ReplicaLog, open_store
+from peerstate.storage.logs import ReplicaLog
+from peerstate.storage.opening import open_store
+from peerstate.storage.peer_store import PeerStore
 from peerstate.sync import Batch
 
 OPEN_TARGET: Final = 0.5

@@ -17,7 +17,9 @@ from peerstate.domain.group_events import RecordPublished, ReplicaClosed, Replic
 from peerstate.calls import envelopes
 from peerstate.calls.records import draft, new_record
 from peerstate.peer import Peer
-from peerstate.storage.store import PeerStore, ReplicaLog, open_store
+from peerstate.storage.logs import ReplicaLog
+from peerstate.storage.opening import open_store
+from peerstate.storage.peer_store import PeerStore
 
 T0: Final = datetime(2026, 1, 1, tzinfo=timezone.utc)
 KIND: Final = uuid.UUID("0b0e5c4a-7e57-4d1c-9a3e-000000000001")

@@ -12,7 +12,7 @@ from peerstate.domain import rules
 from peerstate.domain.events import GroupAttached
 from peerstate.domain.group_events import ReplicaJoined
 from peerstate.errors import GroupNotReady, InvalidArgument, peer_error
-from peerstate.storage.store import ReplicaLog
+from peerstate.storage.logs import ReplicaLog
 
 
 def export_config(runtime: Runtime, handle: object, password: str | None) -> str:

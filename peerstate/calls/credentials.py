@@ -25,7 +25,7 @@ from peerstate.domain import rules
 from peerstate.domain.group_events import CredentialDelivery, CredentialIssued, EnvelopeAccepted
 from peerstate.domain.group_state import GroupState
 from peerstate.errors import InvalidArgument, peer_error
-from peerstate.storage.store import ReplicaLog
+from peerstate.storage.logs import ReplicaLog
 
 
 @attrs.frozen

@@ -14,7 +14,7 @@ from peerstate.domain import rules
 from peerstate.domain.group_events import Envelope, EnvelopeAccepted
 from peerstate.domain.group_state import GroupState, apply_envelope
 from peerstate.errors import peer_error
-from peerstate.storage.store import ReplicaLog
+from peerstate.storage.logs import ReplicaLog
 from peerstate.sync import admission
 
 

@@ -30,7 +30,7 @@ from peerstate.domain import record_rules, rules
 from peerstate.domain.group_events import Credential, EnvelopeAccepted, Record, RecordPublished
 from peerstate.domain.records import DELETED, MAX_RECORD_SIZE, LiveRecords, RecordVersion, creator_tag
 from peerstate.errors import InvalidArgument, peer_error
-from peerstate.storage.store import ReplicaLog
+from peerstate.storage.logs import ReplicaLog
 
 SETTABLE_FLAGS: Final = int(PeerRecordFlags.PEER_RECORD_FLAG_AUTOREFRESH)
 

@@ -19,7 +19,8 @@ import attrs
 from peerstate import network, views
 from peerstate.peer import Peer, PeerSettings, sync_port
 from peerstate.storage.locations import Location, child
-from peerstate.storage.store import PeerStore, open_store
+from peerstate.storage.opening import open_store
+from peerstate.storage.peer_store import PeerStore
 from peerstate.scenario.problems import KeyPathError
 
 Clock = Callable[[], datetime]

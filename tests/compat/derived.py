@@ -30,7 +30,8 @@ from peerstate.domain.replica import ReplicaState
 from peerstate.domain.state import IdentityStoreState, evolve
 from peerstate.names import ROLE_NAMES
 try:
-    from peerstate.storage.store import SNAPSHOT_VALUES, IdentityLog, LogHead, PeerStore
+    from peerstate.storage.logs import IdentityLog, LogHead
+    from peerstate.storage.peer_store import SNAPSHOT_VALUES, PeerStore
 except ImportError:  # the layout of a578c78, which make_fixtures.py runs on
     from peerstate.store import SNAPSHOT_VALUES, IdentityLog, LogHead, PeerStore  # type: ignore[import-not-found,no-redef]
 

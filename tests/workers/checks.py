@@ -8,7 +8,8 @@ from peerstate import views
 from peerstate.audit import verify_store
 from peerstate.domain.group_events import EnvelopeAccepted, RecordPublished
 from peerstate.domain.state import IdentityStoreState, evolve
-from peerstate.storage.store import IdentityLog, PeerStore
+from peerstate.storage.logs import IdentityLog
+from peerstate.storage.peer_store import PeerStore
 
 
 def replays(store: PeerStore) -> None:

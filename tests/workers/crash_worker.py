@@ -33,7 +33,7 @@ from peerstate import Peer, PeerSettings, network, open_store, sync
 from peerstate.changes import StoreChange, subscribe
 from peerstate.domain.group_events import EnvelopeAccepted, RecordPublished
 from peerstate.storage.locations import parse_location
-from peerstate.storage.store import PeerStore
+from peerstate.storage.peer_store import PeerStore
 
 T0: Final = datetime(2026, 1, 1, tzinfo=timezone.utc)
 KIND: Final = uuid.UUID("11111111-2222-3333-4444-555555555555")

@@ -1,0 +1,368 @@
+"""The store object a peer reads and writes its logs through (``PeerStore``), over the
+eventsourcing application that maps the logs' events and snapshots to rows.
+
+A save commits a call's new events with the commit ledger's entry for them in one
+transaction, then snapshots what is due and tells the listeners; a read opens a log from
+its latest snapshot, catches a log up with other writers' commits, or reads a log's rows
+one by one and checks each is exactly as peerstate writes it (what ``audit`` builds on).
+The logs themselves are ``logs``'s aggregates, and where the rows live is ``opening``'s
+business: this module knows neither a path nor a database, only the application it is
+given, so that a store reads the same whichever backend holds it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any, Final, TypeVar, cast
+from uuid import UUID
+
+import orjson
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, StoredEvent
+
+from peerstate.domain.group_events import (
+    GROUP_VALUES,
+    Envelope,
+    EnvelopeAccepted,
+    ReplicaCreated,
+    ReplicaEvent,
+    ReplicaJoined,
+)
+from peerstate.domain.group_state import AuthorHead, Member
+from peerstate.domain.records import RecordVersion
+from peerstate.domain.replica import Guesses, ReplicaState
+from peerstate.storage.bulk import young_collections_only
+from peerstate.storage.logs import (
+    LEDGER_START,
+    CommitLedger,
+    EarlierSnapshot,
+    IdentityLog,
+    LogHead,
+    ReplicaLog,
+    chain_link,
+    project_log,
+    snapshot_due,
+)
+from peerstate.storage.store_format import (
+    AttrsAsDict,
+    BytesAsBase64,
+    GroupStateAsFields,
+    GroupStateFields,
+    MapAsPairs,
+    RecordsAsVersions,
+    RowMapper,
+    SetAsList,
+    SnapshotTranscoder,
+    TimedeltaAsMicroseconds,
+    WireValue,
+    maps_in_key_order,
+)
+from peerstate.storage.writer_turns import WriterTurn
+
+PAGE: Final = 500
+"""How many rows one read of the notification log asks for."""
+_Log = TypeVar("_Log", bound=Aggregate)
+
+
+SNAPSHOT_VALUES: Final = (*GROUP_VALUES, Member, AuthorHead, Guesses, RecordVersion)
+"""The attrs values a replica's derived state holds: a snapshot stores them as ``wire``
+trees."""
+
+EVENT_ROWS: Final = (
+    IdentityLog.Created, IdentityLog.Recorded, ReplicaLog.Created, ReplicaLog.Recorded,
+    CommitLedger.Created, CommitLedger.Recorded,
+)
+"""The events whose rows hold canonical trees typed by their fields (``store_format``)."""
+
+
+class PeerApplication(Application[UUID]):
+    """The eventsourcing application under a store: its rows mapped as ``store_format``
+    says, its replica logs snapshotted. ``name`` names its tables on PostgreSQL
+    (``peerstore_events``), so it never changes."""
+
+    name = "PeerStore"
+    is_snapshotting_enabled = True
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        transcoder = self.construct_transcoder()
+        transcoder.register(GroupStateAsFields())
+        return RowMapper(transcoder, typed=EVENT_ROWS)
+
+    def construct_transcoder(self) -> SnapshotTranscoder:
+        transcoder = SnapshotTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        for transcoding in (BytesAsBase64(), MapAsPairs(), SetAsList(), TimedeltaAsMicroseconds(), RecordsAsVersions()):
+            transcoder.register(transcoding)
+        transcoder.register(AttrsAsDict(ReplicaState))
+        transcoder.register(GroupStateFields())
+        for value in SNAPSHOT_VALUES:
+            transcoder.register(WireValue(value))
+
+    @functools.cached_property
+    def earlier_snapshots(self) -> Mapper[UUID]:
+        """Snapshots as peerstate wrote them before it listed a group's records as their
+        versions (``GroupStateAsFields``): a snapshot of that time is read as any other,
+        and is exactly as peerstate wrote it if this writes it back the same."""
+        return Mapper(self.construct_transcoder())
+
+
+class WriteConflict(Exception):
+    """Another writer appended to the same log first; reload and decide again."""
+
+
+class PeerStore:
+    """One peer's persistent store: what survives the peer's process."""
+
+    def __init__(self, app: PeerApplication, turn: WriterTurn) -> None:
+        """The store over ``app``, its writers taking ``turn``; ``opening.open_store`` makes both."""
+        self._app = app
+        self._turn = turn
+        self._listeners: list[Callable[[], None]] = []
+        self._ledger: tuple[int, bytes] | None = None
+        """The ledger's last version and link, as this store object last read or wrote them."""
+
+    def turn(self) -> WriterTurn:
+        """The store's writers' turn (``writer_turns``): every save takes it, and a call made
+        again after a lost race holds it throughout."""
+        return self._turn
+
+    def ledger_version(self) -> int:
+        """How many commits the store holds now: read before a peer reads its logs, it is
+        where the peer starts looking for other writers' commits (``changed_logs``)."""
+        self._ledger = None
+        return self._ledger_head()[0]
+
+    def changed_logs(self, since: int) -> tuple[set[UUID], int]:
+        """The logs committed to after the ledger's version ``since`` (read from the ledger's
+        entries, which name them), and its version now."""
+        changed: set[UUID] = set()
+        for row in self._app.recorder.select_events(CommitLedger.ID, gt=since):
+            entry = self._app.mapper.to_domain_event(row)
+            assert isinstance(entry, CommitLedger.Recorded)
+            changed.update(head.log for head in entry.payload)
+            since = entry.originator_version
+            if self._ledger is None or since > self._ledger[0]:
+                self._ledger = (since, entry.link)
+        return changed, since
+
+    def caught_up(self, log: _Log) -> _Log:
+        """``log`` with the events other writers stored since it was read applied in turn; a
+        log that was never stored (it still holds its creation) is read whole instead."""
+        if log.pending_events:
+            stored: _Log | None = self._stored(log.id)
+            return stored if stored is not None else log
+        with young_collections_only():
+            rows = self._app.recorder.select_events(log.id, gt=log.version)
+            caught: _Log = project_log(log, map(self._app.mapper.to_domain_event, rows))
+        return caught
+
+    def identity_log(self) -> IdentityLog:
+        """The peer's identity log as stored, or a new empty one for a new store."""
+        log: IdentityLog | None = self._stored(IdentityLog.create_id("identities"))
+        return log if log is not None else IdentityLog(key="identities")
+
+    def replica_log(self, identity: str, group: str) -> ReplicaLog:
+        """The identity's replica of the group as stored, or a new empty one."""
+        log: ReplicaLog | None = self._stored(ReplicaLog.create_id(identity, group))
+        return log if log is not None else ReplicaLog(identity=identity, group=group)
+
+    def replayed(self, log_id: UUID) -> Any:
+        """The log from all its events, with no snapshot: what an open costs without one."""
+        with young_collections_only():
+            return project_log(None, map(self._app.mapper.to_domain_event, self._app.recorder.select_events(log_id)))
+
+    def _stored(self, log_id: UUID) -> Any:
+        """The log as its latest snapshot and the events since give it; None if it has none.
+        A latest snapshot of an earlier state (``EarlierSnapshot``) is not opened from: the
+        log is replayed from its events, as if it had no snapshot, so that its next write
+        takes one of today's form and the opens after it start from that again."""
+        try:
+            with young_collections_only():
+                return self._app.repository.get(log_id, projector_func=project_log)
+        except AggregateNotFoundError:
+            return None
+        except EarlierSnapshot:
+            return self.replayed(log_id)
+
+    def save(self, *logs: Aggregate) -> int | None:
+        """Store the logs' new events and the ledger's entry for them in one transaction:
+        all of them or none; then tell whoever listens for commits (an exception of theirs
+        comes after the events are stored). The result is the entry's version (None when
+        there was nothing to store)."""
+        written = [log for log in logs if log.pending_events]
+        if not written:
+            return None
+        with self._turn:
+            version, previous = self._ledger_head()
+            heads = tuple(LogHead(log.id, log.version, getattr(log, "link", b"")) for log in written)
+            timestamp = CommitLedger.Recorded.create_timestamp()
+            entry = cast(Any, CommitLedger.Recorded)(  # built directly: the ledger has no aggregate object
+                originator_id=CommitLedger.ID, originator_version=version + 1, timestamp=timestamp, payload=heads,
+                link=chain_link(previous, version + 1, timestamp, heads),
+            )
+            try:
+                self._app.save(*written, entry)
+            except IntegrityError as error:
+                self._ledger = None  # another writer committed: read the ledger's head again
+                raise WriteConflict(str(error)) from error
+            self._ledger = (entry.originator_version, entry.link)
+        self._snapshot([log for log in written if isinstance(log, ReplicaLog) and snapshot_due(log)])
+        for listener in list(self._listeners):
+            listener()
+        return version + 1
+
+    def _snapshot(self, logs: list[ReplicaLog]) -> None:
+        """Store a snapshot of each log as it now stands, after its events are committed: a
+        snapshot lost to a crash costs only a longer open."""
+        if not logs or self._app.snapshots is None:
+            return
+        for log in logs:
+            log.snapshot_version = log.version
+        try:
+            with young_collections_only():  # the state's trees: as many containers as it holds values
+                self._app.snapshots.put([ReplicaLog.Snapshot.take(log) for log in logs])
+        except IntegrityError:  # another process stored a snapshot of the same version
+            pass
+
+    def accepted_envelopes(self, log: ReplicaLog) -> list[Envelope]:
+        """The envelopes ``log`` accepted, in order, read from its stored events and its
+        pending ones: what a log opened from a snapshot does not hold until asked."""
+        with young_collections_only():
+            stored = self._app.recorder.select_events(log.id, lte=log.version - len(log.pending_events))
+            events = [*map(self._app.mapper.to_domain_event, stored), *log.pending_events]
+        envelopes: list[Envelope] = []
+        for event in events:
+            payload = getattr(event, "payload", None)
+            if isinstance(payload, (ReplicaCreated, ReplicaJoined)):
+                envelopes = []
+            elif isinstance(payload, EnvelopeAccepted):
+                envelopes.append(payload.envelope)
+        return envelopes
+
+    def stored_snapshots(self, originator_id: UUID) -> list[Any]:
+        """A log's snapshots as stored, in version order (``ValueError`` as ``stored_log``)."""
+        if self._app.snapshots is None:
+            return []
+        try:
+            rows = self._app.snapshots.recorder.select_events(originator_id)
+        except ValueError as error:
+            raise ValueError(f"the snapshot rows of the log do not read: {error}") from None
+        return [self._decoded(stored) for stored in rows]
+
+    def _ledger_head(self) -> tuple[int, bytes]:
+        if self._ledger is None:
+            last = self._app.recorder.select_events(CommitLedger.ID, desc=True, limit=1)
+            if not last:
+                self._ledger = (0, LEDGER_START)
+            else:
+                entry = self._app.mapper.to_domain_event(last[0])
+                assert isinstance(entry, CommitLedger.Recorded)
+                self._ledger = (entry.originator_version, entry.link)
+        return self._ledger
+
+    def on_commit(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` after each commit of this process; the result stops it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def notifications(self, after: int = 0) -> Iterator[tuple[int, UUID, Any]]:
+        """Every stored event after position ``after``, in commit order: its position, its
+        log's id and the event (eventsourcing's notification log)."""
+        start: int | None = after + 1
+        while start is not None:
+            page = self._app.recorder.select_notifications(start, PAGE)
+            for notification in page:
+                yield notification.id, UUID(str(notification.originator_id)), self._app.mapper.to_domain_event(notification)
+            start = page[-1].id + 1 if len(page) == PAGE else None
+
+    def originators(self) -> set[UUID]:
+        """The id of every log that has a row in this store."""
+        found: set[UUID] = set()
+        start: int | None = 1
+        while start is not None:
+            page = self._app.recorder.select_notifications(start, PAGE)
+            found.update(UUID(str(notification.originator_id)) for notification in page)
+            start = page[-1].id + 1 if len(page) == PAGE else None
+        return found
+
+    def replica_keys(self) -> list[tuple[str, str]]:
+        """Every replica this store ever held, deleted ones too, in the order they were made:
+        read from the notification log, so nothing a state forgets is missed."""
+        keys: list[tuple[str, str]] = []
+        start: int | None = 1
+        while start is not None:
+            page = self._app.recorder.select_notifications(start, PAGE, topics=[ReplicaLog.Created.TOPIC])
+            for notification in page:
+                created = self._decoded(notification)
+                if not isinstance(created, ReplicaLog.Created):
+                    raise ValueError(f"a row of topic {notification.topic} is not a replica's creation")
+                keys.append((created.identity, created.group))
+            start = page[-1].id + 1 if len(page) == PAGE else None
+        return keys
+
+    def _decoded(self, stored: StoredEvent) -> Any:
+        """The event a row holds, if the row is exactly as peerstate writes it: it decodes,
+        has its class's fields and no others, and encodes back to the same row (a snapshot:
+        as peerstate writes it now, or wrote it before, ``earlier_snapshots``); else
+        ``ValueError``. Lenient readings (a date with another separator, a GUID in capitals)
+        therefore count as edits."""
+        try:
+            event = self._app.mapper.to_domain_event(stored)
+            fields = {field.name for field in dataclasses.fields(cast(Any, event))}
+            again = self._app.mapper.to_stored_event(event)
+            if again.state != stored.state and stored.topic == ReplicaLog.Snapshot.TOPIC:
+                again = self._snapshot_as_written(event, again, stored.state)
+        except Exception as error:  # any edit of the row: bad JSON, an unknown type, a missing field
+            raise ValueError(f"event {stored.originator_version} of a log does not decode: {error}") from None
+        same = (again.originator_id, again.originator_version, again.topic, again.state) == (
+            stored.originator_id, stored.originator_version, stored.topic, stored.state,
+        )
+        if set(vars(event)) != fields or not same:
+            raise ValueError(
+                f"event {stored.originator_version} of a log is not as peerstate writes it: "
+                "a field renamed, or a value spelled another way"
+            )
+        return event
+
+    def _snapshot_as_written(self, snapshot: Any, today: StoredEvent, state: bytes) -> StoredEvent:
+        """The row ``snapshot`` would be if peerstate had written it ``state``'s way, given
+        ``today``'s: in today's form or an earlier one (``earlier_snapshots``), its maps in
+        key order or, as before they were, in the order of the writing process's hashes.
+        The row differs from ``state`` only where ``state`` is none of those ways."""
+        as_read = maps_in_key_order(orjson.loads(state))
+        for row in (today, self._app.earlier_snapshots.to_stored_event(snapshot)):
+            if maps_in_key_order(orjson.loads(row.state)) == as_read:
+                return dataclasses.replace(row, state=state)
+        return today
+
+    def stored_log(self, originator_id: UUID) -> list[Any]:
+        """A log's events as stored, row by row, in version order; ``ValueError`` names a
+        row that no longer decodes (an edited one)."""
+        with young_collections_only():
+            try:
+                rows = self._app.recorder.select_events(originator_id)
+            except ValueError as error:  # a column edited out of its type
+                raise ValueError(f"the rows of the log do not read: {error}") from None
+            return [self._decoded(stored) for stored in rows]
+
+    def replica_events(self, identity: str, group: str) -> list[ReplicaEvent]:
+        """The payloads of the replica's log as stored (``ValueError`` as ``stored_log``)."""
+        return [
+            event.payload for event in self.stored_log(ReplicaLog.create_id(identity, group))
+            if isinstance(event, ReplicaLog.Recorded)
+        ]
+
+    def head(self) -> int:
+        """How many events the store holds in all: a call that changed nothing leaves it as it was."""
+        return self._app.recorder.max_notification_id() or 0
+
+    def close(self) -> None:
+        self._app.close()
+        self._turn.close()
