@@ -8,11 +8,14 @@ value of that type (an unknown or missing field, a wrong type, a bool for an int
 time, another spelling of the same value) is refused with ``WireError`` before any of it is
 used. A store's rows hold the same trees and are read by the same decoders, without the
 spelling checks, which the audit makes on every row.
+
+Each class's decoder and tree writer is written out as Python source and compiled
+(``generated``), handing what it does not expect to the careful decoder here; what both
+must spell alike is in ``spelling``.
 """
 
 from __future__ import annotations
 
-import binascii
 import functools
 import hashlib
 import types
@@ -20,41 +23,20 @@ import typing
 from datetime import UTC, datetime
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Any, Final, Literal, TypeAlias, TypeVar, Union
-from uuid import UUID, SafeUUID
+from typing import Any, Final, Literal, TypeVar, Union
+from uuid import UUID
 
 import attrs
 import orjson
-import pybase64
 
 from peerstate.storage.bulk import young_collections_only
+from peerstate.wire import generated
+from peerstate.wire.generated import Decoder, Fields
+from peerstate.wire.spelling import INT_RANGE, TAG, base64_text as base64_text, from_base64 as from_base64
 
 MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
 """Larger than any honest sync batch; a cap, so a hostile peer cannot make us parse more."""
-_TAG: Final = "@type"
-_INT_RANGE: Final = range(-(2**63), 2**63)
 _T = TypeVar("_T")
-_SHORT_BASE64: Final = 64
-"""Base64 text up to this length is read by ``binascii``, longer by ``pybase64``: its SIMD
-reads a signature's 344 characters in a fifth of ``binascii``'s time, but its call alone
-costs more than ``binascii``'s whole read of a 44-character digest."""
-
-
-def base64_text(raw: bytes) -> str:
-    """``raw`` in standard base64, padded, on one line: how the wire writes bytes."""
-    text: str = pybase64.b64encode_as_string(raw)
-    return text
-
-
-def from_base64(text: str) -> bytes:
-    """The bytes strict standard base64 ``text`` stands for; ``ValueError`` (``binascii.Error``)
-    for anything but the alphabet with its padding, or for text that is not ASCII. Only
-    ``binascii`` lets padding after whole groups of four pass: a spelling ``base64_text``
-    never writes, which canonical decoding refuses whatever its length."""
-    if len(text) > _SHORT_BASE64:
-        raw: bytes = pybase64.b64decode(text, None, True)  # positional: its keywords' parsing costs as much as the read
-        return raw
-    return binascii.a2b_base64(text, strict_mode=True)
 
 
 class WireError(ValueError):
@@ -144,48 +126,22 @@ def _attrs_tree_of(value: Any) -> dict[str, Any]:
     return _tree_writer(kind)(value)
 
 
-_WRITTEN_OUT: Final = {
-    str: "{0} if type({0}) is str else _plain({0})",
-    int: "{0} if type({0}) is int else _plain({0})",
-    bool: "{0} if type({0}) is bool else _plain({0})",
-    bytes: "_base64_text({0}) if type({0}) is bytes else _plain({0})",
-    datetime: "{0}.isoformat() if type({0}) is _datetime and {0}.tzinfo is _UTC else _plain({0})",
-    UUID: "str({0}) if type({0}) is _UUID else _plain({0})",
-}
-"""How a field of each scalar type is made plain, written out; any other value (of another
-type than its field's) goes through ``plain``, so the two give the same tree."""
-
-
 @functools.cache
 def _tree_writer(kind: type) -> Callable[[Any], dict[str, Any]]:
     """The function giving the tree of an attrs ``kind``'s value, written out as one
-    function as its decoder is (``_generated_decoder``): a snapshot of a large group makes
-    the trees of all its records, and a call of ``plain`` per field cost more than the
-    encoding."""
-    hints = typing.get_type_hints(kind)
-    names = _field_names(kind)
-    lines = ["def generated(value):", *(f"    a{index} = value.{name}" for index, name in enumerate(names))]
-    fields = ", ".join(
-        f"{name!r}: " + _WRITTEN_OUT.get(hints[name], "_plain({0})").format(f"a{index}") for index, name in enumerate(names)
-    )
-    lines.append(f"    return {{{_TAG!r}: {kind.__name__!r}, {fields}}}")
-    namespace: dict[str, Any] = {"_plain": plain, "_base64_text": base64_text, "_datetime": datetime, "_UTC": UTC, "_UUID": UUID}
-    write: Callable[[Any], dict[str, Any]] = _compiled(lines, f"tree writer of {kind.__qualname__}", namespace)
-    return write
-
-
-def _compiled(lines: list[str], title: str, namespace: dict[str, Any]) -> Any:
-    """The function ``generated`` that ``lines`` define, run in ``namespace``; ``title`` names it in tracebacks."""
-    exec(compile("\n".join(lines), f"<wire {title}>", "exec"), namespace)
-    return namespace["generated"]
+    function (``generated``): a snapshot of a large group makes the trees of all its
+    records, and a call of ``plain`` per field cost more than the encoding."""
+    return generated.tree_writer(kind, _fields(kind), plain)
 
 
 _ENCODERS: Final[dict[type, Callable[[Any], Any]]] = {}
 
 
 @functools.cache
-def _field_names(kind: type) -> tuple[str, ...]:
-    return tuple(field.name for field in attrs.fields(kind))
+def _fields(kind: type) -> Fields:
+    """An attrs ``kind``'s fields in order, each with its type."""
+    hints = typing.get_type_hints(kind)
+    return tuple((field.name, hints[field.name]) for field in attrs.fields(kind))
 
 
 def canonical(value: Any) -> bytes:
@@ -261,9 +217,6 @@ class _Mismatch(Exception):
         return _Mismatch(self.problem, step + self.where)
 
 
-Decoder: TypeAlias = Callable[[Any], Any]
-
-
 @functools.cache
 def decoder(kind: Any, canonical: bool = False) -> Decoder:
     """The function that decodes a tree of type ``kind`` (``decode_tree``), made once per
@@ -296,7 +249,7 @@ def _union_decoder(kinds: tuple[Any, ...], canonical: bool) -> Decoder:
         if tree is None and nullable:
             return None
         if tagged and type(tree) is dict:
-            tag = tree.get(_TAG)
+            tag = tree.get(TAG)
             chosen = tagged.get(tag) if type(tag) is str else None
             if chosen is None:
                 raise _Mismatch(f"{tag!r} is none of {list(tagged)}")
@@ -330,23 +283,25 @@ def _tuple_decoder(item: Decoder) -> Decoder:
 
 
 def _attrs_decoder(kind: type, canonical: bool) -> Decoder:
-    hints = typing.get_type_hints(kind)
-    names = _field_names(kind)
-    decoders = tuple(decoder(hints[name], canonical) for name in names)
+    """``kind``'s written-out decoder (``generated``), which hands what it does not expect
+    to the careful one made here."""
+    fields = _fields(kind)
+    names = tuple(name for name, _ in fields)
+    decoders = tuple(decoder(hint, canonical) for _, hint in fields)
     tag = kind.__name__
 
     def careful(tree: Any) -> Any:
-        if type(tree) is not dict or tree.get(_TAG) != tag:
+        if type(tree) is not dict or tree.get(TAG) != tag:
             raise _Mismatch(f"expected a {tag}")
-        made = kind(*_decoded_fields(tree, tag, names, decoders, (_TAG,)))
+        made = kind(*_decoded_fields(tree, tag, names, decoders, (TAG,)))
         if canonical:
             _TREES.keep(made, tree)
         return made
 
-    return _generated_decoder(names, [hints[name] for name in names], canonical, careful, kind)
+    return generated.class_decoder(kind, fields, canonical, careful, decoder, _TREES.keep if canonical else None)
 
 
-def fields_decoder(fields: tuple[tuple[str, Any], ...], what: str) -> Callable[[Any], dict[str, Any]]:
+def fields_decoder(fields: Fields, what: str) -> Callable[[Any], dict[str, Any]]:
     """The function giving a dict of the values a JSON object holds, one of each type in
     ``fields`` (name, type) and no more, or ``WireError``: a store's event row, whose
     class ``what`` stands for."""
@@ -358,7 +313,7 @@ def fields_decoder(fields: tuple[tuple[str, Any], ...], what: str) -> Callable[[
             raise _Mismatch(f"expected a {what}")
         return dict(zip(names, _decoded_fields(tree, what, names, decoders)))
 
-    return _checked(_generated_decoder(names, [hint for _, hint in fields], False, careful))
+    return _checked(generated.fields_decoder(what, fields, careful, decoder))
 
 
 def _decoded_fields(tree: dict[str, Any], what: str, names: tuple[str, ...], decoders: tuple[Decoder, ...], tags: tuple[str, ...] = ()) -> list[Any]:
@@ -372,89 +327,6 @@ def _decoded_fields(tree: dict[str, Any], what: str, names: tuple[str, ...], dec
         except _Mismatch as mismatch:
             raise mismatch.inside(f".{name}") from None
     return values
-
-
-class _Unlike(Exception):
-    """Raised by a generated decoder's fast way at the first thing it does not expect."""
-
-
-def _generated_decoder(names: tuple[str, ...], hints: list[Any], canonical: bool, careful: Decoder, kind: type | None = None) -> Decoder:
-    """A decoder of the JSON object with fields ``names`` of types ``hints``, as an attrs
-    ``kind`` (tagged) or else as a dict, written out as one function, as attrs writes
-    ``__init__``: the checks of each scalar field inline, no call per field. A log's open
-    decodes every event it holds, and calling a checker per field cost as much as the
-    checks. It takes the common way only (a time already in UTC); at anything else it
-    hands the tree to ``careful``, which decodes it or says exactly where it is wrong, so
-    the two cannot disagree on what is accepted."""
-    namespace: dict[str, Any] = {
-        "_kind": kind, "_careful": careful, "_Unlike": _Unlike, "_keep": _TREES.keep, "_b64decode": pybase64.b64decode, "_a2b": binascii.a2b_base64,
-        "_base64_text": base64_text, "_fromiso": datetime.fromisoformat, "_UTC": UTC, "_UUID": UUID,
-        "_INT_RANGE": _INT_RANGE, "_new": object.__new__, "_set": object.__setattr__, "_UNKNOWN_SAFETY": SafeUUID.unknown,
-    }
-    shape = f"type(tree) is not dict or len(tree) != {len(names) + (kind is not None)}"
-    if kind is not None:
-        shape += f" or tree.get({_TAG!r}) != {kind.__name__!r}"
-    lines = ["def generated(tree):", f"    if {shape}:", "        return _careful(tree)", "    try:"]
-    for index, (name, hint) in enumerate(zip(names, hints)):
-        lines.append(f"        t = tree[{name!r}]")
-        lines.extend("        " + line for line in _field_lines(hint, f"a{index}", canonical, namespace))
-    if kind is None:
-        made = "{" + ", ".join(f"{name!r}: a{index}" for index, name in enumerate(names)) + "}"
-    else:
-        made = "_kind(" + ", ".join(f"a{index}" for index in range(len(names))) + ")"
-    lines += [f"        made = {made}", "    except Exception:", "        return _careful(tree)"]
-    if canonical and kind is not None:
-        lines.append("    _keep(made, tree)")
-    lines.append("    return made")
-    decode: Decoder = _compiled(lines, f"decoder of {kind.__qualname__ if kind else names}", namespace)
-    return decode
-
-
-def _field_lines(hint: Any, target: str, canonical: bool, namespace: dict[str, Any]) -> list[str]:
-    """Statements that set ``target`` to the value of type ``hint`` in the tree ``t``, or
-    raise: a scalar's checks written out, anything else its own decoder called."""
-    scalar = {
-        str: ["if type(t) is not str: raise _Unlike", f"{target} = t"],
-        bool: ["if type(t) is not bool: raise _Unlike", f"{target} = t"],
-        int: ["if type(t) is not int or t not in _INT_RANGE: raise _Unlike", f"{target} = t"],
-        bytes: ["if type(t) is not str: raise _Unlike", f"{target} = _b64decode(t, None, True) if len(t) > {_SHORT_BASE64} else _a2b(t, strict_mode=True)"]  # from_base64
-        + ([f"if _base64_text({target}) != t: raise _Unlike"] if canonical else []),
-        datetime: ["if type(t) is not str: raise _Unlike", f"{target} = _fromiso(t)", f"if {target}.tzinfo is not _UTC: raise _Unlike"]
-        + ([f"if {target}.isoformat() != t: raise _Unlike"] if canonical else []),
-        UUID: _uuid_lines(target, canonical),
-    }.get(hint)
-    if scalar is not None:
-        return scalar
-    kinds = typing.get_args(hint) if typing.get_origin(hint) in (Union, types.UnionType) else ()
-    if kinds and all(attrs.has(kind) for kind in kinds):
-        return _union_lines(kinds, target, canonical, namespace)
-    function = f"_decode_{target}"
-    namespace[function] = decoder(hint, canonical)
-    return [f"{target} = {function}(t)"]
-
-
-def _union_lines(kinds: tuple[Any, ...], target: str, canonical: bool, namespace: dict[str, Any]) -> list[str]:
-    """A union of attrs classes as the decoder of the class its tree's tag names, chosen
-    in place of a call of the union's decoder (a row's event and its envelope's payload
-    are both unions). A tree that is not a tagged object fails the lookup, and goes to
-    the careful decoder as any other."""
-    tags = f"_tags_{target}"
-    namespace[tags] = {kind.__name__: decoder(kind, canonical) for kind in kinds}
-    return [f"{target} = {tags}[t[{_TAG!r}]](t)"]
-
-
-def _uuid_lines(target: str, canonical: bool) -> list[str]:
-    """A GUID's hex digits read as ``UUID(t)`` reads them, and the ``UUID`` made as its own
-    ``__init__`` makes it, less the forms that only ``__init__`` knows (braces, a URN): two
-    per record, and ``UUID(t)`` cost as much as the rest of a record's fields. Canonical:
-    only 32 lower-case digits, hyphens where ``str`` puts them."""
-    shape = "type(t) is not str"
-    if canonical:
-        shape += " or len(t) != 36 or t[8] != '-' or t[13] != '-' or t[18] != '-' or t[23] != '-'"
-    lines = [f"if {shape}: raise _Unlike", "h = t.replace('-', '')", "if len(h) != 32: raise _Unlike", "n = int(h, 16)"]
-    if canonical:
-        lines.append("if '%032x' % n != h: raise _Unlike")
-    return lines + [f"{target} = _new(_UUID)", f"_set({target}, 'int', n)", f"_set({target}, 'is_safe', _UNKNOWN_SAFETY)"]
 
 
 def _first_mismatch(parts: Iterable[tuple[str, Decoder, Any]]) -> _Mismatch:
@@ -486,7 +358,7 @@ def _bool(tree: Any) -> bool:
 
 
 def _int(tree: Any) -> int:
-    if type(tree) is not int or tree not in _INT_RANGE:
+    if type(tree) is not int or tree not in INT_RANGE:
         raise _Mismatch(f"expected int, got {type(tree).__name__}")
     return tree
 
