@@ -20,12 +20,16 @@ Where it is used: ``peerstate.wire.decoder`` (every attrs class's decoder, so ``
 
 A written-out decoder takes the common way only and hands anything else to the careful
 decoder it is given, which decodes it or says exactly where it is wrong, so the two cannot
-disagree on what is accepted (``tests/test_wire.py`` checks that they do not).
+disagree on what is accepted (``tests/test_wire.py`` checks that they do not). Each
+function is named for its class (``decode_Envelope``, ``tree_of_Record``) and its source
+kept in ``linecache`` under a filename of its own, as attrs does for the methods it writes:
+tracebacks, pdb and ``inspect.getsource`` show it.
 """
 
 from __future__ import annotations
 
 import binascii
+import linecache
 import types
 import typing
 from collections.abc import Callable
@@ -50,10 +54,11 @@ def tree_writer(kind: type, fields: Fields, plain: Callable[[Any], Any]) -> Call
     """The function giving the tree of an attrs ``kind``'s value, whose ``fields`` they
     are: its tag, and each field as ``plain`` makes it, written out for the scalar types;
     any other value (of another type than its field's) goes through ``plain`` itself."""
-    name = "generated"
+    name = f"tree_of_{kind.__name__}"
     lines = [f"def {name}(value):", *(f"    a{index} = value.{field}" for index, (field, _) in enumerate(fields))]
-    written = ", ".join(f"{field!r}: " + _WRITTEN_OUT.get(hint, "_plain({0})").format(f"a{index}") for index, (field, hint) in enumerate(fields))
-    lines.append(f"    return {{{TAG!r}: {kind.__name__!r}, {written}}}")
+    lines += ["    return {", f"        {TAG!r}: {kind.__name__!r},"]
+    lines += [f"        {field!r}: " + _WRITTEN_OUT.get(hint, "_plain({0})").format(f"a{index}") + "," for index, (field, hint) in enumerate(fields)]
+    lines.append("    }")  # a field a line: a traceback shows the field whose plain() raised
     namespace: dict[str, Any] = {"_plain": plain, "_base64_text": base64_text, "_datetime": datetime, "_UTC": UTC, "_UUID": UUID}
     write: Callable[[Any], dict[str, Any]] = _compiled(name, f"tree writer of {_qualified(kind)}", lines, namespace)
     return write
@@ -82,14 +87,14 @@ def class_decoder(
     ``keep`` is given each value made, with its tree."""
     made = "_kind(" + ", ".join(f"a{index}" for index in range(len(fields))) + ")"
     title = f"{'canonical ' if canonical else ''}decoder of {_qualified(kind)}"
-    return _decoder("generated", title, fields, canonical, careful, nested, made=made, kind=kind, keep=keep)
+    return _decoder(f"decode_{kind.__name__}", title, fields, canonical, careful, nested, made=made, kind=kind, keep=keep)
 
 
 def fields_decoder(what: str, fields: Fields, careful: Decoder, nested: Nested) -> Decoder:
     """A decoder of a JSON object holding ``fields`` and no tag, as a dict of their values
     by name: a store's event row, which ``what`` names."""
     made = "{" + ", ".join(f"{name!r}: a{index}" for index, (name, _) in enumerate(fields)) + "}"
-    return _decoder("generated", f"decoder of a {what}", fields, False, careful, nested, made=made)
+    return _decoder("decode_fields", f"decoder of a {what}", fields, False, careful, nested, made=made)
 
 
 def _decoder(
@@ -173,6 +178,25 @@ def _qualified(kind: type) -> str:
 
 
 def _compiled(name: str, title: str, lines: list[str], namespace: dict[str, Any]) -> Any:
-    """The function ``name`` that ``lines`` define, run in ``namespace``; ``title`` names it in tracebacks."""
-    exec(compile("\n".join(lines), f"<wire {title}>", "exec"), namespace)
+    """The function ``name`` that ``lines`` define, run with ``namespace`` as its globals
+    (``__module__`` this module, which made it). Its source is kept in ``linecache``
+    first, as attrs keeps the methods it writes: tracebacks, pdb and ``inspect.getsource``
+    read a function's source from there, and find none for a filename that is no file."""
+    source = "".join(f"{line}\n" for line in lines)
+    namespace["__name__"] = __name__
+    exec(compile(source, _kept(source, title), "exec"), namespace)
     return namespace[name]
+
+
+def _kept(source: str, title: str) -> str:
+    """The filename under which ``linecache`` holds ``source``: ``<peerstate generated
+    TITLE>``, or ``<peerstate generated TITLE-N>`` when another source has that name
+    already (classes of one qualified name). The same source shares its filename."""
+    lines = source.splitlines(keepends=True)
+    count = 0
+    while True:
+        filename = f"<peerstate generated {title}-{count}>" if count else f"<peerstate generated {title}>"
+        entry = (len(source), None, lines, filename)
+        if linecache.cache.setdefault(filename, entry) == entry:
+            return filename
+        count += 1
