@@ -1,4 +1,4 @@
-"""A faster ``attrs.evolve`` for the fold's frozen values.
+"""A faster ``attrs.evolve`` for the fold's frozen values: a speed trick, kept here.
 
 Folding an envelope makes a new replica state and group state, and ``attrs.evolve`` reads
 every field's definition again each time: half of a log's fold went there. How a class is
@@ -6,6 +6,11 @@ evolved is worked out once per class instead. The two states, of which only a fe
 alive at once, keep their fields in a ``__dict__`` (``attrs.frozen(slots=False)``): a new
 one is the old one's dict with the changes, with no call of ``__init__``, which for a
 frozen class sets each of its fields in turn (a third of an envelope's fold).
+
+Where it is used: every step of the folds that makes a value with some fields changed, in
+place of ``attrs.evolve``: ``replica.py`` (a replica's state), ``group_state.py`` (the
+group state and its members) and ``state.py`` (the identity store's state and its
+identities).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Work in bulk with only the youngest generation collected.
+"""Work in bulk with only the youngest generation collected: a speed trick, kept here.
 
 Reading a log or a sync batch, and folding, storing, snapshotting or sending one, makes a
 great many small containers at once, none of them in a reference cycle. Left alone, the
@@ -11,6 +11,11 @@ meanwhile at once, by then out of the CPU's caches (14 ms of a 190 ms open of th
 time while they are fresh, and only the older generations wait until the work is done
 (9 ms). The thresholds are set for the work and put back after, when threads that set
 them have all finished.
+
+Where it is used: around each piece of bulk work, by its caller: ``wire.decode`` (every
+message parsed), the store's reads of a log, its snapshots and its writes of a batch
+(``storage/``), the sending of a sync message (``sync/``), a sync batch's ingest
+(``calls/``), and the bench's cases that time these as they run (``bench/cases.py``).
 """
 
 from __future__ import annotations

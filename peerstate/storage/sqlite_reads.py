@@ -7,8 +7,12 @@ an open without a snapshot. And each connection reads the file through SQLite's 
 cache, 2 MB by default: a log longer than that is read page by page with a system call
 each, which on a new connection cost more than the rest of the reading. ``LogRowsRecorder``
 reads the same rows, with the id it was asked for, its connections mapping the file into
-memory (``PRAGMA mmap_size``); eventsourcing's ``APPLICATION_RECORDER_TOPIC`` setting
-chooses it.
+memory (``PRAGMA mmap_size``): a speed trick, kept here.
+
+Where it is used: eventsourcing's ``APPLICATION_RECORDER_TOPIC`` setting chooses it, and
+the store sets that for every SQLite store it opens (``_SQLITE_READS``, in ``storage/``)
+unless the environment names another recorder; so every read of a log from SQLite (an
+open, a replay, the audit) goes through it.
 """
 
 from __future__ import annotations
