@@ -21,7 +21,7 @@ import pytest
 from scenario_fakes import scenario_file
 
 from peerstate import cli
-from peerstate.cli import main
+from peerstate.cli import main, output, store_commands
 from peerstate.storage.locations import SQLITE_FILE
 from peerstate.storage.opening import open_store
 
@@ -320,8 +320,8 @@ def test_a_postgresql_store_is_named_without_its_password(
     assert main(["replay", str(scenario), "--store", str(tmp_path / "stores")]) == 0
     capsys.readouterr()
     schemas = {f"postgresql://user:secret@db.example/peers?schema={path.name}": path for path in sorted((tmp_path / "stores").iterdir())}
-    monkeypatch.setattr(cli, "stores_under", lambda location: list(schemas))
-    monkeypatch.setattr(cli, "open_store", lambda location, **how: open_store(schemas[location], **how))
+    monkeypatch.setattr(store_commands, "stores_under", lambda location: list(schemas))
+    monkeypatch.setattr(store_commands, "open_store", lambda location, **how: open_store(schemas[location], **how))
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     if command == "verify":
         _cut_last_identity_row(next(iter(schemas.values())))  # a finding, which names its store
@@ -356,7 +356,7 @@ def test_an_unexpected_error_is_one_line_and_its_traceback_only_with_debug(
     def broken(store: object) -> None:
         raise RuntimeError("boom\non two lines")
 
-    monkeypatch.setattr(cli, "verify_store", broken)
+    monkeypatch.setattr(store_commands, "verify_store", broken)
     line = "peerstate: unexpected RuntimeError: boom on two lines (--debug shows where)\n"
     assert run(capsys, "verify", "--store", stores) == (1, "", line)
     status, out, err = run(capsys, "verify", "--store", stores, "--debug")
@@ -613,7 +613,7 @@ def test_ctrl_c_in_verify_is_one_line_and_the_partial_summary_exit_130(
     json_lines: bool, stores: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     verified: list[object] = []
-    verify_store = cli.verify_store
+    verify_store = store_commands.verify_store
 
     def interrupted_at_the_second(store: Any) -> Any:
         if verified:
@@ -621,7 +621,7 @@ def test_ctrl_c_in_verify_is_one_line_and_the_partial_summary_exit_130(
         verified.append(store)
         return verify_store(store)
 
-    monkeypatch.setattr(cli, "verify_store", interrupted_at_the_second)
+    monkeypatch.setattr(store_commands, "verify_store", interrupted_at_the_second)
     before = _contents(stores)
     status, out, err = run(capsys, "verify", "--store", stores, *(["--json"] if json_lines else []))
     assert (status, err) == (130, "peerstate: interrupted\n")
@@ -761,7 +761,7 @@ def test_stored_text_is_escaped_and_cut_so_it_cannot_forge_a_line(
     assert len(out.splitlines()) == len(records) + headings  # no line made by a name
     assert "Eve\\n== forged heading\\x1b[31m" in out
     if command == "identities":
-        cut = cli.MAX_SHOWN_CHARS
+        cut = output.MAX_SHOWN_CHARS
         assert "L" * cut in out and "L" * (cut + 1) not in out
         assert f"{'L' * cut}... ({5000 - cut} more characters)" in out
     values = [str(value) for record in records for value in json.loads(record).values()]

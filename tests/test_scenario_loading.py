@@ -146,7 +146,7 @@ def test_the_scenario_modules_and_the_cli_point_to_docs_scenario_format_md() -> 
     import peerstate.scenario
 
     package = Path(peerstate.scenario.__file__).parent
-    for source in [*package.glob("*.py"), Path(peerstate.cli.__file__)]:
+    for source in [*package.glob("*.py"), *Path(peerstate.cli.__file__).parent.glob("*.py")]:
         text = source.read_text(encoding="utf-8")
         assert "SCENARIOS.md" not in text, source
     assert "docs/scenario-format.md" in (package / "__init__.py").read_text(encoding="utf-8")
