@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from peerstate.storage.bulk import YOUNG_EVERY, young_collections_only
+from peerstate.bulk import YOUNG_EVERY, young_collections_only
 
 
 @pytest.fixture

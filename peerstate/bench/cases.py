@@ -21,7 +21,7 @@ from peerstate import network, wire
 from peerstate.sync import admission
 from peerstate.bench import baselines
 from peerstate.bench.corpus import KIND, RECORD_DATA, T0, GroupCorpus, clock
-from peerstate.storage.bulk import young_collections_only
+from peerstate.bulk import young_collections_only
 from peerstate.calls import envelopes
 from peerstate.calls.runtime import PeerSettings
 from peerstate.crypto.credentials import _rsa_public_key, verify_with

@@ -38,7 +38,7 @@ from peerstate.domain.group_events import (
 from peerstate.domain.group_state import member_data_due
 from peerstate.domain.records import refresh_due, refreshed_expiration
 from peerstate.errors import PeerError
-from peerstate.storage.bulk import young_collections_only
+from peerstate.bulk import young_collections_only
 from peerstate.storage.logs import ReplicaLog
 from peerstate.sync import admission
 

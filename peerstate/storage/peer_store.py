@@ -34,7 +34,7 @@ from peerstate.domain.group_events import (
 from peerstate.domain.group_state import AuthorHead, Member
 from peerstate.domain.records import RecordVersion
 from peerstate.domain.replica import Guesses, ReplicaState
-from peerstate.storage.bulk import young_collections_only
+from peerstate.bulk import young_collections_only
 from peerstate.storage.logs import (
     LEDGER_START,
     CommitLedger,

@@ -40,7 +40,7 @@ import attrs
 
 from peerstate import crypto, names, wire
 from peerstate.crypto import credentials
-from peerstate.storage.bulk import young_collections_only
+from peerstate.bulk import young_collections_only
 from peerstate.constants import PeerGroupEventType
 from peerstate.domain import rules
 from peerstate.domain.group_events import Envelope

@@ -29,7 +29,7 @@ from uuid import UUID
 import attrs
 import orjson
 
-from peerstate.storage.bulk import young_collections_only
+from peerstate.bulk import young_collections_only
 from peerstate.wire import generated
 from peerstate.wire.generated import Decoder, Fields
 from peerstate.wire.spelling import INT_RANGE, TAG, base64_text as base64_text, from_base64 as from_base64
