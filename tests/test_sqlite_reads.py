@@ -69,7 +69,10 @@ def test_a_sqlite_store_from_the_environment_reads_so_unless_told_otherwise(
 ) -> None:
     monkeypatch.setenv("PERSISTENCE_MODULE", "eventsourcing.sqlite")
     monkeypatch.setenv("SQLITE_DBNAME", str(tmp_path / "peer.sqlite3"))
-    for topic, recorder in ((None, LogRowsRecorder), ("eventsourcing.sqlite:SQLiteApplicationRecorder", SQLiteApplicationRecorder)):
+    for topic, recorder in (
+        (None, LogRowsRecorder), ("eventsourcing.sqlite:SQLiteApplicationRecorder", SQLiteApplicationRecorder),
+        ("peerstate.sqlite_reads:LogRowsRecorder", LogRowsRecorder),  # its topic before it moved into storage/
+    ):
         if topic is not None:
             monkeypatch.setenv("APPLICATION_RECORDER_TOPIC", topic)
         store = open_store(FROM_ENVIRONMENT)

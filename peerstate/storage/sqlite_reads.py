@@ -24,6 +24,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteConnection, SQLiteDatastore
+from eventsourcing.utils import register_topic
 
 MAPPED_BYTES: Final = 1 << 30
 """How much of the file a connection maps: address space only, and SQLite reads anything
@@ -64,3 +65,8 @@ class LogRowsRecorder(SQLiteApplicationRecorder):
                 self._mapping.add(connection)
             cursor.execute(statement, params)
             return [StoredEvent(the_id, version, topic, state) for version, topic, state in cursor.fetchall()]
+
+
+register_topic("peerstate.sqlite_reads:LogRowsRecorder", LogRowsRecorder)
+"""Its topic before it moved into ``storage/``: an ``env:`` store's environment may name it
+in ``APPLICATION_RECORDER_TOPIC``, and a topic once valid stays so."""
