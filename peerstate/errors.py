@@ -8,8 +8,9 @@ Windows code compares numbers). Exceptions exist only for the kinds callers need
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import ClassVar, Final
+from typing import ClassVar, Final, Literal, TypeAlias, cast, get_args
 
 import attrs
 
@@ -169,6 +170,52 @@ def by_value(value: int) -> HResult:
 
 S_OK: Final = HRESULTS["S_OK"]
 
+ErrorName: TypeAlias = Literal[
+    "E_INVALIDARG", "E_OUTOFMEMORY", "E_ACCESSDENIED", "E_UNEXPECTED", "E_HANDLE",
+    "ERROR_INVALID_HANDLE", "ERROR_DELETE_PENDING", "ERROR_SERVICE_DEPENDENCY_FAIL",
+    "PEER_E_IPV6_NOT_INSTALLED", "PEER_E_NOT_INITIALIZED", "PEER_E_CANNOT_START_SERVICE",
+    "PEER_E_NOT_LICENSED", "PEER_E_INVALID_GRAPH", "PEER_E_DBNAME_CHANGED",
+    "PEER_E_DUPLICATE_GRAPH", "PEER_E_GRAPH_NOT_READY", "PEER_E_GRAPH_SHUTTING_DOWN",
+    "PEER_E_GRAPH_IN_USE", "PEER_E_INVALID_DATABASE", "PEER_E_TOO_MANY_ATTRIBUTES",
+    "PEER_E_CONNECTION_NOT_FOUND", "PEER_E_CONNECT_SELF", "PEER_E_ALREADY_LISTENING",
+    "PEER_E_NODE_NOT_FOUND", "PEER_E_CONNECTION_FAILED", "PEER_E_CONNECTION_NOT_AUTHENTICATED",
+    "PEER_E_CONNECTION_REFUSED", "PEER_E_CLASSIFIER_TOO_LONG", "PEER_E_TOO_MANY_IDENTITIES",
+    "PEER_E_NO_KEY_ACCESS", "PEER_E_GROUPS_EXIST", "PEER_E_RECORD_NOT_FOUND",
+    "PEER_E_DATABASE_ACCESSDENIED", "PEER_E_DBINITIALIZATION_FAILED",
+    "PEER_E_MAX_RECORD_SIZE_EXCEEDED", "PEER_E_DATABASE_ALREADY_PRESENT",
+    "PEER_E_DATABASE_NOT_PRESENT", "PEER_E_IDENTITY_NOT_FOUND", "PEER_E_EVENT_HANDLE_NOT_FOUND",
+    "PEER_E_INVALID_SEARCH", "PEER_E_INVALID_ATTRIBUTES", "PEER_E_INVITATION_NOT_TRUSTED",
+    "PEER_E_CHAIN_TOO_LONG", "PEER_E_INVALID_TIME_PERIOD", "PEER_E_CIRCULAR_CHAIN_DETECTED",
+    "PEER_E_CERT_STORE_CORRUPTED", "PEER_E_NO_CLOUD", "PEER_E_CLOUD_NAME_AMBIGUOUS",
+    "PEER_E_INVALID_RECORD", "PEER_E_NOT_AUTHORIZED", "PEER_E_PASSWORD_DOES_NOT_MEET_POLICY",
+    "PEER_E_DEFERRED_VALIDATION", "PEER_E_INVALID_GROUP_PROPERTIES", "PEER_E_INVALID_PEER_NAME",
+    "PEER_E_INVALID_CLASSIFIER", "PEER_E_INVALID_FRIENDLY_NAME", "PEER_E_INVALID_ROLE_PROPERTY",
+    "PEER_E_INVALID_CLASSIFIER_PROPERTY", "PEER_E_INVALID_RECORD_EXPIRATION",
+    "PEER_E_INVALID_CREDENTIAL_INFO", "PEER_E_INVALID_CREDENTIAL", "PEER_E_INVALID_RECORD_SIZE",
+    "PEER_E_UNSUPPORTED_VERSION", "PEER_E_GROUP_NOT_READY", "PEER_E_GROUP_IN_USE",
+    "PEER_E_INVALID_GROUP", "PEER_E_NO_MEMBERS_FOUND", "PEER_E_NO_MEMBER_CONNECTIONS",
+    "PEER_E_UNABLE_TO_LISTEN", "PEER_E_IDENTITY_DELETED", "PEER_E_SERVICE_NOT_AVAILABLE",
+    "PEER_E_CONTACT_NOT_FOUND", "PEER_E_CANNOT_CONVERT_PEER_NAME", "PEER_E_INVALID_PEER_HOST_NAME",
+    "PEER_E_NO_MORE", "PEER_E_PNRP_DUPLICATE_PEER_NAME", "PEER_E_INVITE_CANCELLED",
+    "PEER_E_INVITE_RESPONSE_NOT_AVAILABLE", "PEER_E_NOT_SIGNED_IN", "PEER_E_PRIVACY_DECLINED",
+    "PEER_E_TIMEOUT", "PEER_E_INVALID_ADDRESS", "PEER_E_FW_EXCEPTION_DISABLED",
+    "PEER_E_FW_BLOCKED_BY_POLICY", "PEER_E_FW_BLOCKED_BY_SHIELDS_UP", "PEER_E_FW_DECLINED",
+    "PEER_E_NOT_FOUND", "PEER_E_DISK_FULL", "PEER_E_ALREADY_EXISTS", "PEER_E_CLOUD_NOT_FOUND",
+    "PEER_E_CLOUD_DISABLED", "PEER_E_INVALID_IDENTITY", "PEER_E_TOO_MUCH_LOAD",
+    "PEER_E_CLOUD_IS_SEARCH_ONLY", "PEER_E_CLIENT_INVALID_COMPARTMENT_ID",
+    "PEER_E_DUPLICATE_PEER_NAME", "PEER_E_CLOUD_IS_DEAD", "E_FAIL", "ERROR_FILE_NOT_FOUND",
+    "ERROR_PATH_NOT_FOUND"
+]
+"""The name of every error HRESULT, as mypy checks it where one is raised: a misspelled name
+is a type error, not a ``KeyError`` at run time. A test holds it to the table."""
+ERROR_NAMES: Final[frozenset[str]] = frozenset(get_args(ErrorName))
+
+
+def error_name(text: str) -> ErrorName | None:
+    """``text`` as an error HRESULT's name, if it is one: for a name read from outside (a
+    message from another peer), which mypy cannot check."""
+    return cast(ErrorName, text) if text in ERROR_NAMES else None
+
 
 class PeerError(Exception):
     """A call failed with a documented HRESULT.
@@ -177,9 +224,9 @@ class PeerError(Exception):
     what was wrong in this particular call, because the code alone rarely does.
     """
 
-    code: ClassVar[str | None] = None
+    code: ClassVar[ErrorName | None] = None
 
-    def __init__(self, message: str, *, name: str | None = None) -> None:
+    def __init__(self, message: str, *, name: ErrorName | None = None, rule: str | None = None) -> None:
         chosen = name or self.code
         if chosen is None:
             raise TypeError("PeerError needs the HRESULT name")
@@ -188,11 +235,15 @@ class PeerError(Exception):
             raise ValueError(f"{chosen} is a success code, not an error")
         super().__init__(f"{result}: {message}")
         self.result = result
+        self._name: ErrorName = chosen
         self.message = message
+        self.rule = rule
+        """The registered rule that refused (``peerstate.domain.registry``): the name a
+        stored refusal keeps, stable whatever helpers the rule calls."""
 
     @property
-    def name(self) -> str:
-        return self.result.name
+    def name(self) -> ErrorName:
+        return self._name
 
     @property
     def hresult(self) -> int:
@@ -227,13 +278,13 @@ class InvalidGroup(PeerError):
     code = "PEER_E_INVALID_GROUP"
 
 
-_SUBCLASSES: Final = MappingProxyType(
+_SUBCLASSES: Final[Mapping[str, type[PeerError]]] = MappingProxyType(
     {cls.code: cls for cls in (InvalidArgument, NotFound, AlreadyExists, NoKeyAccess,
                                NotAuthorized, GroupNotReady, InvalidGroup) if cls.code}
 )
 
 
-def peer_error(name: str, message: str) -> PeerError:
+def peer_error(name: ErrorName, message: str, rule: str | None = None) -> PeerError:
     """A ``PeerError`` for ``name``, of the subclass that callers catch for that code."""
     cls = _SUBCLASSES.get(name, PeerError)
-    return cls(message, name=name)
+    return cls(message, name=name, rule=rule)

@@ -18,7 +18,7 @@ from uuid import UUID
 
 import attrs
 
-from peerstate.errors import peer_error
+from peerstate.errors import ErrorName, peer_error
 
 MAX_CLASSIFIER: Final = 149
 """Characters, without the terminating NUL that the 150 of the documentation counts."""
@@ -57,7 +57,7 @@ def classifier_problem(classifier: str) -> str | None:
     return None
 
 
-def require_classifier(classifier: str, code: str) -> str:
+def require_classifier(classifier: str, code: ErrorName) -> str:
     """``classifier`` itself, or a ``PeerError`` of ``code`` saying what is wrong with it."""
     problem = classifier_problem(classifier)
     if problem is not None:
@@ -65,7 +65,7 @@ def require_classifier(classifier: str, code: str) -> str:
     return classifier
 
 
-def parse_peer_name(text: str, code: str = "PEER_E_INVALID_PEER_NAME") -> PeerName:
+def parse_peer_name(text: str, code: ErrorName = "PEER_E_INVALID_PEER_NAME") -> PeerName:
     """Split and check a peer name; a malformed one raises a ``PeerError`` of ``code``."""
     authority, dot, classifier = text.partition(".")
     if not dot:
@@ -82,7 +82,7 @@ def parse_peer_name(text: str, code: str = "PEER_E_INVALID_PEER_NAME") -> PeerNa
     return PeerName(authority, classifier)
 
 
-def require_friendly_name(name: str, code: str = "E_INVALIDARG") -> str:
+def require_friendly_name(name: str, code: ErrorName = "E_INVALIDARG") -> str:
     """``name`` itself, or a ``PeerError`` of ``code`` when it is too long or has control characters."""
     if len(name) > MAX_FRIENDLY_NAME:
         raise peer_error(
@@ -107,7 +107,7 @@ ROLES: Final = MappingProxyType(
 ROLE_NAMES: Final = MappingProxyType({guid: name for name, guid in ROLES.items()})
 
 
-def parse_role(value: str | UUID, code: str = "E_INVALIDARG") -> UUID:
+def parse_role(value: str | UUID, code: ErrorName = "E_INVALIDARG") -> UUID:
     """A role GUID from its header name or GUID text; anything else is a ``PeerError`` of ``code``."""
     if isinstance(value, UUID):
         guid = value

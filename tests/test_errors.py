@@ -48,3 +48,12 @@ def test_codes_without_a_subclass_are_plain_peer_errors() -> None:
 def test_an_unknown_name_is_refused() -> None:
     with pytest.raises(KeyError):
         errors.peer_error("PEER_E_NOT_SYNCHRONIZED", "there is no such code")
+
+
+def test_the_names_mypy_checks_are_the_table_s_error_names() -> None:
+    assert errors.ERROR_NAMES == {name for name, result in errors.HRESULTS.items() if not result.succeeded}
+
+
+def test_a_name_from_outside_is_an_error_name_only_if_the_table_has_it() -> None:
+    assert errors.error_name("PEER_E_NOT_AUTHORIZED") == "PEER_E_NOT_AUTHORIZED"
+    assert errors.error_name("S_OK") is None and errors.error_name("PEER_E_NOT_SYNCHRONIZED") is None

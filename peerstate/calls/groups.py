@@ -36,7 +36,7 @@ from peerstate.domain.group_events import (
     ReplicaCreated,
     ReplicaDeleted,
 )
-from peerstate.errors import InvalidArgument, NotFound, peer_error
+from peerstate.errors import ErrorName, InvalidArgument, NotFound, peer_error
 from peerstate.storage.logs import ReplicaLog
 
 DEFAULT_MEMBER_DATA_LIFETIME: Final = 2_419_200
@@ -75,7 +75,7 @@ def properties_in_range(flags: int, member_data_lifetime: int, presence_lifetime
         raise peer_error("PEER_E_INVALID_GROUP_PROPERTIES", "ulPresenceLifetime must be at least 300 seconds")
 
 
-def _role(value: object, code: str) -> UUID | None:
+def _role(value: object, code: ErrorName) -> UUID | None:
     if value is None:
         return None
     if not isinstance(value, (str, UUID)):

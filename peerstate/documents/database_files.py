@@ -21,7 +21,7 @@ import attrs
 
 from peerstate import wire
 from peerstate.domain.group_events import Envelope
-from peerstate.errors import InvalidArgument, PeerError, peer_error
+from peerstate.errors import ErrorName, InvalidArgument, PeerError, peer_error
 
 FORMAT: Final = "peerstate-database/1"
 MAX_FILE_BYTES: Final = 1024 * 1024 * 1024
@@ -82,7 +82,7 @@ def resolve(path: str, root: Path | None) -> Path:
 
 def file_error(error: OSError, path: str) -> PeerError:
     """A file-system failure as Windows passes it through: the Win32 error as an HRESULT."""
-    codes = {
+    codes: dict[int, ErrorName] = {
         errno.ENOENT: "ERROR_FILE_NOT_FOUND", errno.ENOTDIR: "ERROR_PATH_NOT_FOUND",
         errno.EACCES: "E_ACCESSDENIED", errno.EPERM: "E_ACCESSDENIED", errno.EISDIR: "E_ACCESSDENIED",
     }

@@ -32,6 +32,7 @@ from peerstate.domain.state import IdentityRecord, IdentityStoreState
 from peerstate.constants import PeerGroupAuthenticationScheme
 from peerstate.errors import (
     AlreadyExists,
+    ErrorName,
     GroupNotReady,
     InvalidArgument,
     NotAuthorized,
@@ -82,7 +83,7 @@ def identity_has_no_groups(peer_name: str, groups: Collection[str]) -> None:
 
 
 
-def identity_is_here(state: IdentityStoreState, peer_name: str, code: str) -> IdentityRecord:
+def identity_is_here(state: IdentityStoreState, peer_name: str, code: ErrorName) -> IdentityRecord:
     """A name a call says is one of this peer's identities must be one (``code`` otherwise)."""
     record = state.live(peer_name)
     if record is None:

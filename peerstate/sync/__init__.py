@@ -45,7 +45,7 @@ from peerstate.constants import PeerGroupEventType
 from peerstate.domain import rules
 from peerstate.domain.group_events import Envelope
 from peerstate.domain.replica import WRONG_PASSWORD_RULE
-from peerstate.errors import HRESULTS, PeerError, peer_error
+from peerstate.errors import PeerError, error_name, peer_error
 from peerstate.sync.port import Neighbor, ReplicaKey, SyncPort
 
 NONCE_BYTES: Final = 32
@@ -142,9 +142,7 @@ def _receive(data: bytes) -> Message:
 
 def _refusal_error(refusal: Refusal) -> PeerError:
     """The error a refusal names, if it names an error HRESULT; a connection failure otherwise."""
-    known = HRESULTS.get(refusal.error)
-    name = refusal.error if known is not None and not known.succeeded else "PEER_E_CONNECTION_FAILED"
-    return peer_error(name, refusal.reason)
+    return peer_error(error_name(refusal.error) or "PEER_E_CONNECTION_FAILED", refusal.reason)
 
 
 def _heads(peer: SyncPort, key: ReplicaKey) -> tuple[Head, ...]:
