@@ -1,5 +1,6 @@
 """A replica log as a history a person reads: when, who, what, to what effect, and for a
-refused envelope which rule refused it and why.
+refused envelope which rule refused it (by its registered name today, ``peerstate.registry``)
+and why.
 
 The history is told while the log is folded again, so each entry names people as the group
 knew them at that point, and a credential's entry says on whose authority it was issued:
@@ -36,6 +37,7 @@ from peerstate.domain.group_events import (
 from peerstate.domain.group_state import GroupState, apply_envelope
 from peerstate.domain.records import DELETED
 from peerstate.names import ROLE_NAMES
+from peerstate.registry import current_name
 
 
 @attrs.frozen
@@ -124,7 +126,7 @@ def history(identity: str, group_name: str, events: list[ReplicaEvent]) -> list[
             case EnvelopeRefused(envelope, _, source, rule, error, reason, at):
                 entries.append(Entry(
                     at, identity, group_name, envelope.author, envelope.seq, type(envelope.payload).__name__,
-                    f"refused what {source} sent", f"{rule}: {error}: {reason}",
+                    f"refused what {source} sent", f"{current_name(rule)}: {error}: {reason}",
                 ))
             case _:
                 if isinstance(event, (ReplicaCreated, ReplicaJoined)):
@@ -145,7 +147,7 @@ def _own_effect(event: ReplicaEvent) -> str:
         case PeerTimeAdjusted(offset, source, _):
             return f"peer time set to this machine's clock {offset / 1e6:+.6f} s, from {source}"
         case JoinRefused(joiner, rule, error, reason, _):
-            return f"refused to authenticate {joiner}: {rule}: {error}: {reason}"
+            return f"refused to authenticate {joiner}: {current_name(rule)}: {error}: {reason}"
     return {
         "ReplicaConnected": "connected", "ReplicaClosed": "its last handle closed", "ReplicaDeleted": "deleted here",
     }.get(type(event).__name__, type(event).__name__)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
-from peerstate import Peer, PeerError, PeerSettings, PeerStore, open_store
+from peerstate import Peer, PeerError, PeerSettings, PeerStore, open_store, registry
 from peerstate.storage import peer_store
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -43,3 +46,30 @@ def frequent_snapshots(monkeypatch: pytest.MonkeyPatch) -> None:
     behaviour is also shown on logs opened from snapshots (``logs.snapshot_due``, replaced
     where ``peer_store`` reads it)."""
     monkeypatch.setattr(peer_store, "snapshot_due", lambda log: log.version - log.snapshot_version >= 3)
+
+
+REACHED_ENV = "PEERSTATE_RULES_REACHED"
+"""With this set to a file's path, the run records which tests and scenarios make each rule
+refuse, for ``tests/rules_index.py``, which writes ``docs/rules.md`` from it."""
+_reached: dict[str, set[str]] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Record every refusal under the test running then (pytest names it in
+    ``PYTEST_CURRENT_TEST``, for this suite's tests and the scenario files alike)."""
+    if not os.environ.get(REACHED_ENV):
+        return
+    error = registry.Rule.error
+
+    def recorded(rule: registry.Rule, refusal: registry.Refusal) -> PeerError:
+        test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0]
+        _reached.setdefault(rule.name, set()).add(test.split("::")[0] if test.startswith("scenarios/") else test)
+        return error(rule, refusal)
+
+    registry.Rule.error = recorded  # type: ignore[method-assign]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    path = os.environ.get(REACHED_ENV)
+    if path:
+        Path(path).write_text(json.dumps({name: sorted(nodes) for name, nodes in sorted(_reached.items())}, indent=1))

@@ -16,8 +16,11 @@ from peerstate.domain.group_events import (
     Envelope,
     GroupCreated,
     GroupProperties,
+    IdentityRetired,
+    PasswordVerifier,
 )
 from peerstate.domain.group_state import GroupState, apply_envelope
+from peerstate.domain.replica import ReplicaState
 from peerstate import views
 from peerstate.errors import PeerError
 from peerstate.names import ROLE_ADMIN, ROLE_INVITING_MEMBER, ROLE_MEMBER
@@ -142,3 +145,25 @@ def test_a_member_without_a_gmc_is_let_in_by_a_credential_in_its_member_list_val
     stored = _group(_envelope("a.alice", 2, CredentialIssued(expired, "stored")), _envelope("a.alice", 3, CredentialIssued(renewed, "stored")))
     assert rules.member_list_holds_credential(stored, "c.carol", b"key-c.carol", later) == renewed
     _refuses("PEER_E_CONNECTION_NOT_AUTHENTICATED", rules.member_list_holds_credential, stored, "c.carol", b"another key", later)
+
+
+def test_one_rule_answers_whether_a_member_may_answer_a_password_joiner() -> None:
+    """The listener's Hello, the credential it issues and a password invitation all ask
+    ``may_answer_password_joiner``; before, the listener checked neither the member's
+    deletion nor the room in its chain."""
+    verifier = PasswordVerifier(b"salt", 1, 1, 8, b"verifier")
+    properties = attrs.evolve(PROPERTIES, authentication_schemes=3, password=verifier, password_role=ROLE_MEMBER)
+    founded = apply_envelope(GroupState(GROUP), _envelope("a.alice", 1, GroupCreated(properties, b"root", b"rk", ALICE)), b"1")
+    issued = apply_envelope(founded, _envelope("a.alice", 2, CredentialIssued(BOB, "stored")), b"2")
+    ready = ReplicaState(issued, "b.bob", "synchronized")
+    assert rules.may_answer_password_joiner(ready, "b.bob", T0) == (BOB, verifier, ROLE_MEMBER)
+
+    retired = attrs.evolve(ready, group=apply_envelope(issued, _envelope("b.bob", 1, IdentityRetired("b.bob", b"k", b"s"), credential=b"bob"), b"3"))
+    _refuses("PEER_E_IDENTITY_DELETED", rules.may_answer_password_joiner, retired, "b.bob", T0)
+    far = attrs.evolve(BOB, fingerprint=b"far", chain_length=rules.MAX_CHAIN_LENGTH)
+    at_the_limit = attrs.evolve(ready, group=apply_envelope(issued, _envelope("a.alice", 3, CredentialIssued(far, "stored")), b"4"))
+    _refuses("PEER_E_CHAIN_TOO_LONG", rules.may_answer_password_joiner, at_the_limit, "b.bob", T0 + DAY)
+    _refuses("PEER_E_NOT_AUTHORIZED", rules.may_answer_password_joiner, attrs.evolve(ready, group=apply_envelope(
+        issued, _envelope("a.alice", 3, CredentialIssued(CAROL, "stored")), b"5")), "c.carol", T0)
+    _refuses("PEER_E_GROUP_NOT_READY", rules.may_answer_password_joiner, attrs.evolve(ready, phase="joined"), "b.bob", T0)
+    _refuses("E_INVALIDARG", rules.may_answer_password_joiner, ReplicaState(_group(_envelope("a.alice", 2, CredentialIssued(BOB, "stored"))), "b.bob", "synchronized"), "b.bob", T0)

@@ -167,6 +167,26 @@ def test_the_examples_pass_mypy_strict(tmp_path: Path) -> None:
     assert checked.returncode == 0, f"the docs' examples fail mypy --strict (page.py:N is docs/page.md line N):\n{report}"
 
 
+def test_the_rule_index_lists_every_registered_rule_under_each_of_its_codes() -> None:
+    """``docs/rules.md`` is the registry's (``tests/rules_index.py`` writes it): a rule added,
+    renamed, moved or given another HRESULT without writing the page again fails here."""
+    from rules_index import _file  # the generator's own reading of a rule's file
+
+    from peerstate.registry import RULES
+
+    listed: set[tuple[str, str, str]] = set()
+    code = None
+    for line in (DOCS / "rules.md").read_text(encoding="utf-8").splitlines():
+        heading = re.match(r"^## `(\w+)`", line)
+        if heading:
+            code = heading[1]
+        row = re.match(r"^\| `(\w+)` \| `([^`]+)` \|", line)
+        if row:
+            listed.add((str(code), row[1], row[2]))
+    registered = {(code, rule.name, _file(rule)) for rule in RULES.values() for code in rule.codes}
+    assert listed == registered, f"not on the page: {sorted(registered - listed)}; not registered: {sorted(listed - registered)}"
+
+
 def test_docs_exist() -> None:
     names = {path.name for path in doc_files()}
     assert {

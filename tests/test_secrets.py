@@ -17,6 +17,8 @@ from uuid import UUID
 
 import pytest
 
+from peerstate.errors import PeerError
+from peerstate.crypto.key_ring import KeyRing
 from peerstate.peer import sync_port
 from peerstate import Peer, PeerSettings, crypto, network, open_store
 from peerstate.cli import main
@@ -100,3 +102,17 @@ def test_no_password_passphrase_or_private_key_is_anywhere_in_clear(tmp_path: Pa
         if any(form in haystack for form in forms)
     ]
     assert found == []
+
+
+def test_a_sealed_secret_edited_in_the_store_does_not_open() -> None:
+    """A sealed key whose bytes were changed, or sealed under another passphrase, is refused
+    (``PEER_E_NO_KEY_ACCESS``, rule ``sealed_secret_opens``), never opened as something else."""
+    kek = crypto.derive_key_encryption_key("passphrase", crypto.new_kdf_parameters())
+    ring = KeyRing(True, kek)
+    kept, sealed = ring.keep("alice", b"the secret")
+    assert sealed and ring.take("alice", kept, sealed) == b"the secret"
+    edited = kept[:-1] + bytes([kept[-1] ^ 1])
+    for context, stored in (("alice", edited), ("bob", kept)):
+        with pytest.raises(PeerError) as refused:
+            ring.take(context, stored, True)
+        assert (refused.value.name, refused.value.rule) == ("PEER_E_NO_KEY_ACCESS", "sealed_secret_opens")

@@ -25,8 +25,7 @@ def export_config(runtime: Runtime, handle: object, password: str | None) -> str
     chain = envelopes.chain(state.group, credential) if credential is not None else state.chain
     if not chain:
         raise GroupNotReady("the identity holds no credential of this group yet: connect and synchronize first")
-    if runtime.keys.locked:
-        raise peer_error("PEER_E_NO_KEY_ACCESS", "cannot open the group's keys: this peer was opened without its passphrase")
+    rules.keys_unlocked(runtime.keys.locked)
     root_key = None
     if state.root_key is not None:
         root_key = crypto.load_private_key(runtime.keys.take(log.group, state.root_key, state.root_key_sealed))
@@ -51,8 +50,7 @@ def import_config(runtime: Runtime, xml: str | None, password: str | None, overw
     attached = config.group_peer_name in record.groups
     if attached and not overwrite:
         raise peer_error("PEER_E_ALREADY_EXISTS", f"{config.identity!r} already has the group {config.group_peer_name!r} here")
-    if runtime.keys.locked:
-        raise peer_error("PEER_E_NO_KEY_ACCESS", "cannot keep the group's keys: this peer was opened without its passphrase")
+    rules.keys_unlocked(runtime.keys.locked)
     now = runtime.clock()
     if attached and runtime.replica(*key).state.synchronized:
         joining.take_up(runtime, key, record, config.chain, now)

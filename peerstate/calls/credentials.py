@@ -60,15 +60,11 @@ def create_password_invitation(runtime: Runtime, handle: object) -> str:
     """A signed password invitation, for a group made with password authentication, by a
     member whose role may give out the group's password role."""
     opened, log = runtime.open(handle)
-    properties = rules.replica_is_ready(log.state)
-    verifier, role = rules.group_uses_password(properties)
     identity = opened.replica[0]
     group = log.state.group
-    rules.identity_not_retired(group, identity)
     now = runtime.clock()
-    credential = rules.caller_holds_credential(group, identity, now)
-    rules.may_grant_roles(credential, [role])
-    rules.chain_has_room(credential)
+    credential, verifier, role = rules.may_answer_password_joiner(log.state, identity, now)
+    properties = rules.replica_is_ready(log.state)
     record = rules.identity_is_live(runtime.state, identity)
     key = runtime.identity_key(record)
     offer = invitations.PasswordInvitation(

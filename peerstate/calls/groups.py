@@ -139,8 +139,7 @@ def create_group(
     names.parse_peer_name(creator_name, "PEER_E_INVALID_PEER_NAME")
     record = rules.creator_is_live(runtime.state, creator_name)
     creator_key = runtime.identity_key(record)
-    if runtime.keys.locked:
-        raise peer_error("PEER_E_NO_KEY_ACCESS", "cannot store the group's key: this peer was opened without its passphrase")
+    rules.keys_unlocked(runtime.keys.locked)
 
     root_key = crypto.generate_identity_key()
     group = f"{names.authority_of(crypto.public_key_der(root_key))}.{chosen}"

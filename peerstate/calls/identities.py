@@ -26,7 +26,7 @@ from peerstate.domain.events import (
 )
 from peerstate.domain.group_events import IdentityRetired, ReplicaEvent
 from peerstate.domain.state import IdentityStoreState
-from peerstate.errors import InvalidArgument, NoKeyAccess
+from peerstate.errors import InvalidArgument
 from peerstate.storage.logs import ReplicaLog
 from peerstate.sync import admission
 
@@ -50,8 +50,7 @@ def create_identity(
 def _new_identity(
     runtime: Runtime, classifier: str, friendly_name: str | None, key: rsa.RSAPrivateKey | None, origin: IdentityOrigin,
 ) -> str:
-    if runtime.keys.locked:
-        raise NoKeyAccess("cannot store a new key: this peer was opened without its passphrase")
+    rules.keys_unlocked(runtime.keys.locked)
     key = key or crypto.generate_identity_key()
     peer_name = f"{names.authority_of(crypto.public_key_der(key))}.{classifier}"
 

@@ -19,7 +19,7 @@ from peerstate.domain import rules
 from peerstate.domain.events import GroupAttached
 from peerstate.domain.group_events import CredentialTaken, EnvelopeAccepted, PasswordTicket, ReplicaJoined
 from peerstate.domain.state import IdentityRecord
-from peerstate.errors import InvalidArgument, peer_error
+from peerstate.errors import InvalidArgument
 from peerstate.storage.logs import ReplicaLog
 
 _Offer = TypeVar("_Offer", invitations.PasswordInvitation, invitations.CredentialInvitation)
@@ -46,8 +46,7 @@ def password_join(
     key = (peer_name, offer.group_peer_name)
     if offer.group_peer_name in runtime.state.identities[peer_name].groups and runtime.replica(*key).state.synchronized:
         return PasswordJoin(runtime.sessions.open(key, group_cloud), True)
-    if runtime.keys.locked:
-        raise peer_error("PEER_E_NO_KEY_ACCESS", "cannot keep the join's secret: this peer was opened without its passphrase")
+    rules.keys_unlocked(runtime.keys.locked)
     verifier = crypto.derive_key_encryption_key(secret, crypto.KdfParameters(
         offer.salt, offer.iterations, offer.lanes, offer.memory_cost,
     ))
@@ -76,8 +75,7 @@ def join(runtime: Runtime, identity: str | None, invitation: str | None, cloud: 
     now = runtime.clock()
     rules.invitation_in_time(offer.valid_from, offer.valid_until, now)
     group_cloud = groups.resolve_cloud(runtime, wanted_cloud, offer.cloud)
-    if runtime.keys.locked:
-        raise peer_error("PEER_E_NO_KEY_ACCESS", "cannot sign as a member: this peer was opened without its passphrase")
+    rules.keys_unlocked(runtime.keys.locked)
     key = (peer_name, offer.group_peer_name)
     attached = offer.group_peer_name in record.groups
     if attached and runtime.replica(*key).state.synchronized:

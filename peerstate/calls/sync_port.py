@@ -175,12 +175,8 @@ class PeerPort:
         finds the first in the data still to come."""
         runtime = self._runtime
         log = runtime.replica(*key)
-        properties = rules.replica_is_ready(log.state)
-        _, role = rules.group_uses_password(properties)
         now = runtime.clock()
-        credential = rules.caller_holds_credential(log.state.group, key[0], now)
-        rules.may_grant_roles(credential, [role])
-        rules.chain_has_room(credential)
+        credential, _, role = rules.may_answer_password_joiner(log.state, key[0], now)
         record = rules.identity_is_live(runtime.state, key[0])
         card = crypto.read_identity_certificate(joiner_card)
         if log.state.group.credential_of(card.peer_name, now) is not None:
@@ -224,11 +220,15 @@ class PeerPort:
         try:
             rules.password_guess_allowed(self._runtime.replica(*key).state, joiner, self._runtime.clock())
         except PeerError as error:
-            self.sync_refuse_join(key, joiner, error, "password_guess_allowed")
+            self.sync_refuse_join(key, joiner, error)
             raise
 
     @writing
-    def sync_refuse_join(self, key: ReplicaKey, joiner: str, error: PeerError, rule: str) -> None:
+    def sync_refuse_join(self, key: ReplicaKey, joiner: str, error: PeerError) -> None:
+        """Keep a joiner's refusal in the log, under the registered rule that refused it."""
+        if error.rule is None:
+            raise AssertionError(f"a joiner was refused outside a registered rule: {error}")
+        rule = error.rule
         now = self._runtime.clock()
         self._runtime.execute_group(key, lambda _: ([JoinRefused(joiner, rule, error.name, error.message, now)], [], None))
 

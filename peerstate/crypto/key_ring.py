@@ -10,7 +10,8 @@ from __future__ import annotations
 import attrs
 
 from peerstate import crypto
-from peerstate.errors import NoKeyAccess
+from peerstate.domain import rules
+from peerstate.registry import Refusal, rule
 
 
 @attrs.frozen
@@ -34,23 +35,31 @@ class KeyRing:
         """``secret`` as the store keeps it, and whether that is sealed."""
         if not self.protected:
             return secret, False
-        if self.kek is None:
-            raise NoKeyAccess("the key store is locked: this peer was opened without its passphrase")
+        rules.keys_unlocked(self.kek is None)
+        assert self.kek is not None  # keys_unlocked
         return crypto.seal(self.kek, secret, context), True
 
     def take(self, context: str, kept: bytes, sealed: bool) -> bytes:
         """The secret that ``keep`` turned into ``kept``."""
         if not sealed:
             return kept
-        if self.kek is None:
-            raise NoKeyAccess(f"the secret of {context!r} is locked: this peer was opened without its passphrase")
-        try:
-            return crypto.unseal(self.kek, kept, context)
-        except crypto.CryptoFailure as error:
-            raise NoKeyAccess(f"the secret of {context!r} does not open: {error}") from None
+        rules.keys_unlocked(self.kek is None)
+        assert self.kek is not None  # keys_unlocked
+        return sealed_secret_opens(self.kek, kept, context)
 
     def private_key(self, context: str, kept: bytes, sealed: bool) -> crypto.PrivateKey:
+        """The private key that ``keep`` turned into ``kept``, opened and parsed once."""
         cached = (context, kept)
         if cached not in self._loaded:
             self._loaded[cached] = crypto.load_private_key(self.take(context, kept, sealed))
         return self._loaded[cached]
+
+
+@rule("PEER_E_NO_KEY_ACCESS")
+def sealed_secret_opens(kek: bytes, kept: bytes, context: str) -> bytes:
+    """A sealed secret opens under the key that sealed it (``PEER_E_NO_KEY_ACCESS``): one that
+    does not was sealed under another passphrase, or edited in the store."""
+    try:
+        return crypto.unseal(kek, kept, context)
+    except crypto.CryptoFailure as error:
+        raise Refusal(f"the secret of {context!r} does not open: {error}") from None

@@ -1,4 +1,5 @@
-"""The rules of the group database, one function per rule, named after what it checks.
+"""The rules of the group database, one registered rule each (``peerstate.registry``), named
+after what it checks.
 
 Two kinds. The publication rules judge a ``RecordPublished`` envelope, written here or
 received, from the envelope and its author's credential alone, so every replica gives the
@@ -23,30 +24,32 @@ from peerstate.domain.records import (
     creator_tag,
     record_size,
 )
-from peerstate.errors import InvalidArgument, NotAuthorized, peer_error
 from peerstate.names import ROLE_ADMIN
+from peerstate.registry import Refusal, rule
 
 # Publication: every record envelope passes these ------------------------------------------
 
 
+@rule("PEER_E_NOT_AUTHORIZED")
 def record_type_not_reserved(record_type: UUID) -> None:
     """The infrastructure's own record types are not the application's
     (``PEER_E_NOT_AUTHORIZED``)."""
     if record_type in RESERVED_RECORD_TYPES:
-        raise NotAuthorized(f"the record type {record_type} is reserved by the peer infrastructure")
+        raise Refusal(f"the record type {record_type} is reserved by the peer infrastructure")
 
 
+@rule("PEER_E_MAX_RECORD_SIZE_EXCEEDED")
 def record_fits(attributes: str, data: bytes) -> None:
     """Data plus twice the attributes' length stays within the Max Record Size
     (``PEER_E_MAX_RECORD_SIZE_EXCEEDED``)."""
     size = record_size(attributes, data)
     if size > MAX_RECORD_SIZE:
-        raise peer_error(
-            "PEER_E_MAX_RECORD_SIZE_EXCEEDED",
-            f"the record counts {size} bytes (data plus two per attribute character); the limit is {MAX_RECORD_SIZE}",
+        raise Refusal(
+            f"the record counts {size} bytes (data plus two per attribute character); the limit is {MAX_RECORD_SIZE}"
         )
 
 
+@rule("PEER_E_INVALID_RECORD")
 def record_is_well_formed(envelope: Envelope, record: Record) -> None:
     """A version names its author as modifier and its creator in its id, its first version
     is its creator's, a deletion carries no data, and its times run creation, modification,
@@ -65,25 +68,26 @@ def record_is_well_formed(envelope: Envelope, record: Record) -> None:
     elif not record.created <= record.modified < record.expiration:
         problem = "the record's times do not run creation, modification, expiration"
     if problem is not None:
-        raise peer_error("PEER_E_INVALID_RECORD", problem)
+        raise Refusal(problem)
 
 
+@rule("PEER_E_INVALID_RECORD_EXPIRATION")
 def record_within_credential(record: Record, credential: Credential) -> None:
     """A record lives inside its last toucher's credential: modified while it was valid,
     expiring before it ends (``PEER_E_INVALID_RECORD_EXPIRATION``)."""
     if not credential.not_before <= record.modified or record.expiration > credential.not_after:
-        raise peer_error(
-            "PEER_E_INVALID_RECORD_EXPIRATION",
+        raise Refusal(
             f"the record expires {record.expiration.isoformat()}, after its author's credential "
-            f"ends {credential.not_after.isoformat()}",
+            f"ends {credential.not_after.isoformat()}"
         )
 
 
+@rule("PEER_E_NOT_AUTHORIZED")
 def modifier_may_touch(record: Record, credential: Credential) -> None:
     """Only a record's creator or an administrator writes a version of it
     (``PEER_E_NOT_AUTHORIZED``)."""
     if record.modified_by != record.creator and ROLE_ADMIN not in credential.roles:
-        raise NotAuthorized(f"only {record.creator!r}, who created the record, or an administrator may change it")
+        raise Refusal(f"only {record.creator!r}, who created the record, or an administrator may change it")
 
 
 def record_publication_permitted(envelope: Envelope, record: Record, credential: Credential) -> None:
@@ -98,47 +102,51 @@ def record_publication_permitted(envelope: Envelope, record: Record, credential:
 # Commands: what a record call checks against this replica ---------------------------------
 
 
+@rule("PEER_E_RECORD_NOT_FOUND")
 def record_is_live(live: Mapping[UUID, RecordVersion], record_id: UUID) -> RecordVersion:
     """The record must be in the database, not deleted and not expired
     (``PEER_E_RECORD_NOT_FOUND``)."""
     held = live.get(record_id)
     if held is None:
-        raise peer_error("PEER_E_RECORD_NOT_FOUND", f"there is no record {record_id} (or it was deleted, or it expired)")
+        raise Refusal(f"there is no record {record_id} (or it was deleted, or it expired)")
     return held
 
 
+@rule("PEER_E_NOT_AUTHORIZED")
 def caller_created_record(held: RecordVersion, caller: str) -> None:
     """Only a record's creator updates it (``PEER_E_NOT_AUTHORIZED``)."""
     if held.record.creator != caller:
-        raise NotAuthorized(f"only {held.record.creator!r}, who created the record, may update it")
+        raise Refusal(f"only {held.record.creator!r}, who created the record, may update it")
 
 
+@rule("PEER_E_NOT_AUTHORIZED")
 def caller_may_delete_record(held: RecordVersion, caller: str, credential: Credential) -> None:
     """A record's creator or any administrator deletes it (``PEER_E_NOT_AUTHORIZED``)."""
     if held.record.creator != caller and ROLE_ADMIN not in credential.roles:
-        raise NotAuthorized(f"only {held.record.creator!r}, who created the record, or an administrator may delete it")
+        raise Refusal(f"only {held.record.creator!r}, who created the record, or an administrator may delete it")
 
 
+@rule("E_INVALIDARG")
 def record_kind_unchanged(held: RecordVersion, record_type: UUID, flags: int) -> None:
     """An update names the record's type and flags as they are (``E_INVALIDARG``)."""
     if (record_type, flags) != (held.record.type, held.record.flags):
-        raise InvalidArgument("an update must give the record's type and dwFlags unchanged")
+        raise Refusal("an update must give the record's type and dwFlags unchanged")
 
 
+@rule("PEER_E_INVALID_RECORD_EXPIRATION")
 def expiration_ahead(expiration: datetime, now: datetime) -> None:
     """A record's expiration lies after now, in peer time (``PEER_E_INVALID_RECORD_EXPIRATION``)."""
     if expiration <= now:
-        raise peer_error(
-            "PEER_E_INVALID_RECORD_EXPIRATION",
-            f"ftExpiration {expiration.isoformat()} is not after the group's peer time {now.isoformat()}",
+        raise Refusal(
+            f"ftExpiration {expiration.isoformat()} is not after the group's peer time {now.isoformat()}"
         )
 
 
+@rule("PEER_E_INVALID_RECORD_EXPIRATION")
 def expiration_not_lowered(held: RecordVersion, expiration: datetime) -> None:
     """An update may extend a record's life, never shorten it (``PEER_E_INVALID_RECORD_EXPIRATION``)."""
     if expiration < held.record.expiration:
-        raise peer_error(
-            "PEER_E_INVALID_RECORD_EXPIRATION",
+        raise Refusal(
             f"ftExpiration {expiration.isoformat()} is before the record's {held.record.expiration.isoformat()}: "
-            "an update may only extend it",
+            "an update may only extend it"
         )

@@ -34,7 +34,9 @@ from peerstate.domain.values import evolved
 
 Phase: TypeAlias = Literal["new", "joined", "synchronized", "deleted"]
 WRONG_PASSWORD_RULE: Final = "password_proof_matches"
-"""The rule a wrong group password fails at authentication (a ``JoinRefused`` names it)."""
+"""The registered name of ``rules.password_proof_matches``, the rule a wrong group password
+fails at authentication, as a ``JoinRefused`` stores it (rules imports this module, so the
+name is written here; a test holds it to the registry)."""
 
 
 @attrs.frozen

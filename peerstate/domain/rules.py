@@ -1,6 +1,7 @@
-"""Every check a command must pass, one function per rule, named after what it checks.
+"""Every check a command or an envelope must pass, one registered rule each
+(``peerstate.registry``), named after what it checks.
 
-A rule either returns what the command needs next or raises the ``PeerError`` that Windows
+A rule either returns what the command needs next or refuses with the HRESULT that Windows
 documents for that case; it never changes anything, so a refused command leaves no trace.
 """
 
@@ -30,16 +31,9 @@ from peerstate.domain.record_rules import record_publication_permitted
 from peerstate.domain.replica import Guesses, ReplicaState
 from peerstate.domain.state import IdentityRecord, IdentityStoreState
 from peerstate.constants import PeerGroupAuthenticationScheme
-from peerstate.errors import (
-    AlreadyExists,
-    ErrorName,
-    GroupNotReady,
-    InvalidArgument,
-    NotAuthorized,
-    NotFound,
-    peer_error,
-)
+from peerstate.errors import ErrorName
 from peerstate.names import ROLE_ADMIN, ROLE_MEMBER, ROLE_NAMES, may_issue
+from peerstate.registry import Refusal, rule
 
 PASSWORD_AUTHENTICATION: Final = PeerGroupAuthenticationScheme.PEER_GROUP_PASSWORD_AUTHENTICATION
 MAX_CHAIN_LENGTH: Final = 24
@@ -56,138 +50,142 @@ FIXED_PROPERTIES: Final = (
 schemes that MS-PPSEC 2.2.3.1 fixes too."""
 
 
+@rule("PEER_E_NOT_FOUND")
 def identity_is_live(state: IdentityStoreState, peer_name: str) -> IdentityRecord:
     """The identity must be on this peer and not deleted (``PEER_E_NOT_FOUND``)."""
     record = state.identities.get(peer_name)
     if record is None:
-        raise NotFound(f"there is no identity {peer_name!r} on this peer")
+        raise Refusal(f"there is no identity {peer_name!r} on this peer")
     if not record.live:
-        raise NotFound(f"the identity {peer_name!r} was deleted from this peer")
+        raise Refusal(f"the identity {peer_name!r} was deleted from this peer")
     return record
 
 
+@rule("PEER_E_ALREADY_EXISTS")
 def identity_is_new(state: IdentityStoreState, peer_name: str) -> None:
     """A created or imported identity must not already be live here (``PEER_E_ALREADY_EXISTS``)."""
     if state.live(peer_name) is not None:
-        raise AlreadyExists(f"the identity {peer_name!r} is already on this peer")
+        raise Refusal(f"the identity {peer_name!r} is already on this peer")
 
 
+@rule("PEER_E_GROUPS_EXIST")
 def identity_has_no_groups(peer_name: str, groups: Collection[str]) -> None:
     """An identity that still has groups on this peer cannot be deleted (``PEER_E_GROUPS_EXIST``)."""
     if groups:
-        raise peer_error(
-            "PEER_E_GROUPS_EXIST",
+        raise Refusal(
             f"the identity {peer_name!r} still has {len(groups)} group(s) here: "
-            f"delete {', '.join(sorted(groups))} first",
+            f"delete {', '.join(sorted(groups))} first"
         )
 
 
 
+@rule("PEER_E_INVALID_PEER_NAME", "E_INVALIDARG")
 def identity_is_here(state: IdentityStoreState, peer_name: str, code: ErrorName) -> IdentityRecord:
     """A name a call says is one of this peer's identities must be one (``code`` otherwise)."""
     record = state.live(peer_name)
     if record is None:
-        raise peer_error(code, f"{peer_name!r} is not an identity on this peer")
+        raise Refusal(f"{peer_name!r} is not an identity on this peer", code)
     return record
 
 
+@rule("ERROR_DELETE_PENDING")
 def creator_is_live(state: IdentityStoreState, peer_name: str) -> IdentityRecord:
     """A group's creator must be a live identity here: a deleted one gives
     ``ERROR_DELETE_PENDING``, an unknown one ``PEER_E_INVALID_PEER_NAME``."""
     record = state.identities.get(peer_name)
     if record is not None and not record.live:
-        raise peer_error("ERROR_DELETE_PENDING", f"the identity {peer_name!r} was deleted from this peer")
+        raise Refusal(f"the identity {peer_name!r} was deleted from this peer")
     return identity_is_here(state, peer_name, "PEER_E_INVALID_PEER_NAME")
+
+
+@rule("PEER_E_NO_KEY_ACCESS")
+def keys_unlocked(locked: bool) -> None:
+    """A call that signs, seals or opens a secret needs the keys unlocked: a peer opened
+    without its passphrase reads, but cannot use its keys (``PEER_E_NO_KEY_ACCESS``)."""
+    if locked:
+        raise Refusal("this peer was opened without its passphrase: its keys are locked")
 
 
 # Group properties ---------------------------------------------------------------------------
 
 
+@rule("PEER_E_INVALID_GROUP_PROPERTIES")
 def password_settings_complete(schemes: int, has_password: bool, role: UUID | None) -> None:
     """A group with password authentication needs a password and a password role of
     administrator or member (``PEER_E_INVALID_GROUP_PROPERTIES``)."""
     if not schemes & PASSWORD_AUTHENTICATION:
         return
     if not has_password:
-        raise peer_error(
-            "PEER_E_INVALID_GROUP_PROPERTIES",
-            "PEER_GROUP_PASSWORD_AUTHENTICATION needs pwzGroupPassword",
-        )
+        raise Refusal("PEER_GROUP_PASSWORD_AUTHENTICATION needs pwzGroupPassword")
     if role not in (ROLE_ADMIN, ROLE_MEMBER):
-        raise peer_error(
-            "PEER_E_INVALID_GROUP_PROPERTIES",
-            "groupPasswordRole must be PEER_GROUP_ROLE_ADMIN or PEER_GROUP_ROLE_MEMBER",
-        )
+        raise Refusal("groupPasswordRole must be PEER_GROUP_ROLE_ADMIN or PEER_GROUP_ROLE_MEMBER")
 
 
+@rule("PEER_E_PASSWORD_DOES_NOT_MEET_POLICY")
 def password_meets_policy(password: str | None, min_length: int) -> None:
     """A group password must be at least the peer's minimum length
     (``PEER_E_PASSWORD_DOES_NOT_MEET_POLICY``)."""
     if password is not None and len(password) < min_length:
-        raise peer_error(
-            "PEER_E_PASSWORD_DOES_NOT_MEET_POLICY",
-            f"the group password has {len(password)} characters; this peer's policy asks for {min_length}",
-        )
+        raise Refusal(f"the group password has {len(password)} characters; this peer's policy asks for {min_length}")
 
 
+@rule("PEER_E_INVALID_GROUP_PROPERTIES")
 def fixed_properties_unchanged(old: GroupProperties, new: GroupProperties) -> None:
     """Cloud, classifier, names, lifetimes and authentication schemes are fixed at creation
     (``PEER_E_INVALID_GROUP_PROPERTIES``)."""
     for field in FIXED_PROPERTIES:
         if getattr(old, field) != getattr(new, field):
-            raise peer_error(
-                "PEER_E_INVALID_GROUP_PROPERTIES", f"{field} is fixed when the group is created"
-            )
+            raise Refusal(f"{field} is fixed when the group is created")
 
 
 # Group commands -----------------------------------------------------------------------------
 
 
+@rule("PEER_E_GROUP_NOT_READY")
 def replica_is_ready(replica: ReplicaState) -> GroupProperties:
     """A call that needs the group database needs a synchronized replica
     (``PEER_E_GROUP_NOT_READY``)."""
     if not replica.synchronized or replica.group.properties is None:
-        raise GroupNotReady(
+        raise Refusal(
             f"the replica of {replica.group.group_peer_name!r} has not synchronized with the group yet: "
             "connect and let it synchronize"
         )
     return replica.group.properties
 
 
+@rule("PEER_E_IDENTITY_DELETED")
 def identity_not_retired(group: GroupState, peer_name: str) -> None:
     """An identity whose deletion the group log holds cannot act or be given credentials
     (``PEER_E_IDENTITY_DELETED``)."""
     if peer_name in group.retired:
-        raise peer_error(
-            "PEER_E_IDENTITY_DELETED", f"the group log says the identity {peer_name!r} was deleted"
-        )
+        raise Refusal(f"the group log says the identity {peer_name!r} was deleted")
 
 
+@rule("PEER_E_IDENTITY_DELETED")
 def subject_not_deleted(store: IdentityStoreState, group: GroupState, peer_name: str) -> None:
     """No credential for an identity deleted on this peer or, by the group log, anywhere
     (``PEER_E_IDENTITY_DELETED``)."""
     record = store.identities.get(peer_name)
     if record is not None and not record.live:
-        raise peer_error("PEER_E_IDENTITY_DELETED", f"the identity {peer_name!r} was deleted from this peer")
+        raise Refusal(f"the identity {peer_name!r} was deleted from this peer")
     identity_not_retired(group, peer_name)
 
 
+@rule("PEER_E_INVALID_PEER_NAME")
 def invitation_is_for(subject: str, subject_key: bytes, peer_name: str, key: bytes) -> None:
     """A credential invitation names one identity; no other may join with it
     (``PEER_E_INVALID_PEER_NAME``)."""
     if subject != peer_name:
-        raise peer_error("PEER_E_INVALID_PEER_NAME", f"the invitation is for {subject!r}, not for {peer_name!r}")
+        raise Refusal(f"the invitation is for {subject!r}, not for {peer_name!r}")
     if subject_key != key:
-        raise peer_error("PEER_E_INVALID_PEER_NAME", f"the invitation is for another key of {subject!r} than this peer holds")
+        raise Refusal(f"the invitation is for another key of {subject!r} than this peer holds")
 
 
+@rule("PEER_E_INVALID_TIME_PERIOD")
 def invitation_in_time(valid_from: datetime, valid_until: datetime, now: datetime) -> None:
     """An invitation is used inside its validity window (``PEER_E_INVALID_TIME_PERIOD``)."""
     if not valid_from <= now <= valid_until:
-        raise peer_error(
-            "PEER_E_INVALID_TIME_PERIOD",
-            f"the invitation is valid from {valid_from.isoformat()} to {valid_until.isoformat()}, not at {now.isoformat()}",
-        )
+        raise Refusal(f"the invitation is valid from {valid_from.isoformat()} to {valid_until.isoformat()}, not at {now.isoformat()}")
 
 
 def _retry_at(guesses: Guesses, free: int) -> datetime | None:
@@ -198,6 +196,7 @@ def _retry_at(guesses: Guesses, free: int) -> datetime | None:
     return guesses.last + min(timedelta(seconds=2 ** (guesses.count - free)), LONGEST_WAIT)
 
 
+@rule("PEER_E_CONNECTION_REFUSED")
 def password_guess_allowed(replica: ReplicaState, joiner: str, now: datetime) -> None:
     """An authenticating member checks a joiner's password only when neither that joiner
     nor the group has guessed wrong too often too recently (``PEER_E_CONNECTION_REFUSED``):
@@ -209,20 +208,19 @@ def password_guess_allowed(replica: ReplicaState, joiner: str, now: datetime) ->
     ):
         retry = _retry_at(guesses, free)
         if retry is not None and now < retry:
-            raise peer_error(
-                "PEER_E_CONNECTION_REFUSED",
-                f"{whose} given {guesses.count} wrong passwords in a row; the next try is checked from {retry.isoformat()}",
-            )
+            raise Refusal(f"{whose} given {guesses.count} wrong passwords in a row; the next try is checked from {retry.isoformat()}")
 
 
+@rule("PEER_E_NOT_AUTHORIZED")
 def caller_holds_credential(group: GroupState, peer_name: str, at: datetime) -> Credential:
     """The caller needs a GMC valid now (``PEER_E_NOT_AUTHORIZED``)."""
     credential = group.credential_of(peer_name, at)
     if credential is None:
-        raise NotAuthorized(f"{peer_name!r} holds no credential of this group valid now")
+        raise Refusal(f"{peer_name!r} holds no credential of this group valid now")
     return credential
 
 
+@rule("PEER_E_CONNECTION_NOT_AUTHENTICATED")
 def member_list_holds_credential(group: GroupState, peer_name: str, public_key: bytes, at: datetime) -> Credential:
     """A member that connects showing no GMC, its own having expired, is let in only when
     the group's member list holds one delivered to it, valid now and for the key it shows
@@ -230,45 +228,46 @@ def member_list_holds_credential(group: GroupState, peer_name: str, public_key: 
     (``PEER_E_CONNECTION_NOT_AUTHENTICATED``)."""
     credential = group.credential_of(peer_name, at)
     if credential is None or credential.public_key != public_key:
-        raise peer_error(
-            "PEER_E_CONNECTION_NOT_AUTHENTICATED", f"the member list holds no credential of {peer_name!r} valid now for its key",
-        )
+        raise Refusal(f"the member list holds no credential of {peer_name!r} valid now for its key")
     return credential
 
 
+@rule("PEER_E_NOT_AUTHORIZED")
 def caller_is_creator(group: GroupProperties, peer_name: str) -> None:
     """Only the creator may change the group's properties (``PEER_E_NOT_AUTHORIZED``)."""
     if peer_name != group.creator_peer_name:
-        raise NotAuthorized("only the group's creator may change its properties")
+        raise Refusal("only the group's creator may change its properties")
 
 
+@rule("E_INVALIDARG")
 def group_uses_password(properties: GroupProperties) -> tuple[PasswordVerifier, UUID]:
     """Password invitations need a group made with password authentication (``E_INVALIDARG``)."""
     if (
         not properties.authentication_schemes & PASSWORD_AUTHENTICATION
         or properties.password is None or properties.password_role is None
     ):
-        raise InvalidArgument("the group was not created with PEER_GROUP_PASSWORD_AUTHENTICATION")
+        raise Refusal("the group was not created with PEER_GROUP_PASSWORD_AUTHENTICATION")
     return properties.password, properties.password_role
 
 
+@rule("PEER_E_NOT_AUTHORIZED")
 def may_grant_roles(credential: Credential, roles: Collection[UUID]) -> None:
     """Giving out roles (a credential, an invitation, a password join's authentication)
     needs a role that may issue them: an administrator any role, an inviting member the
     inviting-member and member roles, a member none (``PEER_E_NOT_AUTHORIZED``)."""
     if not may_issue(credential.roles, roles):
-        raise NotAuthorized(f"a holder of {_role_list(credential.roles)} may not give out {_role_list(roles)}")
+        raise Refusal(f"a holder of {_role_list(credential.roles)} may not give out {_role_list(roles)}")
 
 
+@rule("PEER_E_CIRCULAR_CHAIN_DETECTED")
 def chain_not_circular(group: GroupState, issuer: Credential, subject: str) -> None:
     """A credential may not be issued to anyone already in its issuer's chain, the issuer
     included: A invites B, then B invites A (``PEER_E_CIRCULAR_CHAIN_DETECTED``)."""
     if subject in {link.subject for link in group.chain_of(issuer)}:
-        raise peer_error(
-            "PEER_E_CIRCULAR_CHAIN_DETECTED", f"{subject!r} is already in its issuer's credential chain",
-        )
+        raise Refusal(f"{subject!r} is already in its issuer's credential chain")
 
 
+@rule("E_INVALIDARG")
 def validity_within_issuer(
     issuer: Credential, start: datetime, end: datetime | None,
 ) -> tuple[datetime, datetime]:
@@ -278,42 +277,69 @@ def validity_within_issuer(
     start = max(start, issuer.not_before)
     end = issuer.not_after if end is None else min(end, issuer.not_after)
     if end <= start:
-        raise InvalidArgument(
+        raise Refusal(
             f"the validity ends at {end.isoformat()}, not after its start {start.isoformat()} "
             f"(the issuer's own credential runs to {issuer.not_after.isoformat()})"
         )
     return start, end
 
 
+@rule("PEER_E_NOT_AUTHORIZED")
+def password_proof_matches(matches: bool) -> None:
+    """A password joiner proves the group password: its proof is the one the group's
+    verifier gives over the authentication transcript (``PEER_E_NOT_AUTHORIZED``). The
+    crypto is sync's; a ``JoinRefused`` under this rule's name is a wrong password, which
+    the replica counts (``domain.replica.WRONG_PASSWORD_RULE``)."""
+    if not matches:
+        raise Refusal("the group password is wrong")
+
+
+def may_answer_password_joiner(replica: ReplicaState, identity: str, at: datetime) -> tuple[Credential, PasswordVerifier, UUID]:
+    """The one answer to "may this member answer a password joiner": the replica is ready,
+    the group takes passwords, the member was not deleted and holds a credential now whose
+    role may give the password role, with room in its chain for the joiner's. Every place
+    that answers a joiner asks here: a password invitation, the listener's ``Hello``, and
+    the credential it issues. The member's credential, the group's verifier and role."""
+    properties = replica_is_ready(replica)
+    verifier, role = group_uses_password(properties)
+    identity_not_retired(replica.group, identity)
+    credential = caller_holds_credential(replica.group, identity, at)
+    may_grant_roles(credential, [role])
+    chain_has_room(credential)
+    return credential, verifier, role
+
+
+@rule("PEER_E_CHAIN_TOO_LONG")
 def chain_has_room(credential: Credential) -> None:
     """An issuer whose own chain is 24 long cannot extend it (``PEER_E_CHAIN_TOO_LONG``)."""
     if credential.chain_length >= MAX_CHAIN_LENGTH:
-        raise peer_error(
-            "PEER_E_CHAIN_TOO_LONG",
+        raise Refusal(
             f"the caller's credential chain is {credential.chain_length} long; "
-            f"a credential it issued would pass the limit of {MAX_CHAIN_LENGTH}",
+            f"a credential it issued would pass the limit of {MAX_CHAIN_LENGTH}"
         )
 
 
 # Envelopes: every one, made here or received, passes these before it is accepted ------------
 
 
+@rule("PEER_E_INVALID_RECORD")
 def envelope_is_for_group(group: GroupState, envelope: Envelope) -> None:
+    """An envelope is for the group whose log it would join (``PEER_E_INVALID_RECORD``)."""
     if envelope.group != group.group_peer_name:
-        raise peer_error(
-            "PEER_E_INVALID_RECORD", f"the envelope belongs to {envelope.group!r}, not to this group"
-        )
+        raise Refusal(f"the envelope belongs to {envelope.group!r}, not to this group")
 
 
+@rule("PEER_E_INVALID_RECORD")
 def genesis_comes_first(group: GroupState, envelope: Envelope) -> None:
     """The group's creation is its first envelope, and there is only one."""
     creating = isinstance(envelope.payload, GroupCreated)
     if creating and group.founded:
-        raise peer_error("PEER_E_INVALID_RECORD", "the group was already created")
+        raise Refusal("the group was already created")
     if not creating and not group.founded:
-        raise peer_error("PEER_E_INVALID_RECORD", "an envelope arrived before the group's creation")
+        raise Refusal("an envelope arrived before the group's creation")
 
 
+@rule("PEER_E_NOT_AUTHORIZED", "PEER_E_INVALID_TIME_PERIOD")
 def author_holds_credential(group: GroupState, envelope: Envelope) -> Credential:
     """The envelope's credential must be one the group issued to its author, valid when the
     envelope was written (``PEER_E_NOT_AUTHORIZED``, ``PEER_E_INVALID_TIME_PERIOD``)."""
@@ -325,27 +351,23 @@ def author_holds_credential(group: GroupState, envelope: Envelope) -> Credential
     else:
         credential = group.credentials.get(envelope.credential)
     if credential is None or credential.subject != envelope.author:
-        raise NotAuthorized(f"{envelope.author!r} wrote under a credential this group never gave it")
+        raise Refusal(f"{envelope.author!r} wrote under a credential this group never gave it")
     if not credential.not_before <= envelope.at <= credential.not_after:
-        raise peer_error(
-            "PEER_E_INVALID_TIME_PERIOD",
-            f"the credential of {envelope.author!r} was not valid at {envelope.at.isoformat()}",
-        )
+        raise Refusal(f"the credential of {envelope.author!r} was not valid at {envelope.at.isoformat()}", "PEER_E_INVALID_TIME_PERIOD")
     return credential
 
 
+@rule("PEER_E_INVALID_RECORD")
 def author_chain_continues(group: GroupState, envelope: Envelope) -> None:
     """Each author's envelopes form a chain: the next sequence number, naming the id of the
     one before. A gap, a reordering, a replay or a fork breaks it (``PEER_E_INVALID_RECORD``)."""
     head = group.heads.get(envelope.author)
     seq, last = (head.seq, head.last) if head is not None else (0, b"")
     if envelope.seq != seq + 1 or envelope.prev != last:
-        raise peer_error(
-            "PEER_E_INVALID_RECORD",
-            f"envelope {envelope.seq} by {envelope.author!r} does not follow its envelope {seq}",
-        )
+        raise Refusal(f"envelope {envelope.seq} by {envelope.author!r} does not follow its envelope {seq}")
 
 
+@rule("PEER_E_INVALID_RECORD")
 def genesis_names_its_creator(envelope: Envelope, created: GroupCreated) -> None:
     """The creation is written by the creator, as a root-issued administrator of chain length 1."""
     creator = created.creator
@@ -355,39 +377,41 @@ def genesis_names_its_creator(envelope: Envelope, created: GroupCreated) -> None
         and creator.issuer is None and creator.chain_length == 1 and ROLE_ADMIN in creator.roles
         and properties.group_peer_name == envelope.group
     ):
-        raise peer_error("PEER_E_INVALID_RECORD", "the group's creation does not name its creator as its administrator")
+        raise Refusal("the group's creation does not name its creator as its administrator")
 
 
+@rule("PEER_E_INVALID_CREDENTIAL", "PEER_E_INVALID_TIME_PERIOD")
 def credential_within_issuer(group: GroupState, issuer: Credential, issued: Credential) -> None:
     """A credential is issued by the author's own credential, for roles the author may give,
     one link further, within the issuer's lifetime and under the chain limit."""
     if issued.issuer != issuer.fingerprint or issued.chain_length != issuer.chain_length + 1:
-        raise peer_error("PEER_E_INVALID_CREDENTIAL", "the credential does not name its issuer's credential")
+        raise Refusal("the credential does not name its issuer's credential")
     chain_has_room(issuer)
     may_grant_roles(issuer, issued.roles)
     chain_not_circular(group, issuer, issued.subject)
     if not issuer.not_before <= issued.not_before <= issued.not_after <= issuer.not_after:
-        raise peer_error("PEER_E_INVALID_TIME_PERIOD", "the credential outlives its issuer's")
+        raise Refusal("the credential outlives its issuer's", "PEER_E_INVALID_TIME_PERIOD")
 
 
+@rule("PEER_E_INVALID_CREDENTIAL", "PEER_E_CIRCULAR_CHAIN_DETECTED")
 def taken_chain_is_whole(group: GroupState, envelope: Envelope, chain: tuple[Credential, ...]) -> None:
     """A credential taken up comes with its whole chain from the root, each link issued by
     the one before within its rights and lifetime, no subject twice, no longer than the
     limit, and the last link the author's own (``PEER_E_INVALID_CREDENTIAL``; the
     certificates themselves are checked by admission's crypto)."""
     if not chain or len(chain) > MAX_CHAIN_LENGTH or chain[-1].subject != envelope.author:
-        raise peer_error("PEER_E_INVALID_CREDENTIAL", "the chain taken up is empty, too long or not the author's")
+        raise Refusal("the chain taken up is empty, too long or not the author's")
     if len({link.subject for link in chain}) != len(chain):
-        raise peer_error("PEER_E_CIRCULAR_CHAIN_DETECTED", "a subject appears twice in the chain taken up")
+        raise Refusal("a subject appears twice in the chain taken up", "PEER_E_CIRCULAR_CHAIN_DETECTED")
     parent: Credential | None = None
     for link in chain:
         if link.issuer != (parent.fingerprint if parent else None) or link.chain_length != (parent.chain_length + 1 if parent else 1):
-            raise peer_error("PEER_E_INVALID_CREDENTIAL", "a link of the chain taken up does not name the one before")
+            raise Refusal("a link of the chain taken up does not name the one before")
         if parent is not None and (
             not may_issue(parent.roles, link.roles)
             or not parent.not_before <= link.not_before <= link.not_after <= parent.not_after
         ):
-            raise peer_error("PEER_E_INVALID_CREDENTIAL", "a link of the chain taken up exceeds its issuer's rights or lifetime")
+            raise Refusal("a link of the chain taken up exceeds its issuer's rights or lifetime")
         parent = link
 
 

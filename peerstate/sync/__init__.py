@@ -44,7 +44,6 @@ from peerstate.bulk import young_collections_only
 from peerstate.constants import PeerGroupEventType
 from peerstate.domain import rules
 from peerstate.domain.group_events import Envelope
-from peerstate.domain.replica import WRONG_PASSWORD_RULE
 from peerstate.errors import PeerError, error_name, peer_error
 from peerstate.sync.port import Neighbor, ReplicaKey, SyncPort
 
@@ -283,7 +282,7 @@ class Listener:
             return self._step(_receive(data), data)
         except _Refuse as refusal:
             if self._hello is not None and refusal.authentication:
-                self._peer.sync_refuse_join(self._key, self._hello.identity, refusal.error, WRONG_PASSWORD_RULE)
+                self._peer.sync_refuse_join(self._key, self._hello.identity, refusal.error)
             return _send(Refusal(refusal.error.name, refusal.error.message, refusal.authentication))
         except PeerError as error:
             return _send(Refusal(error.name, error.message, False))
@@ -302,10 +301,7 @@ class Listener:
                 elif message.chain:
                     _chain_holds(message.chain, group, message.identity, self._joiner_key, state.group.root, self._peer.sync_now())
                 else:
-                    properties = rules.replica_is_ready(state)
-                    _, role = rules.group_uses_password(properties)
-                    credential = rules.caller_holds_credential(state.group, identity, self._peer.sync_now())
-                    rules.may_grant_roles(credential, [role])
+                    rules.may_answer_password_joiner(state, identity, self._peer.sync_now())
                     self._peer.sync_password_guess_allowed(self._key, message.identity)
                 challenge = Challenge(
                     identity, self._peer.sync_card(identity), self._peer.sync_chain(self._key), os.urandom(NONCE_BYTES),
@@ -319,10 +315,13 @@ class Listener:
                 if not credentials.signature_matches(self._joiner_key, transcript, message.signature):
                     raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", "the connector's signature fails"))
                 if self._password_joiner:
-                    properties = rules.replica_is_ready(state)
-                    verifier, _ = rules.group_uses_password(properties)
-                    if not credentials.password_proof_matches(verifier.verifier, transcript, message.password_proof):
-                        raise _Refuse(peer_error("PEER_E_NOT_AUTHORIZED", "the group password is wrong"), authentication=True)
+                    _, verifier, _ = rules.may_answer_password_joiner(state, identity, self._peer.sync_now())
+                    try:
+                        rules.password_proof_matches(
+                            credentials.password_proof_matches(verifier.verifier, transcript, message.password_proof),
+                        )
+                    except PeerError as wrong:
+                        raise _Refuse(wrong, authentication=True) from None
                     self._peer.sync_issue_password_credential(self._key, self._hello.card)
                 theirs = {head.author: head.seq for head in message.heads}
                 return _send(_batch(self._peer, self._key, theirs, _heads(self._peer, self._key)))

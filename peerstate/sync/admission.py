@@ -3,7 +3,8 @@
 The same pipeline judges an envelope this peer just wrote and one received by sync, so a
 rule cannot be kept locally and skipped remotely. The pure rules are in ``domain.rules``;
 the checks here are the ones that need crypto (signatures, certificates), which the domain
-may not do. A refusal names the rule that refused: the function that raised.
+may not do. A refusal names the registered rule that refused (``peerstate.registry``): the
+innermost one, whatever helpers it called, so the name a stored refusal keeps is stable.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from peerstate.domain.group_events import (
     RecordPublished,
 )
 from peerstate.domain.group_state import GroupState
-from peerstate.errors import PeerError, peer_error
+from peerstate.errors import PeerError
+from peerstate.registry import Refusal, rule
 
 
 class Refused(Exception):
-    """``rule`` (a rule function's name) refused the envelope with ``error``."""
+    """``rule`` (a registered rule's name) refused the envelope with ``error``."""
 
     def __init__(self, rule: str, error: PeerError) -> None:
         super().__init__(f"{rule}: {error.message}")
@@ -64,26 +66,21 @@ def admit(group: GroupState, envelope: Envelope) -> None:
     _judge(attributes_are_well_formed, envelope)
 
 
-def _judge(rule: Callable[..., Any], *args: Any) -> Any:
+def _judge(check: Callable[..., Any], *args: Any) -> Any:
     try:
-        return rule(*args)
+        return check(*args)
     except PeerError as error:
-        raise Refused(_raiser(error) or rule.__name__, error) from None
+        if error.rule is None:
+            raise AssertionError(f"{check.__name__} refused outside a registered rule: {error}") from error
+        raise Refused(error.rule, error) from None
 
 
-def _raiser(error: BaseException) -> str | None:
-    """The function that raised ``error``: the most specific rule that refused."""
-    trace = error.__traceback__
-    while trace is not None and trace.tb_next is not None:
-        trace = trace.tb_next
-    return trace.tb_frame.f_code.co_name if trace is not None else None
-
-
+@rule("PEER_E_INVALID_RECORD")
 def signature_verifies(credential: Credential, envelope: Envelope) -> None:
     """The author's key, the one its credential certifies, signed the envelope
     (``PEER_E_INVALID_RECORD``): any altered byte fails here."""
     if not credentials.signature_matches(credential.public_key, signed_part(envelope), envelope.signature):
-        raise peer_error("PEER_E_INVALID_RECORD", f"the signature of envelope {envelope.seq} by {envelope.author!r} does not verify")
+        raise Refusal(f"the signature of envelope {envelope.seq} by {envelope.author!r} does not verify")
 
 
 def certificates_verify(group: GroupState, envelope: Envelope, credential: Credential) -> None:
@@ -103,6 +100,7 @@ def certificates_verify(group: GroupState, envelope: Envelope, credential: Crede
             retirement_is_signed_by_identity(envelope.group, peer_name, public_key, statement)
 
 
+@rule("PEER_E_INVALID_ATTRIBUTES")
 def attributes_are_well_formed(envelope: Envelope) -> None:
     """A record's attributes follow the record attribute schema (``PEER_E_INVALID_ATTRIBUTES``):
     a peer that searches this record must be able to read them."""
@@ -110,28 +108,30 @@ def attributes_are_well_formed(envelope: Envelope) -> None:
         try:
             record_attributes.read_attributes(envelope.payload.record.attributes)
         except PeerError as error:
-            raise peer_error(error.name, error.message) from None  # refused by this rule, not the reader's helper
+            raise Refusal(error.message) from None  # refused by this rule, whatever the reader calls its check
 
 
+@rule("PEER_E_INVALID_CREDENTIAL")
 def root_is_the_groups(group: str, root: bytes, root_key: bytes) -> None:
     """The group peer name's authority is the hash of the root's key: the trust anchor
     every replica can check from the name alone (``PEER_E_INVALID_CREDENTIAL``)."""
     try:
         parsed = credentials.read_group_root(root)
     except ValueError as error:
-        raise peer_error("PEER_E_INVALID_CREDENTIAL", f"the group root certificate does not parse: {error}") from None
+        raise Refusal(f"the group root certificate does not parse: {error}") from None
     authority = group.partition(".")[0]
     if parsed.group_peer_name != group or parsed.public_key != root_key or names.authority_of(root_key) != authority:
-        raise peer_error("PEER_E_INVALID_CREDENTIAL", f"the root certificate is not the root of {group!r}")
+        raise Refusal(f"the root certificate is not the root of {group!r}")
 
 
+@rule("PEER_E_INVALID_CREDENTIAL")
 def credential_matches_certificate(credential: Credential, issuer_der: bytes, group: str) -> None:
     """A credential's fields are those of its certificate, which its issuer signed
     (``PEER_E_INVALID_CREDENTIAL``)."""
     try:
         parsed = credentials.read_membership(credential.der)
     except ValueError as error:
-        raise peer_error("PEER_E_INVALID_CREDENTIAL", f"the credential does not parse: {error}") from None
+        raise Refusal(f"the credential does not parse: {error}") from None
     read = (
         parsed.fingerprint, parsed.group_peer_name, parsed.subject, parsed.subject_friendly_name,
         parsed.public_key, parsed.roles, parsed.not_before, parsed.not_after,
@@ -141,16 +141,17 @@ def credential_matches_certificate(credential: Credential, issuer_der: bytes, gr
         credential.public_key, credential.roles, credential.not_before, credential.not_after,
     )
     if read != said:
-        raise peer_error("PEER_E_INVALID_CREDENTIAL", "the credential's fields differ from its certificate's")
+        raise Refusal("the credential's fields differ from its certificate's")
     if names.authority_of(parsed.public_key) != credential.subject.partition(".")[0]:
-        raise peer_error("PEER_E_INVALID_CREDENTIAL", "the credential's key is not its subject's")
+        raise Refusal("the credential's key is not its subject's")
     if not credentials.issued_by(credential.der, issuer_der):
-        raise peer_error("PEER_E_INVALID_CREDENTIAL", "the credential was not signed by its issuer")
+        raise Refusal("the credential was not signed by its issuer")
 
 
+@rule("PEER_E_INVALID_RECORD")
 def retirement_is_signed_by_identity(group: str, peer_name: str, public_key: bytes, statement: bytes) -> None:
     """Only the holder of an identity's key can tell a group it was deleted (``PEER_E_INVALID_RECORD``)."""
     if names.authority_of(public_key) != peer_name.partition(".")[0] or not credentials.signature_matches(
         public_key, retirement_statement(group, peer_name), statement
     ):
-        raise peer_error("PEER_E_INVALID_RECORD", f"the deletion of {peer_name!r} is not signed by its key")
+        raise Refusal(f"the deletion of {peer_name!r} is not signed by its key")
