@@ -4,6 +4,11 @@ A peer name is ``Authority.Classifier`` ([MS-PNRP] 1.3.1.1). A secure
 authority is the SHA-1 of the key's DER SubjectPublicKeyInfo in 40 lower-case hex digits; the
 unsecured authority is ``0``. Every caller that accepts a name, a classifier or a role goes
 through here and chooses the HRESULT that its own documentation gives for a bad one.
+
+Each check is a registered rule (``peerstate.registry``) named after what it checks, declaring
+every HRESULT a caller chooses for it. The names callers have always used (``parse_peer_name``,
+``require_classifier``, ``require_friendly_name``, ``parse_role``) stay, as this module is
+public: each is the rule itself under its older name.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from uuid import UUID
 
 import attrs
 
-from peerstate.errors import ErrorName, peer_error
+from peerstate.errors import ErrorName
+from peerstate.registry import Refusal, rule
 
 MAX_CLASSIFIER: Final = 149
 """Characters, without the terminating NUL that the 150 of the documentation counts."""
@@ -57,40 +63,56 @@ def classifier_problem(classifier: str) -> str | None:
     return None
 
 
-def require_classifier(classifier: str, code: ErrorName) -> str:
-    """``classifier`` itself, or a ``PeerError`` of ``code`` saying what is wrong with it."""
+@rule("PEER_E_INVALID_CLASSIFIER", "E_INVALIDARG")
+def classifier_is_valid(classifier: str, code: ErrorName) -> str:
+    """A classifier has at most 149 characters and no white space, control, format,
+    surrogate, private or unassigned character (``code``, which the caller's documentation
+    gives): ``classifier`` itself when it does."""
     problem = classifier_problem(classifier)
     if problem is not None:
-        raise peer_error(code, problem)
+        raise Refusal(problem, code)
     return classifier
 
 
-def parse_peer_name(text: str, code: ErrorName = "PEER_E_INVALID_PEER_NAME") -> PeerName:
-    """Split and check a peer name; a malformed one raises a ``PeerError`` of ``code``."""
+require_classifier = classifier_is_valid
+"""``classifier_is_valid`` under the name callers have used."""
+
+
+@rule("PEER_E_INVALID_PEER_NAME", "E_INVALIDARG")
+def peer_name_is_well_formed(text: str, code: ErrorName = "PEER_E_INVALID_PEER_NAME") -> PeerName:
+    """A peer name is ``Authority.Classifier``, the authority 40 lower-case hex digits or
+    ``0``, the classifier valid and, under ``0``, not empty (``code``, which the caller's
+    documentation gives): the name split in two when it is."""
     authority, dot, classifier = text.partition(".")
     if not dot:
-        raise peer_error(code, f"{text!r} is not a peer name: it has no '.' after the authority")
+        raise Refusal(f"{text!r} is not a peer name: it has no '.' after the authority", code)
     if authority != UNSECURED_AUTHORITY and not _SECURE_AUTHORITY.fullmatch(authority):
-        raise peer_error(
-            code, f"{text!r} is not a peer name: the authority must be 40 lower-case hex digits or 0"
-        )
+        raise Refusal(f"{text!r} is not a peer name: the authority must be 40 lower-case hex digits or 0", code)
     problem = classifier_problem(classifier)
     if problem is not None:
-        raise peer_error(code, f"{text!r} is not a peer name: {problem}")
+        raise Refusal(f"{text!r} is not a peer name: {problem}", code)
     if authority == UNSECURED_AUTHORITY and not classifier:
-        raise peer_error(code, f"{text!r} is not a peer name: an unsecured name needs a classifier")
+        raise Refusal(f"{text!r} is not a peer name: an unsecured name needs a classifier", code)
     return PeerName(authority, classifier)
 
 
-def require_friendly_name(name: str, code: ErrorName = "E_INVALIDARG") -> str:
-    """``name`` itself, or a ``PeerError`` of ``code`` when it is too long or has control characters."""
+parse_peer_name = peer_name_is_well_formed
+"""``peer_name_is_well_formed`` under the name callers have used."""
+
+
+@rule("E_INVALIDARG", "PEER_E_INVALID_GROUP_PROPERTIES")
+def friendly_name_is_valid(name: str, code: ErrorName = "E_INVALIDARG") -> str:
+    """A friendly name (or comment) has at most 255 characters and no control character
+    (``code``, which the caller's documentation gives): ``name`` itself when it does."""
     if len(name) > MAX_FRIENDLY_NAME:
-        raise peer_error(
-            code, f"the friendly name has {len(name)} characters; at most {MAX_FRIENDLY_NAME} are allowed"
-        )
+        raise Refusal(f"the friendly name has {len(name)} characters; at most {MAX_FRIENDLY_NAME} are allowed", code)
     if any(unicodedata.category(char) in ("Cc", "Cs") for char in name):
-        raise peer_error(code, "the friendly name contains a control character")
+        raise Refusal("the friendly name contains a control character", code)
     return name
+
+
+require_friendly_name = friendly_name_is_valid
+"""``friendly_name_is_valid`` under the name callers have used."""
 
 
 ROLE_ADMIN: Final = UUID("04387127-aa56-450a-8ce5-4f565c6790f4")
@@ -107,8 +129,10 @@ ROLES: Final = MappingProxyType(
 ROLE_NAMES: Final = MappingProxyType({guid: name for name, guid in ROLES.items()})
 
 
-def parse_role(value: str | UUID, code: ErrorName = "E_INVALIDARG") -> UUID:
-    """A role GUID from its header name or GUID text; anything else is a ``PeerError`` of ``code``."""
+@rule("E_INVALIDARG", "PEER_E_INVALID_GROUP_PROPERTIES")
+def role_is_known(value: str | UUID, code: ErrorName = "E_INVALIDARG") -> UUID:
+    """A role is one of the three group roles, by its header name or its GUID (``code``,
+    which the caller's documentation gives): the role's GUID when it is."""
     if isinstance(value, UUID):
         guid = value
     elif value in ROLES:
@@ -117,10 +141,14 @@ def parse_role(value: str | UUID, code: ErrorName = "E_INVALIDARG") -> UUID:
         try:
             guid = UUID(value)
         except ValueError:
-            raise peer_error(code, f"{value!r} is neither a role name nor a GUID") from None
+            raise Refusal(f"{value!r} is neither a role name nor a GUID", code) from None
     if guid not in ROLE_NAMES:
-        raise peer_error(code, f"{guid} is not one of the three group roles")
+        raise Refusal(f"{guid} is not one of the three group roles", code)
     return guid
+
+
+parse_role = role_is_known
+"""``role_is_known`` under the name callers have used."""
 
 
 ISSUABLE_ROLES: Final = MappingProxyType(
