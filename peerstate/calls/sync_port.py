@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Final
 
 from peerstate import crypto, wire
 from peerstate.calls import envelopes, events, records
@@ -36,15 +35,13 @@ from peerstate.domain.group_events import (
     SharedEvent,
 )
 from peerstate.domain.group_state import member_data_due
+from peerstate.domain.peer_time import adjusted_offset
+from peerstate.domain.presence import presence_due
 from peerstate.domain.records import refresh_due, refreshed_expiration
 from peerstate.errors import PeerError
 from peerstate.bulk import young_collections_only
 from peerstate.storage.logs import ReplicaLog
 from peerstate.sync import admission
-
-PEER_TIME_TOLERANCE: Final = timedelta(milliseconds=1)
-"""Peer time offsets closer than this to the one held are not recorded."""
-
 
 class PeerPort:
     """One peer as sync reaches it, over the peer's ``Runtime``."""
@@ -199,18 +196,14 @@ class PeerPort:
         answer arrived to a question sent at ``asked_at`` (this machine's clock): the remote's
         time stands for the middle of that round trip, as NTP reckons, or each sync would count
         the answer's travel as the remote being slow. A replica not yet synchronized adopts
-        it; a synchronized one moves a quarter of the way towards it, so one skewed member
-        cannot drag the group's clock far, and a clock may step slightly back, as MS-PPGRH
-        1.3.6 says. A change under ``PEER_TIME_TOLERANCE`` is not recorded: a sync between
-        agreeing clocks writes nothing."""
+        it; a synchronized one moves a quarter of the way towards it
+        (``domain.peer_time.adjusted_offset``). A change under ``PEER_TIME_TOLERANCE`` is not
+        recorded: a sync between agreeing clocks writes nothing."""
         runtime = self._runtime
         log = runtime.replica(*key)
         now = runtime.clock()
-        observed = remote_peer_time - (asked_at + (now - asked_at) / 2)
-        current = log.state.peer_time_offset
-        offset = (current * 3 + observed) / 4 if log.state.synchronized else observed
-        microseconds = round(offset / timedelta(microseconds=1))
-        if abs(timedelta(microseconds=microseconds) - current) >= PEER_TIME_TOLERANCE:
+        microseconds = adjusted_offset(log.state.peer_time_offset, log.state.synchronized, remote_peer_time, asked_at, now)
+        if microseconds is not None:
             runtime.execute_group(key, lambda _: ([PeerTimeAdjusted(microseconds, source, now)], [], None))
 
     @writing
@@ -327,17 +320,9 @@ class PeerPort:
         events.notify_changes(runtime, key, before, runtime.execute_group(key, decide))
 
     def _presence_due(self, log: ReplicaLog, now: datetime) -> bool:
-        properties = log.state.group.properties
-        if properties is None or properties.flags & PeerGroupPropertyFlags.PEER_DISABLE_PRESENCE:
-            return False
-        if log.state.group.credential_of(log.identity, now) is None:
-            return False
-        member = log.state.group.members.get(log.identity)
-        presence = member.presence if member is not None else None
-        return (
-            presence is None or presence.address != self._runtime.settings.address
-            or (presence.until - now).total_seconds() * 2 < properties.presence_lifetime
-        )
+        """Whether the replica's member publishes its presence now, from this machine
+        (``domain.presence.presence_due``)."""
+        return presence_due(log.state.group, log.identity, self._runtime.settings.address, now)
 
     def _presence(self, log: ReplicaLog, now: datetime) -> PresencePublished:
         """This machine's address, present until a presence lifetime from now."""
