@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit, urlunsplit
 
-from peerstate.errors import InvalidArgument
+from peerstate.registry import Refusal, rule
 
 Location = str | Path | None
 FROM_ENVIRONMENT: Final = "env:"
@@ -42,9 +42,15 @@ def parse_location(text: str) -> Path | str:
 
 def schema_of(location: str) -> str:
     """The schema a PostgreSQL URL names (``E_INVALIDARG`` for one that is not a plain name)."""
-    schema = parse_qs(urlsplit(location).query).get("schema", [DEFAULT_SCHEMA])[0]
+    return schema_is_a_plain_name(parse_qs(urlsplit(location).query).get("schema", [DEFAULT_SCHEMA])[0])
+
+
+@rule("E_INVALIDARG")
+def schema_is_a_plain_name(schema: str) -> str:
+    """A store's PostgreSQL schema is a lower-case name of letters, digits and ``_`` of at
+    most 63 characters, so it is never quoted nor cut (``E_INVALIDARG``): the schema."""
     if not _SCHEMA.fullmatch(schema) or len(schema) > MAX_SCHEMA_CHARS:
-        raise InvalidArgument(f"the schema {schema!r} is not a lower-case name of at most {MAX_SCHEMA_CHARS} characters")
+        raise Refusal(f"the schema {schema!r} is not a lower-case name of at most {MAX_SCHEMA_CHARS} characters")
     return schema
 
 
@@ -62,9 +68,7 @@ makes one call at a time."""
 def postgres_environment(location: str) -> dict[str, str]:
     """eventsourcing's settings for the store at a PostgreSQL URL."""
     parts = urlsplit(location)
-    database = unquote(parts.path.lstrip("/"))
-    if not database:
-        raise InvalidArgument(f"{location!r} names no database")
+    database = url_names_a_database(location)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": database,
@@ -76,6 +80,15 @@ def postgres_environment(location: str) -> dict[str, str]:
         "CREATE_TABLE": "y",
         **POOL,
     }
+
+
+@rule("E_INVALIDARG")
+def url_names_a_database(location: str) -> str:
+    """A PostgreSQL URL names its database in its path (``E_INVALIDARG``): the database."""
+    database = unquote(urlsplit(location).path.lstrip("/"))
+    if not database:
+        raise Refusal(f"{location!r} names no database")
+    return database
 
 
 def child(location: Path | str, name: str) -> Path | str:

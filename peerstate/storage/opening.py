@@ -14,13 +14,14 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+from collections.abc import Mapping
 from contextlib import closing
 from pathlib import Path
 from typing import Any, Final
 
 from eventsourcing.utils import get_topic
 
-from peerstate.errors import InvalidArgument
+from peerstate.registry import Refusal, rule
 from peerstate.storage.locations import FROM_ENVIRONMENT, POOL, SQLITE_FILE, Location, is_postgres, postgres_environment, with_schema
 from peerstate.storage.peer_store import PeerApplication, PeerStore
 from peerstate.storage.sqlite_reads import LogRowsRecorder
@@ -74,14 +75,21 @@ def _environment_settings() -> dict[str, str]:
         key: value for key, value in os.environ.items()
         if key.startswith(("PERSISTENCE_", "SQLITE_", "POSTGRES_")) or key == "APPLICATION_RECORDER_TOPIC"
     }
-    if "PERSISTENCE_MODULE" not in given:
-        raise InvalidArgument(f"{FROM_ENVIRONMENT} names the store eventsourcing's environment describes, and PERSISTENCE_MODULE is not set")
+    environment_names_a_store(given)
     if given["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
         return {**_SQLITE_READS, **given}
     if given["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
         return given
     defaults = {"POSTGRES_HOST": "localhost", "POSTGRES_PORT": "5432", "POSTGRES_USER": "", "POSTGRES_PASSWORD": "", "POSTGRES_SCHEMA": "public"}
     return {**defaults, "CREATE_TABLE": "y", **POOL, **given}
+
+
+@rule("E_INVALIDARG")
+def environment_names_a_store(given: Mapping[str, str]) -> None:
+    """``env:`` is a store only where eventsourcing's environment names one: its
+    ``PERSISTENCE_MODULE`` is set (``E_INVALIDARG``)."""
+    if "PERSISTENCE_MODULE" not in given:
+        raise Refusal(f"{FROM_ENVIRONMENT} names the store eventsourcing's environment describes, and PERSISTENCE_MODULE is not set")
 
 
 def _read_only(settings: dict[str, str]) -> dict[str, str]:
