@@ -17,6 +17,7 @@ from peerstate.documents import formats, invitations
 from peerstate.constants import PnrpCloudFlags, PnrpScope
 from peerstate.crypto import PrivateKey
 from peerstate.errors import PeerError
+from peerstate.registry import RULES
 from peerstate.documents.invitations import CredentialInvitation, PasswordInvitation
 from peerstate.names import ROLE_ADMIN, ROLE_INVITING_MEMBER, ROLE_MEMBER
 
@@ -58,19 +59,26 @@ def password_invitation(alice_key: PrivateKey, group: str) -> PasswordInvitation
 
 
 @contextmanager
-def refused(name: str = NOT_TRUSTED) -> Iterator[None]:
+def refused(rule: str, name: str = NOT_TRUSTED) -> Iterator[None]:
+    """The block is refused with ``name`` under the registered rule ``rule``."""
     with pytest.raises(PeerError) as caught:
         yield
-    assert caught.value.name == name, caught.value
+    assert (caught.value.rule, caught.value.name) == (rule, name), caught.value
 
 
 def outcome(text: str) -> str:
     """The HRESULT name that reading ``text`` fails with, or "read"."""
+    return refusal(text)[0]
+
+
+def refusal(text: str) -> tuple[str, str | None]:
+    """The HRESULT name that reading ``text`` fails with and the rule that refused it, or
+    ("read", None)."""
     try:
         invitations.read_invitation(text)
     except PeerError as error:
-        return error.name
-    return "read"
+        return error.name, error.rule
+    return "read", None
 
 
 def forged(
@@ -165,9 +173,9 @@ def test_altering_any_character_is_noticed(document: str) -> None:
     wrong = {}
     for index in sorted({*range(0, len(document), 7), *version}):
         replacement = "A" if document[index] != "A" else "B"
-        result = outcome(document[:index] + replacement + document[index + 1 :])
-        if result != (UNSUPPORTED if index in version else NOT_TRUSTED):
-            wrong[index] = result
+        result, rule = refusal(document[:index] + replacement + document[index + 1 :])
+        if result != (UNSUPPORTED if index in version else NOT_TRUSTED) or getattr(RULES.get(rule or ""), "module", None) != invitations.__name__:
+            wrong[index] = (result, rule)
     assert wrong == {}
 
 
@@ -178,7 +186,7 @@ def test_another_version_is_unsupported(
 ) -> None:
     password_text = invitations.password_invitation_xml(password_invitation, chain[:2], alice_key)
     for text in (document.replace('"1.0"', f'"{version}"', 1), password_text.replace('"1.1"', f'"{version}"', 1)):
-        with refused(UNSUPPORTED):
+        with refused("invitation_version_is_supported", UNSUPPORTED):
             invitations.read_invitation(text)
 
 
@@ -187,7 +195,7 @@ def test_one_kind_under_the_others_version_is_not_trusted(
 ) -> None:
     password_text = invitations.password_invitation_xml(password_invitation, chain[:2], alice_key)
     for text in (document.replace('"1.0"', '"1.1"', 1), password_text.replace('"1.1"', '"1.0"', 1)):
-        with refused():
+        with refused("invitation_is_valid"):
             invitations.read_invitation(text)
 
 
@@ -196,7 +204,7 @@ def test_a_member_may_not_issue(
 ) -> None:
     member = issue(alice_key, creator, bob_key, "bob", [ROLE_MEMBER], group)
     invitee = issue(bob_key, member, stranger_key, "carol", [ROLE_MEMBER], group)
-    with refused():
+    with refused("invitation_is_valid"):
         invitations.read_invitation(
             invitations.credential_invitation_xml("Global_", "Chess", (root, creator, member, invitee), bob_key)
         )
@@ -205,7 +213,7 @@ def test_a_member_may_not_issue(
 def test_a_chain_of_25_gmcs_is_refused(root: bytes, long_chain: list[bytes], bob_key: PrivateKey) -> None:
     assert len(long_chain) == MAX_CHAIN_LENGTH + 1 == 25
     text = invitations.credential_invitation_xml("Global_", "Chess", (root, *long_chain), bob_key)
-    with refused():
+    with refused("invitation_is_valid"):
         invitations.read_invitation(text)
 
 
@@ -213,7 +221,7 @@ def test_a_link_signed_by_a_key_not_its_parents_is_refused(
     alice_key: PrivateKey, bob_key: PrivateKey, stranger_key: PrivateKey, root: bytes, creator: bytes, group: str
 ) -> None:
     forged_link = issue(stranger_key, creator, bob_key, "bob", [ROLE_MEMBER], group)
-    with refused():
+    with refused("invitation_is_valid"):
         invitations.read_invitation(forged((root, creator, forged_link), alice_key))
 
 
@@ -223,7 +231,7 @@ def test_a_circular_chain_is_refused(
     """Alice invites Bob as an administrator, then Bob invites Alice."""
     bob = issue(alice_key, creator, bob_key, "bob", [ROLE_ADMIN], group)
     alice_again = issue(bob_key, bob, alice_key, "creator", [ROLE_MEMBER], group)
-    with refused():
+    with refused("invitation_is_valid"):
         invitations.read_invitation(
             invitations.credential_invitation_xml("Global_", "Chess", (root, creator, bob, alice_again), bob_key)
         )
@@ -233,7 +241,7 @@ def test_only_the_issuer_may_sign(
     chain: tuple[bytes, ...], group_key: PrivateKey, bob_key: PrivateKey, stranger_key: PrivateKey
 ) -> None:
     for signer in (bob_key, group_key, stranger_key):
-        with refused():
+        with refused("invitation_signed_by_issuer"):
             invitations.read_invitation(invitations.credential_invitation_xml("Global_", "Chess", chain, signer))
 
 
@@ -243,37 +251,41 @@ def test_the_gmc_element_must_carry_exactly_the_signed_chain(
     root, creator, _ = chain
     other_bob = issue(alice_key, creator, bob_key, "bob", [ROLE_ADMIN], group)
     assert outcome(forged(chain, alice_key)) == "read"
-    for carried in ((root, creator, other_bob), chain[:2], (*chain, other_bob)):
-        assert outcome(forged(chain, alice_key, carried=carried)) == NOT_TRUSTED
+    for carried, rule in (
+        ((root, creator, other_bob), "invitation_gmcs_are_the_signed_ones"),  # without the invitee's
+        (chain[:2], "invitation_gmcs_are_the_signed_ones"),
+        ((*chain, other_bob), "invitation_is_as_signed"),  # with one more: not the chain's PKCS#7
+    ):
+        assert refusal(forged(chain, alice_key, carried=carried)) == (NOT_TRUSTED, rule)
 
 
 def test_a_chain_without_the_issuers_gmc_is_refused(root: bytes, creator: bytes, group_key: PrivateKey) -> None:
-    with refused():
+    with refused("invitation_chain_has_gmcs"):
         invitations.read_invitation(forged((root, creator), group_key))
     with pytest.raises(ValueError, match="the issuer's GMC and the invitee's"):
         invitations.credential_invitation_xml("Global_", "Chess", (root, creator), group_key)
 
 
 @pytest.mark.parametrize(
-    ("cloud", "elements"),
+    ("cloud", "elements", "rule"),
     [
-        ("Mars_", ("Mars_", "GLOBAL", 0)),
-        ("Global_", ("LinkLocal_{0A}", "LINKLOCAL", 1)),
-        ("Global_", ("Global_", "SITELOCAL", 0)),
-        ("Global_", ("Global_", "GLOBAL", 1)),
+        ("Mars_", ("Mars_", "GLOBAL", 0), "invitation_cloud_is_known"),
+        ("Global_", ("LinkLocal_{0A}", "LINKLOCAL", 1), "invitation_is_as_signed"),
+        ("Global_", ("Global_", "SITELOCAL", 0), "invitation_is_as_signed"),
+        ("Global_", ("Global_", "GLOBAL", 1), "invitation_is_as_signed"),
     ],
 )
 def test_the_cloud_elements_must_be_the_signed_clouds(
-    chain: tuple[bytes, ...], alice_key: PrivateKey, cloud: str, elements: tuple[str, str, int]
+    chain: tuple[bytes, ...], alice_key: PrivateKey, cloud: str, elements: tuple[str, str, int], rule: str,
 ) -> None:
-    with refused():
+    with refused(rule):
         invitations.read_invitation(forged(chain, alice_key, cloud=cloud, elements=elements))
 
 
 def test_a_statement_that_does_not_decode_is_refused(chain: tuple[bytes, ...]) -> None:
     gmc = crypto.certificates_to_pkcs7(list(chain))
     for signed in (b"junk", b'{"@type": "SignedStatement"}'):
-        with refused():
+        with refused("invitation_is_valid"):
             invitations.read_invitation(formats.credential_invitation_xml("Global_", "GLOBAL", 0, gmc, signed))
 
 
@@ -286,7 +298,7 @@ def test_a_statement_in_other_bytes_is_refused(
         signed = formats.read_invitation_xml(text).signed
         loose = text.replace(base64.b64encode(signed).decode(), base64.b64encode(signed + b" ").decode())
         assert formats.read_invitation_xml(loose).signed == signed + b" "
-        with refused():
+        with refused("invitation_statement_is_canonical"):
             invitations.read_invitation(loose)
 
 
@@ -297,5 +309,34 @@ def test_a_gmc_element_that_is_not_a_certificate_bundle_is_refused(document: str
     other_type = parts.gmc_pkcs7.replace(signed_data, signed_data[:-1] + b"\x63", 1)
     other_version = parts.gmc_pkcs7.replace(b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x05", 1)
     for gmc in (chain[1], b"junk", other_type, other_version):
-        with refused():
+        with refused("invitation_is_valid"):
             invitations.read_invitation(formats.credential_invitation_xml("Global_", "GLOBAL", 0, gmc, parts.signed))
+
+
+def test_a_password_invitation_whose_chain_is_not_its_issuers_is_refused(
+    password_invitation: PasswordInvitation, chain: tuple[bytes, ...], alice_key: PrivateKey, bob_key: PrivateKey,
+) -> None:
+    """Alice's chain and signature, naming Bob as the issuer."""
+    named_bob = attrs.evolve(password_invitation, issuer=peer_name(bob_key, "bob"))
+    with refused("invitation_chain_is_the_issuer_s"):
+        invitations.read_invitation(invitations.password_invitation_xml(named_bob, chain[:2], alice_key))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"iterations": 10**9}, {"lanes": 0}, {"memory_cost": 2**40}, {"salt": b"short"}],
+    ids=["iterations", "lanes", "memory", "salt"],
+)
+def test_a_password_invitation_asking_a_joiner_for_an_unbounded_derivation_is_refused(
+    password_invitation: PasswordInvitation, chain: tuple[bytes, ...], alice_key: PrivateKey, change: dict[str, object],
+) -> None:
+    costly = attrs.evolve(password_invitation, **change)
+    with refused("invitation_key_derivation_is_bounded"):
+        invitations.read_invitation(invitations.password_invitation_xml(costly, chain[:2], alice_key))
+
+
+def test_a_password_invitation_without_the_issuers_gmc_is_refused(
+    password_invitation: PasswordInvitation, chain: tuple[bytes, ...], alice_key: PrivateKey,
+) -> None:
+    with refused("invitation_chain_has_gmcs"):
+        invitations.read_invitation(invitations.password_invitation_xml(password_invitation, chain[:1], alice_key))

@@ -191,6 +191,7 @@ def read_identity_export_xml(text: str) -> tuple[str, bytes]:
 _CLOUD_PARTS: Final = ("CLOUDNAME", "SCOPE", "CLOUDFLAGS")
 _PASSWORD_VERSION: Final = "1.1"
 _CREDENTIAL_VERSION: Final = "1.0"
+INVITATION_VERSIONS: Final = (_PASSWORD_VERSION, _CREDENTIAL_VERSION)
 
 
 @attrs.frozen
@@ -240,7 +241,7 @@ def _invitation_xml(version: str, elements: str, signed: bytes) -> str:
 
 def read_invitation_xml(text: str) -> PasswordInvitationParts | CredentialInvitationParts:
     """The parts of either form, which must be byte for byte what was written."""
-    element = parse_untrusted_xml(text, "PEERINVITATION", _PASSWORD_VERSION, _CREDENTIAL_VERSION)
+    element = parse_untrusted_xml(text, "PEERINVITATION", *INVITATION_VERSIONS)
     read: PasswordInvitationParts | CredentialInvitationParts
     if element.attrib["VERSION"] == _PASSWORD_VERSION:
         parts = children(element, (*_CLOUD_PARTS, "GROUPPEERNAME", "GROUPFRIENDLYNAME", "PEERSTATESIGNED"))

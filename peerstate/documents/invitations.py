@@ -34,7 +34,7 @@ from peerstate import crypto, wire
 from peerstate.crypto import credentials
 from peerstate.documents import formats
 from peerstate.constants import PnrpCloudFlags, PnrpScope
-from peerstate.errors import PeerError, peer_error
+from peerstate.registry import Refusal, rule
 
 _SCOPES = {"Global_": "GLOBAL", "SiteLocal_": "SITELOCAL", "LinkLocal_": "LINKLOCAL"}
 _PNRP_SCOPES = {
@@ -169,53 +169,70 @@ def credential_invitation_xml(
 def read_invitation(text: str) -> PasswordInvitation | CredentialInvitation:
     """The invitation ``text`` says, once trusted: ``PEER_E_UNSUPPORTED_VERSION`` for another
     version, ``PEER_E_INVITATION_NOT_TRUSTED`` for anything malformed, altered or unsigned."""
+    invitation_version_is_supported(text)
+    return invitation_is_valid(text)
+
+
+@rule("PEER_E_UNSUPPORTED_VERSION")
+def invitation_version_is_supported(text: str) -> None:
+    """An invitation that is well-formed XML is of a version this peer reads: 1.1, a password
+    invitation, or 1.0, a GMC invitation (``PEER_E_UNSUPPORTED_VERSION``). Whatever else is
+    wrong with it is ``invitation_is_valid``'s to refuse, after this."""
+    try:
+        formats.parse_untrusted_xml(text, "PEERINVITATION", *formats.INVITATION_VERSIONS)
+    except formats.UnsupportedVersion as error:
+        raise Refusal(f"pwzInvitation: {error}") from None
+    except formats.MalformedDocument:
+        return  # no invitation of any version: invitation_is_valid refuses it
+
+
+@rule("PEER_E_INVITATION_NOT_TRUSTED")
+def invitation_is_valid(text: str) -> PasswordInvitation | CredentialInvitation:
+    """An invitation is one of the two documents peerstate writes, its signed statement
+    decodes and its certificates parse and verify as a chain from the group root
+    (``PEER_E_INVITATION_NOT_TRUSTED``): the invitation, once the ``invitation_*`` rules
+    that its kind calls have trusted what it says."""
     try:
         parts = formats.read_invitation_xml(text)
         if isinstance(parts, formats.PasswordInvitationParts):
             return _password_invitation(parts)
         return _credential_invitation(parts)
-    except formats.UnsupportedVersion as error:
-        raise peer_error("PEER_E_UNSUPPORTED_VERSION", f"pwzInvitation: {error}") from None
     except (formats.MalformedDocument, wire.WireError, crypto.CryptoFailure) as error:
-        raise _not_trusted(f"pwzInvitation is not a valid invitation: {error}") from None
+        raise Refusal(f"pwzInvitation is not a valid invitation: {error}") from None
 
 
 def _password_invitation(parts: formats.PasswordInvitationParts) -> PasswordInvitation:
-    statement = _canonical(parts.signed, SignedStatement)
+    statement = invitation_statement_is_canonical(parts.signed, SignedStatement)
     invitation = statement.invitation
-    if not crypto.kdf_parameters_bounded(
-        crypto.KdfParameters(invitation.salt, invitation.iterations, invitation.lanes, invitation.memory_cost)
-    ):
-        raise _not_trusted("the invitation's key derivation parameters are outside what a joiner derives with")
-    _require_known_cloud(invitation.cloud)
-    _require_as_signed(parts, formats.PasswordInvitationParts(
+    invitation_key_derivation_is_bounded(invitation)
+    invitation_cloud_is_known(invitation.cloud)
+    invitation_is_as_signed(parts, formats.PasswordInvitationParts(
         *invitation.cloud_elements(), invitation.group_peer_name, invitation.group_friendly_name, parts.signed,
     ))
-    _require_gmcs(statement.chain, 1)
+    invitation_chain_has_gmcs(statement.chain, 1)
     links = credentials.verify_chain(
         statement.chain[0], statement.chain[1:], invitation.group_peer_name, invitation.valid_from
     )
-    if links[-1].subject != invitation.issuer:
-        raise _not_trusted("the invitation's credential chain is not its issuer's")
-    _require_signed_by(links[-1], wire.canonical(invitation), statement.signature)
+    invitation_chain_is_the_issuer_s(links[-1], invitation.issuer)
+    invitation_signed_by_issuer(links[-1], wire.canonical(invitation), statement.signature)
     return invitation
 
 
 def _credential_invitation(parts: formats.CredentialInvitationParts) -> CredentialInvitation:
     """The chain is verified at its last link's own start, so that reading does not depend
     on today's date: whether the invitation is in time is the join's question."""
-    signed = _canonical(parts.signed, SignedCredentialStatement)
+    signed = invitation_statement_is_canonical(parts.signed, SignedCredentialStatement)
     statement = signed.statement
-    _require_known_cloud(statement.cloud)
-    chain = _chain_named(parts.gmc_pkcs7, statement.fingerprints)
-    _require_gmcs(chain, _LEAST_INVITATION_GMCS)
+    invitation_cloud_is_known(statement.cloud)
+    chain = invitation_gmcs_are_the_signed_ones(parts.gmc_pkcs7, statement.fingerprints)
+    invitation_chain_has_gmcs(chain, _LEAST_INVITATION_GMCS)
     group = credentials.read_group_root(chain[0]).group_peer_name
     at = credentials.read_membership(chain[-1]).not_before
     *_, issuer, subject = credentials.verify_chain(chain[0], chain[1:], group, at)
-    _require_as_signed(parts, formats.CredentialInvitationParts(
+    invitation_is_as_signed(parts, formats.CredentialInvitationParts(
         *statement.cloud_elements(), crypto.certificates_to_pkcs7(list(chain)), parts.signed,
     ))
-    _require_signed_by(issuer, wire.canonical(statement), signed.signature)
+    invitation_signed_by_issuer(issuer, wire.canonical(statement), signed.signature)
     return CredentialInvitation(
         statement.cloud, group, statement.group_friendly_name, issuer.subject, issuer.subject_friendly_name,
         subject.subject, subject.subject_friendly_name, subject.public_key, subject.roles, subject.not_before,
@@ -223,19 +240,37 @@ def _credential_invitation(parts: formats.CredentialInvitationParts) -> Credenti
     )
 
 
-def _canonical(data: bytes, kind: type[_T]) -> _T:
+@rule("PEER_E_INVITATION_NOT_TRUSTED")
+def invitation_statement_is_canonical(data: bytes, kind: type[_T]) -> _T:
+    """An invitation's signed statement is in its canonical encoding
+    (``PEER_E_INVITATION_NOT_TRUSTED``), or the same statement could come in other bytes and the
+    document change unnoticed: the statement, decoded."""
     statement = wire.decode(data, kind)
     if wire.canonical(statement) != data:
-        raise _not_trusted("the signed statement is not in its canonical encoding")
+        raise Refusal("the signed statement is not in its canonical encoding")
     return statement
 
 
-def _chain_named(gmc_pkcs7: bytes, fingerprints: tuple[bytes, ...]) -> tuple[bytes, ...]:
-    """The GMC element's certificates in the order the statement names them. One it does not
-    name is caught later: the element must then be exactly the PKCS#7 of this chain."""
+@rule("PEER_E_INVITATION_NOT_TRUSTED")
+def invitation_key_derivation_is_bounded(invitation: PasswordInvitation) -> None:
+    """A password invitation's key derivation parameters are within what a joiner derives
+    with (``PEER_E_INVITATION_NOT_TRUSTED``): an inviter cannot make a joiner spend hours or
+    gigabytes."""
+    if not crypto.kdf_parameters_bounded(
+        crypto.KdfParameters(invitation.salt, invitation.iterations, invitation.lanes, invitation.memory_cost)
+    ):
+        raise Refusal("the invitation's key derivation parameters are outside what a joiner derives with")
+
+
+@rule("PEER_E_INVITATION_NOT_TRUSTED")
+def invitation_gmcs_are_the_signed_ones(gmc_pkcs7: bytes, fingerprints: tuple[bytes, ...]) -> tuple[bytes, ...]:
+    """A GMC invitation's GMC element carries every certificate its signed statement names
+    (``PEER_E_INVITATION_NOT_TRUSTED``): the chain, in the order the statement names it. One
+    it does not name is caught later: the element must then be exactly the PKCS#7 of this
+    chain."""
     carried = {_fingerprint(der): der for der in crypto.certificates_from_pkcs7(gmc_pkcs7)}
     if not set(fingerprints) <= set(carried):
-        raise _not_trusted("the GMC element lacks a certificate that the invitation's issuer signed")
+        raise Refusal("the GMC element lacks a certificate that the invitation's issuer signed")
     return tuple(carried[fingerprint] for fingerprint in fingerprints)
 
 
@@ -243,31 +278,46 @@ def _fingerprint(der: bytes) -> bytes:
     return hashlib.sha256(der).digest()
 
 
-def _require_known_cloud(cloud: str) -> None:
+@rule("PEER_E_INVITATION_NOT_TRUSTED")
+def invitation_cloud_is_known(cloud: str) -> None:
+    """An invitation names a cloud whose scope is known: global, site-local or link-local
+    (``PEER_E_INVITATION_NOT_TRUSTED``)."""
     if not cloud_scope_known(cloud):
-        raise _not_trusted(f"the invitation names the cloud {cloud!r}, whose scope is unknown")
+        raise Refusal(f"the invitation names the cloud {cloud!r}, whose scope is unknown")
 
 
-def _require_as_signed(
+@rule("PEER_E_INVITATION_NOT_TRUSTED")
+def invitation_is_as_signed(
     parts: formats.PasswordInvitationParts | formats.CredentialInvitationParts,
     signed: formats.PasswordInvitationParts | formats.CredentialInvitationParts,
 ) -> None:
-    """``signed`` is the document that the issuer's statement would have written."""
+    """An invitation's readable elements are the document that its issuer's statement would
+    have written, ``signed`` (``PEER_E_INVITATION_NOT_TRUSTED``)."""
     if parts != signed:
-        raise _not_trusted("the invitation's elements differ from what its issuer signed")
+        raise Refusal("the invitation's elements differ from what its issuer signed")
 
 
-def _require_gmcs(chain: tuple[bytes, ...], least: int) -> None:
+@rule("PEER_E_INVITATION_NOT_TRUSTED")
+def invitation_chain_has_gmcs(chain: tuple[bytes, ...], least: int) -> None:
+    """An invitation's chain holds the group root and at least ``least`` GMCs: the issuer's
+    and, in a GMC invitation, the invitee's (``PEER_E_INVITATION_NOT_TRUSTED``)."""
     if len(chain) < 1 + least:
-        raise _not_trusted(
+        raise Refusal(
             f"the invitation's chain holds {len(chain)} certificates, not the group root and {least} or more GMCs"
         )
 
 
-def _require_signed_by(issuer: credentials.Membership, data: bytes, signature: bytes) -> None:
+@rule("PEER_E_INVITATION_NOT_TRUSTED")
+def invitation_chain_is_the_issuer_s(last: credentials.Membership, issuer: str) -> None:
+    """A password invitation's chain ends with the GMC of the member it names as its issuer
+    (``PEER_E_INVITATION_NOT_TRUSTED``)."""
+    if last.subject != issuer:
+        raise Refusal("the invitation's credential chain is not its issuer's")
+
+
+@rule("PEER_E_INVITATION_NOT_TRUSTED")
+def invitation_signed_by_issuer(issuer: credentials.Membership, data: bytes, signature: bytes) -> None:
+    """An invitation's statement is signed by the key its issuer's GMC certifies
+    (``PEER_E_INVITATION_NOT_TRUSTED``)."""
     if not credentials.signature_matches(issuer.public_key, data, signature):
-        raise _not_trusted("the invitation is not signed by its issuer")
-
-
-def _not_trusted(message: str) -> PeerError:
-    return peer_error("PEER_E_INVITATION_NOT_TRUSTED", message)
+        raise Refusal("the invitation is not signed by its issuer")
