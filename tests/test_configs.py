@@ -15,6 +15,7 @@ from peerstate.documents.configs import GroupConfig
 from peerstate.constants import PnrpCloudFlags, PnrpScope
 from peerstate.crypto import PrivateKey
 from peerstate.errors import InvalidArgument
+from peerstate.registry import RULES
 
 from test_credentials import group_name, peer_name
 from test_credentials import alice_key, bob_key, creator, group, group_key, root, stranger_key, three  # noqa: F401
@@ -39,10 +40,16 @@ def owned_text(owned: GroupConfig) -> str:
     return configs.group_config_xml(owned, PASSWORD)
 
 
-def refused(text: str, password: str = PASSWORD) -> str:
+def refused(text: str, password: str = PASSWORD, rule: str | None = "group_config_opens") -> str:
+    """The message of the ``E_INVALIDARG`` that reading ``text`` gives, under ``rule``, or
+    (``rule`` None) under one of the rules of ``configs``."""
     with pytest.raises(InvalidArgument) as caught:
         configs.read_group_config(text, password)
     assert caught.value.name == "E_INVALIDARG"
+    if rule is None:
+        assert RULES[str(caught.value.rule)].module == configs.__name__, caught.value
+    else:
+        assert caught.value.rule == rule, caught.value
     return caught.value.message
 
 
@@ -87,7 +94,7 @@ def test_a_wrong_password_is_refused(owned_text: str) -> None:
 def test_an_altered_character_is_refused(owned_text: str, marker: str, offset: int) -> None:
     index = owned_text.index(marker) + offset
     replacement = "A" if owned_text[index] != "A" else "B"
-    refused(owned_text[:index] + replacement + owned_text[index + 1 :])
+    refused(owned_text[:index] + replacement + owned_text[index + 1 :], rule=None)
 
 
 def test_a_cloud_changed_with_its_scope_and_flags_is_refused(joined: GroupConfig) -> None:
@@ -95,18 +102,19 @@ def test_a_cloud_changed_with_its_scope_and_flags_is_refused(joined: GroupConfig
     text = configs.group_config_xml(joined, PASSWORD)
     altered = text.replace("LinkLocal_{1}", "LinkLocal_{2}")
     assert formats.read_group_config_xml(altered)[2:5] == ("LinkLocal_{2}", "LINKLOCAL", 1)
-    assert "cloud" in refused(altered)
+    assert "cloud" in refused(altered, rule="config_cloud_is_protected")
 
 
 def test_an_unknown_cloud_is_refused(owned: GroupConfig, root: bytes, creator: bytes) -> None:
     data = crypto.export_pkcs12(None, root, "Mars_", PASSWORD, [creator])
     gmc = crypto.certificates_to_pkcs7([root, creator])
-    refused(formats.group_config_xml(owned.identity, owned.group_peer_name, "Mars_", "GLOBAL", 0, gmc, data))
+    refused(formats.group_config_xml(owned.identity, owned.group_peer_name, "Mars_", "GLOBAL", 0, gmc, data),
+            rule="config_cloud_is_protected")
 
 
 def test_a_config_for_another_identitys_chain_is_refused(joined: GroupConfig, bob_key: PrivateKey) -> None:
     other = GroupConfig(peer_name(bob_key, "inviter"), joined.group_peer_name, joined.cloud, joined.chain, None)
-    assert "not of" in refused(configs.group_config_xml(other, PASSWORD))
+    assert "not of" in refused(configs.group_config_xml(other, PASSWORD), rule="config_chain_is_the_identity_s")
 
 
 def test_a_group_that_is_not_the_chains_is_refused(joined: GroupConfig, stranger_key: PrivateKey) -> None:
@@ -132,7 +140,9 @@ def test_a_key_that_is_not_the_groups_is_refused(owned: GroupConfig, owned_text:
 def test_a_gmc_element_other_than_the_protected_chain_is_refused(owned_text: str, joined: GroupConfig) -> None:
     identity, group, cloud, scope, flags, _, data = formats.read_group_config_xml(owned_text)
     gmc = crypto.certificates_to_pkcs7(list(joined.chain))
-    assert "GMC element" in refused(formats.group_config_xml(identity, group, cloud, scope, flags, gmc, data))
+    assert "GMC element" in refused(
+        formats.group_config_xml(identity, group, cloud, scope, flags, gmc, data), rule="config_gmc_is_protected",
+    )
 
 
 @pytest.mark.parametrize(
