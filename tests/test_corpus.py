@@ -40,7 +40,8 @@ Entry points (``corpus_cases.ENTRY_POINTS``): invitations through ``read_invitat
 ``Peer.import_identity``; group configurations through ``configs.read_group_config`` and
 ``Peer.import_config`` (``fOverwrite`` TRUE); record attributes through ``read_attributes`` and
 ``Peer.add_record``; searches through ``read_search`` and ``Peer.search_records``. One peer on an
-in-memory store at ``T0`` serves the module; each run checks that it is left as it was.
+in-memory store at ``T0`` serves the module; each run checks that it is left as it was. A
+reader itself (``READERS``) refuses under a registered rule of its own module.
 
 Bounds
 ------
@@ -73,6 +74,7 @@ import pytest
 from peerstate import PeerError, crypto
 from peerstate.documents import cards, configs, formats, invitations, record_attributes, record_search
 from peerstate.errors import by_name
+from peerstate.registry import RULES
 
 from tests.corpus_cases import (
     BUILDERS,
@@ -144,10 +146,20 @@ def test_the_attack_is_refused_quickly_and_changes_nothing(world: World, case: C
     assert not problems, f"{case.id} through {entry} ({case.sidecar['attack']}): " + "; ".join(problems)
 
 
-def _outcome(call: Callable[[], object]) -> str:
+READERS: Final = {
+    "read_invitation": invitations.__name__, "identity_card": cards.__name__, "read_group_config": configs.__name__,
+    "read_attributes": record_attributes.__name__, "read_search": record_search.__name__,
+}
+"""The entry points that are a format's reader itself, and the module whose rules refuse for it."""
+
+
+def _outcome(call: Callable[[], object], rules_of: str | None = None) -> str:
+    """The HRESULT that ``call`` is refused with; with ``rules_of``, only under a rule of that module."""
     try:
         call()
     except PeerError as error:
+        if rules_of is not None and (error.rule not in RULES or RULES[error.rule].module != rules_of):
+            return f"{error.name} under {error.rule!r}, not a rule of {rules_of}"
         return error.name
     except Exception as error:  # what a caller of the API would not expect: the finding itself
         return f"{type(error).__name__} ({str(error)[:200]})"
@@ -160,7 +172,7 @@ def _attempt(world: World, case: Case, entry: str, text: str) -> Verdict:
     tracemalloc.start()
     try:
         start = time.perf_counter()
-        outcome = _outcome(lambda: call(world, text, case))
+        outcome = _outcome(lambda: call(world, text, case), READERS.get(entry))
         seconds = time.perf_counter() - start
         peak = tracemalloc.get_traced_memory()[1]
     finally:

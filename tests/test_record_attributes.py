@@ -32,10 +32,10 @@ def document(*attributes: tuple[str, str, str]) -> str:
     ) + "</attributes>"
 
 
-def refused(text: str, reason: str) -> None:
+def refused(text: str, reason: str, rule: str = "attributes_follow_the_schema") -> None:
     with pytest.raises(PeerError, match=reason) as caught:
         read_attributes(text)
-    assert caught.value.name == "PEER_E_INVALID_ATTRIBUTES"
+    assert (caught.value.rule, caught.value.name) == (rule, "PEER_E_INVALID_ATTRIBUTES")
     assert "pwzAttributes" in caught.value.message
 
 
@@ -124,7 +124,6 @@ def test_the_same_text_is_read_once() -> None:
         (document(("x\u00b2", "int", "1")), "letters and digits only"),
         (document(("e\u0301", "int", "1")), "letters and digits only"),
         (document(("PeerCreatorId", "string", "x")), "reserved"),
-        (document(("a", "int", "1"), ("b", "int", "2"), ("a", "string", "x")), r"\['a'\] are given more than once"),
         (document(("a", "bool", "1")), "type 'bool' is not string, date or int"),
         (document(("a", "String", "1")), "type 'String' is not string, date or int"),
         (document(("a", "int", "")), "not an optional sign and decimal digits"),
@@ -141,6 +140,11 @@ def test_the_same_text_is_read_once() -> None:
 )
 def test_malformed_attributes_are_refused(text: str, reason: str) -> None:
     refused(text, reason)
+
+
+def test_an_attribute_named_twice_is_refused() -> None:
+    text = document(("a", "int", "1"), ("b", "int", "2"), ("a", "string", "x"))
+    refused(text, r"\['a'\] are given more than once", rule="attribute_names_are_unique")
 
 
 @pytest.mark.parametrize("name", sorted(RESERVED_ATTRIBUTE_NAMES))

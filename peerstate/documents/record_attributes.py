@@ -22,7 +22,7 @@ from xml.etree.ElementTree import Element
 import attrs
 
 from peerstate.documents import formats
-from peerstate.errors import PeerError, peer_error
+from peerstate.registry import Refusal, rule
 
 AttributeType: TypeAlias = Literal["string", "date", "int"]
 AttributeValue: TypeAlias = str | int | datetime
@@ -165,6 +165,17 @@ def read_attributes(text: str | None) -> tuple[Attribute, ...]:
 
 @functools.lru_cache(maxsize=_CACHED_TEXTS)
 def _read_attributes(text: str) -> tuple[Attribute, ...]:
+    attributes = attributes_follow_the_schema(text)
+    attribute_names_are_unique(attributes)
+    return attributes
+
+
+@rule("PEER_E_INVALID_ATTRIBUTES")
+def attributes_follow_the_schema(text: str) -> tuple[Attribute, ...]:
+    """A record's attributes are an ``<attributes>`` document of the record attribute schema:
+    ``<attribute name type>`` elements of text only, each name letters and digits and not a
+    reserved one, each value of its declared type (``PEER_E_INVALID_ATTRIBUTES``): the
+    attributes, in document order."""
     try:
         root = formats.safe_parse(text)
         if root.tag != "attributes":
@@ -172,13 +183,17 @@ def _read_attributes(text: str) -> tuple[Attribute, ...]:
         if root.attrib:
             raise formats.MalformedDocument(f"<attributes> has XML attributes {sorted(root.attrib)}; it may have none")
         require_elements_only(root)
-        attributes = tuple(map(_attribute, root))
+        return tuple(map(_attribute, root))
     except formats.MalformedDocument as error:
-        raise _invalid(str(error)) from None
+        raise Refusal(f"pwzAttributes: {error}") from None
+
+
+@rule("PEER_E_INVALID_ATTRIBUTES")
+def attribute_names_are_unique(attributes: tuple[Attribute, ...]) -> None:
+    """A record names each of its attributes once (``PEER_E_INVALID_ATTRIBUTES``)."""
     counts = Counter(attribute.name for attribute in attributes)
     if duplicates := sorted(name for name, count in counts.items() if count > 1):
-        raise _invalid(f"the attribute names {duplicates} are given more than once")
-    return attributes
+        raise Refusal(f"pwzAttributes: the attribute names {duplicates} are given more than once")
 
 
 def _attribute(element: Element) -> Attribute:
@@ -205,7 +220,3 @@ def _attribute(element: Element) -> Attribute:
         return Attribute(name, type_, parse_scalar(type_, text))
     except ValueError as error:
         raise formats.MalformedDocument(f"{where}: {error}") from None
-
-
-def _invalid(message: str) -> PeerError:
-    return peer_error("PEER_E_INVALID_ATTRIBUTES", f"pwzAttributes: {message}")

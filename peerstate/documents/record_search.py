@@ -31,7 +31,8 @@ from xml.etree.ElementTree import Element
 import attrs
 
 from peerstate.documents import formats
-from peerstate.errors import InvalidArgument, peer_error
+from peerstate.errors import InvalidArgument
+from peerstate.registry import Refusal, rule
 from peerstate.documents.record_attributes import (
     Attribute,
     AttributeType,
@@ -117,6 +118,7 @@ def read_wildcard(text: str) -> Wildcard:
     follows, so nothing is retried, and matching costs at most the value's length times the
     pattern's, whatever the stars. Consecutive stars are one star.
     """
+    string_value_escapes_are_known(text)
     unescaped: list[str] = []
     pieces: list[str] = [""]
     characters = iter(text)
@@ -128,13 +130,7 @@ def read_wildcard(text: str) -> Wildcard:
             pieces[-1] += "."
         else:
             if character == "\\":
-                character = next(characters, "")
-                if character not in _ESCAPABLE:
-                    found = f"before {character!r}" if character else "at its end"
-                    raise InvalidArgument(
-                        f"pwzCriteria: the string value {text!r} has a backslash {found};"
-                        " a backslash may only escape *, ? or \\"
-                    )
+                character = next(characters)  # an escapable one: string_value_escapes_are_known
             pieces[-1] += re.escape(character)
         unescaped.append(character)
     first, *rest = pieces
@@ -142,9 +138,35 @@ def read_wildcard(text: str) -> Wildcard:
     return Wildcard("".join(unescaped), re.compile(source, re.DOTALL))
 
 
+@rule("E_INVALIDARG")
+def string_value_escapes_are_known(text: str) -> None:
+    """A backslash in a string clause's value escapes ``*``, ``?`` or a backslash, and nothing
+    else (``E_INVALIDARG``)."""
+    characters = iter(text)
+    for character in characters:
+        if character == "\\":
+            escaped = next(characters, "")
+            if escaped not in _ESCAPABLE:
+                found = f"before {escaped!r}" if escaped else "at its end"
+                raise Refusal(
+                    f"pwzCriteria: the string value {text!r} has a backslash {found};"
+                    " a backslash may only escape *, ? or \\"
+                )
+
+
 def read_search(text: str) -> Query:
     """The query of ``pwzCriteria``: ``PEER_E_INVALID_SEARCH`` saying what is wrong where, or
     ``E_INVALIDARG`` for a bad escape in a string value."""
+    return search_is_well_formed(text)
+
+
+@rule("PEER_E_INVALID_SEARCH")
+def search_is_well_formed(text: str) -> Query:
+    """A search is a ``<peersearch>`` document of the search schema, one ``<clause>``,
+    ``<and>`` or ``<or>`` at its top, nested at most ``MAX_DEPTH`` deep with at most
+    ``MAX_CLAUSES`` clauses, each naming an attribute, a type, a comparison and a value of
+    that type (``PEER_E_INVALID_SEARCH``): the query. A malformed query is refused here
+    before a bad escape in it is (``string_value_escapes_are_known``)."""
     try:
         root = formats.safe_parse(text)
         if root.tag != "peersearch":
@@ -160,7 +182,7 @@ def read_search(text: str) -> Query:
             _query(root[0], f"/peersearch/{root[0].tag}", 1, escapes=False)  # a malformed query comes first
             raise
     except formats.MalformedDocument as error:
-        raise peer_error("PEER_E_INVALID_SEARCH", f"pwzCriteria: {error}") from None
+        raise Refusal(f"pwzCriteria: {error}") from None
 
 
 def _require_structure(element: Element, where: str) -> None:
