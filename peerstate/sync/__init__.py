@@ -26,7 +26,10 @@ the next round (the network meets the two again while anything changes) carries 
 heads the first one left. A joiner waits for the whole group data before it judges whether
 it came with a credential.
 
-Either side may answer ``Refusal`` instead, and the conversation ends.
+Either side may answer ``Refusal`` instead, and the conversation ends. Each check that makes
+a side refuse is a registered rule (``peerstate.registry``) below; the refusal it sends names
+the rule's HRESULT. A ``Refusal`` received is the other side's verdict, not a check of this
+one: the connector reports the HRESULT it names (``_remote_failure``) and refuses nothing.
 """
 
 from __future__ import annotations
@@ -34,17 +37,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import datetime
-from typing import Final, Literal
+from typing import Final, Literal, NoReturn
 
 import attrs
 
-from peerstate import crypto, names, wire
+from peerstate import crypto, names, registry, wire
 from peerstate.crypto import credentials
 from peerstate.bulk import young_collections_only
 from peerstate.constants import PeerGroupEventType
 from peerstate.domain import rules
 from peerstate.domain.group_events import Envelope
-from peerstate.errors import PeerError, error_name, peer_error
+from peerstate.errors import ErrorName, PeerError, error_name
+from peerstate.registry import rule
 from peerstate.sync.port import Neighbor, ReplicaKey, SyncPort
 
 NONCE_BYTES: Final = 32
@@ -121,6 +125,10 @@ Outcome = Literal["synchronized", "refused", "pending"]
 
 
 class _Refuse(Exception):
+    """A rule's refusal and whether the connector sees it as AUTHENTICATION_FAILED (a wrong
+    password) rather than CONNECTION_FAILED; every other refusal goes as the rule's
+    ``PeerError`` itself."""
+
     def __init__(self, error: PeerError, authentication: bool = False) -> None:
         super().__init__(error.message)
         self.error = error
@@ -132,16 +140,25 @@ def _send(message: Message) -> bytes:
         return wire.canonical(message)
 
 
-def _receive(data: bytes) -> Message:
+@rule("PEER_E_CONNECTION_FAILED")
+def message_is_well_formed(data: bytes) -> Message:
+    """A message is one of the conversation's kinds, in its canonical encoding and within the
+    size cap (``PEER_E_CONNECTION_FAILED``): the message, decoded."""
     try:
         return wire.decode(data, Message)  # type: ignore[arg-type]  # a union is a type here
     except wire.WireError as error:
-        raise _Refuse(peer_error("PEER_E_CONNECTION_FAILED", f"a malformed message: {error}")) from None
+        raise registry.Refusal(f"a malformed message: {error}") from None
 
 
-def _refusal_error(refusal: Refusal) -> PeerError:
-    """The error a refusal names, if it names an error HRESULT; a connection failure otherwise."""
-    return peer_error(error_name(refusal.error) or "PEER_E_CONNECTION_FAILED", refusal.reason)
+def _remote_failure(refusal: Refusal) -> ErrorName:
+    """The HRESULT a received refusal names, if it names an error one;
+    ``PEER_E_CONNECTION_FAILED`` otherwise: what the connector's CONNECTION_FAILED or
+    AUTHENTICATION_FAILED event reports.
+
+    Not a rule: no check of this side refused, the other side did, for reasons of its own
+    (any HRESULT a peer may name, its own rules' or its store's), and this side passes its
+    verdict on as it named it. So no ``PeerError`` is made of it here; only the code travels."""
+    return error_name(refusal.error) or "PEER_E_CONNECTION_FAILED"
 
 
 def _heads(peer: SyncPort, key: ReplicaKey) -> tuple[Head, ...]:
@@ -158,27 +175,92 @@ def _transcript(hello: bytes, challenge: Challenge) -> bytes:
     return wire.digest([hello, attrs.evolve(challenge, signature=b"")])
 
 
-def _member_card(card: bytes, identity: str) -> bytes:
-    """The public key of an IDC that names ``identity`` and whose key that name's authority hashes."""
+@rule("PEER_E_CONNECTION_NOT_AUTHENTICATED")
+def idc_is_the_identity_s(card: bytes, identity: str) -> bytes:
+    """The IDC the other side shows is a self-signed certificate of the identity it says it
+    is, whose key that name's authority hashes (``PEER_E_CONNECTION_NOT_AUTHENTICATED``): the
+    IDC's public key."""
     try:
         parsed = crypto.read_identity_certificate(card)
     except crypto.CryptoFailure as error:
-        raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", f"the IDC does not parse: {error}")) from None
+        raise registry.Refusal(f"the IDC does not parse: {error}") from None
     if parsed.peer_name != identity or names.authority_of(parsed.public_key) != identity.partition(".")[0]:
-        raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", f"the IDC is not the one of {identity!r}"))
+        raise registry.Refusal(f"the IDC is not the one of {identity!r}")
     return parsed.public_key
 
 
 def _chain_holds(chain: tuple[bytes, ...], group: str, identity: str, key: bytes, root: bytes | None, at: datetime) -> None:
     """A GMC chain from the group's root (the one ``root`` is, when known) to ``identity``'s key."""
+    chain_is_from_the_group_root(chain, root)
+    links = chain_links_verify(chain, group, at)
+    chain_is_the_idc_s(links[-1], identity, key)
+
+
+@rule("PEER_E_CONNECTION_NOT_AUTHENTICATED")
+def chain_is_from_the_group_root(chain: tuple[bytes, ...], root: bytes | None) -> None:
+    """The GMC chain the other side shows starts at this replica's group root, once this
+    replica knows it (``PEER_E_CONNECTION_NOT_AUTHENTICATED``)."""
     if not chain or (root is not None and chain[0] != root):
-        raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", "the credential chain is not from this group's root"))
+        raise registry.Refusal("the credential chain is not from this group's root")
+
+
+@rule("PEER_E_CONNECTION_NOT_AUTHENTICATED")
+def chain_links_verify(chain: tuple[bytes, ...], group: str, at: datetime) -> tuple[credentials.Membership, ...]:
+    """Each link of the other side's GMC chain is signed by the one before, from the root of
+    the group its peer name's authority names, valid now, with room and no circle
+    (``PEER_E_CONNECTION_NOT_AUTHENTICATED``): the links, read."""
     try:
-        links = credentials.verify_chain(chain[0], chain[1:], group, at)
+        return credentials.verify_chain(chain[0], chain[1:], group, at)
     except crypto.CryptoFailure as error:
-        raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", f"the credential chain fails: {error}")) from None
-    if links[-1].subject != identity or links[-1].public_key != key:
-        raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", "the credential chain is not the IDC's"))
+        raise registry.Refusal(f"the credential chain fails: {error}") from None
+
+
+@rule("PEER_E_CONNECTION_NOT_AUTHENTICATED")
+def chain_is_the_idc_s(last: credentials.Membership, identity: str, key: bytes) -> None:
+    """The other side's GMC chain ends with a GMC of the identity its IDC names, for the IDC's
+    key (``PEER_E_CONNECTION_NOT_AUTHENTICATED``)."""
+    if last.subject != identity or last.public_key != key:
+        raise registry.Refusal("the credential chain is not the IDC's")
+
+
+@rule("PEER_E_CONNECTION_NOT_AUTHENTICATED")
+def listener_signature_verifies(key: bytes, transcript: bytes, signature: bytes) -> None:
+    """The listener's challenge is signed over the conversation's transcript by the key of the
+    IDC it shows (``PEER_E_CONNECTION_NOT_AUTHENTICATED``)."""
+    if not credentials.signature_matches(key, transcript, signature):
+        raise registry.Refusal("the listener's signature fails")
+
+
+@rule("PEER_E_CONNECTION_NOT_AUTHENTICATED")
+def connector_signature_verifies(key: bytes, transcript: bytes, signature: bytes) -> None:
+    """The connector's proof is signed over the conversation's transcript by the key of the
+    IDC its hello showed (``PEER_E_CONNECTION_NOT_AUTHENTICATED``)."""
+    if not credentials.signature_matches(key, transcript, signature):
+        raise registry.Refusal("the connector's signature fails")
+
+
+@rule("PEER_E_CONNECTION_NOT_AUTHENTICATED")
+def credential_came_with_group_data(synchronized: bool) -> None:
+    """A joiner that has received the whole group data holds a credential in it, so its
+    replica is synchronized (``PEER_E_CONNECTION_NOT_AUTHENTICATED``): a password joiner the
+    one the listener issued it, a credential joiner the one it took up."""
+    if not synchronized:
+        raise registry.Refusal("no credential came with the group data")
+
+
+@rule("PEER_E_CONNECTION_REFUSED")
+def hello_is_for_this_group(hello: Hello | ExpiredMemberHello, group: str) -> None:
+    """A hello names the group of the replica that listens (``PEER_E_CONNECTION_REFUSED``)."""
+    if hello.group != group:
+        raise registry.Refusal("another group")
+
+
+@rule("PEER_E_CONNECTION_FAILED")
+def message_is_expected(message: Message) -> NoReturn:
+    """A side takes only the messages its step of the conversation waits for
+    (``PEER_E_CONNECTION_FAILED``): called with any other, which it refuses, once the side's
+    cases have not taken it."""
+    raise registry.Refusal(f"an unexpected {type(message).__name__}")
 
 
 class Connector:
@@ -210,32 +292,28 @@ class Connector:
 
     def receive(self, data: bytes) -> bytes | None:
         try:
-            return self._step(_receive(data))
-        except _Refuse as refusal:
-            self._fail(refusal.error, refusal.authentication)
-            return _send(Refusal(refusal.error.name, refusal.error.message, False))
+            return self._step(message_is_well_formed(data))
         except PeerError as error:
-            self._fail(error, False)
+            self._fail(error.name, False)
             return _send(Refusal(error.name, error.message, False))
 
-    def _fail(self, error: PeerError, authentication: bool) -> None:
+    def _fail(self, failure: ErrorName, authentication: bool) -> None:
         self.outcome = "refused"
         kind = (
             PeerGroupEventType.PEER_GROUP_EVENT_AUTHENTICATION_FAILED if authentication
             else PeerGroupEventType.PEER_GROUP_EVENT_CONNECTION_FAILED
         )
-        self._peer.sync_failed(self._key, kind, error.name)
+        self._peer.sync_failed(self._key, kind, failure)
 
     def _step(self, message: Message) -> bytes | None:
         identity, group = self._key
         match message:
             case Challenge() if not self._proved:
                 state = self._peer.sync_replica(self._key).state.group
-                key = _member_card(message.card, message.identity)
+                key = idc_is_the_identity_s(message.card, message.identity)
                 _chain_holds(message.chain, group, message.identity, key, state.root, self._peer.sync_now())
                 transcript = _transcript(self._hello, message)
-                if not credentials.signature_matches(key, transcript, message.signature):
-                    raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", "the listener's signature fails"))
+                listener_signature_verifies(key, transcript, message.signature)
                 assert self._asked_at is not None  # a challenge answers the hello
                 self._peer.sync_peer_time(self._key, message.peer_time, str(self._remote), self._asked_at)
                 ticket = self._peer.sync_ticket(self._key)
@@ -248,16 +326,15 @@ class Connector:
                 if not message.complete and not self._peer.sync_replica(self._key).state.synchronized:
                     return None  # the rest of the group data comes at the next round
                 self._peer.sync_first_synchronized(self._key, str(self._remote))
-                if not self._peer.sync_replica(self._key).state.synchronized:
-                    raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", "no credential came with the group data"))
+                credential_came_with_group_data(self._peer.sync_replica(self._key).state.synchronized)
                 self.outcome = "synchronized"
                 self._peer.sync_connected(self._key, self._remote)
                 theirs = {head.author: head.seq for head in message.heads}
                 return _send(_batch(self._peer, self._key, theirs, ()))
             case Refusal():
-                self._fail(_refusal_error(message), message.authentication)
+                self._fail(_remote_failure(message), message.authentication)
                 return None
-        raise _Refuse(peer_error("PEER_E_CONNECTION_FAILED", f"an unexpected {type(message).__name__}"))
+        message_is_expected(message)
 
 
 class Listener:
@@ -279,7 +356,7 @@ class Listener:
 
     def receive(self, data: bytes) -> bytes | None:
         try:
-            return self._step(_receive(data), data)
+            return self._step(message_is_well_formed(data), data)
         except _Refuse as refusal:
             if self._hello is not None and refusal.authentication:
                 self._peer.sync_refuse_join(self._key, self._hello.identity, refusal.error)
@@ -292,10 +369,9 @@ class Listener:
         state = self._peer.sync_replica(self._key).state
         match message:
             case Hello() | ExpiredMemberHello() if self._hello is None:
-                if message.group != group:
-                    raise _Refuse(peer_error("PEER_E_CONNECTION_REFUSED", "another group"))
+                hello_is_for_this_group(message, group)
                 self._hello, self._hello_bytes = message, data
-                self._joiner_key = _member_card(message.card, message.identity)
+                self._joiner_key = idc_is_the_identity_s(message.card, message.identity)
                 if isinstance(message, ExpiredMemberHello):
                     rules.member_list_holds_credential(state.group, message.identity, self._joiner_key, self._peer.sync_now())
                 elif message.chain:
@@ -312,8 +388,7 @@ class Listener:
                 return _send(self._challenge)
             case Proof() if self._hello is not None and self._challenge is not None:
                 transcript = _transcript(self._hello_bytes, self._challenge)
-                if not credentials.signature_matches(self._joiner_key, transcript, message.signature):
-                    raise _Refuse(peer_error("PEER_E_CONNECTION_NOT_AUTHENTICATED", "the connector's signature fails"))
+                connector_signature_verifies(self._joiner_key, transcript, message.signature)
                 if self._password_joiner:
                     _, verifier, _ = rules.may_answer_password_joiner(state, identity, self._peer.sync_now())
                     try:
@@ -331,7 +406,7 @@ class Listener:
                 return None
             case Refusal():
                 return None
-        raise _Refuse(peer_error("PEER_E_CONNECTION_FAILED", f"an unexpected {type(message).__name__}"))
+        message_is_expected(message)
 
 
 def exchange(
