@@ -1309,7 +1309,7 @@ SURROGATE_CALLS: Final[Mapping[str, Callable[[World], tuple[str, dict[str, Any]]
 @pytest.mark.parametrize("call", sorted(SURROGATE_CALLS))
 def test_pinned_the_winapi_layer_turns_a_surrogate_into_an_hresult(call: str) -> None:
     """winapi: UnicodeEncodeError from a string argument holding a lone surrogate, which
-    ``arguments.text`` lets through to an ``encode()`` (a password, a document, a path)."""
+    ``arguments.argument_is_text`` lets through to an ``encode()`` (a password, a document, a path)."""
     w = world()
     w.heal()
     function, args = SURROGATE_CALLS[call](w)

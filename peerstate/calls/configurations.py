@@ -8,10 +8,9 @@ from peerstate import crypto
 from peerstate.calls import arguments, envelopes, joining
 from peerstate.calls.runtime import GroupDecision, Runtime
 from peerstate.documents import configs
-from peerstate.domain import rules
+from peerstate.domain import membership_rules, rules
 from peerstate.domain.events import GroupAttached
 from peerstate.domain.group_events import ReplicaJoined
-from peerstate.errors import GroupNotReady, InvalidArgument, peer_error
 from peerstate.storage.logs import ReplicaLog
 
 
@@ -23,8 +22,7 @@ def export_config(runtime: Runtime, handle: object, password: str | None) -> str
     state = log.state
     credential = state.group.credential_of(opened.replica[0], runtime.clock())
     chain = envelopes.chain(state.group, credential) if credential is not None else state.chain
-    if not chain:
-        raise GroupNotReady("the identity holds no credential of this group yet: connect and synchronize first")
+    membership_rules.identity_holds_chain(chain)
     rules.keys_unlocked(runtime.keys.locked)
     root_key = None
     if state.root_key is not None:
@@ -37,19 +35,15 @@ def import_config(runtime: Runtime, xml: str | None, password: str | None, overw
     ``PeerGroupOpen`` and a sync make the replica ready. A replica already here is replaced
     only with ``overwrite`` (``PEER_E_ALREADY_EXISTS`` otherwise); a synchronized one keeps
     its data and takes the imported credential up."""
-    text = arguments.text(xml, "pwzXML")
+    text = arguments.argument_is_text(xml, "pwzXML")
     secret = arguments.password(password, "pwzPassword")
-    if not isinstance(overwrite, bool):
-        raise InvalidArgument("fOverwrite must be TRUE or FALSE")
+    replace = arguments.argument_is_bool(overwrite, "fOverwrite")
     config = configs.read_group_config(text, secret)
     record = rules.identity_is_live(runtime.state, config.identity)
-    leaf = envelopes.links(config.chain)[-1]
-    if leaf.public_key != joining.card(record).public_key:
-        raise InvalidArgument("the configuration's credential is not for this peer's key of the identity")
+    membership_rules.configuration_is_for_key(envelopes.links(config.chain)[-1].public_key, joining.card(record).public_key)
     key = (config.identity, config.group_peer_name)
     attached = config.group_peer_name in record.groups
-    if attached and not overwrite:
-        raise peer_error("PEER_E_ALREADY_EXISTS", f"{config.identity!r} already has the group {config.group_peer_name!r} here")
+    membership_rules.replica_replaced_only_on_request(config.identity, config.group_peer_name, attached, replace)
     rules.keys_unlocked(runtime.keys.locked)
     now = runtime.clock()
     if attached and runtime.replica(*key).state.synchronized:

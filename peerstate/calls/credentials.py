@@ -21,10 +21,9 @@ from peerstate.calls.sessions import GroupHandle
 from peerstate.constants import PeerGroupIssueCredentialFlags
 from peerstate.crypto import credentials as certificates
 from peerstate.documents import cards, invitations
-from peerstate.domain import rules
+from peerstate.domain import membership_rules, rules
 from peerstate.domain.group_events import CredentialDelivery, CredentialIssued, EnvelopeAccepted
 from peerstate.domain.group_state import GroupState
-from peerstate.errors import InvalidArgument, peer_error
 from peerstate.storage.logs import ReplicaLog
 
 
@@ -40,20 +39,6 @@ class CredentialRequest:
     friendly_name: str | None = None
     valid_from: datetime | None = None
     valid_until: datetime | None = None
-
-
-def _roles(values: Iterable[object] | None, parameter: str) -> tuple[UUID, ...]:
-    """Role GUIDs as a credential carries them: known, sorted, distinct, at least one."""
-    if not isinstance(values, (list, tuple)):
-        raise InvalidArgument(f"{parameter} must be a list of roles")
-    roles = []
-    for value in values:
-        if not isinstance(value, (str, UUID)):
-            raise InvalidArgument(f"{parameter} holds {type(value).__name__}, not a role")
-        roles.append(names.parse_role(value, "E_INVALIDARG"))
-    if not roles:
-        raise InvalidArgument(f"{parameter} must name at least one role")
-    return tuple(sorted(set(roles)))
 
 
 def create_password_invitation(runtime: Runtime, handle: object) -> str:
@@ -83,12 +68,12 @@ def create_invitation(
     it with ``roles`` (none given: the member role), valid from now until ``expiration``
     (None: as long as the caller's own), issued in the group log."""
     opened, log = runtime.open(handle)
-    card = cards.identity_card(arguments.text(identity_info, "pwzIdentityInfo"), "pwzIdentityInfo")
-    granted = _roles([names.ROLE_MEMBER] if roles is None else roles, "pRoles")
+    card = cards.identity_card(arguments.argument_is_text(identity_info, "pwzIdentityInfo"), "pwzIdentityInfo")
+    granted = arguments.argument_is_roles([names.ROLE_MEMBER] if roles is None else roles, "pRoles")
     now = runtime.clock()
-    end = None if expiration is None else arguments.moment(expiration, "pftExpiration")
-    if end is not None and end <= now:
-        raise InvalidArgument(f"pftExpiration {end.isoformat()} is not in the future")
+    end = None if expiration is None else arguments.argument_is_time(expiration, "pftExpiration")
+    if end is not None:
+        membership_rules.invitation_expiration_ahead(end, now)
     rules.replica_is_ready(log.state)
     _neither_deleted(runtime, log.state.group, opened.replica[0], card.peer_name)
     return _issue(runtime, opened, log, card.peer_name, card.friendly_name, card.public_key, granted, now, end, "invitation")
@@ -102,34 +87,30 @@ def issue_credentials(
     it by the group log at the subject's next sync; without it the subject gets it only from
     the returned XML. Either way the issue is in the log."""
     opened, log = runtime.open(handle)
-    subject_name = arguments.text(subject, "pwzSubjectIdentity")
+    subject_name = arguments.argument_is_text(subject, "pwzSubjectIdentity")
     names.parse_peer_name(subject_name, "E_INVALIDARG")
-    bits = arguments.dword(flags, "dwFlags")
-    if bits & ~int(PeerGroupIssueCredentialFlags.PEER_GROUP_STORE_CREDENTIALS):
-        raise InvalidArgument(f"dwFlags {bits:#x} is neither 0 nor PEER_GROUP_STORE_CREDENTIALS")
+    bits = arguments.argument_is_dword(flags, "dwFlags")
+    arguments.flags_zero_or(bits, "dwFlags", PeerGroupIssueCredentialFlags.PEER_GROUP_STORE_CREDENTIALS)
     delivery: CredentialDelivery = "stored" if bits else "returned"
     now = runtime.clock()
     if request is not None:
         key = cards.public_key(request.public_key, "pCredentialInfo.pPublicKey")
-        if names.authority_of(key) != subject_name.partition(".")[0]:
-            raise InvalidArgument("pCredentialInfo.pPublicKey is not the key of pwzSubjectIdentity")
-        granted = _roles(request.roles, "pCredentialInfo.pRoles")
-        start = now if request.valid_from is None else arguments.moment(request.valid_from, "ftValidityStart")
-        end = None if request.valid_until is None else arguments.moment(request.valid_until, "ftValidityEnd")
-        if end is not None and (end <= start or end <= now):
-            raise InvalidArgument("pCredentialInfo's validity must end after it starts and after now")
-        friendly = arguments.text(request.friendly_name, "pwzFriendlyName", required=False)
+        membership_rules.credential_key_is_subjects(key, subject_name)
+        granted = arguments.argument_is_roles(request.roles, "pCredentialInfo.pRoles")
+        start = now if request.valid_from is None else arguments.argument_is_time(request.valid_from, "ftValidityStart")
+        end = None if request.valid_until is None else arguments.argument_is_time(request.valid_until, "ftValidityEnd")
+        membership_rules.credential_validity_ahead(start, end, now)
+        friendly = arguments.argument_is_text(request.friendly_name, "pwzFriendlyName", required=False)
     rules.replica_is_ready(log.state)
     group = log.state.group
     _neither_deleted(runtime, group, opened.replica[0], subject_name)
-    current = group.latest_credential(subject_name)
     if request is None:
-        if current is None:
-            raise peer_error("PEER_E_IDENTITY_NOT_FOUND", f"the group database holds no credential of {subject_name!r}")
+        current = membership_rules.subject_has_credential(group, subject_name)
         key, granted, friendly = current.public_key, current.roles, current.subject_friendly_name
         start, end = now, now + (current.not_after - current.not_before)
     elif not friendly:
-        friendly = current.subject_friendly_name if current is not None else subject_name
+        latest = group.latest_credential(subject_name)
+        friendly = latest.subject_friendly_name if latest is not None else subject_name
     return _issue(runtime, opened, log, subject_name, friendly, key, granted, start, end, delivery)
 
 
@@ -173,4 +154,4 @@ def _issue(
 
 def parse_invitation(invitation: str | None) -> invitations.PasswordInvitation | invitations.CredentialInvitation:
     """What an invitation says, once its signatures are checked."""
-    return invitations.read_invitation(arguments.text(invitation, "pwzInvitation"))
+    return invitations.read_invitation(arguments.argument_is_text(invitation, "pwzInvitation"))

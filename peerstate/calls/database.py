@@ -10,10 +10,10 @@ from peerstate.calls import arguments, envelopes, events
 from peerstate.calls.runtime import GroupDecision, Runtime
 from peerstate.crypto import credentials
 from peerstate.documents import database_files
-from peerstate.domain import rules
+from peerstate.domain import database_rules, rules
 from peerstate.domain.group_events import Envelope, EnvelopeAccepted
 from peerstate.domain.group_state import GroupState, apply_envelope
-from peerstate.errors import peer_error
+from peerstate.errors import PeerError
 from peerstate.storage.logs import ReplicaLog
 from peerstate.sync import admission
 
@@ -22,7 +22,7 @@ def export_database(runtime: Runtime, handle: object, path: object) -> None:
     """Write every envelope of the replica to the file at ``path`` (absolute; an existing
     file is replaced), signed by this replica's member."""
     opened, log = runtime.open(handle)
-    where = arguments.filled(path, "pwzFilePath")
+    where = arguments.argument_is_filled(path, "pwzFilePath")
     target = database_files.resolve(where, runtime.settings.file_root)
     rules.replica_is_ready(log.state)
     identity = rules.identity_is_live(runtime.state, opened.replica[0])
@@ -43,19 +43,16 @@ def import_database(runtime: Runtime, handle: object, path: object) -> None:
     every envelope must pass admission and the exporter's signature must hold
     (``PEER_E_INVALID_DATABASE``). A joiner still synchronizes before it is ready."""
     opened, log = runtime.open(handle)
-    where = arguments.filled(path, "pwzFilePath")
+    where = arguments.argument_is_filled(path, "pwzFilePath")
     target = database_files.resolve(where, runtime.settings.file_root)
-    if runtime.sessions.connected(opened.replica):
-        raise peer_error("PEER_E_GROUP_IN_USE", "the group is connected: import its database before PeerGroupConnect")
+    database_rules.database_imported_before_connect(runtime.sessions.connected(opened.replica))
     snapshot = database_files.decode(database_files.read(target, where))
-    if snapshot.group != log.group:
-        raise peer_error("PEER_E_INVALID_DATABASE", f"the file holds the database of {snapshot.group!r}, not of {log.group!r}")
+    database_rules.database_is_for_group(snapshot.group, log.group)
     exported = _admitted(GroupState(log.group), snapshot.envelopes, skip=frozenset())[0]
     exporter = exported.credential_of(snapshot.exporter, snapshot.at)
-    if exporter is None or not credentials.signature_matches(
+    database_rules.database_signed_by_exporter(exporter is not None and credentials.signature_matches(
         exporter.public_key, database_files.signed_part(snapshot), snapshot.signature,
-    ):
-        raise peer_error("PEER_E_INVALID_DATABASE", "the file is not as its exporter signed it")
+    ))
     before = log.state.group
     now = runtime.clock()
 
@@ -78,13 +75,17 @@ def _admitted(
         envelope_id = admission.envelope_id(envelope)
         if envelope_id in skip:
             continue
-        try:
-            admission.admit(group, envelope)
-        except admission.Refused as refusal:
-            raise peer_error(
-                "PEER_E_INVALID_DATABASE", f"envelope {envelope.seq} of {envelope.author!r} fails {refusal.rule}: {refusal.error.message}",
-            ) from None
+        database_rules.database_envelope_admitted(envelope, _refusal(group, envelope))
         group = apply_envelope(group, envelope, envelope_id)
         skip = skip | {envelope_id}
         accepted.append((envelope, envelope_id))
     return group, accepted
+
+
+def _refusal(group: GroupState, envelope: Envelope) -> PeerError | None:
+    """Admission's refusal of ``envelope`` on ``group``, None when it admits it."""
+    try:
+        admission.admit(group, envelope)
+    except admission.Refused as refused:
+        return refused.error
+    return None

@@ -21,9 +21,9 @@ from peerstate import crypto, names
 from peerstate.calls import arguments, envelopes, events, identities
 from peerstate.calls.runtime import GroupDecision, NamePair, Runtime
 from peerstate.sync.port import Neighbor
-from peerstate.constants import PeerConnectionFlags, PeerGroupAuthenticationScheme, PeerGroupPropertyFlags, PeerGroupStatus
+from peerstate.constants import PeerConnectionFlags, PeerGroupAuthenticationScheme, PeerGroupStatus
 from peerstate.crypto import credentials
-from peerstate.domain import rules
+from peerstate.domain import group_rules, rules
 from peerstate.domain.events import GroupAttached, GroupDetached
 from peerstate.domain.group_events import (
     EnvelopeAccepted,
@@ -36,20 +36,12 @@ from peerstate.domain.group_events import (
     ReplicaCreated,
     ReplicaDeleted,
 )
-from peerstate.errors import ErrorName, InvalidArgument, NotFound, peer_error
 from peerstate.storage.logs import ReplicaLog
 
 DEFAULT_MEMBER_DATA_LIFETIME: Final = 2_419_200
-DEFAULT_PRESENCE_LIFETIME: Final = 300
-MEMBER_DATA_LIFETIMES: Final = range(8 * 3600, 10 * 365 * 86400 + 1)
-"""The API page's range (8 hours to 10 years); 0 means the longest the issuer allows."""
-KNOWN_FLAGS: Final = int(
-    PeerGroupPropertyFlags.PEER_MEMBER_DATA_OPTIONAL | PeerGroupPropertyFlags.PEER_DISABLE_PRESENCE
-    | PeerGroupPropertyFlags.PEER_DEFER_EXPIRATION
-)
+DEFAULT_PRESENCE_LIFETIME: Final = group_rules.MIN_PRESENCE_LIFETIME
 GMC: Final = int(PeerGroupAuthenticationScheme.PEER_GROUP_GMC_AUTHENTICATION)
 PASSWORD: Final = int(PeerGroupAuthenticationScheme.PEER_GROUP_PASSWORD_AUTHENTICATION)
-SCOPE_PREFIXES: Final = ("Global_", "SiteLocal_", "LinkLocal_")
 
 
 class _Unset:
@@ -57,30 +49,6 @@ class _Unset:
 
 
 UNSET: Final = _Unset()
-
-
-def properties_in_range(flags: int, member_data_lifetime: int, presence_lifetime: int, schemes: int) -> None:
-    """Flags and schemes the header defines, and lifetimes Windows documents
-    (``PEER_E_INVALID_GROUP_PROPERTIES``)."""
-    if flags & ~KNOWN_FLAGS:
-        raise peer_error("PEER_E_INVALID_GROUP_PROPERTIES", f"dwFlags {flags:#x} has bits no PEER_GROUP_PROPERTY_FLAGS names")
-    if schemes & ~(GMC | PASSWORD):
-        raise peer_error("PEER_E_INVALID_GROUP_PROPERTIES", f"dwAuthenticationSchemes {schemes:#x} has unknown bits")
-    if member_data_lifetime != 0 and member_data_lifetime not in MEMBER_DATA_LIFETIMES:
-        raise peer_error(
-            "PEER_E_INVALID_GROUP_PROPERTIES",
-            "ulMemberDataLifetime must be 0 or from 8 hours to 10 years, in seconds",
-        )
-    if presence_lifetime < DEFAULT_PRESENCE_LIFETIME:
-        raise peer_error("PEER_E_INVALID_GROUP_PROPERTIES", "ulPresenceLifetime must be at least 300 seconds")
-
-
-def _role(value: object, code: ErrorName) -> UUID | None:
-    if value is None:
-        return None
-    if not isinstance(value, (str, UUID)):
-        raise InvalidArgument(f"groupPasswordRole must be a role, not {type(value).__name__}")
-    return names.parse_role(value, code)
 
 
 def _verifier(password: str, parameters: crypto.KdfParameters) -> PasswordVerifier:
@@ -93,15 +61,7 @@ def _verifier(password: str, parameters: crypto.KdfParameters) -> PasswordVerifi
 def resolve_cloud(runtime: Runtime, cloud: str | None, default: str = "Global_") -> str:
     """The one cloud of this peer that ``cloud`` names (``docs/scenario-format.md`` §4.6)."""
     wanted = default if cloud is None else cloud
-    clouds = runtime.settings.clouds
-    if wanted in clouds:
-        return wanted
-    matches = [name for name in clouds if wanted in SCOPE_PREFIXES and name.startswith(wanted)]
-    if not matches:
-        raise peer_error("PEER_E_NO_CLOUD", f"this peer sees no cloud {wanted!r} (it has {', '.join(clouds)})")
-    if len(matches) > 1:
-        raise peer_error("PEER_E_CLOUD_NAME_AMBIGUOUS", f"{wanted!r} could be any of {', '.join(matches)}")
-    return matches[0]
+    return group_rules.cloud_name_unambiguous(wanted, group_rules.cloud_is_known(runtime.settings.clouds, wanted))
 
 
 # Creating and opening ------------------------------------------------------------------------
@@ -113,25 +73,25 @@ def create_group(
 ) -> str:
     """Create a group whose creator, first member and administrator is ``creator``, and open
     a handle to it. The group peer name is ``<authority of the new root key>.<classifier>``."""
-    creator_name = arguments.text(creator, "pwzCreatorPeerName")
-    chosen = arguments.text(classifier, "pwzClassifier", required=False) or ""
-    friendly = arguments.text(friendly_name, "pwzFriendlyName", required=False)
+    creator_name = arguments.argument_is_text(creator, "pwzCreatorPeerName")
+    chosen = arguments.argument_is_text(classifier, "pwzClassifier", required=False) or ""
+    friendly = arguments.argument_is_text(friendly_name, "pwzFriendlyName", required=False)
     if friendly:
         names.require_friendly_name(friendly)
-    remark = arguments.text(comment, "pwzComment", required=False) or ""
+    remark = arguments.argument_is_text(comment, "pwzComment", required=False) or ""
     names.require_friendly_name(remark)
-    wanted_cloud = arguments.text(cloud, "pwzCloud", required=False)
-    secret = arguments.text(password, "pwzGroupPassword", required=False, max_chars=arguments.MAX_PASSWORD_CHARS)
+    wanted_cloud = arguments.argument_is_text(cloud, "pwzCloud", required=False)
+    secret = arguments.argument_is_text(password, "pwzGroupPassword", required=False, max_chars=arguments.MAX_PASSWORD_CHARS)
     numbers = [
-        arguments.dword(value, parameter) for value, parameter in (
+        arguments.argument_is_dword(value, parameter) for value, parameter in (
             (flags, "dwFlags"), (member_data_lifetime, "ulMemberDataLifetime"),
             (presence_lifetime, "ulPresenceLifetime"), (authentication_schemes, "dwAuthenticationSchemes"),
         )
     ]
-    role = _role(password_role, "PEER_E_INVALID_GROUP_PROPERTIES")
+    role = arguments.argument_is_role(password_role, "groupPasswordRole", "PEER_E_INVALID_GROUP_PROPERTIES")
     names.require_classifier(chosen, "PEER_E_INVALID_CLASSIFIER")
     flag_bits, member_lifetime, presence, schemes = numbers
-    properties_in_range(flag_bits, member_lifetime, presence, schemes)
+    group_rules.properties_in_range(flag_bits, member_lifetime, presence, schemes)
     schemes |= GMC
     rules.password_settings_complete(schemes, bool(secret), role)
     rules.password_meets_policy(secret if schemes & PASSWORD else None, runtime.settings.password_min_length)
@@ -172,24 +132,22 @@ def create_group(
 
 def open_group(runtime: Runtime, identity: str | None, group_peer_name: str | None, cloud: str | None) -> str:
     """A new handle to a group the identity created or joined on this peer."""
-    peer_name = arguments.text(identity, "pwzIdentity")
-    group = arguments.text(group_peer_name, "pwzGroupPeerName")
-    wanted_cloud = arguments.text(cloud, "pwzCloud", required=False)
+    peer_name = arguments.argument_is_text(identity, "pwzIdentity")
+    group = arguments.argument_is_text(group_peer_name, "pwzGroupPeerName")
+    wanted_cloud = arguments.argument_is_text(cloud, "pwzCloud", required=False)
     replica = present(runtime, peer_name, group)
     return runtime.sessions.open((peer_name, group), resolve_cloud(runtime, wanted_cloud, replica.state.cloud))
 
 
 def present(runtime: Runtime, identity: str, group: str) -> ReplicaLog:
     """The identity's replica of the group on this peer (``PEER_E_NOT_FOUND``)."""
-    rules.identity_is_live(runtime.state, identity)
-    if group not in runtime.state.identities[identity].groups:
-        raise NotFound(f"{identity!r} has no group {group!r} on this peer")
+    group_rules.group_is_here(rules.identity_is_live(runtime.state, identity), group)
     return runtime.replica(identity, group)
 
 
 def groups(runtime: Runtime, identity: str | None) -> list[NamePair]:
     """The groups this identity has on this peer."""
-    peer_name = arguments.text(identity, "pwzIdentity")
+    peer_name = arguments.argument_is_text(identity, "pwzIdentity")
     record = rules.identity_is_live(runtime.state, peer_name)
     return [NamePair(group, runtime.replica(peer_name, group).state.friendly_name) for group in record.groups]
 
@@ -201,9 +159,8 @@ def connect(runtime: Runtime, handle: object, addresses: Sequence[str] | None) -
     ``addresses``, only the peers at those addresses are tried."""
     opened, _ = runtime.open(handle)
     if addresses is not None:
-        addresses = tuple(arguments.filled(a, "pAddresses") for a in addresses)
-        if not addresses:
-            raise InvalidArgument("pAddresses must name at least one address")
+        addresses = tuple(arguments.argument_is_filled(a, "pAddresses") for a in addresses)
+        arguments.list_names_one_at_least(addresses, "pAddresses", "address")
     before = events.status(runtime, opened.replica)
     now = runtime.clock()
     runtime.execute_group(opened.replica, lambda _: ([ReplicaConnected(now)], [], None))
@@ -222,8 +179,8 @@ def close_group(runtime: Runtime, handle: object) -> None:
 
 def delete_group(runtime: Runtime, identity: str | None, group_peer_name: str | None) -> None:
     """Delete the identity's replica of the group from this peer; its handles die with it."""
-    peer_name = arguments.text(identity, "pwzIdentity", required=False)
-    group = arguments.text(group_peer_name, "pwzGroupPeerName")
+    peer_name = arguments.argument_is_text(identity, "pwzIdentity", required=False)
+    group = arguments.argument_is_text(group_peer_name, "pwzGroupPeerName")
     if peer_name is None:
         peer_name = identities.default_identity(runtime)
     present(runtime, peer_name, group)
@@ -250,10 +207,8 @@ def connections(runtime: Runtime, handle: object, flags: object) -> list[Neighbo
     a neighbour (sync's); direct connections are not made, so asking for them alone gives
     none."""
     opened, _ = runtime.open(handle)
-    kinds = arguments.dword(flags, "dwFlags")
-    known = PeerConnectionFlags.PEER_CONNECTION_NEIGHBOR | PeerConnectionFlags.PEER_CONNECTION_DIRECT
-    if not kinds or kinds & ~int(known):
-        raise InvalidArgument("dwFlags must be PEER_CONNECTION_NEIGHBOR, PEER_CONNECTION_DIRECT or both")
+    kinds = arguments.argument_is_dword(flags, "dwFlags")
+    arguments.connection_flags_named(kinds)
     if not kinds & PeerConnectionFlags.PEER_CONNECTION_NEIGHBOR:
         return []
     return sorted(runtime.sessions.connections(opened.replica), key=str)
@@ -272,27 +227,24 @@ def set_group_properties(runtime: Runtime, handle: object, changes: dict[str, An
     verifier keeps the group's salt)."""
     opened, log = runtime.open(handle)
     given = {name: value for name, value in changes.items() if value is not UNSET}
-    allowed = {field.name for field in attrs.fields(GroupProperties)}
-    unknown = set(given) - allowed
-    if unknown:
-        raise InvalidArgument(f"not a group property: {', '.join(sorted(unknown))}")
+    arguments.property_names_known(given, [field.name for field in attrs.fields(GroupProperties)])
     current = rules.replica_is_ready(log.state)
     identity = opened.replica[0]
     rules.caller_is_creator(current, identity)
     secret = given.pop("password", None)
     if secret is not None:
-        secret = arguments.text(secret, "pwzGroupPassword", max_chars=arguments.MAX_PASSWORD_CHARS)
+        secret = arguments.argument_is_text(secret, "pwzGroupPassword", max_chars=arguments.MAX_PASSWORD_CHARS)
     if "password_role" in given:
-        given["password_role"] = _role(given["password_role"], "PEER_E_INVALID_GROUP_PROPERTIES")
+        given["password_role"] = arguments.argument_is_role(given["password_role"], "groupPasswordRole", "PEER_E_INVALID_GROUP_PROPERTIES")
     for name in ("friendly_name", "comment"):
         if name in given:
-            names.require_friendly_name(arguments.text(given[name], name), "PEER_E_INVALID_GROUP_PROPERTIES")
+            names.require_friendly_name(arguments.argument_is_text(given[name], name), "PEER_E_INVALID_GROUP_PROPERTIES")
     for name in ("flags", "member_data_lifetime", "presence_lifetime", "authentication_schemes"):
         if name in given:
-            given[name] = arguments.dword(given[name], name)
+            given[name] = arguments.argument_is_dword(given[name], name)
     wanted = attrs.evolve(current, **given)
     rules.fixed_properties_unchanged(current, wanted)
-    properties_in_range(wanted.flags, wanted.member_data_lifetime, wanted.presence_lifetime, wanted.authentication_schemes)
+    group_rules.properties_in_range(wanted.flags, wanted.member_data_lifetime, wanted.presence_lifetime, wanted.authentication_schemes)
     rules.password_settings_complete(
         wanted.authentication_schemes, bool(secret) or wanted.password is not None, wanted.password_role,
     )
@@ -322,13 +274,13 @@ def peer_time_to_universal(runtime: Runtime, handle: object, peer_time: datetime
     time of the member it first synchronizes with, and later syncs average it (the sync
     port's ``sync_peer_time``). This machine's clock stands in for UTC."""
     _, log = runtime.open(handle)
-    moment = arguments.moment(peer_time, "pftPeerTime")
+    moment = arguments.argument_is_time(peer_time, "pftPeerTime")
     rules.replica_is_ready(log.state)
     return moment - log.state.peer_time_offset
 
 
 def universal_to_peer_time(runtime: Runtime, handle: object, universal_time: datetime | None) -> datetime:
     _, log = runtime.open(handle)
-    moment = arguments.moment(universal_time, "pftUniversalTime")
+    moment = arguments.argument_is_time(universal_time, "pftUniversalTime")
     rules.replica_is_ready(log.state)
     return moment + log.state.peer_time_offset

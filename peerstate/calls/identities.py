@@ -26,7 +26,6 @@ from peerstate.domain.events import (
 )
 from peerstate.domain.group_events import IdentityRetired, ReplicaEvent
 from peerstate.domain.state import IdentityStoreState
-from peerstate.errors import InvalidArgument
 from peerstate.storage.logs import ReplicaLog
 from peerstate.sync import admission
 
@@ -37,13 +36,12 @@ def create_identity(
     """Make an identity and return its peer name ``<authority>.<classifier>``: with ``key``
     (Windows' ``hCryptProv``), else a new RSA-2048 pair. A friendly name left out is the peer
     name itself."""
-    chosen = arguments.text(classifier, "pwzClassifier", required=False) or ""
+    chosen = arguments.argument_is_text(classifier, "pwzClassifier", required=False) or ""
     names.require_classifier(chosen, "E_INVALIDARG")
-    friendly = arguments.text(friendly_name, "pwzFriendlyName", required=False)
+    friendly = arguments.argument_is_text(friendly_name, "pwzFriendlyName", required=False)
     if friendly:
         names.require_friendly_name(friendly)
-    if key is not None and not isinstance(key, rsa.RSAPrivateKey):
-        raise InvalidArgument(f"key must be an RSA private key, not {type(key).__name__}")
+    arguments.argument_is_rsa_key(key)
     return _new_identity(runtime, chosen, friendly or None, key, "created")
 
 
@@ -70,7 +68,7 @@ def _new_identity(
 def delete_identity(runtime: Runtime, identity: str | None) -> None:
     """Delete the identity from this peer; it stays a tombstone in the log, and every group
     replica here that can write is told, with a statement the identity signs."""
-    peer_name = arguments.text(identity, "pwzIdentity")
+    peer_name = arguments.argument_is_text(identity, "pwzIdentity")
     record = rules.identity_is_live(runtime.state, peer_name)
     rules.identity_has_no_groups(peer_name, record.groups)
     _retire(runtime, peer_name, lambda now: [IdentityDeleted(peer_name, now)])
@@ -105,15 +103,15 @@ def _retire(runtime: Runtime, peer_name: str, deleted: Callable[[datetime], list
 
 
 def friendly_name(runtime: Runtime, identity: str | None) -> str:
-    peer_name = arguments.text(identity, "pwzIdentity")
+    peer_name = arguments.argument_is_text(identity, "pwzIdentity")
     return rules.identity_is_live(runtime.state, peer_name).friendly_name
 
 
 def set_friendly_name(runtime: Runtime, identity: str | None, friendly_name: str | None) -> None:
     """Rename the identity; None or "" restores the default, the peer name itself. The IDC
     carries the friendly name, so it is signed anew: this needs the private key."""
-    peer_name = arguments.text(identity, "pwzIdentity")
-    friendly = arguments.text(friendly_name, "pwzFriendlyName", required=False)
+    peer_name = arguments.argument_is_text(identity, "pwzIdentity")
+    friendly = arguments.argument_is_text(friendly_name, "pwzFriendlyName", required=False)
     if friendly:
         names.require_friendly_name(friendly)
 
@@ -137,7 +135,7 @@ def default_identity(runtime: Runtime) -> str:
 
 def identity_xml(runtime: Runtime, identity: str | None) -> str:
     """The public ``PEERIDENTITYINFO`` document (the IDC); None means the default identity."""
-    peer_name = arguments.text(identity, "pwzIdentity", required=False)
+    peer_name = arguments.argument_is_text(identity, "pwzIdentity", required=False)
     if peer_name is None:
         peer_name = default_identity(runtime)
     record = rules.identity_is_live(runtime.state, peer_name)
@@ -147,7 +145,7 @@ def identity_xml(runtime: Runtime, identity: str | None) -> str:
 def export_identity(runtime: Runtime, identity: str | None, password: str | None) -> str:
     """The ``PEERIDENTITYEXPORT`` document: the key and IDC in a PFX encrypted under
     ``password``. The export itself is recorded (never the password)."""
-    peer_name = arguments.text(identity, "pwzIdentity")
+    peer_name = arguments.argument_is_text(identity, "pwzIdentity")
     secret = arguments.password(password, "pwzPassword")
 
     def decide(state: IdentityStoreState) -> Decision[str]:
@@ -160,17 +158,11 @@ def export_identity(runtime: Runtime, identity: str | None, password: str | None
 
 def import_identity(runtime: Runtime, export_xml: str | None, password: str | None) -> str:
     """Import an export; the text must be exactly what ``export_identity`` returned."""
-    document = arguments.text(export_xml, "pwzImportXML")
+    document = arguments.argument_is_text(export_xml, "pwzImportXML")
     secret = arguments.password(password, "pwzPassword")
-    try:
-        peer_name, pfx = formats.read_identity_export_xml(document)
-        key, certificate_der = crypto.import_pkcs12(pfx, secret)
-        certificate = crypto.read_identity_certificate(certificate_der)
-    except (formats.MalformedDocument, crypto.CryptoFailure) as error:
-        raise InvalidArgument(f"pwzImportXML is not a valid identity export: {error}") from None
+    peer_name, key, certificate_der, certificate = arguments.identity_export_opens(document, secret)
     parsed = names.parse_peer_name(peer_name, "E_INVALIDARG")
-    if certificate.peer_name != peer_name or parsed.authority != names.authority_of(certificate.public_key):
-        raise InvalidArgument("pwzImportXML names a peer that its certificate and key do not belong to")
+    arguments.identity_export_is_its_own(peer_name, parsed.authority, certificate)
 
     def decide(state: IdentityStoreState) -> Decision[str]:
         rules.identity_is_new(state, peer_name)
@@ -192,12 +184,11 @@ def create_peer_name(runtime: Runtime, identity: str | None, classifier: str | N
     """A peer name for the identity's authority and ``classifier``, without a new identity.
     No identity gives the unsecured name ``0.<classifier>``; no classifier gives the
     identity's own name."""
-    peer_name = arguments.text(identity, "pwzIdentity", required=False)
-    chosen = arguments.text(classifier, "pwzClassifier", required=False)
+    peer_name = arguments.argument_is_text(identity, "pwzIdentity", required=False)
+    chosen = arguments.argument_is_text(classifier, "pwzClassifier", required=False)
     if peer_name is None:
-        if not chosen:
-            raise InvalidArgument("an unsecured peer name needs pwzClassifier")
-        return f"{names.UNSECURED_AUTHORITY}.{names.require_classifier(chosen, 'E_INVALIDARG')}"
+        unsecured = arguments.unsecured_name_has_classifier(chosen)
+        return f"{names.UNSECURED_AUTHORITY}.{names.require_classifier(unsecured, 'E_INVALIDARG')}"
     rules.identity_is_here(runtime.state, peer_name, "E_INVALIDARG")
     if chosen is None:
         return peer_name

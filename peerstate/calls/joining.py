@@ -19,7 +19,6 @@ from peerstate.domain import rules
 from peerstate.domain.events import GroupAttached
 from peerstate.domain.group_events import CredentialTaken, EnvelopeAccepted, PasswordTicket, ReplicaJoined
 from peerstate.domain.state import IdentityRecord
-from peerstate.errors import InvalidArgument
 from peerstate.storage.logs import ReplicaLog
 
 _Offer = TypeVar("_Offer", invitations.PasswordInvitation, invitations.CredentialInvitation)
@@ -93,12 +92,10 @@ def _invited(
     """What both joins read first: the invitation, of the kind the call takes (``E_INVALIDARG``
     for the other kind), and the joining identity, which must be one of this peer's (NULL:
     the default identity)."""
-    peer_name = arguments.text(identity, "pwzIdentity", required=False)
-    text = arguments.text(invitation, "pwzInvitation")
-    wanted_cloud = arguments.text(cloud, "pwzCloud", required=False)
-    offer = invitations.read_invitation(text)
-    if not isinstance(offer, kind):
-        raise InvalidArgument(f"pwzInvitation is not a {kind.__name__}: the other join takes it")
+    peer_name = arguments.argument_is_text(identity, "pwzIdentity", required=False)
+    text = arguments.argument_is_text(invitation, "pwzInvitation")
+    wanted_cloud = arguments.argument_is_text(cloud, "pwzCloud", required=False)
+    offer = arguments.invitation_is_of_kind(invitations.read_invitation(text), kind)
     if peer_name is None:
         peer_name = identities.default_identity(runtime)
     names.parse_peer_name(peer_name, "PEER_E_INVALID_PEER_NAME")

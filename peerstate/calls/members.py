@@ -8,7 +8,6 @@ from peerstate.calls import arguments, envelopes, events
 from peerstate.calls.runtime import Runtime
 from peerstate.constants import PeerMemberFlags
 from peerstate.domain.group_events import Credential
-from peerstate.errors import InvalidArgument
 
 
 @attrs.frozen
@@ -32,10 +31,9 @@ def members(runtime: Runtime, handle: object, flags: object, identity: str | Non
     expired; this one while it listens); with ``identity``, that member only. Identities the
     group log says were deleted are no longer listed."""
     opened, log = runtime.open(handle)
-    bits = arguments.dword(flags, "dwFlags")
-    if bits & ~int(PeerMemberFlags.PEER_MEMBER_PRESENT):
-        raise InvalidArgument(f"dwFlags {bits:#x} is neither 0 nor PEER_MEMBER_PRESENT")
-    wanted = arguments.text(identity, "pwzIdentity", required=False)
+    bits = arguments.argument_is_dword(flags, "dwFlags")
+    arguments.flags_zero_or(bits, "dwFlags", PeerMemberFlags.PEER_MEMBER_PRESENT)
+    wanted = arguments.argument_is_text(identity, "pwzIdentity", required=False)
     own = opened.replica[0]
     group = log.state.group
     now = runtime.clock()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 from uuid import UUID
 
 import attrs
@@ -24,33 +24,19 @@ import attrs
 from peerstate.calls import arguments, envelopes, events
 from peerstate.calls.runtime import GroupDecision, Runtime
 from peerstate.calls.sessions import GroupHandle
-from peerstate.constants import PeerRecordFlags
 from peerstate.documents import record_attributes, record_search
 from peerstate.domain import record_rules, rules
 from peerstate.domain.group_events import Credential, EnvelopeAccepted, Record, RecordPublished
 from peerstate.domain.records import DELETED, MAX_RECORD_SIZE, LiveRecords, RecordVersion, creator_tag
-from peerstate.errors import InvalidArgument, peer_error
 from peerstate.storage.logs import ReplicaLog
-
-SETTABLE_FLAGS: Final = int(PeerRecordFlags.PEER_RECORD_FLAG_AUTOREFRESH)
-
-
-def _data(value: object) -> bytes:
-    if value is None:
-        return b""
-    if not isinstance(value, bytes):
-        raise InvalidArgument(f"data must be bytes, not {type(value).__name__}")
-    return value
 
 
 def _flags(value: object) -> int:
     """``dwFlags`` of a record: only ``PEER_RECORD_FLAG_AUTOREFRESH`` is the caller's to set
     (``PEER_E_INVALID_RECORD`` for the infrastructure's DELETED, ``E_INVALIDARG`` for the rest)."""
-    bits = arguments.dword(value, "dwFlags")
-    if bits & DELETED:
-        raise peer_error("PEER_E_INVALID_RECORD", "PEER_RECORD_FLAG_DELETED is set by PeerGroupDeleteRecord, never by the caller")
-    if bits & ~SETTABLE_FLAGS:
-        raise InvalidArgument(f"dwFlags {bits:#x} has bits no PEER_RECORD_FLAGS names")
+    bits = arguments.argument_is_dword(value, "dwFlags")
+    arguments.record_flags_not_deleted(bits)
+    arguments.record_flags_known(bits)
     return bits
 
 
@@ -68,12 +54,12 @@ class Draft:
 def draft(record_type: object, flags: object, expiration: object, attributes: object, data: object) -> Draft:
     """The caller's fields, each checked: attributes against their schema, the whole within
     the size limit."""
-    kind = arguments.guid(record_type, "type")
+    kind = arguments.argument_is_guid(record_type, "type")
     bits = _flags(flags)
-    until = arguments.moment(expiration, "ftExpiration")
-    text = arguments.text(attributes, "pwzAttributes", required=False, max_chars=MAX_RECORD_SIZE) or ""
+    until = arguments.argument_is_time(expiration, "ftExpiration")
+    text = arguments.argument_is_text(attributes, "pwzAttributes", required=False, max_chars=MAX_RECORD_SIZE) or ""
     record_attributes.read_attributes(text)
-    payload = _data(data)
+    payload = arguments.argument_is_bytes(data, "data")
     record_rules.record_fits(text, payload)
     return Draft(kind, bits, until, text, payload)
 
@@ -162,7 +148,7 @@ def update_record(
     """Replace a record's attributes, data and expiration (which may only move later), as
     its creator; its type and flags are named unchanged."""
     runtime.open(handle)
-    wanted = arguments.guid(record_id, "id")
+    wanted = arguments.argument_is_guid(record_id, "id")
     fields = draft(record_type, flags, expiration, attributes, data)
     opened, log, live = _ready_records(runtime, handle)
     caller, credential, now = _writer(runtime, opened, log)
@@ -180,7 +166,7 @@ def delete_record(runtime: Runtime, handle: object, record_id: object) -> None:
     """Mark a record deleted, as its creator or an administrator: a tombstone without data
     that every replica keeps until the record would have expired."""
     runtime.open(handle)
-    wanted = arguments.guid(record_id, "pRecordId")
+    wanted = arguments.argument_is_guid(record_id, "pRecordId")
     opened, log, live = _ready_records(runtime, handle)
     caller, credential, now = _writer(runtime, opened, log)
     held = record_rules.record_is_live(live, wanted)
@@ -202,7 +188,7 @@ def next_version(held: RecordVersion, author: str, now: datetime, **changes: Any
 
 def get_record(runtime: Runtime, handle: object, record_id: object) -> RecordVersion:
     runtime.open(handle)
-    wanted = arguments.guid(record_id, "pRecordId")
+    wanted = arguments.argument_is_guid(record_id, "pRecordId")
     _, _, live = _ready_records(runtime, handle)
     return record_rules.record_is_live(live, wanted)
 
@@ -210,7 +196,7 @@ def get_record(runtime: Runtime, handle: object, record_id: object) -> RecordVer
 def records(runtime: Runtime, handle: object, record_type: object) -> list[RecordVersion]:
     """The records shown now, of ``record_type`` (None: of every type)."""
     runtime.open(handle)
-    kind = None if record_type is None else arguments.guid(record_type, "pRecordType")
+    kind = None if record_type is None else arguments.argument_is_guid(record_type, "pRecordType")
     _, _, live = _ready_records(runtime, handle)
     return _in_order(held for held in live.values() if kind is None or held.record.type == kind)
 
@@ -219,7 +205,7 @@ def search_records(runtime: Runtime, handle: object, criteria: object) -> list[R
     """The records shown now whose attributes (their own and the built-in ones) match the
     ``<peersearch>`` query."""
     runtime.open(handle)
-    query = record_search.read_search(arguments.text(criteria, "pwzCriteria"))
+    query = record_search.read_search(arguments.argument_is_text(criteria, "pwzCriteria"))
     _, _, live = _ready_records(runtime, handle)
     return _in_order(
         held for held in live.values()

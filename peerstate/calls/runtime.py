@@ -34,7 +34,7 @@ from peerstate.crypto.key_ring import KeyRing
 from peerstate.domain.events import IdentityEvent, KeyStoreProtected
 from peerstate.domain.group_events import ReplicaEvent
 from peerstate.domain.state import IdentityRecord, IdentityStoreState
-from peerstate.errors import InvalidArgument, peer_error
+from peerstate.registry import Refusal, rule
 from peerstate.storage.logs import ReplicaLog
 from peerstate.storage.peer_store import PeerStore, WriteConflict
 
@@ -47,6 +47,32 @@ _Params = ParamSpec("_Params")
 Decision = tuple[list[IdentityEvent], _Result]
 GroupDecision = tuple[list[ReplicaEvent], list[IdentityEvent], _Result]
 SpreadDecision = tuple[dict[ReplicaKey, list[ReplicaEvent]], list[IdentityEvent], _Result]
+
+
+@rule("E_UNEXPECTED")
+def save_attempts_remain(attempt: int) -> None:
+    """A call lost to other writers of the store is made again at most
+    ``MAX_SAVE_ATTEMPTS`` times in all (``E_UNEXPECTED``)."""
+    if attempt >= MAX_SAVE_ATTEMPTS:
+        raise Refusal("the log kept changing under this call; try again")
+
+
+@rule("PEER_E_NOT_INITIALIZED")
+def peer_is_open(closed: bool) -> None:
+    """A call is made on a peer this process has not closed (``PEER_E_NOT_INITIALIZED``)."""
+    if closed:
+        raise Refusal("this peer was closed")
+
+
+@rule("E_INVALIDARG")
+def store_holds_no_clear_keys(state: IdentityStoreState) -> None:
+    """A store created without a passphrase takes one only while it holds no identity, whose
+    key would stay in the clear (``E_INVALIDARG``)."""
+    if state.identities:
+        raise Refusal(
+            "this store was created without a passphrase and already holds keys in the clear; "
+            "export its identities and import them into a store opened with a passphrase"
+        )
 
 
 class _Stale(Exception):
@@ -144,7 +170,10 @@ class Runtime:
                 return call()  # a call inside a call: the outer one retries
             self._calling = True
             try:
-                for _ in range(MAX_SAVE_ATTEMPTS):
+                attempt = 0
+                while True:
+                    save_attempts_remain(attempt)
+                    attempt += 1
                     with contextlib.ExitStack() as turn:
                         self._turn = turn
                         if self._contended:
@@ -159,15 +188,13 @@ class Runtime:
             finally:
                 self._calling = False
                 self._turn = None
-        raise peer_error("E_UNEXPECTED", "the log kept changing under this call; try again")
 
     # What calls read -------------------------------------------------------------------------
 
     @property
     def state(self) -> IdentityStoreState:
         """The identities of this peer, as its store holds them."""
-        if self._closed:
-            raise peer_error("PEER_E_NOT_INITIALIZED", "this peer was closed")
+        peer_is_open(self._closed)
         return self._log.state
 
     def replica(self, identity: str, group: str) -> ReplicaLog:
@@ -180,8 +207,7 @@ class Runtime:
 
     def open(self, handle: object) -> tuple[GroupHandle, ReplicaLog]:
         """The open handle and its replica (``PEER_E_INVALID_GROUP`` for anything else)."""
-        if self._closed:
-            raise peer_error("PEER_E_NOT_INITIALIZED", "this peer was closed")
+        peer_is_open(self._closed)
         opened = self.sessions.handle(handle)
         return opened, self.replica(*opened.replica)
 
@@ -209,11 +235,7 @@ class Runtime:
             return
         if passphrase is None:
             return
-        if self._log.state.identities:
-            raise InvalidArgument(
-                "this store was created without a passphrase and already holds keys in the clear; "
-                "export its identities and import them into a store opened with a passphrase"
-            )
+        store_holds_no_clear_keys(self._log.state)
         parameters = crypto.new_kdf_parameters()
         kek = crypto.derive_key_encryption_key(passphrase, parameters)
         self.execute(lambda state: ([KeyStoreProtected(

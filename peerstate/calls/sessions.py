@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from uuid import UUID
 
 import attrs
@@ -21,9 +21,9 @@ from peerstate.constants import (
     PeerMemberChangeType,
     PeerRecordChangeType,
 )
-from peerstate.calls.arguments import shown
+from peerstate.calls.arguments import list_names_one_at_least, shown
 from peerstate.calls.record_watch import RecordWatch
-from peerstate.errors import InvalidArgument, InvalidGroup
+from peerstate.registry import Refusal, rule
 from peerstate.sync.port import Neighbor, ReplicaKey
 
 @attrs.frozen
@@ -71,6 +71,26 @@ class Registration:
     queue: deque[GroupEvent] = attrs.field(factory=deque)
 
 
+@rule("PEER_E_INVALID_GROUP")
+def handle_is_open(handles: Mapping[str, GroupHandle], handle: object) -> GroupHandle:
+    """A group handle a call names is open in this peer process: not closed, not of a
+    deleted replica, not kept from another process (``PEER_E_INVALID_GROUP``); the handle's
+    state."""
+    found = handles.get(handle) if isinstance(handle, str) else None
+    if found is None:
+        raise Refusal(f"{shown(handle)} is not an open group handle of this peer process")
+    return found
+
+
+@rule("E_INVALIDARG")
+def registration_is_open(registrations: Mapping[str, Registration], name: object) -> Registration:
+    """An event registration a call names is open in this peer process (``E_INVALIDARG``)."""
+    found = registrations.get(name) if isinstance(name, str) else None
+    if found is None:
+        raise Refusal(f"{shown(name)} is not an event registration of this peer process")
+    return found
+
+
 class Sessions:
     """One process's handles, registrations and connections."""
 
@@ -95,10 +115,7 @@ class Sessions:
 
     def handle(self, handle: object) -> GroupHandle:
         """The open handle, or ``PEER_E_INVALID_GROUP`` for anything else."""
-        found = self._handles.get(handle) if isinstance(handle, str) else None
-        if found is None:
-            raise InvalidGroup(f"{shown(handle)} is not an open group handle of this peer process")
-        return found
+        return handle_is_open(self._handles, handle)
 
     def close(self, handle: str) -> bool:
         """Close the handle and its registrations; True when it was the replica's last."""
@@ -147,17 +164,14 @@ class Sessions:
 
     def register(self, handle: str, interests: Iterable[Interest]) -> str:
         wanted = frozenset(interests)
-        if not wanted:
-            raise InvalidArgument("pEventRegistrations must name at least one event type")
+        list_names_one_at_least(wanted, "pEventRegistrations", "event type")
         name = self._name("HPEEREVENT")
         self._registrations[name] = Registration(handle, wanted)
         return name
 
     def registration(self, name: object) -> Registration:
-        found = self._registrations.get(name) if isinstance(name, str) else None
-        if found is None:
-            raise InvalidArgument(f"{shown(name)} is not an event registration of this peer process")
-        return found
+        """The registration, or ``E_INVALIDARG`` for anything else."""
+        return registration_is_open(self._registrations, name)
 
     def unregister(self, name: object) -> None:
         registration = self.registration(name)

@@ -139,7 +139,7 @@ def PeerGroupRegisterEvent(
             raise InvalidArgument(f"{event_type!r} is not a PEER_GROUP_EVENT_TYPE")
         filtered = event_type in (PeerGroupEventType.PEER_GROUP_EVENT_RECORD_CHANGED, PeerGroupEventType.PEER_GROUP_EVENT_INCOMING_DATA)
         record_type = registration.get("pType")
-        interests.append(Interest(event_type, arguments.guid(record_type, "pType") if filtered and record_type is not None else None))
+        interests.append(Interest(event_type, arguments.argument_is_guid(record_type, "pType") if filtered and record_type is not None else None))
     return peer.register_event(hGroup, interests)
 
 
