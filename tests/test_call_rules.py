@@ -1,10 +1,11 @@
-"""Every rule of the calls broken alone, by a call: the refusal is the rule's, under its
-name and its HRESULT, and nothing changed (the store's head, the identities, their groups,
-the group's state).
+"""Every rule of the calls and of ``winapi`` broken alone, by a call: the refusal is the
+rule's, under its name and its HRESULT, and nothing changed (the store's head, the
+identities, their groups, the group's state).
 
-The rules are those of ``calls/arguments.py``, ``calls/sessions.py``, ``calls/runtime.py``
-and the calls' topics in ``domain/`` (``group_rules``, ``membership_rules``,
-``database_rules``); a test holds the table below to every rule they register.
+The rules are those of ``calls/arguments.py``, ``calls/sessions.py``, ``calls/runtime.py``,
+``winapi/arguments.py`` and the calls' topics in ``domain/`` (``group_rules``,
+``membership_rules``, ``database_rules``); a test holds the table below to every rule they
+register.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from uuid import UUID
 import attrs
 import pytest
 
-from peerstate import Peer, PeerError, PeerSettings, PeerStore, crypto, open_store, views
+from peerstate import Peer, PeerError, PeerSettings, PeerStore, crypto, open_store, views, winapi
 from peerstate.calls import runtime
 from peerstate.calls.credentials import CredentialRequest
 from peerstate.crypto import credentials
@@ -26,6 +27,7 @@ from peerstate.documents import configs, database_files
 from peerstate.names import ROLE_MEMBER
 from peerstate.peer import sync_port
 from peerstate.registry import RULES
+from peerstate.winapi import WinResult
 
 from tests.conftest import T0
 
@@ -124,6 +126,14 @@ def _closed(w: World) -> Callable[[], object]:
     return lambda: w.peer.identities()
 
 
+def _record(**fields: object) -> dict[str, object]:
+    return {"type": KIND, "ftExpiration": T0 + timedelta(hours=1), **fields}
+
+
+def _issue(w: World, info: object) -> WinResult:
+    return winapi.PeerGroupIssueCredentials(w.peer, hGroup=w.handle, pwzSubjectIdentity=w.bob, pCredentialInfo=info)
+
+
 Prepare = Callable[[World], Callable[[], object]]
 """Makes what a case needs, then gives the call that breaks the rule."""
 
@@ -144,6 +154,9 @@ CASES: Final[list[tuple[str, str, str, Prepare]]] = [
      lambda w: lambda: w.peer.create_identity("carol", key="key")),  # type: ignore[arg-type]
     ("argument_is_list", "E_INVALIDARG", "roles as one string",
      lambda w: (lambda xml: lambda: w.peer.create_invitation(w.handle, xml, roles="PEER_GROUP_ROLE_MEMBER"))(w.bob_xml())),
+    ("argument_is_list", "E_INVALIDARG", "winapi: pRoles not a list", lambda w: lambda: _issue(w, {"pRoles": "member"})),
+    ("argument_is_list", "E_INVALIDARG", "winapi: pEventRegistrations not a list",
+     lambda w: lambda: winapi.PeerGroupRegisterEvent(w.peer, hGroup=w.handle, pEventRegistrations="all")),
     ("list_names_one_at_least", "E_INVALIDARG", "no role",
      lambda w: (lambda xml: lambda: w.peer.create_invitation(w.handle, xml, roles=[]))(w.bob_xml())),
     ("list_names_one_at_least", "E_INVALIDARG", "no address", lambda w: lambda: w.peer.connect(w.handle, [])),
@@ -216,9 +229,32 @@ CASES: Final[list[tuple[str, str, str, Prepare]]] = [
     ("database_signed_by_exporter", "PEER_E_INVALID_DATABASE", "a file its exporter did not sign",
      lambda w: (lambda path: lambda: w.peer.import_database(w.handle, str(path)))(_rewritten(
          w.exported(), lambda s: attrs.evolve(s, signature=b"forged")))),
+    # winapi/arguments.py
+    ("structure_given", "E_INVALIDARG", "no PEER_GROUP_PROPERTIES", lambda w: lambda: winapi.PeerGroupCreate(w.peer)),
+    ("structure_given", "E_INVALIDARG", "a field PEER_RECORD does not have",
+     lambda w: lambda: winapi.PeerGroupAddRecord(w.peer, hGroup=w.handle, pRecord=_record(colour="red"))),
+    ("credential_info_is_structure", "E_INVALIDARG", "a field PEER_CREDENTIAL_INFO does not have",
+     lambda w: lambda: _issue(w, {"colour": "red"})),
+    ("reserved_field_is_zero", "E_INVALIDARG", "PEER_CREDENTIAL_INFO.dwFlags set",
+     lambda w: lambda: _issue(w, {"dwFlags": 1, "pRoles": []})),
+    ("public_key_is_text", "E_INVALIDARG", "a public key that is a number",
+     lambda w: lambda: _issue(w, {"pRoles": [], "pPublicKey": 5})),
+    ("text_is_base64", "E_INVALIDARG", "a public key that is not base64",
+     lambda w: lambda: _issue(w, {"pRoles": [], "pPublicKey": "not base64!"})),
+    ("text_is_base64", "E_INVALIDARG", "record data that is not base64",
+     lambda w: lambda: winapi.PeerGroupAddRecord(w.peer, hGroup=w.handle, pRecord=_record(data="@@@@"))),
+    ("record_data_is_text", "E_INVALIDARG", "record data that is a number",
+     lambda w: lambda: winapi.PeerGroupAddRecord(w.peer, hGroup=w.handle, pRecord=_record(data=5))),
+    ("group_peer_name_not_given", "E_INVALIDARG", "a group peer name given to PeerGroupCreate",
+     lambda w: lambda: winapi.PeerGroupCreate(w.peer, pProperties={"pwzCreatorPeerName": w.alice, "pwzGroupPeerName": w.group})),
+    ("addresses_are_peer_addresses", "E_INVALIDARG", "an address that is not a PEER_ADDRESS",
+     lambda w: lambda: winapi.PeerGroupConnectByAddress(w.peer, hGroup=w.handle, pAddresses=[{"ip": "::1"}])),
+    ("event_registration_well_formed", "E_INVALIDARG", "an event type that is a number",
+     lambda w: lambda: winapi.PeerGroupRegisterEvent(w.peer, hGroup=w.handle, pEventRegistrations=[{"eventType": 2}])),
+    ("key_provider_absent", "ERROR_INVALID_HANDLE", "a key provider", lambda w: lambda: winapi.PeerIdentityCreate(w.peer, hCryptProv=7)),
 ]
 MODULES: Final = frozenset({
-    "peerstate.calls.arguments", "peerstate.calls.sessions", "peerstate.calls.runtime",
+    "peerstate.calls.arguments", "peerstate.calls.sessions", "peerstate.calls.runtime", "peerstate.winapi.arguments",
     "peerstate.domain.group_rules", "peerstate.domain.membership_rules", "peerstate.domain.database_rules",
 })
 
@@ -235,12 +271,13 @@ def test_a_call_that_breaks_one_rule_is_refused_under_its_name_and_changes_nothi
         refused: tuple[str | None, str] = (error.rule, error.name)
         message = error.message
     else:
-        raise AssertionError(f"not refused: {result!r}")
+        assert isinstance(result, WinResult), f"not refused: {result!r}"
+        refused, message = (result.rule, result.hresult.name), result.message
     assert refused == (rule, code), message
     assert RULES[rule].module in MODULES and code in RULES[rule].codes
     assert world.snapshot() == before
 
 
-def test_every_rule_of_the_calls_is_broken_above() -> None:
+def test_every_rule_of_the_calls_and_of_winapi_is_broken_above() -> None:
     registered = {name for name, entry in RULES.items() if entry.module in MODULES}
     assert registered == {case[0] for case in CASES}

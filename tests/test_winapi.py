@@ -24,6 +24,7 @@ def test_a_key_provider_handle_is_not_a_handle_here(peer: Peer, store: PeerStore
     head = store.head()
     result = winapi.FUNCTIONS["PeerIdentityCreate"](peer, hCryptProv=7)
     assert result.hresult.name == "ERROR_INVALID_HANDLE" and peer.identities() == []
+    assert result.rule == "key_provider_absent"
     assert store.head() == head
 
 

@@ -3,22 +3,21 @@ credentials, the members and their credentials, group configurations."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 from uuid import UUID
 
+from peerstate.calls import arguments
 from peerstate.calls.credentials import CredentialRequest
 from peerstate.calls.members import MemberView
 from peerstate.constants import PeerGroupAuthenticationScheme, PeerMemberFlags
 from peerstate.documents import cards
 from peerstate.documents.invitations import CredentialInvitation
-from peerstate.errors import InvalidArgument
 from peerstate.names import ROLE_ADMIN
 from peerstate.peer import check_handle, Peer
 from peerstate.sync.port import Neighbor
+from peerstate.winapi.arguments import credential_info_is_structure, public_key_is_text, reserved_field_is_zero, text_is_base64
 from peerstate.winapi.registry import p2p
 
 
@@ -78,25 +77,16 @@ def _public_key_in(value: object) -> bytes:
     """``pPublicKey``: base64 of a DER SubjectPublicKeyInfo, or an identity's XML in its place."""
     if isinstance(value, str) and value.lstrip().startswith("<"):
         return cards.identity_card(value, "pPublicKey").public_key
-    if not isinstance(value, str):
-        raise InvalidArgument("pCredentialInfo.pPublicKey is required: base64 of a public key, or an identity's XML")
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidArgument("pCredentialInfo.pPublicKey is not base64") from None
+    return text_is_base64(public_key_is_text(value), "pCredentialInfo.pPublicKey")
 
 
 def _credential_request(info: object) -> CredentialRequest | None:
     """A ``PEER_CREDENTIAL_INFO``; its issuer fields are read and ignored, as the page says."""
     if info is None:
         return None
-    if not isinstance(info, Mapping) or not set(info) <= _CREDENTIAL_INFO_FIELDS:
-        raise InvalidArgument(f"pCredentialInfo must be a PEER_CREDENTIAL_INFO with fields of {sorted(_CREDENTIAL_INFO_FIELDS)}")
-    if info.get("dwFlags", 0) != 0:
-        raise InvalidArgument("PEER_CREDENTIAL_INFO.dwFlags is reserved: it must be 0")
-    roles = info.get("pRoles")
-    if not isinstance(roles, list):
-        raise InvalidArgument("pCredentialInfo.pRoles must be a list of roles")
+    info = credential_info_is_structure(info, _CREDENTIAL_INFO_FIELDS)
+    reserved_field_is_zero(info.get("dwFlags", 0), "PEER_CREDENTIAL_INFO.dwFlags")
+    roles: Sequence[Any] = arguments.argument_is_list(info.get("pRoles"), "pCredentialInfo.pRoles", "roles")  # each one checked by issue_credentials
     return CredentialRequest(
         _public_key_in(info.get("pPublicKey")), tuple(roles), info.get("pwzFriendlyName"),
         info.get("ftValidityStart"), info.get("ftValidityEnd"),

@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from peerstate.calls import arguments
-from peerstate.calls.sessions import GroupEvent, Interest
+from peerstate.calls.sessions import GroupEvent
 from peerstate.constants import (
     PeerConnectionFlags,
     PeerGroupAuthenticationScheme,
@@ -17,8 +17,14 @@ from peerstate.constants import (
     PeerGroupPropertyFlags,
     PeerGroupStatus,
 )
-from peerstate.errors import by_name, InvalidArgument, S_OK
+from peerstate.errors import by_name, S_OK
 from peerstate.peer import check_handle, Peer
+from peerstate.winapi.arguments import (
+    addresses_are_peer_addresses,
+    event_registration_well_formed,
+    group_peer_name_not_given,
+    structure_given,
+)
 from peerstate.winapi.registry import Coded, p2p
 
 
@@ -36,19 +42,14 @@ _PROPERTY_FIELDS: Final = MappingProxyType({
 def _properties_in(pProperties: object) -> dict[str, Any]:
     """The fields given in a ``PEER_GROUP_PROPERTIES``, by ``Peer``'s keyword names; a field
     given as NULL counts as not given."""
-    if not isinstance(pProperties, Mapping):
-        raise InvalidArgument("pProperties is required: a PEER_GROUP_PROPERTIES")
-    unknown = [field for field in pProperties if field not in _PROPERTY_FIELDS]
-    if unknown:
-        raise InvalidArgument(f"PEER_GROUP_PROPERTIES has no field {', '.join(unknown)}")
-    return {_PROPERTY_FIELDS[field]: value for field, value in pProperties.items() if value is not None}
+    given = structure_given(pProperties, "pProperties", "PEER_GROUP_PROPERTIES", _PROPERTY_FIELDS)
+    return {_PROPERTY_FIELDS[field]: value for field, value in given.items() if value is not None}
 
 
 @p2p("phGroup")
 def PeerGroupCreate(peer: Peer, pProperties: Mapping[str, Any] | None = None) -> str:
     given = _properties_in(pProperties)
-    if "group_peer_name" in given:
-        raise InvalidArgument("pwzGroupPeerName must not be set: PeerGroupCreate makes the group peer name")
+    group_peer_name_not_given(given)
     return peer.create_group(given.pop("creator_peer_name", None), **given)
 
 
@@ -77,9 +78,7 @@ def PeerGroupConnect(peer: Peer, hGroup: str | None = None) -> None:
 def PeerGroupConnectByAddress(peer: Peer, hGroup: str | None = None, pAddresses: list[Any] | None = None) -> None:
     """A ``PEER_ADDRESS`` is ``{"sin6": address}``; a simulated machine's address is its peer name."""
     check_handle(peer, hGroup)
-    if not isinstance(pAddresses, list) or not all(isinstance(a, Mapping) and set(a) == {"sin6"} for a in pAddresses):
-        raise InvalidArgument('pAddresses must be a list of PEER_ADDRESS, each {"sin6": address}')
-    peer.connect(hGroup, [address["sin6"] for address in pAddresses])
+    peer.connect(hGroup, addresses_are_peer_addresses(pAddresses))
 
 
 @p2p()
@@ -128,19 +127,8 @@ def PeerGroupRegisterEvent(
     peer: Peer, hGroup: str | None = None, pEventRegistrations: list[Any] | None = None, hEvent: Any = None,
 ) -> str:
     check_handle(peer, hGroup)
-    if not isinstance(pEventRegistrations, list):
-        raise InvalidArgument("pEventRegistrations must be a list of PEER_GROUP_EVENT_REGISTRATION")
-    interests = []
-    for registration in pEventRegistrations:
-        if not isinstance(registration, Mapping) or not set(registration) <= {"eventType", "pType"}:
-            raise InvalidArgument('each registration is {"eventType": ..., "pType": ...}')
-        event_type = registration.get("eventType")
-        if not isinstance(event_type, PeerGroupEventType):
-            raise InvalidArgument(f"{event_type!r} is not a PEER_GROUP_EVENT_TYPE")
-        filtered = event_type in (PeerGroupEventType.PEER_GROUP_EVENT_RECORD_CHANGED, PeerGroupEventType.PEER_GROUP_EVENT_INCOMING_DATA)
-        record_type = registration.get("pType")
-        interests.append(Interest(event_type, arguments.argument_is_guid(record_type, "pType") if filtered and record_type is not None else None))
-    return peer.register_event(hGroup, interests)
+    registrations = arguments.argument_is_list(pEventRegistrations, "pEventRegistrations", "PEER_GROUP_EVENT_REGISTRATION")
+    return peer.register_event(hGroup, [event_registration_well_formed(registration) for registration in registrations])
 
 
 @p2p()

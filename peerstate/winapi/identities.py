@@ -6,10 +6,9 @@ from __future__ import annotations
 
 
 
-from peerstate.calls import arguments
-from peerstate.errors import peer_error
 from peerstate.peer import NamePair
 from peerstate.peer import Peer
+from peerstate.winapi.arguments import key_provider_absent
 from peerstate.winapi.registry import p2p
 
 
@@ -17,20 +16,12 @@ def _name_pairs(pairs: list[NamePair]) -> list[dict[str, str]]:
     return [{"pwzPeerName": p.peer_name, "pwzFriendlyName": p.friendly_name} for p in pairs]
 
 
-def _no_key_provider(hCryptProv: int) -> None:
-    """Windows takes a CSP handle here; peerstate has no CSPs, so only 0 (generate) is valid."""
-    if hCryptProv:
-        raise peer_error(
-            "ERROR_INVALID_HANDLE", f"hCryptProv {arguments.shown(hCryptProv)} is not a key provider: pass 0"
-        )
-
-
 @p2p("ppwzIdentity")
 def PeerIdentityCreate(
     peer: Peer, pwzClassifier: str | None = None, pwzFriendlyName: str | None = None,
     hCryptProv: int = 0,
 ) -> str:
-    _no_key_provider(hCryptProv)
+    key_provider_absent(hCryptProv)
     return peer.create_identity(pwzClassifier, pwzFriendlyName)
 
 

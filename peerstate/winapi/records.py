@@ -3,16 +3,14 @@ the group database as a file."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping
 from typing import Any, Final
 from uuid import UUID
 
 from peerstate.constants import PeerRecordFlags
 from peerstate.domain.records import RecordVersion
-from peerstate.errors import InvalidArgument
 from peerstate.peer import check_handle, Peer
+from peerstate.winapi.arguments import record_data_is_text, structure_given, text_is_base64
 from peerstate.winapi.registry import p2p
 
 
@@ -25,24 +23,14 @@ ones the infrastructure sets, as the pages say, so a record read back can be pas
 
 
 def _record_in(pRecord: object) -> Mapping[str, Any]:
-    if not isinstance(pRecord, Mapping):
-        raise InvalidArgument("pRecord is required: a PEER_RECORD")
-    unknown = sorted(set(pRecord) - _RECORD_FIELDS)
-    if unknown:
-        raise InvalidArgument(f"PEER_RECORD has no field {', '.join(unknown)}")
-    return pRecord
+    return structure_given(pRecord, "pRecord", "PEER_RECORD", _RECORD_FIELDS)
 
 
 def _payload(value: object) -> bytes | None:
     """``PEER_DATA``: base64 text in a scenario, bytes from Python; NULL is no data."""
     if value is None or isinstance(value, bytes):
         return value
-    if not isinstance(value, str):
-        raise InvalidArgument("data must be base64 text")
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidArgument("data is not base64") from None
+    return text_is_base64(record_data_is_text(value), "data")
 
 
 def _record_out(held: RecordVersion) -> dict[str, Any]:

@@ -40,11 +40,13 @@ the APIs (``docs/windows-mapping.md``) but the start-up, memory and enumeration 
 
 @attrs.frozen
 class WinResult:
-    """What a p2p.h call returns: its HRESULT, its out-parameters, and why it failed."""
+    """What a p2p.h call returns: its HRESULT, its out-parameters, and why it failed: what
+    the refusal said, and the registered rule that refused (``peerstate.registry``)."""
 
     hresult: HResult
     out: Mapping[str, Any] = attrs.field(factory=dict)
     message: str = ""
+    rule: str | None = None
 
 
 @attrs.frozen
@@ -81,7 +83,7 @@ def p2p(*outs: str) -> Callable[[Callable[..., Any]], WinFunction]:
             try:
                 value = body(peer, **args)
             except PeerError as error:
-                return WinResult(error.result, {}, error.message)
+                return WinResult(error.result, {}, error.message, error.rule)
             code = S_OK
             if isinstance(value, Coded):
                 code, value = by_name(value.name), value.value
