@@ -54,7 +54,8 @@ def argument_is_text(value: object, parameter: str, *, required: Literal[False],
 @rule("E_INVALIDARG")
 def argument_is_text(value: object, parameter: str, *, required: bool = True, max_chars: int = MAX_ARGUMENT_CHARS) -> str | None:
     """A string argument is a string (NULL only where it is optional) of at most
-    ``max_chars`` characters, without NUL or a lone surrogate (``E_INVALIDARG``); the string."""
+    ``max_chars`` characters, without NUL or a lone surrogate (``E_INVALIDARG``). Gives the
+    string."""
     if value is None:
         if required:
             raise Refusal(f"{parameter} is required")
@@ -76,7 +77,7 @@ def argument_is_text(value: object, parameter: str, *, required: bool = True, ma
 @rule("E_INVALIDARG")
 def argument_is_filled(value: object, parameter: str, *, max_chars: int = MAX_ARGUMENT_CHARS) -> str:
     """A required string that means nothing when empty (a password, an address, a path) is
-    not empty (``E_INVALIDARG``); the string."""
+    not empty (``E_INVALIDARG``). Gives the string."""
     result = argument_is_text(value, parameter, max_chars=max_chars)
     if not result:
         raise Refusal(f"{parameter} must not be empty")
@@ -91,7 +92,7 @@ def password(value: object, parameter: str) -> str:
 @rule("E_INVALIDARG")
 def argument_is_dword(value: object, parameter: str) -> int:
     """A DWORD or ULONG argument is a number, not a bool, that fits in 32 bits
-    (``E_INVALIDARG``); the plain number, as events store it."""
+    (``E_INVALIDARG``). Gives the plain number, as events store it."""
     if not isinstance(value, int) or isinstance(value, bool):
         raise Refusal(f"{parameter} must be a number, not {type(value).__name__}")
     if not 0 <= value <= 0xFFFFFFFF:
@@ -153,7 +154,7 @@ def argument_is_rsa_key(key: object) -> None:
 
 @rule("E_INVALIDARG")
 def argument_is_list(value: object, parameter: str, items: str) -> Sequence[object]:
-    """A list argument is a list (``E_INVALIDARG``)."""
+    """A list argument is a list, or a tuple from Python (``E_INVALIDARG``)."""
     if not isinstance(value, (list, tuple)):
         raise Refusal(f"{parameter} must be a list of {items}")
     return value
@@ -169,8 +170,9 @@ def list_names_one_at_least(values: Collection[object], parameter: str, item: st
 
 @rule("E_INVALIDARG")
 def argument_is_role(value: object, parameter: str, code: ErrorName) -> UUID | None:
-    """A role argument is a role's header name or GUID, one of the three group roles, or
-    NULL (``E_INVALIDARG``; a role that is none of the three, ``code``); the role's GUID."""
+    """A role argument is NULL, a role's header name or a GUID (``E_INVALIDARG``). Which
+    role it names ``names.parse_role`` judges, with the HRESULT ``code`` the caller's page
+    gives; gives the role's GUID."""
     if value is None:
         return None
     if not isinstance(value, (str, UUID)):
@@ -181,7 +183,8 @@ def argument_is_role(value: object, parameter: str, code: ErrorName) -> UUID | N
 @rule("E_INVALIDARG")
 def argument_is_roles(values: object, parameter: str) -> tuple[UUID, ...]:
     """A list of roles holds role names or GUIDs, of the three group roles, one at least
-    (``E_INVALIDARG``); the role GUIDs as a credential carries them: sorted and distinct."""
+    (``E_INVALIDARG``). Gives the role GUIDs as a credential carries them: sorted and
+    distinct."""
     roles = []
     for value in argument_is_list(values, parameter, "roles"):
         if not isinstance(value, (str, UUID)):
@@ -238,8 +241,8 @@ def property_names_known(given: Collection[str], known: Collection[str]) -> None
 
 @rule("E_INVALIDARG")
 def unsecured_name_has_classifier(classifier: str | None) -> str:
-    """An unsecured peer name, made without an identity, needs a classifier (``E_INVALIDARG``);
-    the classifier."""
+    """An unsecured peer name, made without an identity, needs a classifier (``E_INVALIDARG``).
+    Gives the classifier."""
     if not classifier:
         raise Refusal("an unsecured peer name needs pwzClassifier")
     return classifier
@@ -251,8 +254,8 @@ def unsecured_name_has_classifier(classifier: str | None) -> str:
 @rule("E_INVALIDARG")
 def identity_export_opens(document: str, secret: str) -> tuple[str, crypto.PrivateKey, bytes, crypto.IdentityCertificate]:
     """An identity export to import is a ``PEERIDENTITYEXPORT`` document whose PFX opens
-    under the password and holds a key and its IDC (``E_INVALIDARG``); its peer name, key,
-    IDC and the IDC read."""
+    under the password and holds a key and its IDC (``E_INVALIDARG``). Gives its peer name,
+    key, IDC and the IDC read."""
     try:
         peer_name, pfx = formats.read_identity_export_xml(document)
         key, certificate_der = crypto.import_pkcs12(pfx, secret)
@@ -264,8 +267,8 @@ def identity_export_opens(document: str, secret: str) -> tuple[str, crypto.Priva
 
 @rule("E_INVALIDARG")
 def identity_export_is_its_own(peer_name: str, authority: str, certificate: crypto.IdentityCertificate) -> None:
-    """An identity export names the peer its IDC names, whose authority (``authority``) is
-    its key's (``E_INVALIDARG``)."""
+    """An identity export names the peer its IDC names, whose authority is its key's
+    (``E_INVALIDARG``)."""
     if certificate.peer_name != peer_name or authority != names.authority_of(certificate.public_key):
         raise Refusal("pwzImportXML names a peer that its certificate and key do not belong to")
 

@@ -74,8 +74,8 @@ class Registration:
 @rule("PEER_E_INVALID_GROUP")
 def handle_is_open(handles: Mapping[str, GroupHandle], handle: object) -> GroupHandle:
     """A group handle a call names is open in this peer process: not closed, not of a
-    deleted replica, not kept from another process (``PEER_E_INVALID_GROUP``); the handle's
-    state."""
+    deleted replica, not kept from another process (``PEER_E_INVALID_GROUP``). Gives what
+    the process holds of it."""
     found = handles.get(handle) if isinstance(handle, str) else None
     if found is None:
         raise Refusal(f"{shown(handle)} is not an open group handle of this peer process")

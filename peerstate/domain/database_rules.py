@@ -30,7 +30,7 @@ def database_is_for_group(file_group: str, group: str) -> None:
 @rule("PEER_E_INVALID_DATABASE")
 def database_envelope_admitted(envelope: Envelope, refusal: PeerError | None) -> None:
     """Every envelope of the file passes admission on the state the ones before it left
-    (``PEER_E_INVALID_DATABASE``; ``refusal`` is admission's, None when it accepted)."""
+    (``PEER_E_INVALID_DATABASE``). ``refusal`` is admission's, None when it admitted it."""
     if refusal is not None:
         raise Refusal(f"envelope {envelope.seq} of {envelope.author!r} fails {refusal.rule}: {refusal.message}")
 

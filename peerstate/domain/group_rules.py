@@ -55,7 +55,7 @@ def clouds_named(clouds: Sequence[str], wanted: str) -> list[str]:
 @rule("PEER_E_NO_CLOUD")
 def cloud_is_known(clouds: Sequence[str], wanted: str) -> list[str]:
     """The cloud a call names is one this peer sees, by its name or its scope
-    (``PEER_E_NO_CLOUD``); the clouds it names."""
+    (``PEER_E_NO_CLOUD``). Gives the clouds it names."""
     named = clouds_named(clouds, wanted)
     if not named:
         raise Refusal(f"this peer sees no cloud {wanted!r} (it has {', '.join(clouds)})")
@@ -65,7 +65,7 @@ def cloud_is_known(clouds: Sequence[str], wanted: str) -> list[str]:
 @rule("PEER_E_CLOUD_NAME_AMBIGUOUS")
 def cloud_name_unambiguous(wanted: str, named: Sequence[str]) -> str:
     """A scope a call names stands for one cloud of this peer, not several
-    (``PEER_E_CLOUD_NAME_AMBIGUOUS``); that cloud."""
+    (``PEER_E_CLOUD_NAME_AMBIGUOUS``). Gives that cloud."""
     if len(named) != 1:
         raise Refusal(f"{wanted!r} could be any of {', '.join(named)}")
     return named[0]

@@ -48,7 +48,7 @@ def credential_validity_ahead(start: datetime, end: datetime | None, now: dateti
 def subject_has_credential(group: GroupState, subject: str) -> Credential:
     """A credential issued again without ``pCredentialInfo`` takes its roles and duration
     from the subject's latest credential in the group database, which must hold one
-    (``PEER_E_IDENTITY_NOT_FOUND``); that credential."""
+    (``PEER_E_IDENTITY_NOT_FOUND``). Gives that credential."""
     current = group.latest_credential(subject)
     if current is None:
         raise Refusal(f"the group database holds no credential of {subject!r}")

@@ -65,7 +65,7 @@ def record_data_is_text(value: object) -> str:
 
 @rule("E_INVALIDARG")
 def text_is_base64(value: str, parameter: str) -> bytes:
-    """Bytes given as text are base64 (``E_INVALIDARG``); the bytes."""
+    """Bytes given as text are base64 (``E_INVALIDARG``). Gives the bytes."""
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
@@ -83,7 +83,7 @@ def group_peer_name_not_given(properties: Mapping[str, Any]) -> None:
 @rule("E_INVALIDARG")
 def addresses_are_peer_addresses(addresses: object) -> list[str]:
     """``pAddresses`` is a list of ``PEER_ADDRESS``, each ``{"sin6": address}``
-    (``E_INVALIDARG``); the addresses."""
+    (``E_INVALIDARG``). Gives the addresses."""
     if not isinstance(addresses, list) or not all(isinstance(a, Mapping) and set(a) == {"sin6"} for a in addresses):
         raise Refusal('pAddresses must be a list of PEER_ADDRESS, each {"sin6": address}')
     return [address["sin6"] for address in addresses]
@@ -92,8 +92,8 @@ def addresses_are_peer_addresses(addresses: object) -> list[str]:
 @rule("E_INVALIDARG")
 def event_registration_well_formed(registration: object) -> Interest:
     """A ``PEER_GROUP_EVENT_REGISTRATION`` names an event type, and for record changes and
-    incoming data may name the record type it is limited to (``E_INVALIDARG``); what it
-    asks for."""
+    incoming data may name the record type it is limited to (``E_INVALIDARG``). Gives what
+    it asks for."""
     if not isinstance(registration, Mapping) or not set(registration) <= _REGISTRATION_FIELDS:
         raise Refusal('each registration is {"eventType": ..., "pType": ...}')
     event_type = registration.get("eventType")
