@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+import ast
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import peerstate
 from peerstate import registry
 from peerstate.domain import rules
 from peerstate.domain.replica import WRONG_PASSWORD_RULE
@@ -106,3 +109,60 @@ def test_every_name_a_refusal_may_store_is_pinned_and_still_means_a_rule() -> No
     judging = {name for name, entry in RULES.items() if entry.module in JUDGING_MODULES}
     assert judging <= STORED_NAMES, f"rules that may refuse an envelope or a joiner, not pinned: {sorted(judging - STORED_NAMES)}"
     assert all(registry.current_name(name) in RULES for name in STORED_NAMES), "a pinned name no rule answers to"
+
+
+MAKERS: frozenset[str] = frozenset({
+    "peer_error", "PeerError", "InvalidArgument", "NotFound", "AlreadyExists", "NoKeyAccess", "NotAuthorized",
+    "GroupNotReady", "InvalidGroup",
+})
+"""What makes a ``PeerError``: only ``errors`` (which defines them) and ``registry`` (whose
+rules raise them) may call these."""
+
+
+def _made_outside_rules(source: str, filename: str) -> list[str]:
+    """Where ``source`` makes a ``PeerError``, or raises the registry's ``Refusal`` outside a
+    ``@rule`` (sync's ``Refusal`` message, a class of the wire, is another thing)."""
+    found: list[str] = []
+    tree = ast.parse(source, filename)
+    refusal = {
+        alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module == "peerstate.registry"
+        for alias in node.names if alias.name == "Refusal"
+    }
+
+    def visit(node: ast.AST, in_rule: bool) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            in_rule = in_rule or any(
+                isinstance(decorator, ast.Call) and getattr(decorator.func, "id", getattr(decorator.func, "attr", "")) == "rule"
+                for decorator in node.decorator_list
+            )
+        if isinstance(node, ast.Call):
+            called = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            if called in MAKERS or (called in refusal and not in_rule):
+                found.append(f"{filename}:{node.lineno} {called}(...)")
+        for child in ast.iter_child_nodes(node):
+            visit(child, in_rule)
+
+    visit(tree, False)
+    return found
+
+
+def test_no_error_is_made_outside_a_registered_rule() -> None:
+    """The calls only sequence rules: every refusal comes from a rule, under its name."""
+    package = Path(peerstate.__file__).parent
+    made = [
+        where for source in sorted(package.rglob("*.py")) if source.name not in ("errors.py", "registry.py")
+        for where in _made_outside_rules(source.read_text(encoding="utf-8"), str(source.relative_to(package)))
+    ]
+    assert not made, f"{len(made)} refusals made outside a registered rule: {made}"
+
+
+def test_the_check_sees_an_error_made_outside_a_rule() -> None:
+    source = (
+        "from peerstate.registry import Refusal, rule\n"
+        "@rule('E_INVALIDARG')\ndef checked():\n    raise Refusal('fine')\n"
+        "def call():\n    raise InvalidArgument('no')\n"
+        "def other():\n    raise errors.peer_error('E_INVALIDARG', 'no')\n"
+        "def helper():\n    raise Refusal('no')\n"
+    )
+    assert _made_outside_rules(source, "x.py") == ["x.py:6 InvalidArgument(...)", "x.py:8 peer_error(...)", "x.py:10 Refusal(...)"]
+    assert _made_outside_rules("class Refusal: pass\ndef send():\n    return Refusal()\n", "y.py") == []
