@@ -68,6 +68,18 @@ def test_roles_are_granted_only_downwards() -> None:
     _refuses("PEER_E_NOT_AUTHORIZED", rules.may_grant_roles, CAROL, [ROLE_MEMBER])
 
 
+def test_a_refusal_to_grant_roles_names_them() -> None:
+    """What a refusal keeps as its reason says whose roles could not give which, and "no
+    role" for none asked."""
+    for credential, roles, reason in (
+        (CAROL, [ROLE_INVITING_MEMBER, ROLE_MEMBER], "a holder of PEER_GROUP_ROLE_MEMBER may not give out PEER_GROUP_ROLE_INVITING_MEMBER, PEER_GROUP_ROLE_MEMBER"),
+        (ALICE, [], "a holder of PEER_GROUP_ROLE_ADMIN may not give out no role"),
+    ):
+        with pytest.raises(PeerError) as caught:
+            rules.may_grant_roles(credential, roles)
+        assert (caught.value.rule, caught.value.message) == ("may_grant_roles", reason)
+
+
 def test_no_one_in_the_issuers_chain_gets_a_credential_from_it() -> None:
     group = _group(_envelope("a.alice", 2, CredentialIssued(BOB, "stored")), _envelope("b.bob", 1, CredentialIssued(CAROL, "stored"), credential=b"bob"))
     rules.chain_not_circular(group, BOB, "d.dave")
@@ -86,8 +98,21 @@ def test_an_invitation_is_used_by_its_subject_inside_its_window() -> None:
     _refuses("PEER_E_INVALID_PEER_NAME", rules.invitation_is_for, "b.bob", b"k", "c.carol", b"k")
     _refuses("PEER_E_INVALID_PEER_NAME", rules.invitation_is_for, "b.bob", b"k", "b.bob", b"other")
     rules.invitation_in_time(T0, T0 + DAY, T0)
+    rules.invitation_in_time(T0, T0 + DAY, T0 + DAY)  # its last instant
     _refuses("PEER_E_INVALID_TIME_PERIOD", rules.invitation_in_time, T0, T0 + DAY, T0 + 2 * DAY)
     _refuses("PEER_E_INVALID_TIME_PERIOD", rules.invitation_in_time, T0 + DAY, T0 + 2 * DAY, T0)
+
+
+def test_a_password_invitation_needs_the_scheme_a_password_and_a_role() -> None:
+    """Each of the three missing alone refuses (a crafted properties change can leave the
+    scheme without its password)."""
+    verifier = PasswordVerifier(b"salt", 1, 1, 8, b"verifier")
+    complete = attrs.evolve(PROPERTIES, authentication_schemes=3, password=verifier, password_role=ROLE_MEMBER)
+    assert rules.group_uses_password(complete) == (verifier, ROLE_MEMBER)
+    for missing in ({"authentication_schemes": 1}, {"password": None}, {"password_role": None}):
+        with pytest.raises(PeerError) as caught:
+            rules.group_uses_password(attrs.evolve(complete, **missing))  # type: ignore[misc]
+        assert (caught.value.rule, caught.value.name) == ("group_uses_password", "E_INVALIDARG")
 
 
 def test_the_latest_delivered_credential_is_in_force() -> None:
@@ -117,6 +142,17 @@ def test_a_taken_chain_must_be_whole() -> None:
     _refuses("PEER_E_INVALID_CREDENTIAL", rules.taken_chain_is_whole, group, envelope, (ALICE, BOB, member, through_member))
     again = _credential("alice-again", "c.carol", (ROLE_MEMBER,), BOB)
     _refuses("PEER_E_CIRCULAR_CHAIN_DETECTED", rules.taken_chain_is_whole, group, envelope, (ALICE, BOB, again, attrs.evolve(CAROL, issuer=b"alice-again", chain_length=4)))
+
+
+def test_a_link_may_share_its_issuers_first_and_last_instant() -> None:
+    """Lifetimes nest inclusively: a credential that starts and ends exactly with its
+    issuer's is within it, whether issued here or taken up in a chain."""
+    group = _group()
+    same_span = attrs.evolve(CAROL, not_before=BOB.not_before, not_after=BOB.not_after)
+    rules.credential_within_issuer(group, BOB, same_span)
+    rules.taken_chain_is_whole(group, _envelope("c.carol", 1, None, credential=b"carol"), (ALICE, BOB, same_span))
+    for outside in ({"not_before": BOB.not_before - DAY}, {"not_after": BOB.not_after + DAY}):
+        _refuses("PEER_E_INVALID_TIME_PERIOD", rules.credential_within_issuer, group, BOB, attrs.evolve(same_span, **outside))  # type: ignore[misc]
 
 
 def test_an_issue_and_its_taking_up_commute() -> None:
