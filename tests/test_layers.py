@@ -41,7 +41,7 @@ def test_the_check_sees_an_import_it_forbids(tmp_path: Path) -> None:
 
 
 LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer.split()) for layer in (
-    "errors names constants bulk registry",
+    "errors names constants bulk registry bounds",
     "domain",
     "wire",
     "crypto",
