@@ -57,6 +57,7 @@ from peerstate.domain.records import DELETED, MAX_RECORD_SIZE, RESERVED_RECORD_T
 from peerstate.domain.rules import FIXED_PROPERTIES, MAX_CHAIN_LENGTH
 from peerstate.names import ROLE_ADMIN, ROLE_INVITING_MEMBER, ROLE_MEMBER, authority_of
 from peerstate.peer import sync_port
+from peerstate.sync.port import Neighbor
 from peerstate.storage.peer_store import PeerStore
 from peerstate.sync import admission
 
@@ -184,7 +185,7 @@ def next_envelope(
 
 def deliver(club: Club, victim: Victim, envelope: Envelope) -> int:
     """Hand ``envelope`` to the victim's replica as a sync batch does: the count accepted."""
-    return sync_port(club.peers[victim]).sync_receive(club.key(victim), [envelope], "mallory")
+    return sync_port(club.peers[victim]).sync_receive(club.key(victim), [envelope], Neighbor("mallory", "mallory")).accepted
 
 
 def accepted(events: list[ReplicaEvent]) -> list[Envelope]:

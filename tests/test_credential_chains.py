@@ -18,6 +18,7 @@ import pytest
 
 from peerstate.calls import envelopes
 from peerstate.peer import sync_port
+from peerstate.sync.port import Neighbor
 from peerstate import Peer, PeerError, crypto, network, open_store, views
 from peerstate.sync import admission
 from peerstate.crypto import credentials
@@ -175,7 +176,7 @@ def test_an_envelope_taking_the_chain_up_is_refused_and_kept(club: Club, make: o
         envelope = attrs.evolve(envelope, seq=head.seq + 1, prev=head.last, signature=b"")
         envelope = attrs.evolve(envelope, signature=credentials.sign(signer, admission.signed_part(envelope)))
     before, refused = club.digest(), sync_port(club.alice).sync_replica(club.key).state.refused
-    assert sync_port(club.alice).sync_receive(club.key, [envelope], "carol") == 0
+    assert sync_port(club.alice).sync_receive(club.key, [envelope], Neighbor("carol", "carol")).accepted == 0
     assert club.digest() == before
     assert sync_port(club.alice).sync_replica(club.key).state.refused == refused + 1
     last = club.alice_store.replica_log(*club.key).refusals[-1]

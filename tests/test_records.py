@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from peerstate.calls import envelopes
 from peerstate.peer import sync_port
+from peerstate.sync.port import Neighbor
 from peerstate import Peer, PeerError, PeerSettings, crypto, network, open_store, sync, views
 from peerstate.sync import admission
 from peerstate.crypto import credentials
@@ -239,7 +240,7 @@ def test_a_received_record_that_breaks_a_rule_is_refused_and_kept(
 ) -> None:
     envelope = _publish(club, "bob", forge(_alices_record(club), club.names["bob"]))
     before, refused = club.digest("alice"), sync_port(club.peers["alice"]).sync_replica(club.key("alice")).state.refused
-    assert sync_port(club.peers["alice"]).sync_receive(club.key("alice"), [envelope], "bob") == 0
+    assert sync_port(club.peers["alice"]).sync_receive(club.key("alice"), [envelope], Neighbor("bob", "bob")).accepted == 0
     assert club.digest("alice") == before
     assert sync_port(club.peers["alice"]).sync_replica(club.key("alice")).state.refused == refused + 1
     last = club.stores["alice"].replica_log(*club.key("alice")).refusals[-1]
@@ -254,7 +255,7 @@ def test_an_administrators_version_of_a_members_record_is_accepted() -> None:
     held = club.peers["alice"].get_record(club.handles["alice"], record_id)
     changed = attrs.evolve(held.record, version=2, modified_by=club.names["alice"], data=b"alice's", modified=T0 + timedelta(seconds=1))
     club.clock.now = T0 + timedelta(seconds=1)
-    assert sync_port(club.peers["bob"]).sync_receive(club.key("bob"), [_publish(club, "alice", changed)], "alice") == 1
+    assert sync_port(club.peers["bob"]).sync_receive(club.key("bob"), [_publish(club, "alice", changed)], Neighbor("alice", "alice")).accepted == 1
     assert bob.get_record(club.handles["bob"], record_id).record.data == b"alice's"
 
 

@@ -18,6 +18,7 @@ from hypothesis import given, settings, strategies as st
 
 from peerstate.calls import envelopes
 from peerstate.peer import sync_port
+from peerstate.sync.port import Neighbor
 from peerstate import Peer, PeerError, PeerSettings, crypto, network, open_store, views
 from peerstate.sync import admission
 from peerstate.crypto import credentials
@@ -96,7 +97,7 @@ def _refused_by(group: Group, envelope: Envelope, rule: str, error: str) -> None
     replica = sync_port(group.alice).sync_replica(group.key)
     before = views.group_digest(replica.state.group)
     refused = replica.state.refused
-    assert sync_port(group.alice).sync_receive(group.key, [envelope], "bob") == 0
+    assert sync_port(group.alice).sync_receive(group.key, [envelope], Neighbor("bob", "bob")).accepted == 0
     replica = sync_port(group.alice).sync_replica(group.key)
     assert views.group_digest(replica.state.group) == before
     assert replica.state.refused == refused + 1
@@ -137,7 +138,7 @@ def test_a_replayed_envelope_is_skipped_and_a_reused_sequence_number_refused(joi
     accepted = envelopes.accepted(joined.alice._runtime, joined.key)
     head = joined.alice_store.head()
     old = accepted[-1]
-    assert sync_port(joined.alice).sync_receive(joined.key, [old], "bob") == 0
+    assert sync_port(joined.alice).sync_receive(joined.key, [old], Neighbor("bob", "bob")).accepted == 0
     assert joined.alice_store.head() == head  # the same envelope again: nothing to store
     published = next(e for e in reversed(accepted) if e.author == joined.bob_name)
     fork = _signed(  # bob's accepted sequence number, with other content

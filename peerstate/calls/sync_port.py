@@ -15,7 +15,7 @@ from peerstate import crypto, wire
 from peerstate.calls import envelopes, events, records
 from peerstate.calls.runtime import GroupDecision, Runtime, reading, writing
 from peerstate.calls.sessions import GroupEvent, GroupHandle
-from peerstate.sync.port import Neighbor, ReplicaKey
+from peerstate.sync.port import Neighbor, Received, ReplicaKey
 from peerstate.constants import PeerConnectionStatus, PeerGroupEventType, PeerGroupPropertyFlags
 from peerstate.crypto import credentials
 from peerstate.domain import rules
@@ -132,11 +132,12 @@ class PeerPort:
     # What it stores --------------------------------------------------------------------------
 
     @writing
-    def sync_receive(self, key: ReplicaKey, batch: Sequence[Envelope], source: str) -> int:
-        """Judge a received batch and store it in one transaction: each envelope accepted,
-        refused (recorded with its rule) or, when already here, skipped. The count accepted."""
+    def sync_receive(self, key: ReplicaKey, batch: Sequence[Envelope], sender: Neighbor) -> Received:
+        """Judge a batch ``sender`` sent and store it in one transaction: each envelope
+        accepted, refused (recorded with its rule) or, when already here, skipped."""
         runtime = self._runtime
         now = runtime.clock()
+        source = str(sender)
 
         def decide(log: ReplicaLog | None) -> GroupDecision[list[EnvelopeAccepted]]:
             assert log is not None
@@ -161,7 +162,7 @@ class PeerPort:
         with young_collections_only():  # a batch folded and written makes a great many containers, none in a cycle
             accepted = runtime.execute_group(key, decide)
             events.notify_changes(runtime, key, before, accepted)
-        return len(accepted)
+        return Received(len(accepted))
 
     @writing
     def sync_issue_password_credential(self, key: ReplicaKey, joiner_card: bytes) -> None:

@@ -322,7 +322,7 @@ class Connector:
                 self._proved = True
                 return _send(Proof(signature, proof, _heads(self._peer, self._key)))
             case Batch() if self._proved:
-                self._peer.sync_receive(self._key, message.envelopes, str(self._remote))
+                self._peer.sync_receive(self._key, message.envelopes, self._remote)
                 if not message.complete and not self._peer.sync_replica(self._key).state.synchronized:
                     return None  # the rest of the group data comes at the next round
                 self._peer.sync_first_synchronized(self._key, str(self._remote))
@@ -401,7 +401,7 @@ class Listener:
                 theirs = {head.author: head.seq for head in message.heads}
                 return _send(_batch(self._peer, self._key, theirs, _heads(self._peer, self._key)))
             case Batch() if self._challenge is not None:
-                self._peer.sync_receive(self._key, message.envelopes, str(self._remote))
+                self._peer.sync_receive(self._key, message.envelopes, self._remote)
                 self._peer.sync_connected(self._key, self._remote)
                 return None
             case Refusal():
