@@ -148,7 +148,7 @@ def target_search(data: bytes) -> None:
 
 
 def target_wire(data: bytes) -> None:
-    for kind in (sync.Message, sync.Hello, sync.Challenge, sync.Proof, sync.Batch, sync.Refusal):
+    for kind in (sync.Message, sync.Hello, sync.Challenge, sync.Proof, sync.Batch, sync.More, sync.End, sync.Refusal):
         _allowing(lambda: wire.decode(data, kind), wire.WireError)
     _allowing(lambda: database_files.decode(data), PeerError)
 

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from peerstate.calls import envelopes
 from peerstate.peer import sync_port
 from peerstate.sync.port import Neighbor
-from peerstate import Peer, PeerError, PeerSettings, crypto, network, open_store, sync, views
-from peerstate.sync import admission
+from peerstate import Peer, PeerError, PeerSettings, crypto, network, open_store, views
+from peerstate.sync import admission, batches
 from peerstate.crypto import credentials
 from peerstate.documents import database_files
 from peerstate.constants import PeerGroupEventType, PeerRecordChangeType
@@ -398,7 +398,7 @@ def test_group_data_larger_than_a_batch_travels_in_rounds_and_a_joiner_waits_for
     alice.connect(handle)
     for index in range(3):
         alice.add_record(handle, KIND, T0 + timedelta(hours=1), data=bytes([index]) * 2000)
-    monkeypatch.setattr(sync, "BATCH_BYTES", 1)  # one envelope a message
+    monkeypatch.setattr(batches, "BATCH_BYTES", 1)  # one envelope a message
     joined = dave.password_join(dave_name, alice.create_password_invitation(handle), "correct horse")
     dave.connect(joined.handle)
     failures = dave.register_event(joined.handle, [Interest(PeerGroupEventType.PEER_GROUP_EVENT_CONNECTION_FAILED)])

@@ -51,17 +51,24 @@ class Club:
         return sync.Listener(sync_port(self.alice), self.alice_key, network.node(sync_port(peer), key))
 
     def state(self) -> tuple[object, ...]:
-        """What a refused conversation must leave as it was: every store, and every replica's group."""
+        """What a refused conversation must leave as it was: every store, every replica's
+        group, and every replica's connections."""
         replicas = [(self.alice, self.alice_key), (self.bob, self.bob_key), (self.carol, self.carol_key)]
         return (
             tuple(store.head() for store in self.stores),
             tuple(views.group_digest(sync_port(peer).sync_replica(key).state.group) for peer, key in replicas),
             tuple(sync_port(peer).sync_replica(key).state.synchronized for peer, key in replicas),
+            tuple(sync_port(peer).sync_connections(key) for peer, key in replicas),
         )
 
 
 @pytest.fixture(scope="module")
 def club() -> Club:
+    return make_club()
+
+
+def make_club() -> Club:
+    """alice's password group, bob synchronized in it, carol joined but not synchronized."""
     stores = (open_store(None), open_store(None), open_store(None))
     alice, bob, carol = (
         Peer(store, settings=PeerSettings(address=address), clock=lambda: T0)
@@ -276,12 +283,17 @@ def test_a_refusal_received_is_reported_as_the_remote_named_it_and_refused_by_no
 
 
 def test_every_rule_of_the_conversation_is_registered_under_its_module() -> None:
-    names = {
-        "message_is_well_formed", "hello_is_for_this_group", "idc_is_the_identity_s", "chain_is_from_the_group_root",
-        "chain_links_verify", "chain_is_the_idc_s", "listener_signature_verifies", "connector_signature_verifies",
-        "credential_came_with_group_data", "message_is_expected",
+    modules = {
+        "message_is_well_formed": "messages", "batch_is_within_bounds": "messages", "message_is_expected": "messages",
+        "hello_is_for_this_group": "listener", "credential_came_with_group_data": "connector",
+        "idc_is_the_identity_s": "authentication", "chain_is_from_the_group_root": "authentication",
+        "chain_links_verify": "authentication", "chain_is_the_idc_s": "authentication",
+        "listener_signature_verifies": "authentication", "connector_signature_verifies": "authentication",
     }
-    assert {name for name, rule in registry.RULES.items() if rule.module == sync.__name__} == names
+    conversation = {f"{sync.__name__}.{module}" for module in modules.values()}
+    assert {name: rule.module for name, rule in registry.RULES.items() if rule.module in conversation} == {
+        name: f"{sync.__name__}.{module}" for name, module in modules.items()
+    }
 
 
 def test_a_conversation_still_synchronizes(club: Club) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from peerstate import crypto, wire
+from peerstate.bounds import MAX_BATCH_ENVELOPES
 from peerstate.calls import envelopes, events, records
 from peerstate.calls.runtime import GroupDecision, Runtime, reading, writing
 from peerstate.calls.sessions import GroupEvent, GroupHandle
@@ -110,13 +111,13 @@ class PeerPort:
     def sync_missing(self, key: ReplicaKey, heads: Mapping[str, int], budget: int) -> tuple[tuple[Envelope, ...], bool]:
         """What this replica has that one whose chains stand at ``heads`` lacks, in an order
         where each envelope's dependencies come first: as many as fit in ``budget`` encoded
-        bytes (one at least), and whether that is all of them."""
+        bytes (one at least) and ``MAX_BATCH_ENVELOPES``, and whether that is all of them."""
         missing = [envelope for envelope in envelopes.accepted(self._runtime, key) if envelope.seq > heads.get(envelope.author, 0)]
         sent: list[Envelope] = []
         with young_collections_only():  # each envelope's tree is made here, a great many containers
             for envelope in missing:
                 budget -= len(wire.canonical(envelope))
-                if sent and budget < 0:
+                if sent and (budget < 0 or len(sent) == MAX_BATCH_ENVELOPES):
                     return tuple(sent), False
                 sent.append(envelope)
         return tuple(sent), True
@@ -206,16 +207,6 @@ class PeerPort:
         microseconds = adjusted_offset(log.state.peer_time_offset, log.state.synchronized, remote_peer_time, asked_at, now)
         if microseconds is not None:
             runtime.execute_group(key, lambda _: ([PeerTimeAdjusted(microseconds, source, now)], [], None))
-
-    @writing
-    def sync_password_guess_allowed(self, key: ReplicaKey, joiner: str) -> None:
-        """Turn a password joiner away while its guesses are throttled, keeping the refusal in
-        the log (``PEER_E_CONNECTION_REFUSED``)."""
-        try:
-            rules.password_guess_allowed(self._runtime.replica(*key).state, joiner, self._runtime.clock())
-        except PeerError as error:
-            self.sync_refuse_join(key, joiner, error)
-            raise
 
     @writing
     def sync_refuse_join(self, key: ReplicaKey, joiner: str, error: PeerError) -> None:

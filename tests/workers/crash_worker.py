@@ -13,7 +13,7 @@ Usage:
   each call returned.
 - ``crash_worker.py sync SOURCE_DIR JOINER_DIR SOURCE JOINER GROUP BATCH_BYTES``: open both
   peers' stores, connect both replicas and run ``network.synchronize`` with batches of
-  ``BATCH_BYTES``, so the group data travels in many rounds, each a transaction on each
+  ``BATCH_BYTES``, so the group data travels in many batches, each a transaction on each
   store (``network.synchronize`` again while it moves the joiner on). Prints ``ready``, then ``accepted <store> <position> <record id>`` for every record
   envelope a store has committed (``changes.subscribe`` delivers after the commit), and
   ``head <store> <position>`` after each commit, and ``synced`` at the end.
@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Final
 
 from peerstate.peer import sync_port
-from peerstate import Peer, PeerSettings, network, open_store, sync
+from peerstate import Peer, PeerSettings, network, open_store
+from peerstate.sync import batches
 from peerstate.changes import StoreChange, subscribe
 from peerstate.domain.group_events import EnvelopeAccepted, RecordPublished
 from peerstate.storage.locations import parse_location
@@ -75,7 +76,7 @@ def _acknowledging(store: PeerStore, name: str) -> None:
 
 
 def sync_job(source_dir: str, joiner_dir: str, source: str, joiner: str, group: str, batch: str) -> None:
-    setattr(sync, "BATCH_BYTES", int(batch))  # small batches: a long sync of many rounds
+    setattr(batches, "BATCH_BYTES", int(batch))  # small batches: a long sync of many messages
     stores = {"source": open_store(Path(source_dir)), "joiner": open_store(Path(joiner_dir))}
     peers = {
         name: Peer(store, clock=lambda: T0, settings=PeerSettings(address=name)) for name, store in stores.items()

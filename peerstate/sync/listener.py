@@ -1,0 +1,178 @@
+"""The listening side of a sync, as a state table: which message it takes in which state,
+and what it answers. Anything else is refused, and the conversation ends.
+
+==================  ====================  =========================================  ==========
+state               takes                 does                                       then
+==================  ====================  =========================================  ==========
+``awaiting_hello``  ``MemberHello``,      checks the connector's IDC and, by the     challenged
+                    ``PasswordHello``,    hello's kind, its chain, that this member
+                    ``ExpiredMemberHello``  may answer a password joiner now, or that
+                                          its member list holds a GMC for it;
+                                          sends a signed ``Challenge``
+``challenged``      ``Proof``             checks the connector's signature (and      sending,
+                                          password: a wrong one is kept in the log);  receiving
+                                          issues a password joiner its GMC; sends
+                                          its first batch
+``sending``         ``More``              sends its next batch                       sending,
+                                                                                     receiving
+``receiving``       ``Batch``             stores it; asks ``More`` while             receiving,
+                                          incomplete, else says ``End``              closed
+any but ``closed``  ``Refusal``           nothing                                    closed
+``closed``          anything              nothing                                    closed
+==================  ====================  =========================================  ==========
+
+Nothing received is stored, and nothing persistent changes (connections, refusals, counters),
+before the connector has proven in this conversation that it holds its identity's key: the
+checks on a hello only read, a throttled password joiner included.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, Final, Literal
+
+import attrs
+
+from peerstate import registry
+from peerstate.bounds import MAX_FRAME_BYTES, MAX_HANDSHAKE_BYTES
+from peerstate.crypto import credentials
+from peerstate.domain import rules
+from peerstate.errors import PeerError
+from peerstate.registry import rule
+from peerstate.sync import authentication, batches
+from peerstate.sync.connector import NONCE_BYTES
+from peerstate.sync.messages import (
+    Batch, Challenge, End, ExpiredMemberHello, Head, Hello, MemberHello, Message, More, PasswordHello, Proof, Refusal,
+    encode, message_is_expected, message_is_well_formed,
+)
+from peerstate.sync.port import Neighbor, ReplicaKey, SyncPort
+
+ListenerState = Literal["awaiting_hello", "challenged", "sending", "receiving", "closed"]
+
+
+@rule("PEER_E_CONNECTION_REFUSED")
+def hello_is_for_this_group(hello: Hello, group: str) -> None:
+    """A hello names the group of the replica that listens (``PEER_E_CONNECTION_REFUSED``)."""
+    if hello.group != group:
+        raise registry.Refusal("another group")
+
+
+class _WrongPassword(Exception):
+    """The connector proved its key but not the password: its refusal is kept in the log,
+    for the throttle, and it sees AUTHENTICATION_FAILED."""
+
+    def __init__(self, error: PeerError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class Listener:
+    """The side that listens: a synchronized replica with a connected handle."""
+
+    def __init__(self, peer: SyncPort, key: ReplicaKey, remote: Neighbor) -> None:
+        self._peer = peer
+        self._key = key
+        self._remote = remote
+        self.state: ListenerState = "awaiting_hello"
+        self._hello_bytes = b""
+        self._hello: Hello | None = None
+        self._challenge: Challenge | None = None
+        self._connector_key = b""
+        self._outgoing: batches.Outgoing | None = None
+
+    def receive(self, data: bytes) -> bytes | None:
+        """The answer to ``data``, or None when the conversation is over."""
+        if self.state == "closed":
+            return None
+        authenticated = self.state not in ("awaiting_hello", "challenged")
+        try:
+            message = message_is_well_formed(data, MAX_FRAME_BYTES if authenticated else MAX_HANDSHAKE_BYTES)
+            if isinstance(message, Refusal):
+                self.state = "closed"
+                return None
+            step = _TABLE.get((self.state, type(message)))
+            if step is None:
+                message_is_expected(message, self.state)
+            return step(self, message, data)
+        except _WrongPassword as wrong:
+            self.state = "closed"
+            assert self._hello is not None  # a proof follows a hello
+            self._peer.sync_refuse_join(self._key, self._hello.identity, wrong.error)
+            return encode(Refusal(wrong.error.name, wrong.error.message, True))
+        except PeerError as error:
+            self.state = "closed"
+            return encode(Refusal(error.name, error.message, False))
+
+    def _on_hello(self, hello: Hello, data: bytes) -> bytes:
+        """Check who the connector says it is, by its hello's kind, and challenge it to prove
+        it holds the key: nothing is written here."""
+        identity, group = self._key
+        state = self._peer.sync_replica(self._key).state
+        now = self._peer.sync_now()
+        hello_is_for_this_group(hello, group)
+        self._connector_key = authentication.idc_is_the_identity_s(hello.card, hello.identity)
+        match hello:
+            case MemberHello():
+                authentication.chain_holds(hello.chain, group, hello.identity, self._connector_key, state.group.root, now)
+            case ExpiredMemberHello():
+                rules.member_list_holds_credential(state.group, hello.identity, self._connector_key, now)
+            case PasswordHello():
+                rules.may_answer_password_joiner(state, identity, now)
+                rules.password_guess_allowed(state, hello.identity, now)
+        challenge = Challenge(
+            identity, self._peer.sync_card(identity), self._peer.sync_chain(self._key), os.urandom(NONCE_BYTES),
+            self._peer.sync_peer_time_now(self._key), b"",
+        )
+        signature = self._peer.sync_sign(identity, authentication.transcript(data, challenge))
+        self._hello, self._hello_bytes = hello, data
+        self._challenge = attrs.evolve(challenge, signature=signature)
+        self.state = "challenged"
+        return encode(self._challenge)
+
+    def _on_proof(self, proof: Proof, _data: bytes) -> bytes:
+        """Check the connector's signature over this conversation (and a password joiner's
+        password, then issue it its GMC), and send the first batch of what it lacks."""
+        identity, _group = self._key
+        assert self._challenge is not None  # the state is challenged
+        signed = authentication.transcript(self._hello_bytes, self._challenge)
+        authentication.connector_signature_verifies(self._connector_key, signed, proof.signature)
+        if isinstance(self._hello, PasswordHello):
+            state = self._peer.sync_replica(self._key).state
+            _, verifier, _ = rules.may_answer_password_joiner(state, identity, self._peer.sync_now())
+            try:
+                rules.password_proof_matches(credentials.password_proof_matches(verifier.verifier, signed, proof.password_proof))
+            except PeerError as error:
+                raise _WrongPassword(error) from None
+            self._peer.sync_issue_password_credential(self._key, self._hello.card)
+        self._outgoing = batches.Outgoing(self._peer, self._key, proof.heads)
+        return self._send_next(batches.heads(self._peer, self._key))
+
+    def _on_more(self, _more: More, _data: bytes) -> bytes:
+        return self._send_next()
+
+    def _on_batch(self, batch: Batch, _data: bytes) -> bytes:
+        """Store the connector's batch; the conversation ends once it has sent everything."""
+        batches.take(self._peer, self._key, batch, self._remote)
+        self._peer.sync_connected(self._key, self._remote)
+        if not batch.complete:
+            return encode(More())
+        self.state = "closed"
+        return encode(End())
+
+    def _send_next(self, own_heads: tuple[Head, ...] = ()) -> bytes:
+        assert self._outgoing is not None  # the proof made it
+        batch = self._outgoing.next_batch(own_heads)
+        self.state = "receiving" if batch.complete else "sending"
+        return encode(batch)
+
+
+_TABLE: Final[dict[tuple[ListenerState, type[Message]], Callable[[Listener, Any, bytes], bytes]]] = {
+    ("awaiting_hello", MemberHello): Listener._on_hello,
+    ("awaiting_hello", PasswordHello): Listener._on_hello,
+    ("awaiting_hello", ExpiredMemberHello): Listener._on_hello,
+    ("challenged", Proof): Listener._on_proof,
+    ("sending", More): Listener._on_more,
+    ("receiving", Batch): Listener._on_batch,
+}
+"""The listener's state table: the one handler of each message it takes in each state."""
