@@ -7,7 +7,8 @@ from the start with the admission pipeline that judged each envelope when it cam
 signature, the author's credential and role at the envelope's time, the author's chain with
 no gap, fork or reordering, the certificates) must give the same verdict at every step. An
 edited row shows: it no longer decodes, its envelope no longer verifies or no longer has the
-id the log gave it, or an envelope the log refused now passes.
+id the log gave it, or an envelope the log refused now passes. The refusals a batch had
+only counted are not there to judge again; their count must add up (``refusals_add_up``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from peerstate.domain.group_events import (
     Envelope,
     EnvelopeAccepted,
     EnvelopeRefused,
+    RefusalsCounted,
     ReplicaCreated,
     ReplicaEvent,
     ReplicaJoined,
@@ -250,6 +252,10 @@ def verify_replica(identity: str, group: str, events: list[ReplicaEvent]) -> tup
                 except admission.Refused:
                     continue
                 found(envelope, "refusal_holds", f"the log says {rule} refused this envelope, but it passes every rule")
+            case RefusalsCounted(sender, _, rules, kept, cut_off, _):
+                counted = {count.rule: count.count for count in rules}
+                if min(counted.values(), default=0) < 1 or kept > sum(counted.values()) or (cut_off is not None and cut_off not in counted):
+                    found(None, "refusals_add_up", f"the refusals counted of a batch {sender} sent do not add up")
     return judged, findings
 
 

@@ -24,3 +24,8 @@ MAX_FRAME_BYTES: Final = 2 * 1024 * 1024
 MAX_BATCH_ENVELOPES: Final = 2048
 """Envelopes in one batch: an honest batch of ``MAX_BATCH_BYTES`` holds fewer, since the
 smallest envelope carries a signature and its author's names."""
+
+MAX_KEPT_REFUSALS: Final = 16
+"""Refused envelopes kept whole per sender (the identity it authenticated as) on one replica,
+for the audit; past them a sender's refusals are only counted, a small event per batch. At
+most this many of the largest envelopes (``MAX_FRAME_BYTES``) per member, whatever it sends."""

@@ -1,6 +1,7 @@
 """A replica log as a history a person reads: when, who, what, to what effect, and for a
 refused envelope which rule refused it (by its registered name today, ``peerstate.registry``)
-and why.
+and why; for a batch's refusals, who sent them, how many each rule made, and whether one cut
+the sender off.
 
 The history is told while the log is folded again, so each entry names people as the group
 knew them at that point, and a credential's entry says on whose authority it was issued:
@@ -29,6 +30,7 @@ from peerstate.domain.group_events import (
     PresencePublished,
     PropertiesChanged,
     RecordPublished,
+    RefusalsCounted,
     ReplicaCreated,
     ReplicaEvent,
     ReplicaJoined,
@@ -127,6 +129,14 @@ def history(identity: str, group_name: str, events: list[ReplicaEvent]) -> list[
                 entries.append(Entry(
                     at, identity, group_name, envelope.author, envelope.seq, type(envelope.payload).__name__,
                     f"refused what {source} sent", f"{current_name(rule)}: {error}: {reason}",
+                ))
+            case RefusalsCounted(sender, address, rules, kept, cut_off, at):
+                refused = sum(count.count for count in rules)
+                entries.append(Entry(
+                    at, identity, group_name, None, None, type(event).__name__,
+                    f"refused {refused} envelope(s) {sender} at {address} sent, {kept} kept whole above"
+                    + ("" if cut_off is None else f"; cut {sender} off: {current_name(cut_off)}"),
+                    ", ".join(f"{current_name(count.rule)} x{count.count}" for count in rules),
                 ))
             case _:
                 if isinstance(event, (ReplicaCreated, ReplicaJoined)):

@@ -48,7 +48,9 @@ from peerstate.domain.group_events import (
     PropertiesChanged,
     Record,
     RecordPublished,
+    RefusalsCounted,
     ReplicaEvent,
+    RuleCount,
     SharedEvent,
 )
 from peerstate.domain.group_state import GroupState
@@ -182,9 +184,10 @@ def next_envelope(
     return signed(author, envelope)
 
 
-def deliver(club: Club, victim: Victim, envelope: Envelope) -> int:
-    """Hand ``envelope`` to the victim's replica as a sync batch does: the count accepted."""
-    return sync_port(club.peers[victim]).sync_receive(club.key(victim), [envelope], Neighbor("mallory", "mallory")).accepted
+def deliver(club: Club, victim: Victim, envelope: Envelope, sender: Neighbor = Neighbor("mallory", "mallory")) -> int:
+    """Hand ``envelope`` to the victim's replica as a sync batch from ``sender`` does: the
+    count accepted."""
+    return sync_port(club.peers[victim]).sync_receive(club.key(victim), [envelope], sender).accepted
 
 
 def accepted(events: list[ReplicaEvent]) -> list[Envelope]:
@@ -193,14 +196,17 @@ def accepted(events: list[ReplicaEvent]) -> list[Envelope]:
 
 def refusal(club: Club, victim: Victim, envelope: Envelope) -> EnvelopeRefused:
     """Deliver ``envelope``, which must be refused and change nothing (the group state's
-    digest and the accepted envelopes are as they were): the refusal, the last event of
-    the stored log."""
+    digest and the accepted envelopes are as they were): the refusal, kept whole before the
+    count of the batch's refusals that ends the stored log. Each comes from a sender of its
+    own: past a sender's first refusals, the rest are only counted (``MAX_KEPT_REFUSALS``)."""
     before = views.group_digest(club.state(victim)), accepted(club.events(victim))
-    assert deliver(club, victim, envelope) == 0
+    assert deliver(club, victim, envelope, Neighbor("mallory", uuid4().hex)) == 0
     events = club.events(victim)
     assert (views.group_digest(club.state(victim)), accepted(events)) == before
-    assert isinstance(events[-1], EnvelopeRefused), events[-1]
-    return events[-1]
+    *_, refused, counted = events
+    assert isinstance(refused, EnvelopeRefused), refused
+    assert isinstance(counted, RefusalsCounted) and counted.rules == (RuleCount(refused.rule, 1),) and counted.kept == 1, counted
+    return refused
 
 
 @pytest.fixture(scope="module")

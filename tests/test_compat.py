@@ -55,6 +55,10 @@ BACKENDS = ("sqlite", "postgres")
 GOLDEN = [path for fixtures in SETS for path in sorted((fixtures / "golden").glob("*.json")) if path.name != "index.json"]
 NOT_YET_PINNED = {
     "ExpiredMemberHello": "a sync message added by 2371bc6, after the set v0.1.0-a578c78 was made: pin it in the next set",
+    **dict.fromkeys(
+        ("RefusalsCounted", "RuleCount", "SenderRefusals"),
+        "a replica's refusals counted per batch and per sender (issue 27), after v0.1.0-a578c78: pin it in the next set",
+    ),
 }
 """Wire types known to have no golden encoding yet, each with why. The test holds the list
 to exactly the types without one, so a type leaves it when a set pins it, and none joins

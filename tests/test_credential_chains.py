@@ -24,7 +24,7 @@ from peerstate.sync import admission
 from peerstate.crypto import credentials
 from peerstate.documents import invitations
 from peerstate.domain.events import GroupAttached
-from peerstate.domain.group_events import Credential, CredentialTaken, Envelope, ReplicaJoined
+from peerstate.domain.group_events import Credential, CredentialTaken, Envelope, EnvelopeRefused, ReplicaJoined
 from peerstate.names import ROLE_ADMIN, ROLE_MEMBER, authority_of
 from peerstate.storage.peer_store import PeerStore
 
@@ -179,7 +179,7 @@ def test_an_envelope_taking_the_chain_up_is_refused_and_kept(club: Club, make: o
     assert sync_port(club.alice).sync_receive(club.key, [envelope], Neighbor("carol", "carol")).accepted == 0
     assert club.digest() == before
     assert sync_port(club.alice).sync_replica(club.key).state.refused == refused + 1
-    last = club.alice_store.replica_log(*club.key).refusals[-1]
+    last = [event for event in club.alice_store.replica_events(*club.key) if isinstance(event, EnvelopeRefused)][-1]
     assert (last.rule, last.error) == (rule, error)
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import peerstate
 
 DOMAIN = Path(peerstate.__file__).parent / "domain"
-ALLOWED = {"peerstate.errors", "peerstate.names", "peerstate.constants", "peerstate.registry"}
-"""Outside ``domain/``, only plain values: HRESULTs, names and the header's enums."""
+ALLOWED = {"peerstate.errors", "peerstate.names", "peerstate.constants", "peerstate.registry", "peerstate.bounds"}
+"""Outside ``domain/``, only plain values: HRESULTs, names, the header's enums and the bounds."""
 IMPURE = {"os", "io", "time", "random", "secrets", "socket", "sqlite3", "eventsourcing", "cryptography", "pathlib"}
 """No I/O, no clock, no randomness, no storage and no crypto of its own."""
 

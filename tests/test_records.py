@@ -27,7 +27,7 @@ from peerstate.sync import admission, batches
 from peerstate.crypto import credentials
 from peerstate.documents import database_files
 from peerstate.constants import PeerGroupEventType, PeerRecordChangeType
-from peerstate.domain.group_events import CredentialIssued, Envelope, Record, RecordPublished
+from peerstate.domain.group_events import CredentialIssued, Envelope, EnvelopeRefused, Record, RecordPublished
 from peerstate.domain.records import (
     DELETED,
     RecordVersion,
@@ -243,7 +243,7 @@ def test_a_received_record_that_breaks_a_rule_is_refused_and_kept(
     assert sync_port(club.peers["alice"]).sync_receive(club.key("alice"), [envelope], Neighbor("bob", "bob")).accepted == 0
     assert club.digest("alice") == before
     assert sync_port(club.peers["alice"]).sync_replica(club.key("alice")).state.refused == refused + 1
-    last = club.stores["alice"].replica_log(*club.key("alice")).refusals[-1]
+    last = [event for event in club.stores["alice"].replica_events(*club.key("alice")) if isinstance(event, EnvelopeRefused)][-1]
     assert (last.rule, last.error) == (rule, error)
 
 

@@ -26,6 +26,7 @@ from peerstate.constants import PeerGroupEventType
 from peerstate.domain.group_events import (
     CredentialIssued,
     Envelope,
+    EnvelopeRefused,
     MembershipPublished,
     PropertiesChanged,
 )
@@ -101,7 +102,7 @@ def _refused_by(group: Group, envelope: Envelope, rule: str, error: str) -> None
     replica = sync_port(group.alice).sync_replica(group.key)
     assert views.group_digest(replica.state.group) == before
     assert replica.state.refused == refused + 1
-    last = group.alice_store.replica_log(*group.key).refusals[-1]  # read back from the store
+    last = [event for event in group.alice_store.replica_events(*group.key) if isinstance(event, EnvelopeRefused)][-1]
     assert (last.rule, last.error, last.envelope) == (rule, error, envelope)
 
 

@@ -8,6 +8,7 @@ to the network. Its methods run as ``Peer``'s calls do (``reading``, ``writing``
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -31,18 +32,20 @@ from peerstate.domain.group_events import (
     PeerTimeAdjusted,
     PresencePublished,
     RecordPublished,
-    ReplicaEvent,
+    RefusalsCounted,
     ReplicaSynchronized,
+    RuleCount,
     SharedEvent,
 )
 from peerstate.domain.group_state import member_data_due
 from peerstate.domain.peer_time import adjusted_offset
 from peerstate.domain.presence import presence_due
 from peerstate.domain.records import refresh_due, refreshed_expiration
+from peerstate.domain.replica import kept_whole
 from peerstate.errors import PeerError
 from peerstate.bulk import young_collections_only
 from peerstate.storage.logs import ReplicaLog
-from peerstate.sync import admission
+from peerstate.sync import admission, cutting
 
 class PeerPort:
     """One peer as sync reaches it, over the peer's ``Runtime``."""
@@ -135,35 +138,62 @@ class PeerPort:
     @writing
     def sync_receive(self, key: ReplicaKey, batch: Sequence[Envelope], sender: Neighbor) -> Received:
         """Judge a batch ``sender`` sent and store it in one transaction: each envelope
-        accepted, refused (recorded with its rule) or, when already here, skipped."""
+        accepted, refused or, when already here, skipped (``_judged``). A refusal that cuts
+        the sender off (``sync.cutting``) ends the judging: what came before it is stored,
+        the rest is not judged, and the result names it, for the conversation to end."""
         runtime = self._runtime
         now = runtime.clock()
-        source = str(sender)
 
-        def decide(log: ReplicaLog | None) -> GroupDecision[list[EnvelopeAccepted]]:
+        def decide(log: ReplicaLog | None) -> GroupDecision[tuple[list[EnvelopeAccepted], PeerError | None]]:
             assert log is not None
-            accepted: list[EnvelopeAccepted] = []
-            for envelope in batch:
-                envelope_id = admission.envelope_id(envelope)
-                if envelope_id in log.known:
-                    continue
-                try:
-                    admission.admit(log.state.group, envelope)
-                except admission.Refused as refusal:
-                    event: ReplicaEvent = EnvelopeRefused(
-                        envelope, envelope_id, source, refusal.rule, refusal.error.name, refusal.error.message, now,
-                    )
-                else:
-                    event = EnvelopeAccepted(envelope, envelope_id, source, now)
-                    accepted.append(event)
-                log.record(event)  # the next envelope is judged on the state this one left
-            return [], [], accepted
+            accepted, counted, cut_off = self._judged(log, batch, sender, now)
+            return ([] if counted is None else [counted]), [], (accepted, cut_off)
 
         before = runtime.replica(*key).state.group
         with young_collections_only():  # a batch folded and written makes a great many containers, none in a cycle
-            accepted = runtime.execute_group(key, decide)
+            accepted, cut_off = runtime.execute_group(key, decide)
             events.notify_changes(runtime, key, before, accepted)
-        return Received(len(accepted))
+        return Received(len(accepted), cut_off)
+
+    @staticmethod
+    def _judged(
+        log: ReplicaLog, batch: Sequence[Envelope], sender: Neighbor, now: datetime,
+    ) -> tuple[list[EnvelopeAccepted], RefusalsCounted | None, PeerError | None]:
+        """Judge ``batch`` on ``log`` up to the refusal that cuts its sender off, if one
+        does, recording each envelope accepted and each refusal kept whole as it goes, so
+        that the next is judged on the state this one left. A refusal is kept whole while
+        the sender has few (``kept_whole``); every refusal of the batch is counted in one
+        ``RefusalsCounted``, so that what a member sends to be refused costs this log that
+        event, not its bytes. What was accepted, that count (None: nothing refused), and the
+        refusal that cut the sender off."""
+        accepted: list[EnvelopeAccepted] = []
+        refused: Counter[str] = Counter()
+        kept = 0
+        cut_off: PeerError | None = None
+        for envelope in batch:
+            envelope_id = admission.envelope_id(envelope)
+            if envelope_id in log.known:
+                continue
+            try:
+                admission.admit(log.state.group, envelope)
+            except admission.Refused as refusal:
+                if kept_whole(log.state, sender.identity, refused.total()):
+                    error = refusal.error
+                    log.record(EnvelopeRefused(envelope, envelope_id, str(sender), refusal.rule, error.name, error.message, now))
+                    kept += 1
+                refused[refusal.rule] += 1
+                if cutting.cuts_off(refusal.error):
+                    cut_off = refusal.error
+                    break
+            else:
+                accepted.append(EnvelopeAccepted(envelope, envelope_id, str(sender), now))
+                log.record(accepted[-1])
+        if not refused:
+            return accepted, None, None
+        counts = tuple(RuleCount(rule, count) for rule, count in sorted(refused.items()))
+        return accepted, RefusalsCounted(
+            sender.identity, sender.address, counts, kept, None if cut_off is None else cut_off.rule, now,
+        ), cut_off
 
     @writing
     def sync_issue_password_credential(self, key: ReplicaKey, joiner_card: bytes) -> None:

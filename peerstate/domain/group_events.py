@@ -266,7 +266,8 @@ class EnvelopeAccepted:
 @attrs.frozen
 class EnvelopeRefused:
     """An envelope failed ``rule`` (the rule function's name) with ``error`` (an HRESULT
-    name); it was never applied. Kept for the audit."""
+    name); it was never applied. Kept whole for the audit, as far as the bound on a
+    sender's refusals kept whole goes (``RefusalsCounted``)."""
 
     envelope: Envelope
     id: bytes
@@ -274,6 +275,31 @@ class EnvelopeRefused:
     rule: str
     error: str
     reason: str
+    at: datetime
+
+
+@attrs.frozen
+class RuleCount:
+    """How many envelopes of one batch a rule (its registered name) refused."""
+
+    rule: str
+    count: int
+
+
+@attrs.frozen
+class RefusalsCounted:
+    """What one batch from ``sender`` (the identity it authenticated as, at ``address``) had
+    refused: how many envelopes each rule refused. The first ``kept`` of them are kept
+    whole, each an ``EnvelopeRefused`` before this event; the rest, past the bound a sender
+    has kept whole (``bounds.MAX_KEPT_REFUSALS``), only here, so that what a member sends to
+    be refused costs the log this event, not its bytes. ``cut_off`` is the rule whose refusal
+    cut the sender off (``sync.cutting``), the rest of the batch unjudged; None if none did."""
+
+    sender: str
+    address: str
+    rules: tuple[RuleCount, ...]
+    kept: int
+    cut_off: str | None
     at: datetime
 
 
@@ -324,14 +350,14 @@ class ReplicaDeleted:
 
 
 ReplicaEvent: TypeAlias = (
-    ReplicaCreated | ReplicaJoined | EnvelopeAccepted | EnvelopeRefused | JoinRefused
+    ReplicaCreated | ReplicaJoined | EnvelopeAccepted | EnvelopeRefused | RefusalsCounted | JoinRefused
     | ReplicaSynchronized | PeerTimeAdjusted | ReplicaConnected | ReplicaClosed | ReplicaDeleted
 )
 GROUP_VALUES: tuple[type, ...] = (
     PasswordVerifier, GroupProperties, Credential, GroupCreated, PropertiesChanged,
     CredentialIssued, CredentialTaken, MembershipPublished, PresencePublished, IdentityRetired, Record,
     RecordPublished, Envelope, PasswordTicket,
-    ReplicaCreated, ReplicaJoined, EnvelopeAccepted, EnvelopeRefused, JoinRefused,
+    ReplicaCreated, ReplicaJoined, EnvelopeAccepted, EnvelopeRefused, RuleCount, RefusalsCounted, JoinRefused,
     ReplicaSynchronized, PeerTimeAdjusted, ReplicaConnected, ReplicaClosed, ReplicaDeleted,
 )
 """Every attrs class a replica log stores: what its snapshots hold as ``wire`` trees."""

@@ -1,4 +1,4 @@
-"""A replica's own state: whose it is, whether it is synchronized, what it refused.
+"""A replica's own state: whose it is, whether it is synchronized, what it refused and from whom.
 
 The phases are explicit, so every "not ready" comes from a state a reader can name:
 ``joined`` (an invitation was accepted locally, nothing synchronized yet), ``synchronized``
@@ -14,6 +14,7 @@ from typing import Final, Literal, TypeAlias
 
 import attrs
 
+from peerstate.bounds import MAX_KEPT_REFUSALS
 from peerstate.domain.group_events import (
     CredentialIssued,
     EnvelopeAccepted,
@@ -21,6 +22,7 @@ from peerstate.domain.group_events import (
     JoinRefused,
     PasswordTicket,
     PeerTimeAdjusted,
+    RefusalsCounted,
     ReplicaClosed,
     ReplicaConnected,
     ReplicaCreated,
@@ -50,6 +52,15 @@ class Guesses:
         return Guesses(self.count + 1, at)
 
 
+@attrs.frozen
+class SenderRefusals:
+    """What one sender (the identity it authenticated as) had refused here: how many of the
+    envelopes it sent, and how many times a refusal cut it off (``sync.cutting``)."""
+
+    refused: int = 0
+    cut_off: int = 0
+
+
 @attrs.frozen(slots=False)
 class ReplicaState:
     """One identity's replica of one group on this peer."""
@@ -65,6 +76,7 @@ class ReplicaState:
     chain: tuple[bytes, ...] = ()
     """A credential joiner's GMC chain, held until it takes the credential up."""
     refused: int = 0
+    """Envelopes refused, kept whole or only counted."""
     wrong_passwords: Mapping[str, Guesses] = attrs.field(factory=dict)
     """Per password joiner, its wrong passwords since its last success, as this replica
     (an authenticating member) refused them."""
@@ -73,6 +85,10 @@ class ReplicaState:
     peer_time_offset: timedelta = timedelta(0)
     """The group's peer time less this machine's clock: zero for the creator, whose clock
     starts it; adopted and then averaged at each sync for the others."""
+    sender_refusals: Mapping[str, SenderRefusals] = attrs.field(factory=dict)
+    """Per sender, its refusals since the replica began (``RefusalsCounted``): what bounds
+    the refusals kept whole (``kept_whole``). A log written before they were counted
+    counts from its first ``RefusalsCounted``."""
 
     @property
     def present(self) -> bool:
@@ -114,6 +130,11 @@ def evolve_replica(state: ReplicaState, event: ReplicaEvent) -> ReplicaState:
             return evolved(state, wrong_passwords=guesses, wrong_passwords_in_group=state.wrong_passwords_in_group.after(at))
         case EnvelopeRefused():
             return evolved(state, refused=state.refused + 1)
+        case RefusalsCounted(sender, _, rules, kept, cut_off, _):
+            refused = sum(count.count for count in rules)
+            earlier = state.sender_refusals.get(sender, SenderRefusals())
+            tally = SenderRefusals(earlier.refused + refused, earlier.cut_off + (cut_off is not None))
+            return evolved(state, refused=state.refused + refused - kept, sender_refusals={**state.sender_refusals, sender: tally})
         case PeerTimeAdjusted(offset, _, _):
             return evolved(state, peer_time_offset=timedelta(microseconds=offset))
         case ReplicaSynchronized():
@@ -136,3 +157,11 @@ def accept_envelopes(state: ReplicaState, accepted: Sequence[EnvelopeAccepted]) 
         return state
     kept = {name: guesses for name, guesses in state.wrong_passwords.items() if name not in forgiven}
     return evolved(state, wrong_passwords=kept, wrong_passwords_in_group=Guesses())
+
+
+def kept_whole(state: ReplicaState, sender: str, refused_in_batch: int) -> bool:
+    """Whether ``sender``'s next refusal is kept whole (an ``EnvelopeRefused``), when the
+    batch being judged had ``refused_in_batch`` of its envelopes refused already: a sender's
+    first ``MAX_KEPT_REFUSALS`` are, for the audit; the rest are only counted, so that no
+    member can grow this replica's log by sending what it refuses."""
+    return state.sender_refusals.get(sender, SenderRefusals()).refused + refused_in_batch < MAX_KEPT_REFUSALS

@@ -36,7 +36,8 @@ from peerstate.domain.group_events import (
 )
 from peerstate.domain.replica import accept_envelopes, evolve_replica, new_replica
 from peerstate.domain.state import IdentityStoreState, evolve
-from peerstate.storage.store_format import NO_MEMBER_DATA
+from peerstate.domain.values import evolved
+from peerstate.storage.store_format import NO_MEMBER_DATA, NO_SENDER_REFUSALS
 
 
 def chain_start(originator_id: UUID, created_on: datetime) -> bytes:
@@ -164,7 +165,8 @@ class ReplicaLog(Aggregate):
         accepted envelopes are left out: the state holds what they say, and only a sync
         that serves them or an export needs them, read then from the events
         (``PeerStore.accepted_envelopes``); a snapshot holding them would cost as much to
-        read as the events."""
+        read as the events. Refused envelopes are never in it: the state counts them, and
+        the events keep the few kept whole."""
 
         TOPIC = "peerstate.ReplicaLog.Snapshot"
 
@@ -176,10 +178,16 @@ class ReplicaLog(Aggregate):
 
         def mutate(self, _: None) -> Any:
             """The log as the snapshot holds it; ``EarlierSnapshot`` for a snapshot written
-            before the group state kept member data, which cannot give the log."""
+            before the group state kept member data, which cannot give the log. One written
+            before the replica state counted refusals per sender gives it with none counted
+            (``NO_SENDER_REFUSALS``) and without the list of every refused envelope it
+            held then, which no log keeps any more."""
             log: Any = super().mutate(None)
             if log.state.group.member_data is NO_MEMBER_DATA:
                 raise EarlierSnapshot(self.originator_version)
+            if log.state.sender_refusals is NO_SENDER_REFUSALS:
+                log.state = evolved(log.state, sender_refusals={})
+                del log.refusals
             log.accepted = None
             return log
 
@@ -196,9 +204,8 @@ class ReplicaLog(Aggregate):
         one's credential and predecessor came first, as sync sends them; None when the log
         was opened from a snapshot and they were not read yet."""
         self.known: set[bytes] = set()
-        """Ids of every envelope accepted or refused: a batch offered again is skipped."""
-        self.refusals: list[EnvelopeRefused] = []
-        """Every envelope refused, with the rule that refused it: the audit's part of the log."""
+        """Ids of every envelope accepted or kept whole when refused: a batch offered again
+        is skipped."""
         self.link = b""
         """The last link of the log's hash chain (``chain_link``)."""
         self.published: list[UUID] = []
@@ -218,7 +225,6 @@ class ReplicaLog(Aggregate):
             self.published = []
         elif isinstance(payload, EnvelopeRefused):
             self.known.add(payload.id)
-            self.refusals.append(payload)
 
     def accept(self, run: Sequence[EnvelopeAccepted]) -> None:
         """Apply a run of accepted envelopes, folded at once (``accept_envelopes``)."""

@@ -33,7 +33,7 @@ from peerstate.domain.group_events import (
 )
 from peerstate.domain.group_state import AuthorHead, Member
 from peerstate.domain.records import RecordVersion
-from peerstate.domain.replica import Guesses, ReplicaState
+from peerstate.domain.replica import Guesses, SenderRefusals
 from peerstate.bulk import young_collections_only
 from peerstate.storage.logs import (
     LEDGER_START,
@@ -47,12 +47,12 @@ from peerstate.storage.logs import (
     snapshot_due,
 )
 from peerstate.storage.store_format import (
-    AttrsAsDict,
     BytesAsBase64,
     GroupStateAsFields,
     GroupStateFields,
     MapAsPairs,
     RecordsAsVersions,
+    ReplicaStateFields,
     RowMapper,
     SetAsList,
     SnapshotTranscoder,
@@ -67,7 +67,7 @@ PAGE: Final = 500
 _Log = TypeVar("_Log", bound=Aggregate)
 
 
-SNAPSHOT_VALUES: Final = (*GROUP_VALUES, Member, AuthorHead, Guesses, RecordVersion)
+SNAPSHOT_VALUES: Final = (*GROUP_VALUES, Member, AuthorHead, Guesses, SenderRefusals, RecordVersion)
 """The attrs values a replica's derived state holds: a snapshot stores them as ``wire``
 trees."""
 
@@ -100,7 +100,7 @@ class PeerApplication(Application[UUID]):
         super().register_transcodings(transcoder)
         for transcoding in (BytesAsBase64(), MapAsPairs(), SetAsList(), TimedeltaAsMicroseconds(), RecordsAsVersions()):
             transcoder.register(transcoding)
-        transcoder.register(AttrsAsDict(ReplicaState))
+        transcoder.register(ReplicaStateFields())
         transcoder.register(GroupStateFields())
         for value in SNAPSHOT_VALUES:
             transcoder.register(WireValue(value))

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any, Final
 from uuid import UUID
 
@@ -32,6 +33,7 @@ from immutables import Map
 from peerstate import wire
 from peerstate.domain.group_state import GroupState
 from peerstate.domain.records import RecordVersion
+from peerstate.domain.replica import ReplicaState, SenderRefusals
 
 _TUPLE: Final = "tuple"
 _PLAIN: Final = frozenset({str, int, float, bool, type(None)})
@@ -166,19 +168,32 @@ class TimedeltaAsMicroseconds(Transcoding):
         return timedelta(microseconds=data)
 
 
+_WRITTEN: Final = object()
+"""What no field's value is: a field that ``AttrsAsDict`` always writes."""
+
+
 class AttrsAsDict(Transcoding):
     """An attrs class that ``wire`` cannot encode (its fields hold maps), by its field
-    names; its fields are transcoded in turn."""
+    names; its fields are transcoded in turn.
 
-    def __init__(self, cls: type) -> None:
+    A field added after snapshots holding the class were written is ``unwritten`` in them:
+    such a snapshot is read with the field's value there, an object of its own that the
+    snapshot's open tells apart (``ReplicaLog.Snapshot.mutate``), and written again
+    without the field, as it was written, so that the audit finds it exactly as stored."""
+
+    def __init__(self, cls: type, unwritten: Mapping[str, Any] = MappingProxyType({})) -> None:
         self.type = cls
         self.name = cls.__qualname__
+        self._unwritten = unwritten
 
     def encode(self, obj: Any) -> dict[str, Any]:
-        return {field.name: getattr(obj, field.name) for field in attrs.fields(self.type)}
+        return {
+            field.name: value for field in attrs.fields(self.type)
+            if (value := getattr(obj, field.name)) is not self._unwritten.get(field.name, _WRITTEN)
+        }
 
     def decode(self, data: dict[str, Any]) -> Any:
-        return self.type(**data)
+        return self.type(**{**self._unwritten, **data})
 
 
 NO_MEMBER_DATA: Final[Map[str, datetime]] = Map()
@@ -187,22 +202,26 @@ NO_MEMBER_DATA: Final[Map[str, datetime]] = Map()
 any other map by being this very object. A log is not opened from such a snapshot but
 replayed from its events (``PeerStore``), since only they say what the member data is."""
 
+NO_SENDER_REFUSALS: Final[Mapping[str, SenderRefusals]] = MappingProxyType({})
+"""The refusals per sender of a replica state read from a snapshot written before the state
+counted them (``ReplicaState.sender_refusals``). No event that such a snapshot folds
+counted any, so the log opened from it counts none: an empty map, not this object."""
+
 
 class GroupStateFields(AttrsAsDict):
     """``GroupState`` by its field names; a snapshot without member data is read with
     ``NO_MEMBER_DATA``, and written again without it, as it was written."""
 
     def __init__(self) -> None:
-        super().__init__(GroupState)
+        super().__init__(GroupState, {"member_data": NO_MEMBER_DATA})
 
-    def encode(self, obj: GroupState) -> dict[str, Any]:
-        fields = super().encode(obj)
-        if obj.member_data is NO_MEMBER_DATA:
-            del fields["member_data"]
-        return fields
 
-    def decode(self, data: dict[str, Any]) -> Any:
-        return super().decode({"member_data": NO_MEMBER_DATA, **data})
+class ReplicaStateFields(AttrsAsDict):
+    """``ReplicaState`` by its field names; a snapshot without refusals per sender is read
+    with ``NO_SENDER_REFUSALS``, and written again without them, as it was written."""
+
+    def __init__(self) -> None:
+        super().__init__(ReplicaState, {"sender_refusals": NO_SENDER_REFUSALS})
 
 
 class GroupStateAsFields(GroupStateFields):
