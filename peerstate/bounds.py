@@ -29,3 +29,8 @@ MAX_KEPT_REFUSALS: Final = 16
 """Refused envelopes kept whole per sender (the identity it authenticated as) on one replica,
 for the audit; past them a sender's refusals are only counted, a small event per batch. At
 most this many of the largest envelopes (``MAX_FRAME_BYTES``) per member, whatever it sends."""
+
+MAX_CUT_OFFS: Final = 8
+"""Times a sender (the identity it authenticated as) may be cut off by one replica
+(``sync.cutting``) before that replica refuses its hellos: each cut-off is a refusal no
+honest member causes, and each reconnection costs the replica a count in its log."""

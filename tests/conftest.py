@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from peerstate import Peer, PeerError, PeerSettings, PeerStore, open_store, registry
+from peerstate import Peer, PeerError, PeerStore, open_store, registry
 from peerstate.storage import peer_store
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -73,3 +73,17 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     path = os.environ.get(REACHED_ENV)
     if path:
         Path(path).write_text(json.dumps({name: sorted(nodes) for name, nodes in sorted(_reached.items())}, indent=1))
+
+
+@pytest.fixture
+def refusals(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
+    """Every refusal the registry makes during the test: (rule, HRESULT)."""
+    made: list[tuple[str, str]] = []
+    error = registry.Rule.error
+
+    def recorded(rule: registry.Rule, refusal: registry.Refusal) -> object:
+        made.append((rule.name, refusal.code or rule.codes[0]))
+        return error(rule, refusal)
+
+    monkeypatch.setattr(registry.Rule, "error", recorded)
+    yield made

@@ -9,7 +9,6 @@ makes while a message is taken."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import attrs
 import pytest
@@ -89,20 +88,6 @@ def make_club() -> Club:
         alice, bob, carol, stores, (alice_name, group), (bob_name, group), (carol_name, group),
         {"alice": handle, "bob": joined.handle, "carol": carol_joined.handle},
     )
-
-
-@pytest.fixture
-def refusals(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
-    """Every refusal the registry makes during the test: (rule, HRESULT)."""
-    made: list[tuple[str, str]] = []
-    error = registry.Rule.error
-
-    def recorded(rule: registry.Rule, refusal: registry.Refusal) -> object:
-        made.append((rule.name, refusal.code or rule.codes[0]))
-        return error(rule, refusal)
-
-    monkeypatch.setattr(registry.Rule, "error", recorded)
-    yield made
 
 
 def _answer(data: bytes | None) -> sync.Message:
@@ -285,7 +270,8 @@ def test_a_refusal_received_is_reported_as_the_remote_named_it_and_refused_by_no
 def test_every_rule_of_the_conversation_is_registered_under_its_module() -> None:
     modules = {
         "message_is_well_formed": "messages", "batch_is_within_bounds": "messages", "message_is_expected": "messages",
-        "hello_is_for_this_group": "listener", "credential_came_with_group_data": "connector",
+        "hello_is_for_this_group": "listener", "sender_not_cut_off_too_often": "listener",
+        "credential_came_with_group_data": "connector",
         "idc_is_the_identity_s": "authentication", "chain_is_from_the_group_root": "authentication",
         "chain_links_verify": "authentication", "chain_is_the_idc_s": "authentication",
         "listener_signature_verifies": "authentication", "connector_signature_verifies": "authentication",

@@ -10,12 +10,13 @@ listener by someone who never proved the key of the identity it claims."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 
+import attrs
 import pytest
 
 from peerstate import Peer, PeerSettings, open_store, sync, wire
+from peerstate.bounds import MAX_CUT_OFFS
 from peerstate.calls import envelopes
 from peerstate.domain.group_events import Envelope
 from peerstate.peer import sync_port
@@ -23,7 +24,7 @@ from peerstate.sync import batches, connector as connector_module, listener as l
 from peerstate.sync.port import Neighbor
 
 from tests.conftest import T0
-from tests.test_sync_rules import Club, _answer, make_club, refusals as refusals
+from tests.test_sync_rules import Club, _answer, make_club
 
 KIND = "5f0c1f4e-0000-4000-8000-00000000c0de"
 
@@ -196,4 +197,29 @@ def test_a_connector_whose_proof_was_refused_cannot_push_a_batch(club: Club, ref
     batch = wire.canonical(sync.Batch((_bobs_news(club),), (), True))
     before = club.state()
     assert listener.receive(batch) is None
+    assert club.state() == before
+
+
+# A member cut off too often ---------------------------------------------------------------------
+
+def test_a_member_cut_off_too_often_is_not_heard_again(refusals: list[tuple[str, str]]) -> None:
+    """bob proves his key each time, then sends an envelope his key never signed: each cuts
+    him off (``signature_verifies``), and after ``MAX_CUT_OFFS`` alice refuses his hello
+    (``sender_not_cut_off_too_often``) and changes nothing."""
+    club = make_club()
+    head = sync_port(club.alice).sync_replica(club.alice_key).state.group.heads[club.bob_key[0]]
+    template = envelopes.accepted(club.bob._runtime, club.bob_key)[-1]
+    for attempt in range(MAX_CUT_OFFS):
+        forged = attrs.evolve(template, seq=head.seq + 1, prev=head.last, signature=bytes([attempt]) * 256)
+        batch = wire.canonical(sync.Batch((forged,), (), True))
+        connector, listener = club.connector(), club.listener()
+        listener.receive(connector.receive(listener.receive(connector.start()) or b"") or b"")
+        assert listener.state == "receiving"
+        refused = _answer(listener.receive(batch))
+        assert isinstance(refused, sync.Refusal) and refused.error == "PEER_E_INVALID_RECORD"
+    before = club.state()
+    refusals.clear()
+    refused = _answer(club.listener().receive(club.connector().start()))
+    assert isinstance(refused, sync.Refusal) and refused.error == "PEER_E_CONNECTION_REFUSED"
+    assert refusals == [("sender_not_cut_off_too_often", "PEER_E_CONNECTION_REFUSED")]
     assert club.state() == before

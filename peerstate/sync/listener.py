@@ -1,25 +1,26 @@
 """The listening side of a sync, as a state table: which message it takes in which state,
 and what it answers. Anything else is refused, and the conversation ends.
 
-==================  ====================  =========================================  ==========
-state               takes                 does                                       then
-==================  ====================  =========================================  ==========
-``awaiting_hello``  ``MemberHello``,      checks the connector's IDC and, by the     challenged
-                    ``PasswordHello``,    hello's kind, its chain, that this member
-                    ``ExpiredMemberHello``  may answer a password joiner now, or that
-                                          its member list holds a GMC for it;
-                                          sends a signed ``Challenge``
-``challenged``      ``Proof``             checks the connector's signature (and      sending,
-                                          password: a wrong one is kept in the log);  receiving
-                                          issues a password joiner its GMC; sends
-                                          its first batch
-``sending``         ``More``              sends its next batch                       sending,
-                                                                                     receiving
-``receiving``       ``Batch``             stores it; asks ``More`` while             receiving,
-                                          incomplete, else says ``End``              closed
-any but ``closed``  ``Refusal``           nothing                                    closed
-``closed``          anything              nothing                                    closed
-==================  ====================  =========================================  ==========
+==================  ======================  ========================================  ==========
+state               takes                   does                                      then
+==================  ======================  ========================================  ==========
+``awaiting_hello``  ``MemberHello``,        checks that the connector was not cut     challenged
+                    ``PasswordHello``,      off too often, its IDC and, by the
+                    ``ExpiredMemberHello``  hello's kind, its chain, that this
+                                            member may answer a password joiner
+                                            now, or that its member list holds a
+                                            GMC for it; sends a signed ``Challenge``
+``challenged``      ``Proof``               checks the connector's signature (and     sending,
+                                            password: a wrong one is kept in the      receiving
+                                            log); issues a password joiner its GMC;
+                                            sends its first batch
+``sending``         ``More``                sends its next batch                      sending,
+                                                                                      receiving
+``receiving``       ``Batch``               stores it; asks ``More`` while            receiving,
+                                            incomplete, else says ``End``             closed
+any but ``closed``  ``Refusal``             nothing                                   closed
+``closed``          anything                nothing                                   closed
+==================  ======================  ========================================  ==========
 
 Nothing received is stored, and nothing persistent changes (connections, refusals, counters),
 before the connector has proven in this conversation that it holds its identity's key: the
@@ -35,9 +36,10 @@ from typing import Any, Final, Literal
 import attrs
 
 from peerstate import registry
-from peerstate.bounds import MAX_FRAME_BYTES, MAX_HANDSHAKE_BYTES
+from peerstate.bounds import MAX_CUT_OFFS, MAX_FRAME_BYTES, MAX_HANDSHAKE_BYTES
 from peerstate.crypto import credentials
 from peerstate.domain import rules
+from peerstate.domain.replica import ReplicaState, SenderRefusals
 from peerstate.errors import PeerError
 from peerstate.registry import rule
 from peerstate.sync import authentication, batches
@@ -56,6 +58,16 @@ def hello_is_for_this_group(hello: Hello, group: str) -> None:
     """A hello names the group of the replica that listens (``PEER_E_CONNECTION_REFUSED``)."""
     if hello.group != group:
         raise registry.Refusal("another group")
+
+
+@rule("PEER_E_CONNECTION_REFUSED")
+def sender_not_cut_off_too_often(replica: ReplicaState, identity: str) -> None:
+    """A member this replica has cut off ``MAX_CUT_OFFS`` times is not heard again
+    (``PEER_E_CONNECTION_REFUSED``): each cut-off was for something no honest member sends,
+    and each reconnection would cost the replica a row."""
+    cut_off = replica.sender_refusals.get(identity, SenderRefusals()).cut_off
+    if cut_off >= MAX_CUT_OFFS:
+        raise registry.Refusal(f"{identity!r} was cut off {cut_off} times for what no honest member sends")
 
 
 class _WrongPassword(Exception):
@@ -111,6 +123,7 @@ class Listener:
         state = self._peer.sync_replica(self._key).state
         now = self._peer.sync_now()
         hello_is_for_this_group(hello, group)
+        sender_not_cut_off_too_often(state, hello.identity)
         self._connector_key = authentication.idc_is_the_identity_s(hello.card, hello.identity)
         match hello:
             case MemberHello():

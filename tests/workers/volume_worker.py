@@ -8,9 +8,10 @@ Usage: ``volume_worker.py STORE_DIR (outsider|member) MEGABYTES``
   the largest size the cap lets through with a chain that is not the group's, and password
   hellos followed, once challenged, by a batch of envelopes out of turn: each a new
   conversation.
-- ``member``: bob, a member who proves his key, then sends batches of envelopes that his
-  key never signed (each cuts him off: he connects again) and batches of envelopes with a
-  gap in his chain (refused for lack of context: the conversation goes on), half each.
+- ``member``: bob, a member who proves his key, then sends batches of envelopes with a gap
+  in his chain (refused for lack of context: the conversation goes on), then batches of
+  envelopes his key never signed (each cuts him off: he connects again, until alice
+  refuses his hellos), half each.
 
 The line: ``sent`` (bytes), ``store_growth`` (bytes of the store's files), ``writes`` (the
 store's head before and after), ``rss_growth`` (the peak resident size over the one after
@@ -71,10 +72,13 @@ class Victim:
         return Listener(sync_port(self.alice), self.alice_key, network.node(sync_port(remote), key))
 
     def authenticated(self) -> Listener:
-        """alice's side of a conversation in which bob has proven his key and taken her data."""
+        """alice's side of a conversation in which bob has proven his key and taken her data,
+        unless she no longer hears him (cut off too often): then it is closed."""
         listener = self.listener(self.bob, self.bob_key)
         connector = Connector(sync_port(self.bob), self.bob_key, network.node(sync_port(self.alice), self.alice_key))
         challenge = listener.receive(connector.start())
+        if listener.state == "closed":
+            return listener
         assert challenge is not None
         proof = connector.receive(challenge)
         assert proof is not None and listener.receive(proof) is not None
@@ -125,21 +129,23 @@ def _forged_run(victim: Victim, count: int, shift: int) -> bytes:
 
 
 def member(victim: Victim, budget: int) -> Iterator[int]:
-    """bob's hostile batches, the largest a frame carries: forged signatures, then gaps."""
+    """bob's hostile batches, the largest a frame carries: half of them envelopes with a gap,
+    on one conversation (refused for lack of context: bob stays), then envelopes his key
+    never signed (each cuts him off: he connects again, until alice no longer hears him)."""
     per_batch = 1800
-    forged = _forged_run(victim, per_batch, 0)
     gaps = _forged_run(victim, per_batch, 1)
+    forged = _forged_run(victim, per_batch, 0)
     assert len(forged) <= MAX_FRAME_BYTES and len(gaps) <= MAX_FRAME_BYTES
     sent = 0
     listener = victim.authenticated()
+    while sent < budget // 2:
+        listener.receive(gaps)
+        yield len(gaps)
+        sent += len(gaps)
     while sent < budget:
-        listener.receive(forged)  # a bad signature cuts bob off: he connects again
+        victim.authenticated().receive(forged)
         yield len(forged)
-        listener = victim.authenticated()
-        for _ in range(2):
-            listener.receive(gaps)  # refused for lack of context: bob stays
-            yield len(gaps)
-        sent += len(forged) + 2 * len(gaps)
+        sent += len(forged)
 
 
 def main() -> None:
