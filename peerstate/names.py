@@ -23,12 +23,10 @@ from uuid import UUID
 
 import attrs
 
+from peerstate.bounds import MAX_CLASSIFIER as MAX_CLASSIFIER, MAX_FRIENDLY_NAME as MAX_FRIENDLY_NAME
 from peerstate.errors import ErrorName
 from peerstate.registry import Refusal, rule
 
-MAX_CLASSIFIER: Final = 149
-"""Characters, without the terminating NUL that the 150 of the documentation counts."""
-MAX_FRIENDLY_NAME: Final = 255
 UNSECURED_AUTHORITY: Final = "0"
 _SECURE_AUTHORITY = re.compile(r"[0-9a-f]{40}")
 

@@ -54,8 +54,9 @@ from peerstate.domain.group_events import (
     SharedEvent,
 )
 from peerstate.domain.group_state import GroupState
-from peerstate.domain.records import DELETED, MAX_RECORD_SIZE, RESERVED_RECORD_TYPES, creator_tag
-from peerstate.domain.rules import FIXED_PROPERTIES, MAX_CHAIN_LENGTH
+from peerstate.bounds import MAX_CHAIN_LENGTH, MAX_RECORD_SIZE
+from peerstate.domain.records import DELETED, RESERVED_RECORD_TYPES, creator_tag
+from peerstate.domain.rules import FIXED_PROPERTIES
 from peerstate.names import ROLE_ADMIN, ROLE_INVITING_MEMBER, ROLE_MEMBER, authority_of
 from peerstate.peer import sync_port
 from peerstate.sync.port import Neighbor

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from scenario_fakes import scenario_file
 
-from peerstate import cli
-from peerstate.cli import main, output, store_commands
+from peerstate import bounds, cli
+from peerstate.cli import main, store_commands
 from peerstate.storage.locations import SQLITE_FILE
 from peerstate.storage.opening import open_store
 
@@ -761,7 +761,7 @@ def test_stored_text_is_escaped_and_cut_so_it_cannot_forge_a_line(
     assert len(out.splitlines()) == len(records) + headings  # no line made by a name
     assert "Eve\\n== forged heading\\x1b[31m" in out
     if command == "identities":
-        cut = output.MAX_SHOWN_CHARS
+        cut = bounds.MAX_SHOWN_CHARS
         assert "L" * cut in out and "L" * (cut + 1) not in out
         assert f"{'L' * cut}... ({5000 - cut} more characters)" in out
     values = [str(value) for record in records for value in json.loads(record).values()]

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import attrs
 import pytest
 
+from peerstate.bounds import MAX_CHAIN_LENGTH
 from peerstate.domain import rules
 from peerstate.domain.group_events import (
     Credential,
@@ -196,7 +197,7 @@ def test_one_rule_answers_whether_a_member_may_answer_a_password_joiner() -> Non
 
     retired = attrs.evolve(ready, group=apply_envelope(issued, _envelope("b.bob", 1, IdentityRetired("b.bob", b"k", b"s"), credential=b"bob"), b"3"))
     _refuses("PEER_E_IDENTITY_DELETED", rules.may_answer_password_joiner, retired, "b.bob", T0)
-    far = attrs.evolve(BOB, fingerprint=b"far", chain_length=rules.MAX_CHAIN_LENGTH)
+    far = attrs.evolve(BOB, fingerprint=b"far", chain_length=MAX_CHAIN_LENGTH)
     at_the_limit = attrs.evolve(ready, group=apply_envelope(issued, _envelope("a.alice", 3, CredentialIssued(far, "stored")), b"4"))
     _refuses("PEER_E_CHAIN_TOO_LONG", rules.may_answer_password_joiner, at_the_limit, "b.bob", T0 + DAY)
     _refuses("PEER_E_NOT_AUTHORIZED", rules.may_answer_password_joiner, attrs.evolve(ready, group=apply_envelope(

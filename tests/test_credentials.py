@@ -19,9 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peerstate import crypto, names
+from peerstate.bounds import MAX_CHAIN_LENGTH
 from peerstate.crypto import credentials
 from peerstate.crypto.credentials import (
-    MAX_CHAIN_LENGTH,
     ROOT_LIFETIME,
     CircularChain,
     GroupRoot,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 import pytest
 
+from peerstate.bounds import MAX_DOCUMENT_CHARS
 from peerstate.documents import formats
 
 INFO = formats.identity_info_xml(b"\x30\x03\x02\x01\x01")
@@ -34,7 +35,7 @@ def test_export_round_trips_and_escapes_the_name() -> None:
         (INFO.replace("MAMCAQE=", "MAMCAQF="), "not canonical Base64"),
         (INFO.replace(' dt:dt="bin.base64"', ""), "dt:dt"),
         ("<a>" * 10 + "</a>" * 10, "root element"),
-        ("x" * (formats.MAX_DOCUMENT_CHARS + 1), "at most"),
+        ("x" * (MAX_DOCUMENT_CHARS + 1), "at most"),
     ],
 )
 def test_malformed_identity_info_is_refused(document: str, reason: str) -> None:

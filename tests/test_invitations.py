@@ -12,6 +12,7 @@ import attrs
 import pytest
 
 from peerstate import crypto, wire
+from peerstate.bounds import MAX_CHAIN_LENGTH, MAX_DOCUMENT_CHARS
 from peerstate.crypto import credentials
 from peerstate.documents import formats, invitations
 from peerstate.constants import PnrpCloudFlags, PnrpScope
@@ -22,7 +23,7 @@ from peerstate.documents.invitations import CredentialInvitation, PasswordInvita
 from peerstate.names import ROLE_ADMIN, ROLE_INVITING_MEMBER, ROLE_MEMBER
 
 from conftest import T0
-from test_credentials import END, MAX_CHAIN_LENGTH, issue, peer_name
+from test_credentials import END, issue, peer_name
 from test_credentials import alice_key, bob_key, group, group_key, long_chain, root, stranger_key  # noqa: F401
 
 FROM, UNTIL = T0 + timedelta(days=2), END - timedelta(days=2)
@@ -159,7 +160,7 @@ def test_a_chain_of_exactly_the_limit_fits_in_an_invitation(
     """``long_chain`` is administrators with Alice's and Bob's keys in turn, Alice's first."""
     chain = (root, *long_chain[:MAX_CHAIN_LENGTH])
     text = invitations.credential_invitation_xml("Global_", "Chess", chain, alice_key)
-    assert len(text) <= formats.MAX_DOCUMENT_CHARS
+    assert len(text) <= MAX_DOCUMENT_CHARS
     invitation = invitations.read_invitation(text)
     assert isinstance(invitation, CredentialInvitation) and invitation.chain == chain
 

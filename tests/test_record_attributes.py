@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peerstate.documents import formats
+from peerstate.bounds import MAX_DOCUMENT_CHARS
 from peerstate.errors import PeerError
 from peerstate.documents.record_attributes import (
     RESERVED_ATTRIBUTE_NAMES,
@@ -154,7 +154,7 @@ def test_every_reserved_name_is_refused_in_any_case(name: str) -> None:
 
 
 def test_a_document_over_the_size_cap_is_refused() -> None:
-    refused(document(("a", "string", "x" * formats.MAX_DOCUMENT_CHARS)), "at most")
+    refused(document(("a", "string", "x" * MAX_DOCUMENT_CHARS)), "at most")
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,8 @@ from hypothesis import strategies as st
 
 from peerstate.errors import InvalidArgument, PeerError
 from peerstate.documents.record_attributes import Attribute
+from peerstate.bounds import MAX_SEARCH_CLAUSES, MAX_SEARCH_DEPTH
 from peerstate.documents.record_search import (
-    MAX_CLAUSES,
-    MAX_DEPTH,
     AllOf,
     AnyOf,
     Clause,
@@ -118,17 +117,17 @@ def test_namespace_declarations_are_allowed_on_every_element() -> None:
 
 
 def test_nesting_to_the_depth_limit_is_read() -> None:
-    body = "<and>" * MAX_DEPTH + clause("a", "int", "1") + "</and>" * MAX_DEPTH
+    body = "<and>" * MAX_SEARCH_DEPTH + clause("a", "int", "1") + "</and>" * MAX_SEARCH_DEPTH
     query = read_search(search(body))
-    for _ in range(MAX_DEPTH):
+    for _ in range(MAX_SEARCH_DEPTH):
         assert isinstance(query, AllOf)
         (query,) = query.parts
     assert query == Clause("a", "int", "equal", 1)
 
 
 def test_the_clause_limit_is_read() -> None:
-    query = read_search(search("<or>" + clause("a", "int", "1") * MAX_CLAUSES + "</or>"))
-    assert isinstance(query, AnyOf) and len(query.parts) == MAX_CLAUSES
+    query = read_search(search("<or>" + clause("a", "int", "1") * MAX_SEARCH_CLAUSES + "</or>"))
+    assert isinstance(query, AnyOf) and len(query.parts) == MAX_SEARCH_CLAUSES
 
 
 def invalid_search(text: str, reason: str) -> None:
@@ -176,8 +175,8 @@ ONE = clause("a", "int", "1")
         (search(clause("a", "int", str(2**63))), "does not fit in a signed 64-bit integer"),
         (search(clause("a", "date", "yesterday")), "not a W3C date-time"),
         (search(clause("a", "date", "2003-02-30")), "not a valid date-time"),
-        (search("<and>" * (MAX_DEPTH + 1) + ONE + "</and>" * (MAX_DEPTH + 1)), f"nest more than {MAX_DEPTH} deep"),
-        (search("<or>" + ONE * (MAX_CLAUSES + 1) + "</or>"), f"{MAX_CLAUSES + 1} clauses; at most {MAX_CLAUSES}"),
+        (search("<and>" * (MAX_SEARCH_DEPTH + 1) + ONE + "</and>" * (MAX_SEARCH_DEPTH + 1)), f"nest more than {MAX_SEARCH_DEPTH} deep"),
+        (search("<or>" + ONE * (MAX_SEARCH_CLAUSES + 1) + "</or>"), f"{MAX_SEARCH_CLAUSES + 1} clauses; at most {MAX_SEARCH_CLAUSES}"),
     ],
 )
 def test_malformed_searches_are_refused(text: str, reason: str) -> None:

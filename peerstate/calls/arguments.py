@@ -18,14 +18,12 @@ from uuid import UUID
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from peerstate import crypto, names
+from peerstate.bounds import MAX_ARGUMENT_CHARS, MAX_PASSWORD_CHARS
 from peerstate.constants import PeerConnectionFlags, PeerRecordFlags
 from peerstate.documents import formats, invitations
 from peerstate.errors import ErrorName
 from peerstate.registry import Refusal, rule
 
-MAX_ARGUMENT_CHARS: Final = 64 * 1024
-"""Longer than any document or name of these APIs: a cap, so no call reads unbounded input."""
-MAX_PASSWORD_CHARS: Final = 1024
 SETTABLE_RECORD_FLAGS: Final = int(PeerRecordFlags.PEER_RECORD_FLAG_AUTOREFRESH)
 """The ``PEER_RECORD`` flags that are the caller's to set."""
 CONNECTION_KINDS: Final = int(PeerConnectionFlags.PEER_CONNECTION_NEIGHBOR | PeerConnectionFlags.PEER_CONNECTION_DIRECT)

@@ -18,6 +18,7 @@ from uuid import UUID
 import attrs
 
 from peerstate import crypto, names
+from peerstate.bounds import MAX_PASSWORD_CHARS
 from peerstate.calls import arguments, envelopes, events, identities
 from peerstate.calls.runtime import GroupDecision, NamePair, Runtime
 from peerstate.sync.port import Neighbor
@@ -81,7 +82,7 @@ def create_group(
     remark = arguments.argument_is_text(comment, "pwzComment", required=False) or ""
     names.require_friendly_name(remark)
     wanted_cloud = arguments.argument_is_text(cloud, "pwzCloud", required=False)
-    secret = arguments.argument_is_text(password, "pwzGroupPassword", required=False, max_chars=arguments.MAX_PASSWORD_CHARS)
+    secret = arguments.argument_is_text(password, "pwzGroupPassword", required=False, max_chars=MAX_PASSWORD_CHARS)
     numbers = [
         arguments.argument_is_dword(value, parameter) for value, parameter in (
             (flags, "dwFlags"), (member_data_lifetime, "ulMemberDataLifetime"),
@@ -233,7 +234,7 @@ def set_group_properties(runtime: Runtime, handle: object, changes: dict[str, An
     rules.caller_is_creator(current, identity)
     secret = given.pop("password", None)
     if secret is not None:
-        secret = arguments.argument_is_text(secret, "pwzGroupPassword", max_chars=arguments.MAX_PASSWORD_CHARS)
+        secret = arguments.argument_is_text(secret, "pwzGroupPassword", max_chars=MAX_PASSWORD_CHARS)
     if "password_role" in given:
         given["password_role"] = arguments.argument_is_role(given["password_role"], "groupPasswordRole", "PEER_E_INVALID_GROUP_PROPERTIES")
     for name in ("friendly_name", "comment"):

@@ -27,7 +27,8 @@ from peerstate.calls.sessions import GroupHandle
 from peerstate.documents import record_attributes, record_search
 from peerstate.domain import record_rules, rules
 from peerstate.domain.group_events import Credential, EnvelopeAccepted, Record, RecordPublished
-from peerstate.domain.records import DELETED, MAX_RECORD_SIZE, LiveRecords, RecordVersion, creator_tag
+from peerstate.bounds import MAX_RECORD_SIZE
+from peerstate.domain.records import DELETED, LiveRecords, RecordVersion, creator_tag
 from peerstate.storage.logs import ReplicaLog
 
 

@@ -17,7 +17,7 @@ What every command shares, so that a script can rely on it:
 - the commands that read stores never write them: they open each store read-only, and a
   location that holds no peerstate store is left as it was;
 - text that comes from a store or from another peer (names, reasons) is shown with its
-  control characters escaped and cut at ``output.MAX_SHOWN_CHARS``, so it cannot forge a
+  control characters escaped and cut at ``peerstate.bounds.MAX_SHOWN_CHARS``, so it cannot forge a
   line.
 
 Here are the parser, ``main`` and how what ended a command becomes its exit status and its

@@ -24,18 +24,13 @@ from contextlib import contextmanager
 from typing import Final, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
+from peerstate.bounds import MAX_SHOWN_CHARS
 from peerstate.storage.locations import Location, is_postgres
 from peerstate.storage.opening import NotAStore
 
 Paint: TypeAlias = Callable[[str, bool], str]
 """Marks a verdict's text on stdout: ``paint(text, holds)``."""
 
-MAX_SHOWN_CHARS: Final = 1000
-"""The most characters of one piece of text from a store or another peer (a friendly name,
-a peer or group name, an event's effect, a rule's reason, a finding) that a line of text
-output shows, after escaping; the rest is cut, and the line says how much. Longer than any
-name the API accepts (255 characters), so only text no honest peer writes is cut; JSON lines
-carry it whole."""
 _UNSAFE: Final = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 """What a terminal or a reader of lines would take for more than text: C0 and C1 control
 characters (newlines, ANSI escapes), line and paragraph separators, and the bidirectional

@@ -23,13 +23,13 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 from cryptography.x509.oid import NameOID
 
+from peerstate.bounds import MAX_PFX_DEPTH, MAX_PKCS12_ITERATIONS
+
 RSA_BITS: Final = 2048
 """Windows identities are RSA key pairs of at least 1024 bits; 2048 is today's floor."""
 IDENTITY_CERTIFICATE_LIFETIME: Final = timedelta(days=365 * 100)
 PEER_NAME_OID: Final = x509.ObjectIdentifier("1.3.6.1.4.1.311.44.3.1")
 """GROUPING_PEERNAME of MS-PPSEC 2.2.5: the peer name a P2P certificate speaks for."""
-EXPORT_KDF_ROUNDS: Final = 600_000
-"""PBKDF2-HMAC-SHA256 rounds of an identity export: OWASP's floor for PBKDF2."""
 
 PrivateKey = rsa.RSAPrivateKey
 
@@ -142,7 +142,7 @@ def export_pkcs12(
     _require_no_nul(password)
     encryption = (
         serialization.PrivateFormat.PKCS12.encryption_builder()
-        .kdf_rounds(EXPORT_KDF_ROUNDS)
+        .kdf_rounds(MAX_PKCS12_ITERATIONS)  # the most an import runs: what an export of ours needs
         .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
         .hmac_hash(hashes.SHA256())
         .build(password.encode())
@@ -184,8 +184,6 @@ def open_pkcs12(blob: bytes, password: str) -> tuple[str, PrivateKey | None, tup
 
 
 _PBKDF2: Final = bytes.fromhex("06092a864886f70d01050c")  # OID 1.2.840.113549.1.5.12
-_MAX_PKCS12_ITERATIONS: Final = EXPORT_KDF_ROUNDS
-_MAX_PFX_DEPTH: Final = 16
 
 
 def _require_bounded_iterations(pfx: bytes) -> None:
@@ -198,15 +196,15 @@ def _require_bounded_iterations(pfx: bytes) -> None:
         counts += _pbkdf2_iterations(auth_safe)
     except (IndexError, ValueError):
         raise CryptoFailure("the export is not a PFX") from None
-    if any(count > _MAX_PKCS12_ITERATIONS for count in counts):
-        raise CryptoFailure(f"the export asks for {max(counts)} iterations; at most {_MAX_PKCS12_ITERATIONS} are run")
+    if any(count > MAX_PKCS12_ITERATIONS for count in counts):
+        raise CryptoFailure(f"the export asks for {max(counts)} iterations; at most {MAX_PKCS12_ITERATIONS} are run")
 
 
 def _pbkdf2_iterations(der: bytes, depth: int = 0) -> list[int]:
     """The iteration count of every PBKDF2-params in ``der``, looking into constructed elements
     and OCTET STRINGs (the authSafe and SafeContents are DER inside OCTET STRINGs), no deeper
     than any PFX of ours nests."""
-    if depth > _MAX_PFX_DEPTH:
+    if depth > MAX_PFX_DEPTH:
         raise ValueError("the PFX nests deeper than any export")
     counts: list[int] = []
     for element in der_elements(der):
@@ -292,22 +290,6 @@ _NONCE_BYTES: Final = 12
 
 def new_kdf_parameters() -> KdfParameters:
     return KdfParameters(salt=os.urandom(16))
-
-
-MAX_KDF_ITERATIONS: Final = 10
-MAX_KDF_LANES: Final = 4
-MAX_KDF_MEMORY_KIB: Final = 256 * 1024
-
-
-def kdf_parameters_bounded(parameters: KdfParameters) -> bool:
-    """Whether Argon2id accepts ``parameters`` and they cost at most a bounded time and memory:
-    parameters that come from outside (an invitation) are checked before anything derives."""
-    return (
-        16 <= len(parameters.salt) <= 64
-        and 1 <= parameters.iterations <= MAX_KDF_ITERATIONS
-        and 1 <= parameters.lanes <= MAX_KDF_LANES
-        and 8 * parameters.lanes <= parameters.memory_cost <= MAX_KDF_MEMORY_KIB
-    )
 
 
 def derive_key_encryption_key(passphrase: str, parameters: KdfParameters) -> bytes:

@@ -42,13 +42,12 @@ from cryptography.hazmat.primitives import hashes, hmac, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
 
+from peerstate.bounds import MAX_CHAIN_LENGTH
 from peerstate.crypto import PEER_NAME_OID, CryptoFailure, PrivateKey, public_key_der
 from peerstate.names import ISSUABLE_ROLES, ROLE_ADMIN, ROLE_NAMES, authority_of, may_issue
 
 ROOT_LIFETIME: Final = timedelta(days=365 * 1000)
 """What Windows calls an infinite lifetime: 1000 years."""
-MAX_CHAIN_LENGTH: Final = 24
-"""GMCs below the GRC, the creator's own GMC counted as 1; beyond it is PEER_E_CHAIN_TOO_LONG."""
 
 _GROUPING_ROLES: Final = x509.ObjectIdentifier("1.3.6.1.4.1.311.44.3.3")
 _GROUPING_CLASSIFIERS: Final = x509.ObjectIdentifier("1.3.6.1.4.1.311.44.3.5")

@@ -20,13 +20,12 @@ from typing import Final, NoReturn
 import attrs
 
 from peerstate import wire
+from peerstate.bounds import MAX_FILE_BYTES
 from peerstate.domain.group_events import Envelope
 from peerstate.errors import ErrorName
 from peerstate.registry import Refusal, rule
 
 FORMAT: Final = "peerstate-database/1"
-MAX_FILE_BYTES: Final = 1024 * 1024 * 1024
-"""A cap on what an import reads: far above any group database peerstate writes."""
 
 
 @attrs.frozen

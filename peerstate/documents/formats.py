@@ -20,8 +20,8 @@ import attrs
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-MAX_DOCUMENT_CHARS: Final = 64 * 1024
-"""No document of these APIs comes near this; a larger one is refused before parsing."""
+from peerstate.bounds import MAX_DOCUMENT_CHARS
+
 DATATYPES_NS: Final = "urn:schemas-microsoft-com:datatypes"
 _BASE64_ATTRIBUTES: Final = {f"{{{DATATYPES_NS}}}dt": "bin.base64"}
 _BASE64_DECLARATION: Final = f'xmlns:dt="{DATATYPES_NS}" dt:dt="bin.base64"'

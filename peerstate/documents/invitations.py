@@ -31,6 +31,7 @@ from uuid import UUID
 import attrs
 
 from peerstate import crypto, wire
+from peerstate.bounds import key_derivation_bounded
 from peerstate.crypto import credentials
 from peerstate.documents import formats
 from peerstate.constants import PnrpCloudFlags, PnrpScope
@@ -256,9 +257,7 @@ def invitation_key_derivation_is_bounded(invitation: PasswordInvitation) -> None
     """A password invitation's key derivation parameters are within what a joiner derives
     with (``PEER_E_INVITATION_NOT_TRUSTED``): an inviter cannot make a joiner spend hours or
     gigabytes."""
-    if not crypto.kdf_parameters_bounded(
-        crypto.KdfParameters(invitation.salt, invitation.iterations, invitation.lanes, invitation.memory_cost)
-    ):
+    if not key_derivation_bounded(invitation.salt, invitation.iterations, invitation.lanes, invitation.memory_cost):
         raise Refusal("the invitation's key derivation parameters are outside what a joiner derives with")
 
 

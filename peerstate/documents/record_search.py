@@ -30,6 +30,7 @@ from xml.etree.ElementTree import Element
 
 import attrs
 
+from peerstate.bounds import MAX_SEARCH_CLAUSES, MAX_SEARCH_DEPTH
 from peerstate.documents import formats
 from peerstate.errors import InvalidArgument
 from peerstate.registry import Refusal, rule
@@ -45,11 +46,6 @@ from peerstate.documents.record_attributes import (
 )
 
 Compare: TypeAlias = Literal["equal", "notequal", "less", "greater", "lessorequal", "greaterorequal"]
-
-MAX_DEPTH: Final = 32
-"""How deep ``<and>`` and ``<or>`` may nest: far beyond any written query, and it bounds recursion."""
-MAX_CLAUSES: Final = 256
-"""How many clauses a query may have, which bounds the work per record."""
 
 _ESCAPABLE: Final = frozenset("*?\\")
 _ORDERS: Final[Mapping[Compare, frozenset[int]]] = {
@@ -163,8 +159,8 @@ def read_search(text: str) -> Query:
 @rule("PEER_E_INVALID_SEARCH")
 def search_is_well_formed(text: str) -> Query:
     """A search is a ``<peersearch>`` document of the search schema, one ``<clause>``,
-    ``<and>`` or ``<or>`` at its top, nested at most ``MAX_DEPTH`` deep with at most
-    ``MAX_CLAUSES`` clauses, each naming an attribute, a type, a comparison and a value of
+    ``<and>`` or ``<or>`` at its top, nested at most ``MAX_SEARCH_DEPTH`` deep with at most
+    ``MAX_SEARCH_CLAUSES`` clauses, each naming an attribute, a type, a comparison and a value of
     that type (``PEER_E_INVALID_SEARCH``): the query. A malformed query is refused here
     before a bad escape in it is (``string_value_escapes_are_known``)."""
     try:
@@ -174,8 +170,8 @@ def search_is_well_formed(text: str) -> Query:
         _require_structure(root, "/peersearch")
         if len(root) != 1:
             raise formats.MalformedDocument("<peersearch> must contain exactly one <clause>, <and> or <or>")
-        if (clauses := sum(1 for _ in root.iter("clause"))) > MAX_CLAUSES:
-            raise formats.MalformedDocument(f"the query has {clauses} clauses; at most {MAX_CLAUSES} are read")
+        if (clauses := sum(1 for _ in root.iter("clause"))) > MAX_SEARCH_CLAUSES:
+            raise formats.MalformedDocument(f"the query has {clauses} clauses; at most {MAX_SEARCH_CLAUSES} are read")
         try:
             return _query(root[0], f"/peersearch/{root[0].tag}", 1, escapes=True)
         except InvalidArgument:
@@ -203,8 +199,8 @@ def _query(element: Element, where: str, depth: int, *, escapes: bool) -> Query:
         return _clause(element, where, escapes)
     if element.tag not in ("and", "or"):
         raise formats.MalformedDocument(f"{where}: <{element.tag}> is not <clause>, <and> or <or>")
-    if depth > MAX_DEPTH:
-        raise formats.MalformedDocument(f"{where}: <and> and <or> nest more than {MAX_DEPTH} deep")
+    if depth > MAX_SEARCH_DEPTH:
+        raise formats.MalformedDocument(f"{where}: <and> and <or> nest more than {MAX_SEARCH_DEPTH} deep")
     _require_structure(element, where)
     if not len(element):
         raise formats.MalformedDocument(f"{where} must contain at least one <clause>, <and> or <or>")

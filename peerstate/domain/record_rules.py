@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from uuid import UUID
 
+from peerstate.bounds import MAX_RECORD_SIZE
 from peerstate.domain.group_events import Credential, Envelope, Record
 from peerstate.domain.records import (
     AUTOREFRESH,
     DELETED,
-    MAX_RECORD_SIZE,
     RESERVED_RECORD_TYPES,
     RecordVersion,
     creator_tag,

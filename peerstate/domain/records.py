@@ -30,10 +30,6 @@ RESERVED_RECORD_TYPES: Final = frozenset(
         "00000400-0000-0000-0000-000000000000",  # Presence
     )
 )
-MAX_RECORD_SIZE: Final = 1024 * 1024
-"""peerstate's Max Record Size, in bytes of ``data`` plus two per attribute character
-(UTF-16, as MS-PPGRH 3.1.7.27 counts). Windows does not document the Grouping's value (a
-graph's default is 60 MB); a mebibyte keeps any one record well inside a sync message."""
 REFRESH_WINDOW: Final = timedelta(seconds=20)
 """An autorefresh record is republished once its expiration is this close (MS-PPGRH 3.1.7.22)."""
 DEFAULT_REFRESH_LIFETIME: Final = timedelta(seconds=300)

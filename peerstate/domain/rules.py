@@ -26,6 +26,7 @@ from peerstate.domain.group_events import (
     PropertiesChanged,
     RecordPublished,
 )
+from peerstate.bounds import MAX_CHAIN_LENGTH
 from peerstate.domain.group_state import GroupState
 from peerstate.domain.record_rules import record_publication_permitted
 from peerstate.domain.replica import Guesses, ReplicaState
@@ -36,7 +37,6 @@ from peerstate.names import ROLE_ADMIN, ROLE_MEMBER, ROLE_NAMES, may_issue
 from peerstate.registry import Refusal, rule
 
 PASSWORD_AUTHENTICATION: Final = PeerGroupAuthenticationScheme.PEER_GROUP_PASSWORD_AUTHENTICATION
-MAX_CHAIN_LENGTH: Final = 24
 FREE_GUESSES: Final = 3
 """Wrong passwords one joiner may try in a row before it has to wait."""
 FREE_GROUP_GUESSES: Final = 10

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit, urlunsplit
 
+from peerstate.bounds import MAX_SCHEMA_CHARS
 from peerstate.registry import Refusal, rule
 
 Location = str | Path | None
@@ -25,8 +26,6 @@ FROM_ENVIRONMENT: Final = "env:"
 deployment configured that way."""
 SQLITE_FILE: Final = "peer.sqlite3"
 DEFAULT_SCHEMA: Final = "peerstate"
-MAX_SCHEMA_CHARS: Final = 63
-"""PostgreSQL's longest identifier."""
 _SCHEMA: Final = re.compile(r"[a-z_][a-z0-9_]*")
 
 
