@@ -3,12 +3,23 @@ counts and ranges, each a named constant, in one table (``docs/security.md`` giv
 reason, and a test checks that the two agree).
 
 A bound is checked where the bytes arrive, before they are parsed or stored, so that what a
-hostile peer sends costs this one at most what the table allows.
+hostile peer sends costs this one at most what the table allows. Every field of what a peer
+decodes from another's bytes (sync's messages, a database file, an invitation's signed
+statement) has its bound in ``FIELDS``: sync's decoder holds a message to them before any of
+it is a value (``peerstate.wire``), and admission holds every envelope to them again before
+any other check (``domain.rules.envelope_within_bounds``), whatever path it came by. What the
+API's own checks then say of a value (a friendly name's characters, a flag's bits) are its
+rules'; the bounds here are those of the value's Windows type or its size.
 """
 
 from __future__ import annotations
 
-from typing import Final
+import typing
+from collections.abc import Mapping
+from types import MappingProxyType, UnionType
+from typing import Final, TypeAlias, Union
+
+import attrs
 
 # The sync conversation ------------------------------------------------------------------------
 
@@ -165,6 +176,7 @@ def key_derivation_bounded(salt: bytes, iterations: int, lanes: int, memory_kib:
     )
 
 
+
 # Refusals ----------------------------------------------------------------------------------------
 
 MAX_KEPT_REFUSALS: Final = 16
@@ -176,3 +188,152 @@ MAX_CUT_OFFS: Final = 8
 """Times a sender (the identity it authenticated as) may be cut off by one replica
 (``sync.cutting``) before that replica refuses its hellos: each cut-off is a refusal no
 honest member causes, and each reconnection costs the replica a count in its log."""
+
+
+# The fields a peer decodes from another's bytes --------------------------------------------------
+
+
+@attrs.frozen
+class Bound:
+    """Where a field's value lies: its length (characters of a text, bytes, items of a tuple)
+    or, for a number, itself, from ``least`` to ``most``; ``each`` bounds every item of a
+    tuple. An absent value (``None``) is within any bound."""
+
+    most: int
+    least: int = 0
+    each: Bound | None = None
+
+    def problem(self, value: object) -> str | None:
+        """Why ``value`` is out of this bound, or None when it is within."""
+        if value is None:
+            return None
+        if isinstance(value, int):
+            if not self.least <= value <= self.most:
+                return f"{value} is outside {self.least}..{self.most}"
+            return None
+        if not isinstance(value, (str, bytes, tuple)):
+            return f"a {type(value).__name__}, which no bound measures"
+        if not self.least <= len(value) <= self.most:
+            unit = "characters" if isinstance(value, str) else "bytes" if isinstance(value, bytes) else "items"
+            return f"{len(value)} {unit}, not {self.least} to {self.most}"
+        if self.each is not None and isinstance(value, tuple):
+            for index, item in enumerate(value):
+                problem = self.each.problem(item)
+                if problem is not None:
+                    return f"[{index}]: {problem}"
+        return None
+
+
+DWORD: Final = Bound(MAX_DWORD)
+SEQ: Final = Bound(MAX_SEQ)
+PEER_NAME: Final = Bound(MAX_PEER_NAME_CHARS)
+FRIENDLY_NAME: Final = Bound(MAX_FRIENDLY_NAME)
+CLOUD_NAME: Final = Bound(MAX_CLOUD_NAME_CHARS)
+SIGNATURE: Final = Bound(MAX_SIGNATURE_BYTES)
+PUBLIC_KEY: Final = Bound(MAX_PUBLIC_KEY_BYTES)
+CERTIFICATE: Final = Bound(MAX_CERTIFICATE_BYTES)
+DIGEST: Final = Bound(MAX_DIGEST_BYTES)
+NONCE: Final = Bound(MAX_NONCE_BYTES)
+SALT: Final = Bound(MAX_SALT_BYTES)
+CHAIN: Final = Bound(MAX_CHAIN_LENGTH + 1, each=CERTIFICATE)
+"""A chain as a hello or an invitation shows it: the group root's certificate, then GMCs."""
+
+FIELDS: Final[Mapping[str, Mapping[str, Bound]]] = MappingProxyType({
+    # a group's shared events (``domain.group_events``)
+    "Envelope": {"group": PEER_NAME, "author": PEER_NAME, "credential": DIGEST, "seq": SEQ, "prev": DIGEST, "signature": SIGNATURE},
+    "GroupCreated": {"root": CERTIFICATE, "root_key": PUBLIC_KEY},
+    "GroupProperties": {
+        "group_peer_name": PEER_NAME, "creator_peer_name": PEER_NAME, "cloud": CLOUD_NAME, "classifier": Bound(MAX_CLASSIFIER),
+        "friendly_name": FRIENDLY_NAME, "comment": FRIENDLY_NAME, "flags": DWORD, "member_data_lifetime": DWORD,
+        "presence_lifetime": DWORD, "authentication_schemes": DWORD,
+    },
+    "PasswordVerifier": {"salt": SALT, "iterations": DWORD, "lanes": DWORD, "memory_cost": DWORD, "verifier": DIGEST},
+    "Credential": {
+        "fingerprint": DIGEST, "der": CERTIFICATE, "subject": PEER_NAME, "subject_friendly_name": FRIENDLY_NAME,
+        "public_key": PUBLIC_KEY, "roles": Bound(MAX_ROLES), "issuer": DIGEST, "chain_length": DWORD,
+    },
+    "MembershipPublished": {"friendly_name": FRIENDLY_NAME},
+    "PresencePublished": {"address": Bound(MAX_ADDRESS_CHARS)},
+    "Record": {
+        "version": DWORD, "flags": DWORD, "creator": PEER_NAME, "modified_by": PEER_NAME,
+        "attributes": Bound(MAX_RECORD_SIZE // 2), "data": Bound(MAX_RECORD_SIZE),
+    },
+    "IdentityRetired": {"peer_name": PEER_NAME, "public_key": PUBLIC_KEY, "statement": SIGNATURE},
+    # sync's messages (``sync.messages``)
+    "MemberHello": {"group": PEER_NAME, "identity": PEER_NAME, "card": CERTIFICATE, "chain": CHAIN, "nonce": NONCE},
+    "PasswordHello": {"group": PEER_NAME, "identity": PEER_NAME, "card": CERTIFICATE, "nonce": NONCE},
+    "ExpiredMemberHello": {"group": PEER_NAME, "identity": PEER_NAME, "card": CERTIFICATE, "nonce": NONCE},
+    "Challenge": {"identity": PEER_NAME, "card": CERTIFICATE, "chain": CHAIN, "nonce": NONCE, "signature": SIGNATURE},
+    "Proof": {"signature": SIGNATURE, "password_proof": DIGEST},
+    "Head": {"author": PEER_NAME, "seq": SEQ},
+    "Refusal": {"error": Bound(MAX_ERROR_NAME_CHARS), "reason": Bound(MAX_REASON_CHARS)},
+    # a group database file (``documents.database_files``)
+    "DatabaseSnapshot": {"format": Bound(MAX_FORMAT_NAME_CHARS), "group": PEER_NAME, "exporter": PEER_NAME, "signature": SIGNATURE},
+    # an invitation's signed statements (``documents.invitations``)
+    "SignedStatement": {"chain": CHAIN, "signature": SIGNATURE},
+    "PasswordInvitation": {
+        "cloud": CLOUD_NAME, "group_peer_name": PEER_NAME, "group_friendly_name": FRIENDLY_NAME, "issuer": PEER_NAME,
+        "issuer_friendly_name": FRIENDLY_NAME, "salt": SALT, "iterations": DWORD, "lanes": DWORD, "memory_cost": DWORD,
+    },
+    "SignedCredentialStatement": {"signature": SIGNATURE},
+    "CredentialStatement": {
+        "cloud": CLOUD_NAME, "group_friendly_name": FRIENDLY_NAME, "fingerprints": Bound(MAX_CHAIN_LENGTH + 1, each=DIGEST),
+    },
+})
+"""Each field's bound, by its class's name as the wire tags it and the field's name: every
+text, bytes and number (and tuple of them) of every class a peer decodes from another's
+bytes has one (a test says so). A tuple of values of a class is bounded by its message's
+bytes, and each value by its own class's fields here."""
+
+
+def value_problem(value: object) -> str | None:
+    """Where an attrs value (an envelope, a message), or any attrs value it holds, has a field
+    out of its bound in ``FIELDS``: the first such field's path and why (``$.payload.address:
+    ...``, as sync's decoder says it of a message's tree); None when none is."""
+    problem = _problem(value)
+    return None if problem is None else f"${problem}"
+
+
+def _problem(value: object) -> str | None:
+    """``value_problem``'s path below ``value``, made only once a field is out of bounds."""
+    for name, bound, holds in _walk(type(value)):
+        field = getattr(value, name)
+        if bound is not None and (problem := bound.problem(field)) is not None:
+            return f".{name}: {problem}"
+        if holds is _HOLDS_ONE:
+            if field is not None and (problem := _problem(field)) is not None:
+                return f".{name}{problem}"
+        elif holds is _HOLDS_MANY:
+            for index, item in enumerate(field):
+                if (problem := _problem(item)) is not None:
+                    return f".{name}[{index}]{problem}"
+    return None
+
+
+_HOLDS_ONE: Final = "one"
+_HOLDS_MANY: Final = "many"
+_Walk: TypeAlias = tuple[tuple[str, Bound | None, str | None], ...]
+
+
+def _walk(kind: type) -> _Walk:
+    """The fields of an attrs class that a walk looks at, in order: each bounded one with its
+    bound, and each that holds attrs values (one, or a tuple of them). Made once per class:
+    admission walks every envelope, and the other fields need no look."""
+    walk = _WALKS.get(kind)
+    if walk is None:
+        bounds, hints = FIELDS.get(kind.__name__, {}), typing.get_type_hints(kind)
+        fields = ((field.name, bounds.get(field.name), _holds(hints[field.name])) for field in attrs.fields(kind))
+        walk = _WALKS[kind] = tuple(field for field in fields if field[1] is not None or field[2] is not None)
+    return walk
+
+
+def _holds(hint: object) -> str | None:
+    """Whether a field of type ``hint`` holds an attrs value (an optional one, or one of a
+    union), a tuple of them, or neither."""
+    if typing.get_origin(hint) is tuple:
+        return _HOLDS_MANY if _holds(typing.get_args(hint)[0]) else None
+    kinds = typing.get_args(hint) if typing.get_origin(hint) in (Union, UnionType) else (hint,)
+    return _HOLDS_ONE if any(isinstance(kind, type) and attrs.has(kind) for kind in kinds) else None
+
+
+_WALKS: Final[dict[type, _Walk]] = {}

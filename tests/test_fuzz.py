@@ -52,7 +52,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from peerstate.peer import sync_port
-from peerstate import Peer, PeerError, PeerSettings, crypto, network, open_store, sync, winapi, wire
+from peerstate import Peer, PeerError, PeerSettings, bounds, crypto, network, open_store, sync, winapi, wire
 from peerstate.sync import admission, authentication
 from peerstate.documents import (
     cards,
@@ -896,9 +896,15 @@ def test_wire_decode_gives_a_value_or_wire_error(kind: str, data: st.DataObject)
 @pytest.mark.parametrize("kind", sorted(WIRE_KINDS))
 @budget(50)
 @given(data=st.data())
-def test_wire_decode_reads_back_what_canonical_wrote(kind: str, data: st.DataObject) -> None:
+def test_wire_decode_reads_back_what_canonical_wrote_within_its_bounds(kind: str, data: st.DataObject) -> None:
+    """And refuses, at the same place, what the table of bounds finds past a bound."""
     value = data.draw(of_type(WIRE_KINDS[kind]), label="value")
-    assert wire.decode(wire.canonical(value), WIRE_KINDS[kind]) == value
+    problem = bounds.value_problem(value)
+    if problem is None:
+        assert wire.decode(wire.canonical(value), WIRE_KINDS[kind]) == value
+    else:
+        with pytest.raises(wire.WireError, match=f"^{re.escape(problem)}$"):
+            wire.decode(wire.canonical(value), WIRE_KINDS[kind])
 
 
 @budget(100)

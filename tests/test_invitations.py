@@ -325,7 +325,7 @@ def test_a_password_invitation_whose_chain_is_not_its_issuers_is_refused(
 
 @pytest.mark.parametrize(
     "change",
-    [{"iterations": 10**9}, {"lanes": 0}, {"memory_cost": 2**40}, {"salt": b"short"}],
+    [{"iterations": 10**9}, {"lanes": 0}, {"memory_cost": 2**32 - 1}, {"salt": b"short"}],
     ids=["iterations", "lanes", "memory", "salt"],
 )
 def test_a_password_invitation_asking_a_joiner_for_an_unbounded_derivation_is_refused(
@@ -333,6 +333,16 @@ def test_a_password_invitation_asking_a_joiner_for_an_unbounded_derivation_is_re
 ) -> None:
     costly = attrs.evolve(password_invitation, **change)
     with refused("invitation_key_derivation_is_bounded"):
+        invitations.read_invitation(invitations.password_invitation_xml(costly, chain[:2], alice_key))
+
+
+def test_a_password_invitation_whose_costs_no_dword_holds_is_refused_as_it_is_read(
+    password_invitation: PasswordInvitation, chain: tuple[bytes, ...], alice_key: PrivateKey,
+) -> None:
+    """Its signed statement is held to the bounds of its fields' types before any of it is
+    used (``peerstate.bounds.FIELDS``)."""
+    costly = attrs.evolve(password_invitation, memory_cost=2**40)
+    with refused("invitation_is_valid"):
         invitations.read_invitation(invitations.password_invitation_xml(costly, chain[:2], alice_key))
 
 

@@ -103,8 +103,11 @@ ODD_LEAVES = [
     "aa478da703e83a9f59af827c0e115193", "{aa478da7-03e8-3a9f-59af-827c0e115193}", "urn:uuid:aa478da7-03e8-3a9f-59af-827c0e115193",
     "aa478da7-03e8-3a9f-59af-827c0e11519_", "+a478da7-03e8-3a9f-59af-827c0e115193", "aa478da7-03e8-3a9f-59af827c0e11-5193",
     "QUJD" * 30, "QUJD" * 30 + "QQ==", "QUJD" * 30 + "QR==", "QUJD" * 30 + "QQ", "QUJD" * 30 + "\n", "QUJD" * 30 + "QQ==QQ==",
+    2**32 - 1, 2**32, "y" * 191, "QUJD" * 10 + "QUI=", "QUJD" * 11, "QUJD" * 682 + "QUI=", "QUJD" * 683,
 ]
-"""What each node of a message is replaced with: other JSON types, and other spellings."""
+"""What each node of a message is replaced with: other JSON types, other spellings, and
+values at their bounds and past them (``peerstate.bounds``: a DWORD, a peer name, a digest,
+a signature)."""
 DELETED = object()
 
 

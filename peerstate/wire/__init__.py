@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import reprlib
 import types
 import typing
 from datetime import UTC, datetime
@@ -29,13 +30,12 @@ from uuid import UUID
 import attrs
 import orjson
 
+from peerstate.bounds import FIELDS, MAX_FRAME_BYTES, Bound
 from peerstate.bulk import young_collections_only
 from peerstate.wire import generated
 from peerstate.wire.generated import Decoder, Fields
 from peerstate.wire.spelling import INT_RANGE, TAG, base64_text as base64_text, from_base64 as from_base64
 
-MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
-"""Larger than any honest sync batch; a cap, so a hostile peer cannot make us parse more."""
 _T = TypeVar("_T")
 
 
@@ -161,8 +161,10 @@ def digest(value: Any) -> bytes:
     return hashlib.sha256(canonical(value)).digest()
 
 
-def decode(data: bytes, kind: type[_T], *, max_bytes: int = MAX_MESSAGE_BYTES) -> _T:
-    """The value of type ``kind`` that ``data`` encodes, or ``WireError``."""
+def decode(data: bytes, kind: type[_T], *, max_bytes: int = MAX_FRAME_BYTES) -> _T:
+    """The value of type ``kind`` that ``data`` encodes, or ``WireError``: no more than
+    ``max_bytes`` are parsed (a sync frame's bound unless the caller names another), and
+    every field is held to its bound (``peerstate.bounds.FIELDS``)."""
     if len(data) > max_bytes:
         raise WireError(f"the message has {len(data)} bytes; at most {max_bytes} are accepted")
     with young_collections_only():
@@ -186,10 +188,12 @@ def tree_decoder(kind: Any, canonical: bool = False) -> Callable[[Any], Any]:
     or ``WireError`` naming where in the tree it went wrong.
 
     With ``canonical``, only the tree ``plain`` makes of the value is accepted (bytes in
-    canonical base64, a time in UTC as ``isoformat`` writes it, a GUID in lower case), and
+    canonical base64, a time in UTC as ``isoformat`` writes it, a GUID in lower case), each
+    field within its bound (``peerstate.bounds.FIELDS``: what comes from another peer), and
     the tree of each attrs value is kept as its encoding: a received envelope is not
     encoded again for its id and signature. A store's rows are read without: the audit
-    checks that each row is exactly as peerstate writes it."""
+    checks that each row is exactly as peerstate writes it, and a store written before a
+    bound was drawn keeps opening."""
     return _checked(decoder(kind, canonical))
 
 
@@ -206,7 +210,9 @@ def _checked(decode: Decoder) -> Decoder:
 
 
 class _Mismatch(Exception):
-    """A part of a tree that is not a value of its type; ``where`` grows as it goes up."""
+    """A part of a tree that is not a value of its type; ``where`` grows as it goes up. What it
+    quotes of the tree it quotes through ``reprlib``: megabytes from a peer make a short
+    message, which a refusal can carry back."""
 
     def __init__(self, problem: str, where: str = "") -> None:
         super().__init__(problem)
@@ -252,10 +258,10 @@ def _union_decoder(kinds: tuple[Any, ...], canonical: bool) -> Decoder:
             tag = tree.get(TAG)
             chosen = tagged.get(tag) if type(tag) is str else None
             if chosen is None:
-                raise _Mismatch(f"{tag!r} is none of {list(tagged)}")
+                raise _Mismatch(f"{reprlib.repr(tag)} is none of {list(tagged)}")
             return chosen(tree)
         if other is None:
-            raise _Mismatch(f"{tree!r} is none of the expected types")
+            raise _Mismatch(f"{reprlib.repr(tree)} is none of the expected types")
         return other(tree)
 
     return union
@@ -264,7 +270,7 @@ def _union_decoder(kinds: tuple[Any, ...], canonical: bool) -> Decoder:
 def _literal_decoder(allowed: tuple[Any, ...]) -> Decoder:
     def literal(tree: Any) -> Any:
         if type(tree) is not str or tree not in allowed:
-            raise _Mismatch(f"{tree!r} is not one of {allowed}")
+            raise _Mismatch(f"{reprlib.repr(tree)} is not one of {allowed}")
         return tree
 
     return literal
@@ -284,10 +290,11 @@ def _tuple_decoder(item: Decoder) -> Decoder:
 
 def _attrs_decoder(kind: type, canonical: bool) -> Decoder:
     """``kind``'s written-out decoder (``generated``), which hands what it does not expect
-    to the careful one made here."""
+    to the careful one made here. Canonical, each field is held to its bound."""
     fields = _fields(kind)
     names = tuple(name for name, _ in fields)
-    decoders = tuple(decoder(hint, canonical) for _, hint in fields)
+    bounds = FIELDS.get(kind.__name__, {}) if canonical else {}
+    decoders = tuple(_field_decoder(hint, canonical, bounds.get(name)) for name, hint in fields)
     tag = kind.__name__
 
     def careful(tree: Any) -> Any:
@@ -298,7 +305,23 @@ def _attrs_decoder(kind: type, canonical: bool) -> Decoder:
             _TREES.keep(made, tree)
         return made
 
-    return generated.class_decoder(kind, fields, canonical, careful, decoder, _TREES.keep if canonical else None)
+    return generated.class_decoder(kind, fields, canonical, careful, _field_decoder, _TREES.keep if canonical else None, bounds)
+
+
+def _field_decoder(hint: Any, canonical: bool, bound: Bound | None) -> Decoder:
+    """The decoder of a field of type ``hint``, and its value then held to ``bound``."""
+    decode = decoder(hint, canonical)
+    if bound is None:
+        return decode
+
+    def bounded(tree: Any) -> Any:
+        value = decode(tree)
+        problem = bound.problem(value)
+        if problem is not None:
+            raise _Mismatch(problem)
+        return value
+
+    return bounded
 
 
 def fields_decoder(fields: Fields, what: str) -> Callable[[Any], dict[str, Any]]:
@@ -313,13 +336,14 @@ def fields_decoder(fields: Fields, what: str) -> Callable[[Any], dict[str, Any]]
             raise _Mismatch(f"expected a {what}")
         return dict(zip(names, _decoded_fields(tree, what, names, decoders)))
 
-    return _checked(generated.fields_decoder(what, fields, careful, decoder))
+    return _checked(generated.fields_decoder(what, fields, careful, _field_decoder))
 
 
 def _decoded_fields(tree: dict[str, Any], what: str, names: tuple[str, ...], decoders: tuple[Decoder, ...], tags: tuple[str, ...] = ()) -> list[Any]:
     """Each field's value, in order, with where the first one wrong is wrong."""
     if tree.keys() != {*tags, *names}:
-        raise _Mismatch(f"{what} has fields {sorted(names)}, the message has {sorted(set(tree) - set(tags))}")
+        extra, missing = sorted(set(tree) - {*tags, *names}), sorted(set(names) - set(tree))
+        raise _Mismatch(f"{what} has fields {sorted(names)}; the message has {reprlib.repr(extra)} besides, and lacks {missing}")
     values = []
     for name, decode in zip(names, decoders):
         try:

@@ -32,7 +32,7 @@ import binascii
 import linecache
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final, TypeAlias, Union
 from uuid import UUID, SafeUUID
@@ -40,14 +40,16 @@ from uuid import UUID, SafeUUID
 import attrs
 import pybase64
 
+from peerstate.bounds import Bound
 from peerstate.wire.spelling import INT_RANGE, SHORT_BASE64, TAG, base64_text
 
 Decoder: TypeAlias = Callable[[Any], Any]
 """A function from a parsed JSON tree to the value it stands for."""
 Fields: TypeAlias = tuple[tuple[str, Any], ...]
 """An object's fields in order, each name with its type."""
-Nested: TypeAlias = Callable[[Any, bool], Decoder]
-"""``peerstate.wire.decoder``: the decoder of a field of any type, canonical or not."""
+Nested: TypeAlias = Callable[[Any, bool, Bound | None], Decoder]
+"""The decoder of a field of any type, canonical or not, held to its bound when it has one
+(``peerstate.wire``'s ``_field_decoder``)."""
 
 
 def tree_writer(kind: type, fields: Fields, plain: Callable[[Any], Any]) -> Callable[[Any], dict[str, Any]]:
@@ -81,13 +83,15 @@ class _Unlike(Exception):
 
 def class_decoder(
     kind: type, fields: Fields, canonical: bool, careful: Decoder, nested: Nested, keep: Callable[[Any, Any], None] | None,
+    bounds: Mapping[str, Bound],
 ) -> Decoder:
     """A decoder of the tree of an attrs ``kind``'s value, whose ``fields`` they are,
     tagged with its class name; with ``canonical``, only in the spelling ``plain`` writes.
-    ``keep`` is given each value made, with its tree."""
+    ``keep`` is given each value made, with its tree; a field named in ``bounds`` is held to
+    its bound."""
     made = "_kind(" + ", ".join(f"a{index}" for index in range(len(fields))) + ")"
     title = f"{'canonical ' if canonical else ''}decoder of {_qualified(kind)}"
-    return _decoder(f"decode_{kind.__name__}", title, fields, canonical, careful, nested, made=made, kind=kind, keep=keep)
+    return _decoder(f"decode_{kind.__name__}", title, fields, canonical, careful, nested, made=made, kind=kind, keep=keep, bounds=bounds)
 
 
 def fields_decoder(what: str, fields: Fields, careful: Decoder, nested: Nested) -> Decoder:
@@ -99,12 +103,12 @@ def fields_decoder(what: str, fields: Fields, careful: Decoder, nested: Nested) 
 
 def _decoder(
     name: str, title: str, fields: Fields, canonical: bool, careful: Decoder, nested: Nested, *, made: str,
-    kind: type | None = None, keep: Callable[[Any, Any], None] | None = None,
+    kind: type | None = None, keep: Callable[[Any, Any], None] | None = None, bounds: Mapping[str, Bound] | None = None,
 ) -> Decoder:
     """The function ``name`` decoding an object of ``fields`` to the value the expression
     ``made`` makes of them (``kind``'s value, tagged, or a dict): each scalar field's checks
-    inline, no call per field. It takes the common way only (a time already in UTC); at
-    anything else it hands the tree to ``careful``."""
+    inline, its bound's among them, no call per field. It takes the common way only (a time
+    already in UTC); at anything else it hands the tree to ``careful``."""
     namespace: dict[str, Any] = {
         "_kind": kind, "_careful": careful, "_Unlike": _Unlike, "_keep": keep, "_b64decode": pybase64.b64decode, "_a2b": binascii.a2b_base64,
         "_base64_text": base64_text, "_fromiso": datetime.fromisoformat, "_UTC": UTC, "_UUID": UUID,
@@ -116,7 +120,8 @@ def _decoder(
     lines = [f"def {name}(tree):", f"    if {shape}:", "        return _careful(tree)", "    try:"]
     for index, (field, hint) in enumerate(fields):
         lines.append(f"        t = tree[{field!r}]")
-        lines.extend("        " + line for line in _field_lines(hint, f"a{index}", canonical, nested, namespace))
+        bound = (bounds or {}).get(field)
+        lines.extend("        " + line for line in _field_lines(hint, f"a{index}", canonical, nested, namespace, bound))
     lines += [f"        made = {made}", "    except Exception:", "        return _careful(tree)"]
     if keep is not None:
         lines.append("    _keep(made, tree)")
@@ -125,15 +130,25 @@ def _decoder(
     return decode
 
 
-def _field_lines(hint: Any, target: str, canonical: bool, nested: Nested, namespace: dict[str, Any]) -> list[str]:
+def _field_lines(hint: Any, target: str, canonical: bool, nested: Nested, namespace: dict[str, Any], bound: Bound | None) -> list[str]:
     """Statements that set ``target`` to the value of type ``hint`` in the tree ``t``, or
-    raise: a scalar's checks written out, anything else its own decoder called."""
+    raise: a scalar's checks written out, its ``bound``'s among them (a text's length, a
+    number's range, and bytes' length, on their base64 before it is read), anything else
+    its own decoder called."""
+    text_length = within = ""
+    if bound is not None:
+        text_length = f" or not {bound.least} <= len(t) <= {bound.most}"
+        within = f"if not {bound.least} <= len({target}) <= {bound.most}: raise _Unlike"
     scalar = {
-        str: ["if type(t) is not str: raise _Unlike", f"{target} = t"],
+        str: [f"if type(t) is not str{text_length}: raise _Unlike", f"{target} = t"],
         bool: ["if type(t) is not bool: raise _Unlike", f"{target} = t"],
-        int: ["if type(t) is not int or t not in _INT_RANGE: raise _Unlike", f"{target} = t"],
-        bytes: ["if type(t) is not str: raise _Unlike", f"{target} = _b64decode(t, None, True) if len(t) > {SHORT_BASE64} else _a2b(t, strict_mode=True)"]  # from_base64
-        + ([f"if _base64_text({target}) != t: raise _Unlike"] if canonical else []),
+        int: [
+            f"if type(t) is not int or not {bound.least} <= t <= {bound.most}: raise _Unlike" if bound is not None
+            else "if type(t) is not int or t not in _INT_RANGE: raise _Unlike",
+            f"{target} = t",
+        ],
+        bytes: [f"if type(t) is not str{_base64_length(bound)}: raise _Unlike", f"{target} = _b64decode(t, None, True) if len(t) > {SHORT_BASE64} else _a2b(t, strict_mode=True)"]  # from_base64
+        + ([within] if within else []) + ([f"if _base64_text({target}) != t: raise _Unlike"] if canonical else []),
         datetime: ["if type(t) is not str: raise _Unlike", f"{target} = _fromiso(t)", f"if {target}.tzinfo is not _UTC: raise _Unlike"]
         + ([f"if {target}.isoformat() != t: raise _Unlike"] if canonical else []),
         UUID: _uuid_lines(target, canonical),
@@ -144,8 +159,14 @@ def _field_lines(hint: Any, target: str, canonical: bool, nested: Nested, namesp
     if kinds and all(attrs.has(kind) for kind in kinds):
         return _union_lines(kinds, target, canonical, nested, namespace)
     function = f"_decode_{target}"
-    namespace[function] = nested(hint, canonical)
+    namespace[function] = nested(hint, canonical, bound)
     return [f"{target} = {function}(t)"]
+
+
+def _base64_length(bound: Bound | None) -> str:
+    """The check that base64 text is no longer than what ``bound``'s most bytes are written
+    in: a field far over its bound is refused before any of it is read."""
+    return "" if bound is None else f" or len(t) > {4 * -(-bound.most // 3)}"
 
 
 def _union_lines(kinds: tuple[Any, ...], target: str, canonical: bool, nested: Nested, namespace: dict[str, Any]) -> list[str]:
@@ -154,7 +175,7 @@ def _union_lines(kinds: tuple[Any, ...], target: str, canonical: bool, nested: N
     are both unions). A tree that is not a tagged object fails the lookup, and goes to
     the careful decoder as any other."""
     tags = f"_tags_{target}"
-    namespace[tags] = {kind.__name__: nested(kind, canonical) for kind in kinds}
+    namespace[tags] = {kind.__name__: nested(kind, canonical, None) for kind in kinds}
     return [f"{target} = {tags}[t[{TAG!r}]](t)"]
 
 
