@@ -98,19 +98,39 @@ parse_peer_name = peer_name_is_well_formed
 """``peer_name_is_well_formed`` under the name callers have used."""
 
 
-@rule("E_INVALIDARG", "PEER_E_INVALID_GROUP_PROPERTIES")
+def _has_control_character(text: str) -> bool:
+    """Whether ``text`` holds a control character (a newline, an escape) or a lone
+    surrogate: what a text shown as it is may not hold."""
+    return not text.isprintable() and any(unicodedata.category(char) in ("Cc", "Cs") for char in text)
+
+
+@rule("E_INVALIDARG", "PEER_E_INVALID_GROUP_PROPERTIES", "PEER_E_INVALID_RECORD")
 def friendly_name_is_valid(name: str, code: ErrorName = "E_INVALIDARG") -> str:
     """A friendly name (or comment) has at most 255 characters and no control character
-    (``code``, which the caller's documentation gives): ``name`` itself when it does."""
+    (``code``, which the caller's documentation gives; ``PEER_E_INVALID_RECORD`` for one
+    another peer sent): ``name`` itself when it does."""
     if len(name) > MAX_FRIENDLY_NAME:
         raise Refusal(f"the friendly name has {len(name)} characters; at most {MAX_FRIENDLY_NAME} are allowed", code)
-    if any(unicodedata.category(char) in ("Cc", "Cs") for char in name):
+    if _has_control_character(name):
         raise Refusal("the friendly name contains a control character", code)
     return name
 
 
 require_friendly_name = friendly_name_is_valid
 """``friendly_name_is_valid`` under the name callers have used."""
+
+
+@rule("PEER_E_INVALID_RECORD", "PEER_E_INVALID_GROUP_PROPERTIES")
+def text_is_printable(text: str, what: str, code: ErrorName = "PEER_E_INVALID_RECORD") -> str:
+    """A text another peer sent that is shown as it is (a member's address, a cloud's name)
+    is not empty and holds no control character (``code``): a newline or a terminal escape
+    in it could forge what a reader sees. Its length is its bound's
+    (``peerstate.bounds``). ``text`` itself when it is."""
+    if not text:
+        raise Refusal(f"{what} is empty", code)
+    if _has_control_character(text):
+        raise Refusal(f"{what} contains a control character", code)
+    return text
 
 
 ROLE_ADMIN: Final = UUID("04387127-aa56-450a-8ce5-4f565c6790f4")

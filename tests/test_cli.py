@@ -736,8 +736,10 @@ def evil_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     friendly names, and a second identity whose friendly name is very long: as a peer that
     does not check names (another build, an edited store) may leave them."""
     from peerstate import Peer, names
+    from peerstate.domain import rules
 
-    monkeypatch.setattr(names, "require_friendly_name", lambda name, code="E_INVALIDARG": name)
+    for module, check in ((names, "require_friendly_name"), (rules, "friendly_name_is_valid")):  # the calls', admission's
+        monkeypatch.setattr(module, check, lambda name, code="E_INVALIDARG": name)
     location = tmp_path / "evil"
     store = open_store(location)
     peer = Peer(store)

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from peerstate import Peer, PeerSettings, PeerStore, crypto, names, open_store
+from peerstate import Peer, PeerError, PeerSettings, PeerStore, crypto, names, open_store
 from peerstate.documents import formats
 from peerstate.storage.locations import SQLITE_FILE
 
@@ -135,6 +135,21 @@ def test_import_refuses_an_identity_already_here(peer: Peer, store: PeerStore, e
     peer.import_identity(exported[1], "correct horse")
     with refused(peer, store, "PEER_E_ALREADY_EXISTS"):
         peer.import_identity(exported[1], "correct horse")
+
+
+def test_import_refuses_an_identity_whose_friendly_name_the_api_refuses(peer: Peer, store: PeerStore) -> None:
+    """An export made by another build, whose IDC gives a friendly name with a newline and an
+    escape: kept, it would go into every group the identity joins, whose members refuse it."""
+    key = crypto.generate_identity_key()
+    name = f"{names.authority_of(crypto.public_key_der(key))}.eve"
+    idc = crypto.make_identity_certificate(key, name, "Eve\n\x1b[31malice", T0)
+    document = formats.identity_export_xml(name, crypto.export_pkcs12(key, idc, "Eve", "correct horse"))
+    with refused(peer, store, "E_INVALIDARG"):
+        try:
+            peer.import_identity(document, "correct horse")
+        except PeerError as error:
+            assert error.rule == "friendly_name_is_valid"
+            raise
 
 
 def test_import_refuses_a_wrong_password(peer: Peer, store: PeerStore, exported: tuple[str, str]) -> None:

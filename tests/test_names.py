@@ -64,8 +64,9 @@ def test_roles_by_name_or_guid() -> None:
 NAME_RULES = [
     ("classifier_is_valid", names.require_classifier, ("a b",), ("PEER_E_INVALID_CLASSIFIER", "E_INVALIDARG")),
     ("peer_name_is_well_formed", names.parse_peer_name, ("nodot",), ("PEER_E_INVALID_PEER_NAME", "E_INVALIDARG")),
-    ("friendly_name_is_valid", names.require_friendly_name, ("x" * 256,), ("E_INVALIDARG", "PEER_E_INVALID_GROUP_PROPERTIES")),
+    ("friendly_name_is_valid", names.require_friendly_name, ("x" * 256,), ("E_INVALIDARG", "PEER_E_INVALID_GROUP_PROPERTIES", "PEER_E_INVALID_RECORD")),
     ("role_is_known", names.parse_role, ("PEER_GROUP_ROLE_OWNER",), ("E_INVALIDARG", "PEER_E_INVALID_GROUP_PROPERTIES")),
+    ("text_is_printable", names.text_is_printable, ("", "the address"), ("PEER_E_INVALID_RECORD", "PEER_E_INVALID_GROUP_PROPERTIES")),
 ]
 
 
@@ -89,6 +90,21 @@ def test_a_friendly_name_too_long_or_with_a_control_character_is_refused(name: s
         names.require_friendly_name(name)
     assert (caught.value.rule, caught.value.name) == ("friendly_name_is_valid", "E_INVALIDARG")
     assert names.require_friendly_name("x" * 255) == "x" * 255
+
+
+@pytest.mark.parametrize("text", ["a\nb", "\x1b[2J", "a\x85b", "a\ud800b", "\x00"])
+def test_a_shown_text_with_a_control_character_is_refused(text: str) -> None:
+    with pytest.raises(PeerError, match="the address contains a control character") as caught:
+        names.text_is_printable(text, "the address")
+    assert (caught.value.rule, caught.value.name) == ("text_is_printable", "PEER_E_INVALID_RECORD")
+
+
+@pytest.mark.parametrize("text", ["::1", "carol's laptop", "fe80::1%eth0", "Глобальный\u00a0облако", "a\u200bb"])
+def test_a_shown_text_of_any_printable_or_format_character_is_kept(text: str) -> None:
+    """Only control characters and lone surrogates are refused, as in a friendly name: a
+    no-break or zero-width space is text."""
+    assert names.text_is_printable(text, "the address") == text
+    assert names.require_friendly_name(text) == text
 
 
 @pytest.fixture

@@ -88,19 +88,22 @@ def test_the_fold_counts_wrong_passwords_under_the_rule_that_refuses_them() -> N
 STORED_NAMES: frozenset[str] = frozenset("""
     attributes_are_well_formed author_chain_continues author_holds_credential caller_created_record
     caller_holds_credential caller_is_creator caller_may_delete_record chain_has_room chain_not_circular
-    creator_is_live credential_matches_certificate credential_within_issuer envelope_is_for_group
-    expiration_ahead expiration_not_lowered fixed_properties_unchanged genesis_comes_first
+    classifier_is_valid creator_is_live credential_matches_certificate credential_within_issuer
+    envelope_is_for_group envelope_within_bounds expiration_ahead expiration_not_lowered
+    fixed_properties_unchanged friendly_name_is_valid genesis_comes_first
     genesis_names_its_creator group_uses_password identity_has_no_groups identity_is_here identity_is_live
     identity_is_new identity_not_retired invitation_in_time invitation_is_for keys_unlocked may_grant_roles
     member_list_holds_credential modifier_may_touch password_guess_allowed password_meets_policy
-    password_proof_matches password_settings_complete record_fits record_is_live record_is_well_formed
-    record_kind_unchanged record_type_not_reserved record_within_credential replica_is_ready
-    retirement_is_signed_by_identity root_is_the_groups signature_verifies subject_not_deleted
-    taken_chain_is_whole validity_within_issuer
+    password_proof_matches password_settings_complete peer_name_is_well_formed properties_in_range
+    record_fits record_is_live record_is_well_formed record_kind_unchanged record_type_not_reserved
+    record_version_has_room record_within_credential replica_is_ready retirement_is_signed_by_identity
+    root_is_the_groups signature_verifies subject_not_deleted taken_chain_is_whole text_is_printable
+    validity_within_issuer verifier_cost_is_bounded
 """.split())
 """Every name a stored refusal may hold, written out: the rules of the modules that judge
-envelopes and joiners (an ``EnvelopeRefused`` or ``JoinRefused`` names one), as logs keep
-them for ever. A name leaves this list never; a rule renamed keeps its old name here and
+envelopes and joiners (an ``EnvelopeRefused`` or ``JoinRefused`` names one), and the rules of
+names and of group properties that admission calls on a payload's texts and numbers, as logs
+keep them for ever. A name leaves this list never; a rule renamed keeps its old name here and
 gets an entry in ``registry.ALIASES``."""
 JUDGING_MODULES: frozenset[str] = frozenset({"peerstate.domain.rules", "peerstate.domain.record_rules", "peerstate.sync.admission"})
 

@@ -163,6 +163,7 @@ def import_identity(runtime: Runtime, export_xml: str | None, password: str | No
     peer_name, key, certificate_der, certificate = arguments.identity_export_opens(document, secret)
     parsed = names.parse_peer_name(peer_name, "E_INVALIDARG")
     arguments.identity_export_is_its_own(peer_name, parsed.authority, certificate)
+    names.require_friendly_name(certificate.friendly_name)  # as the calls that name an identity check it
 
     def decide(state: IdentityStoreState) -> Decision[str]:
         rules.identity_is_new(state, peer_name)

@@ -7,8 +7,9 @@ author and admitted by the same rules a received one meets. Checks come in the o
 attributes against their schema ``PEER_E_INVALID_ATTRIBUTES``; size
 ``PEER_E_MAX_RECORD_SIZE_EXCEEDED``), readiness, a deleted caller, then what needs the
 record itself (``PEER_E_RECORD_NOT_FOUND``, an update's unchanged type and flags),
-authorization, the expiration against peer time and the caller's credential, and last the
-keys. Every call on a replica first reports the records that expired since it last looked.
+authorization, a version left for the record to take (``PEER_E_INVALID_RECORD`` at the
+last a ``DWORD`` holds), the expiration against peer time and the caller's credential, and
+last the keys. Every call on a replica first reports the records that expired since it last looked.
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ def update_record(
     held = record_rules.record_is_live(live, wanted)
     record_rules.record_kind_unchanged(held, fields.type, fields.flags)
     record_rules.caller_created_record(held, caller)
+    record_rules.record_version_has_room(held)
     record_rules.expiration_not_lowered(held, fields.expiration)
     record_rules.expiration_ahead(fields.expiration, now)
     _write_record(runtime, opened, next_version(
@@ -172,6 +174,7 @@ def delete_record(runtime: Runtime, handle: object, record_id: object) -> None:
     caller, credential, now = _writer(runtime, opened, log)
     held = record_rules.record_is_live(live, wanted)
     record_rules.caller_may_delete_record(held, caller, credential)
+    record_rules.record_version_has_room(held)
     _write_record(runtime, opened, next_version(
         held, caller, now, flags=held.record.flags | DELETED, data=b"",
         expiration=min(held.record.expiration, credential.not_after),

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from uuid import UUID
 
-from peerstate.bounds import MAX_RECORD_SIZE
+from peerstate.bounds import MAX_DWORD, MAX_RECORD_SIZE
 from peerstate.domain.group_events import Credential, Envelope, Record
 from peerstate.domain.records import (
     AUTOREFRESH,
@@ -124,6 +124,18 @@ def caller_may_delete_record(held: RecordVersion, caller: str, credential: Crede
     """A record's creator or any administrator deletes it (``PEER_E_NOT_AUTHORIZED``)."""
     if held.record.creator != caller and ROLE_ADMIN not in credential.roles:
         raise Refusal(f"only {held.record.creator!r}, who created the record, or an administrator may delete it")
+
+
+@rule("PEER_E_INVALID_RECORD")
+def record_version_has_room(held: RecordVersion) -> None:
+    """A record takes another version (an update, a deletion) only below the last a
+    ``DWORD`` holds, ``dwVersion``'s type (``PEER_E_INVALID_RECORD``): the version written
+    past it no peer would accept, nor a store read back once past 64 bits."""
+    if held.record.version >= MAX_DWORD:
+        raise Refusal(
+            f"the record {held.record.id} is at version {held.record.version}, the last a DWORD holds: it takes no "
+            f"other version, and expires {held.record.expiration.isoformat()}"
+        )
 
 
 @rule("E_INVALIDARG")

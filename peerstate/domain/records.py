@@ -17,6 +17,7 @@ from uuid import UUID
 
 import attrs
 
+from peerstate.bounds import MAX_DWORD
 from peerstate.constants import PeerRecordChangeType, PeerRecordFlags
 from peerstate.domain.group_events import Record
 
@@ -102,11 +103,12 @@ class LiveRecords(Mapping[UUID, RecordVersion]):
 
 def refresh_due(held: RecordVersion, identity: str, now: datetime) -> bool:
     """Whether ``identity`` republishes this record now: it created it, asked for
-    autorefresh, and the record is live but within the refresh window of expiring."""
+    autorefresh, and the record is live but within the refresh window of expiring. A record
+    at the last version a ``DWORD`` holds takes no other, a refresh's included: it expires."""
     record = held.record
     return (
         record.creator == identity and bool(record.flags & AUTOREFRESH) and not held.deleted
-        and now < record.expiration <= now + REFRESH_WINDOW
+        and record.version < MAX_DWORD and now < record.expiration <= now + REFRESH_WINDOW
     )
 
 

@@ -26,14 +26,24 @@ from peerstate.domain.group_events import (
     PropertiesChanged,
     RecordPublished,
 )
-from peerstate.bounds import MAX_CHAIN_LENGTH
+from peerstate.bounds import MAX_CHAIN_LENGTH, key_derivation_bounded, value_problem
+from peerstate.domain.group_rules import properties_in_range
 from peerstate.domain.group_state import GroupState
 from peerstate.domain.record_rules import record_publication_permitted
 from peerstate.domain.replica import Guesses, ReplicaState
 from peerstate.domain.state import IdentityRecord, IdentityStoreState
 from peerstate.constants import PeerGroupAuthenticationScheme
 from peerstate.errors import ErrorName
-from peerstate.names import ROLE_ADMIN, ROLE_MEMBER, ROLE_NAMES, may_issue
+from peerstate.names import (
+    ROLE_ADMIN,
+    ROLE_MEMBER,
+    ROLE_NAMES,
+    classifier_is_valid,
+    friendly_name_is_valid,
+    may_issue,
+    peer_name_is_well_formed,
+    text_is_printable,
+)
 from peerstate.registry import Refusal, rule
 
 PASSWORD_AUTHENTICATION: Final = PeerGroupAuthenticationScheme.PEER_GROUP_PASSWORD_AUTHENTICATION
@@ -127,6 +137,34 @@ def password_meets_policy(password: str | None, min_length: int) -> None:
     (``PEER_E_PASSWORD_DOES_NOT_MEET_POLICY``)."""
     if password is not None and len(password) < min_length:
         raise Refusal(f"the group password has {len(password)} characters; this peer's policy asks for {min_length}")
+
+
+@rule("PEER_E_INVALID_GROUP_PROPERTIES")
+def verifier_cost_is_bounded(verifier: PasswordVerifier) -> None:
+    """A group password's verifier is derived at a cost a joiner can pay: its salt and
+    Argon2id passes, lanes and memory within ``peerstate.bounds``
+    (``PEER_E_INVALID_GROUP_PROPERTIES``), as the calls derive it and as a joiner checks the
+    invitation that carries them."""
+    if not key_derivation_bounded(verifier.salt, verifier.iterations, verifier.lanes, verifier.memory_cost):
+        raise Refusal("the group password's key derivation is outside what a joiner derives with")
+
+
+def properties_are_valid(properties: GroupProperties) -> None:
+    """What the calls check of the properties they create a group with or set, each by its
+    own rule: the names, the cloud's name, the friendly name and comment, the classifier,
+    the flags and lifetimes, the password settings and the verifier's cost."""
+    peer_name_is_well_formed(properties.group_peer_name)
+    peer_name_is_well_formed(properties.creator_peer_name)
+    text_is_printable(properties.cloud, "the cloud's name", "PEER_E_INVALID_GROUP_PROPERTIES")
+    friendly_name_is_valid(properties.friendly_name, "PEER_E_INVALID_GROUP_PROPERTIES")
+    friendly_name_is_valid(properties.comment, "PEER_E_INVALID_GROUP_PROPERTIES")
+    classifier_is_valid(properties.classifier, "PEER_E_INVALID_CLASSIFIER")
+    properties_in_range(
+        properties.flags, properties.member_data_lifetime, properties.presence_lifetime, properties.authentication_schemes,
+    )
+    password_settings_complete(properties.authentication_schemes, properties.password is not None, properties.password_role)
+    if properties.password is not None:
+        verifier_cost_is_bounded(properties.password)
 
 
 @rule("PEER_E_INVALID_GROUP_PROPERTIES")
@@ -323,6 +361,18 @@ def chain_has_room(credential: Credential) -> None:
 
 
 @rule("PEER_E_INVALID_RECORD")
+def envelope_within_bounds(envelope: Envelope) -> None:
+    """Every field of an envelope, its payload's included, is within its bound in the table
+    of bounds, its Windows type's or its size's (``peerstate.bounds.FIELDS``;
+    ``PEER_E_INVALID_RECORD``): the bounds sync's decoder holds a message to, kept here
+    whatever path an envelope came by, so that no replica stores what another's decoder
+    would refuse, nor a number its store cannot read back."""
+    problem = value_problem(envelope)
+    if problem is not None:
+        raise Refusal(f"the envelope is out of bounds at {problem}")
+
+
+@rule("PEER_E_INVALID_RECORD")
 def envelope_is_for_group(group: GroupState, envelope: Envelope) -> None:
     """An envelope is for the group whose log it would join (``PEER_E_INVALID_RECORD``)."""
     if envelope.group != group.group_peer_name:
@@ -416,22 +466,43 @@ def taken_chain_is_whole(group: GroupState, envelope: Envelope, chain: tuple[Cre
 
 
 def payload_is_permitted(group: GroupState, envelope: Envelope, credential: Credential) -> None:
-    """What the payload does must be within its author's rights."""
+    """What the payload does must be within its author's rights, and what it says must pass
+    the checks the calls make of what they write (names, texts, properties), in the calls'
+    order. The author's own name is its credential's subject, checked where the
+    credential came in."""
     match envelope.payload:
         case GroupCreated() as created:
             genesis_names_its_creator(envelope, created)
+            properties_are_valid(created.properties)
+            credential_names_are_valid(created.creator)
         case PropertiesChanged(properties):
             assert group.properties is not None  # genesis_comes_first
             caller_is_creator(group.properties, envelope.author)
             fixed_properties_unchanged(group.properties, properties)
+            properties_are_valid(properties)
         case CredentialIssued(issued, _):
+            credential_names_are_valid(issued)
             credential_within_issuer(group, credential, issued)
         case CredentialTaken(chain):
+            for link in chain:
+                credential_names_are_valid(link)
             taken_chain_is_whole(group, envelope, chain)
         case RecordPublished(record):
+            peer_name_is_well_formed(record.creator)
             record_publication_permitted(envelope, record, credential)
-        case MembershipPublished() | PresencePublished() | IdentityRetired():
-            pass
+        case MembershipPublished(friendly_name):
+            friendly_name_is_valid(friendly_name, "PEER_E_INVALID_RECORD")
+        case PresencePublished(address, _):
+            text_is_printable(address, "the presence address")
+        case IdentityRetired(peer_name, _, _):
+            peer_name_is_well_formed(peer_name)
+
+
+def credential_names_are_valid(credential: Credential) -> None:
+    """A credential names its subject by a peer name, and gives it a friendly name as the
+    calls check one (``PEER_E_INVALID_RECORD``): what every member's list then shows."""
+    peer_name_is_well_formed(credential.subject)
+    friendly_name_is_valid(credential.subject_friendly_name, "PEER_E_INVALID_RECORD")
 
 
 def _role_list(roles: Collection[UUID]) -> str:

@@ -55,7 +55,9 @@ def retirement_statement(group: str, peer_name: str) -> bytes:
 
 
 def admit(group: GroupState, envelope: Envelope) -> None:
-    """Nothing when ``envelope`` may join ``group``; ``Refused`` naming the failed rule otherwise."""
+    """Nothing when ``envelope`` may join ``group``; ``Refused`` naming the failed rule
+    otherwise. Its bounds come first: no other check reads a field past its bound."""
+    _judge(rules.envelope_within_bounds, envelope)
     _judge(rules.envelope_is_for_group, group, envelope)
     _judge(rules.genesis_comes_first, group, envelope)
     credential: Credential = _judge(rules.author_holds_credential, group, envelope)

@@ -40,6 +40,14 @@ CUTS_OFF: Final = frozenset({
     "credential_matches_certificate",
     "retirement_is_signed_by_identity",
     "attributes_are_well_formed",
+    "envelope_within_bounds",  # a field past its bound (peerstate.bounds): no peer's decoder takes it
+    "peer_name_is_well_formed",  # a name, a text or a property no call writes, as the API checks it
+    "classifier_is_valid",
+    "friendly_name_is_valid",
+    "text_is_printable",
+    "properties_in_range",
+    "password_settings_complete",
+    "verifier_cost_is_bounded",
 })
 """The rules whose refusal cuts the sender off: their verdict reads only the envelope and the
 author's credential it names, so no replica that could judge the envelope accepted it, and
