@@ -15,10 +15,11 @@ temporary directory that holds a copy of the repository's ``examples/``:
 The Python examples of each page, put together in order as one module, pass ``mypy --strict``
 as a user's code would, with peerstate installed (its own modules are not checked there).
 
-Two more tests hold the tables to the code: ``docs/hresults.md`` lists exactly the HRESULTS
-of ``peerstate/errors.py`` (name, value and meaning, in the same order), and
+More tests hold the tables to the code: ``docs/hresults.md`` lists exactly the HRESULTS
+of ``peerstate/errors.py`` (name, value and meaning, in the same order),
 ``docs/windows-mapping.md`` names every function of the APIs (``tests/facts/windows-p2p.json``) and of
-``peerstate.winapi``, with the status the code gives it.
+``peerstate.winapi``, with the status the code gives it, and ``docs/security.md``'s table of
+bounds has every constant of ``peerstate/bounds.py``, with its value.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import attrs
 import pytest
 from reference_facts import functions as reference_functions
 
-from peerstate import Peer, cli, winapi
+from peerstate import Peer, bounds, cli, winapi
 from peerstate.errors import HRESULTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -231,6 +232,45 @@ def test_the_hresult_table_is_the_code_s() -> None:
         (result.name, result.value, result.meaning) for result in HRESULTS.values()
     ]
     assert all(when for *_, when in rows), "every HRESULT says when peerstate returns it"
+
+
+# The table of bounds -------------------------------------------------------------------------
+
+
+def bound_rows() -> dict[str, list[str]]:
+    """The rows of docs/security.md's table of bounds, by constant: the rows of the section
+    that holds it whose first cell names a constant."""
+    text = (DOCS / "security.md").read_text(encoding="utf-8")
+    section = text.split("\n## The threat, and the table of bounds\n", 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, list[str]] = {}
+    for cells in _table_rows(section):
+        name = re.fullmatch(r"`([A-Z][A-Z0-9_]+)`", cells[0])
+        if name is not None:
+            assert name[1] not in rows, f"{name[1]} has two rows"
+            assert len(cells) == 4 and all(cells), cells
+            rows[name[1]] = cells
+    return rows
+
+
+def test_the_table_of_bounds_is_the_code_s() -> None:
+    """Every constant of ``peerstate/bounds.py`` has its row, with its value, what it bounds
+    and why; no row names another."""
+    constants = {name: value for name, value in vars(bounds).items() if name.isupper() and type(value) is int}
+    rows = bound_rows()
+    assert set(rows) == set(constants), (
+        f"not in docs/security.md: {sorted(set(constants) - set(rows))}; not in bounds.py: {sorted(set(rows) - set(constants))}"
+    )
+    differ = {name: (cells[1], constants[name]) for name, cells in rows.items() if int(cells[1].replace(",", "")) != constants[name]}
+    assert not differ, f"values the page gives otherwise than bounds.py (page, code): {differ}"
+
+
+def test_the_check_of_the_table_of_bounds_sees_a_value_that_differs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bounds, "MAX_ROLES", 4)
+    with pytest.raises(AssertionError, match="MAX_ROLES"):
+        test_the_table_of_bounds_is_the_code_s()
+    monkeypatch.setattr(bounds, "MAX_NEW_BOUND", 1, raising=False)
+    with pytest.raises(AssertionError, match="not in docs/security.md: \\['MAX_NEW_BOUND'\\]"):
+        test_the_table_of_bounds_is_the_code_s()
 
 
 # The function map ----------------------------------------------------------------------------
