@@ -16,7 +16,7 @@ import attrs
 import pytest
 
 from peerstate import Peer, PeerSettings, open_store, sync, wire
-from peerstate.bounds import MAX_CUT_OFFS
+from peerstate.bounds import MAX_BATCH_BYTES, MAX_CUT_OFFS, MAX_FRAME_BYTES, MAX_RECORD_SIZE
 from peerstate.calls import envelopes
 from peerstate.domain.group_events import Envelope
 from peerstate.peer import sync_port
@@ -223,3 +223,14 @@ def test_a_member_cut_off_too_often_is_not_heard_again(refusals: list[tuple[str,
     assert isinstance(refused, sync.Refusal) and refused.error == "PEER_E_CONNECTION_REFUSED"
     assert refusals == [("sender_not_cut_off_too_often", "PEER_E_CONNECTION_REFUSED")]
     assert club.state() == before
+
+
+def test_the_largest_legal_record_travels_in_one_frame() -> None:
+    """A record of ``MAX_RECORD_SIZE`` bytes of data is larger than a batch carries, so it
+    goes alone, in a frame larger than ``MAX_BATCH_BYTES`` and within ``MAX_FRAME_BYTES``."""
+    club = make_club()
+    record = club.alice.add_record(club.handles["alice"], KIND, T0 + timedelta(days=1), data=os.urandom(MAX_RECORD_SIZE))
+    sent: list[bytes] = []
+    assert sync.exchange(club.connector(), club.listener(), transcript=sent) == "synchronized"
+    assert MAX_BATCH_BYTES < max(map(len, sent)) <= MAX_FRAME_BYTES
+    assert club.bob.get_record(club.handles["bob"], record) == club.alice.get_record(club.handles["alice"], record)
