@@ -24,8 +24,10 @@ import attrs
 # The sync conversation ------------------------------------------------------------------------
 
 MAX_HANDSHAKE_BYTES: Final = 128 * 1024
-"""A message before the connector has proven its key (hello, challenge, proof, refusal): an
-IDC and a chain of at most ``MAX_CHAIN_LENGTH`` GMCs, with room to spare."""
+"""A hello or a challenge, the messages before either side has been challenged to prove its
+key: an IDC and a chain of at most ``MAX_CHAIN_LENGTH`` GMCs, with room to spare. (The
+proof that answers a challenge carries a head per author of the group, so it is held to
+``MAX_FRAME_BYTES``: a party to it has shown a valid IDC first.)"""
 
 MAX_BATCH_BYTES: Final = 1024 * 1024
 """What one batch of envelopes carries, unless a single envelope is larger."""

@@ -16,9 +16,11 @@ import attrs
 import pytest
 
 from peerstate import Peer, PeerSettings, open_store, sync, wire
-from peerstate.bounds import MAX_BATCH_BYTES, MAX_CUT_OFFS, MAX_FRAME_BYTES, MAX_RECORD_SIZE
+from peerstate.bounds import (
+    MAX_BATCH_BYTES, MAX_BATCH_ENVELOPES, MAX_CUT_OFFS, MAX_FRAME_BYTES, MAX_HANDSHAKE_BYTES, MAX_RECORD_SIZE,
+)
 from peerstate.calls import envelopes
-from peerstate.domain.group_events import Envelope
+from peerstate.domain.group_events import Envelope, PresencePublished
 from peerstate.peer import sync_port
 from peerstate.sync import batches, connector as connector_module, listener as listener_module
 from peerstate.sync.port import Neighbor
@@ -234,3 +236,45 @@ def test_the_largest_legal_record_travels_in_one_frame() -> None:
     assert sync.exchange(club.connector(), club.listener(), transcript=sent) == "synchronized"
     assert MAX_BATCH_BYTES < max(map(len, sent)) <= MAX_FRAME_BYTES
     assert club.bob.get_record(club.handles["bob"], record) == club.alice.get_record(club.handles["alice"], record)
+
+
+# Bounds of the conversation's messages ------------------------------------------------------------
+
+def test_a_hello_must_name_a_peer_name(club: Club, refusals: list[tuple[str, str]]) -> None:
+    hello = _answer(club.connector().start())
+    assert isinstance(hello, sync.MemberHello)
+    before = club.state()
+    refused = _answer(club.listener().receive(wire.canonical(attrs.evolve(hello, identity=hello.identity + "\n\x1b[2J"))))
+    assert isinstance(refused, sync.Refusal) and refused.error == "PEER_E_INVALID_PEER_NAME"
+    assert refusals == [("peer_name_is_well_formed", "PEER_E_INVALID_PEER_NAME")]
+    assert club.state() == before
+
+
+def test_a_proof_with_a_head_for_each_of_thousands_of_authors_is_read(club: Club, refusals: list[tuple[str, str]]) -> None:
+    """A proof carries a head per author of the group: it is held to the frame, not to the
+    hello's cap, and this one, not signed by bob, is refused for its signature alone."""
+    listener = club.listener()
+    assert isinstance(_answer(listener.receive(club.connector().start())), sync.Challenge)
+    heads = tuple(sync.Head(f"{index:040x}.member", 1) for index in range(3000))
+    proof = wire.canonical(sync.Proof(bytes(256), b"", heads))
+    assert MAX_HANDSHAKE_BYTES < len(proof) <= MAX_FRAME_BYTES
+    before = club.state()
+    refusals.clear()
+    refused = _answer(listener.receive(proof))
+    assert isinstance(refused, sync.Refusal) and refusals == [("connector_signature_verifies", "PEER_E_CONNECTION_NOT_AUTHENTICATED")]
+    assert club.state() == before
+
+
+def test_a_batch_of_more_envelopes_than_the_bound_is_refused_whole(club: Club, refusals: list[tuple[str, str]]) -> None:
+    listener = _listener_in(club, "receiving")
+    template = envelopes.accepted(club.bob._runtime, club.bob_key)[-1]
+    small = attrs.evolve(template, payload=PresencePublished("bob", T0), signature=b"")
+    many = tuple(attrs.evolve(small, seq=template.seq + 1 + index) for index in range(MAX_BATCH_ENVELOPES + 1))
+    batch = wire.canonical(sync.Batch(many, (), True))
+    assert len(batch) <= MAX_FRAME_BYTES
+    before = club.state()
+    refusals.clear()
+    refused = _answer(listener.receive(batch))
+    assert isinstance(refused, sync.Refusal) and refused.error == "PEER_E_CONNECTION_FAILED"
+    assert refusals == [("batch_is_within_bounds", "PEER_E_CONNECTION_FAILED")]
+    assert club.state() == before

@@ -23,9 +23,9 @@ them; ``exchange`` carries them in memory. The conversation:
    the same way.
 5. ``End``: the listener has it all; the conversation is over on both sides.
 
-Until the connector has proven its key (step 4), messages are bounded by
-``MAX_HANDSHAKE_BYTES`` and the listener writes nothing at all; after, by
-``MAX_FRAME_BYTES`` (``peerstate.bounds``).
+A hello and a challenge are bounded by ``MAX_HANDSHAKE_BYTES``, every later message by
+``MAX_FRAME_BYTES`` (``peerstate.bounds``); until the connector has proven its key (step 4),
+the listener writes nothing at all.
 
 Either side may answer ``Refusal`` instead, and the conversation ends. Each check that makes
 a side refuse is a registered rule (``peerstate.registry``); the refusal it sends names the

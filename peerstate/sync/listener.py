@@ -24,7 +24,9 @@ any but ``closed``  ``Refusal``             nothing                             
 
 Nothing received is stored, and nothing persistent changes (connections, refusals, counters),
 before the connector has proven in this conversation that it holds its identity's key: the
-checks on a hello only read, a throttled password joiner included.
+checks on a hello only read, a throttled password joiner included. A hello is at most
+``MAX_HANDSHAKE_BYTES``; every later message ``MAX_FRAME_BYTES``, the ``Proof`` included,
+which carries a head for every author of the group.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from peerstate import registry
+from peerstate import names, registry
 from peerstate.bounds import MAX_CUT_OFFS, MAX_FRAME_BYTES, MAX_HANDSHAKE_BYTES
 from peerstate.crypto import credentials
 from peerstate.domain import rules
@@ -97,9 +99,8 @@ class Listener:
         """The answer to ``data``, or None when the conversation is over."""
         if self.state == "closed":
             return None
-        authenticated = self.state not in ("awaiting_hello", "challenged")
         try:
-            message = message_is_well_formed(data, MAX_FRAME_BYTES if authenticated else MAX_HANDSHAKE_BYTES)
+            message = message_is_well_formed(data, MAX_HANDSHAKE_BYTES if self.state == "awaiting_hello" else MAX_FRAME_BYTES)
             if isinstance(message, Refusal):
                 self.state = "closed"
                 return None
@@ -123,6 +124,7 @@ class Listener:
         state = self._peer.sync_replica(self._key).state
         now = self._peer.sync_now()
         hello_is_for_this_group(hello, group)
+        names.peer_name_is_well_formed(hello.identity)
         sender_not_cut_off_too_often(state, hello.identity)
         self._connector_key = authentication.idc_is_the_identity_s(hello.card, hello.identity)
         match hello:
