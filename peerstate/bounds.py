@@ -339,3 +339,9 @@ def _holds(hint: object) -> str | None:
 
 
 _WALKS: Final[dict[type, _Walk]] = {}
+
+MAX_PEER_TIME_OFFSET_SECONDS: Final = 365 * 24 * 3600
+"""How far from this machine's clock another member's peer time may be and still be taken
+(``domain.peer_time.adjusted_offset``): a year covers any clock a person set by hand, and
+keeps a hostile member from pulling the group's peer time towards the year 9999, where the
+arithmetic of lifetimes overflows."""

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import attrs
 
+from peerstate.bounds import MAX_PEER_TIME_OFFSET_SECONDS
 from peerstate.constants import PeerGroupPropertyFlags
 from peerstate.domain.group_events import Credential, Envelope, GroupCreated, GroupProperties, PresencePublished
 from peerstate.domain.group_state import GroupState, apply_envelope
@@ -65,3 +66,14 @@ def test_a_change_under_the_tolerance_is_not_recorded() -> None:
     assert adjusted_offset(current, True, T0 + current, T0, T0) is None
     assert adjusted_offset(current, False, T0 + current + PEER_TIME_TOLERANCE / 2, T0, T0) is None
     assert adjusted_offset(current, False, T0 + current + PEER_TIME_TOLERANCE, T0, T0) == 10_001_000
+
+
+def test_a_peer_time_further_than_a_year_off_is_not_taken() -> None:
+    """A hostile member's peer time in the year 9999 would pull the replica's, a quarter at a
+    time, until adding a lifetime to it overflows: past ``MAX_PEER_TIME_OFFSET_SECONDS`` it
+    is not taken, whether the replica is synchronized or not."""
+    limit = timedelta(seconds=MAX_PEER_TIME_OFFSET_SECONDS)
+    for synchronized in (False, True):
+        assert adjusted_offset(timedelta(0), synchronized, T0 + limit, T0, T0) is not None
+        for remote in (T0 + limit + SECOND, T0 - limit - SECOND, datetime(9999, 12, 31, tzinfo=timezone.utc)):
+            assert adjusted_offset(timedelta(0), synchronized, remote, T0, T0) is None

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Final
 
+from peerstate.bounds import MAX_PEER_TIME_OFFSET_SECONDS
+
 PEER_TIME_TOLERANCE: Final = timedelta(milliseconds=1)
 """Peer time offsets closer than this to the one held are not recorded."""
 
@@ -22,8 +24,11 @@ def adjusted_offset(
     would count the answer's travel as the remote being slow. A replica not yet
     ``synchronized`` adopts it; a synchronized one moves a quarter of the way towards it, so
     one skewed member cannot drag the group's clock far, and a clock may step slightly
-    back, as MS-PPGRH 1.3.6 says."""
+    back, as MS-PPGRH 1.3.6 says. A peer time further than ``MAX_PEER_TIME_OFFSET_SECONDS``
+    from this machine's clock is not taken at all (None): no honest clock is that wrong."""
     observed = remote_peer_time - (asked_at + (answered_at - asked_at) / 2)
+    if abs(observed) > timedelta(seconds=MAX_PEER_TIME_OFFSET_SECONDS):
+        return None
     offset = (current * 3 + observed) / 4 if synchronized else observed
     microseconds = round(offset / timedelta(microseconds=1))
     if abs(timedelta(microseconds=microseconds) - current) < PEER_TIME_TOLERANCE:
