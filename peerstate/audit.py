@@ -7,7 +7,8 @@ from the start with the admission pipeline that judged each envelope when it cam
 signature, the author's credential and role at the envelope's time, the author's chain with
 no gap, fork or reordering, the certificates) must give the same verdict at every step. An
 edited row shows: it no longer decodes, its envelope no longer verifies or no longer has the
-id the log gave it, or an envelope the log refused now passes. The refusals a batch had
+id the log gave it, an envelope the log refused now passes, or one the log held to wait
+for data passes or is refused for good at that point (``hold_holds``). The refusals a batch had
 only counted are not there to judge again; their count must add up (``refusals_add_up``).
 """
 
@@ -21,10 +22,11 @@ from uuid import UUID
 import attrs
 from eventsourcing.domain import Aggregate
 
-from peerstate.sync import admission
+from peerstate.sync import admission, cutting
 from peerstate.domain.group_events import (
     Envelope,
     EnvelopeAccepted,
+    EnvelopeHeld,
     EnvelopeRefused,
     RefusalsCounted,
     ReplicaCreated,
@@ -252,6 +254,15 @@ def verify_replica(identity: str, group: str, events: list[ReplicaEvent]) -> tup
                 except admission.Refused:
                     continue
                 found(envelope, "refusal_holds", f"the log says {rule} refused this envelope, but it passes every rule")
+            case EnvelopeHeld(envelope, envelope_id, _, _, rule, _, _):
+                judged += 1
+                try:
+                    admission.admit(state, envelope)
+                except admission.Refused as refusal:
+                    if not cutting.waits(refusal.rule, state, envelope):
+                        found(envelope, "hold_holds", f"the log says it waits for {rule}, but {refusal.rule} refuses it for good")
+                    continue
+                found(envelope, "hold_holds", f"the log says it waits for {rule}, but it passes every rule")
             case RefusalsCounted(sender, _, rules, kept, cut_off, _):
                 counted = {count.rule: count.count for count in rules}
                 if min(counted.values(), default=0) < 1 or kept > sum(counted.values()) or (cut_off is not None and cut_off not in counted):

@@ -192,6 +192,24 @@ MAX_CUT_OFFS: Final = 8
 honest member causes, and each reconnection costs the replica a count in its log."""
 
 
+# Envelopes that wait ------------------------------------------------------------------------------
+
+MAX_HELD_PER_AUTHOR: Final = 64
+"""Envelopes of one author a replica holds while they wait for data it lacks (a gap before
+them in the author's chain, a credential, the founding): an honest sync sends each chain in
+order, so only a hostile or shuffled order fills it; past it, an envelope is dropped, to
+come again."""
+
+MAX_HELD: Final = 256
+"""Envelopes a replica holds waiting, of all authors: what one replica's held pool, and so
+each snapshot of its log, carries at most besides its state."""
+
+MAX_HELD_BYTES: Final = 8 * 1_048_576
+"""The encoded bytes of the envelopes a replica holds waiting: eight batches of
+``MAX_BATCH_BYTES``, so the held pool costs a snapshot a few MiB at most, whatever the
+envelopes' sizes."""
+
+
 # The fields a peer decodes from another's bytes --------------------------------------------------
 
 

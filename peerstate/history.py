@@ -21,6 +21,7 @@ from peerstate.domain.group_events import (
     CredentialTaken,
     Envelope,
     EnvelopeAccepted,
+    EnvelopeHeld,
     EnvelopeRefused,
     GroupCreated,
     IdentityRetired,
@@ -129,6 +130,11 @@ def history(identity: str, group_name: str, events: list[ReplicaEvent]) -> list[
                 entries.append(Entry(
                     at, identity, group_name, envelope.author, envelope.seq, type(envelope.payload).__name__,
                     f"refused what {source} sent", f"{current_name(rule)}: {error}: {reason}",
+                ))
+            case EnvelopeHeld(envelope, _, sender, address, rule, _, at):
+                entries.append(Entry(
+                    at, identity, group_name, envelope.author, envelope.seq, type(envelope.payload).__name__,
+                    f"held what {sender} at {address} sent: it waits for what {current_name(rule)} lacks",
                 ))
             case RefusalsCounted(sender, address, rules, kept, cut_off, at):
                 refused = sum(count.count for count in rules)

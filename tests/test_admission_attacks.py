@@ -40,6 +40,7 @@ from peerstate.domain.group_events import (
     CredentialTaken,
     Envelope,
     EnvelopeAccepted,
+    EnvelopeHeld,
     EnvelopeRefused,
     GroupCreated,
     GroupProperties,
@@ -208,6 +209,19 @@ def refusal(club: Club, victim: Victim, envelope: Envelope) -> EnvelopeRefused:
     assert isinstance(refused, EnvelopeRefused), refused
     assert isinstance(counted, RefusalsCounted) and counted.rules == (RuleCount(refused.rule, 1),) and counted.kept == 1, counted
     return refused
+
+
+def holding(club: Club, victim: Victim, envelope: Envelope) -> EnvelopeHeld:
+    """Deliver ``envelope``, which must wait and change nothing: held, the last event of the
+    stored log, neither refused nor among the ids a batch skips."""
+    before = views.group_digest(club.state(victim)), accepted(club.events(victim))
+    assert deliver(club, victim, envelope, Neighbor("mallory", uuid4().hex)) == 0
+    events = club.events(victim)
+    assert (views.group_digest(club.state(victim)), accepted(events)) == before
+    held = events[-1]
+    assert isinstance(held, EnvelopeHeld), held
+    assert held.id not in sync_port(club.peers[victim]).sync_replica(club.key(victim)).known
+    return held
 
 
 @pytest.fixture(scope="module")
@@ -495,6 +509,8 @@ class Attack:
     rule: str
     error: str
     victim: Victim = "alice"
+    waits: bool = False
+    """Whether the envelope waits for data to come rather than being refused (``cutting.waits``)."""
 
 
 ATTACKS: dict[str, Attack] = {
@@ -503,9 +519,12 @@ ATTACKS: dict[str, Attack] = {
         by_carol(membership, group=f"{'0' * 40}.other"), "envelope_is_for_group", "PEER_E_INVALID_RECORD",
     ),
     "the group founded a second time": Attack(founded_again, "genesis_comes_first", "PEER_E_INVALID_RECORD"),
-    "an envelope before the group's founding": Attack(before_the_founding, "genesis_comes_first", "PEER_E_INVALID_RECORD", "nina"),
+    "an envelope before the group's founding": Attack(
+        before_the_founding, "genesis_comes_first", "PEER_E_INVALID_RECORD", "nina", waits=True,
+    ),
     "under a credential the group never gave": Attack(
         under_credential(lambda club: club.mallory, lambda club: bytes(32)), "author_holds_credential", "PEER_E_NOT_AUTHORIZED",
+        waits=True,
     ),
     "under another member's credential": Attack(
         under_credential(lambda club: club.carol, lambda club: club.credential(club.bob).fingerprint),
@@ -525,7 +544,7 @@ ATTACKS: dict[str, Attack] = {
     "written after its author's credential ended": Attack(
         by_carol(membership, at=MEMBERS_END + timedelta(microseconds=1)), "author_holds_credential", "PEER_E_INVALID_TIME_PERIOD",
     ),
-    "a sequence number skipped": Attack(sequence_skipped, "author_chain_continues", "PEER_E_INVALID_RECORD"),
+    "a sequence number skipped": Attack(sequence_skipped, "author_chain_continues", "PEER_E_INVALID_RECORD", waits=True),
     "a fork: the next number after another envelope": Attack(
         by_carol(membership, prev=bytes(32)), "author_chain_continues", "PEER_E_INVALID_RECORD",
     ),
@@ -704,8 +723,16 @@ ATTACKS: dict[str, Attack] = {
 
 
 def refused_as_said(club: Club, attack: Attack) -> None:
-    """The attack's envelope is refused by its rule with its HRESULT, and changes nothing."""
+    """The attack's envelope is refused by its rule with its HRESULT, or waits when its rule
+    waits for data to come (held by that rule, not refused nor known), and changes nothing."""
     envelope = attack.forge(club)
+    if attack.waits:
+        held = holding(club, attack.victim, envelope)
+        assert (held.rule, held.envelope) == (attack.rule, envelope)
+        with pytest.raises(admission.Refused) as waiting:
+            admission.admit(club.state(attack.victim), envelope)
+        assert waiting.value.error.name == attack.error
+        return
     refused = refusal(club, attack.victim, envelope)
     assert (refused.rule, refused.error, refused.envelope) == (attack.rule, attack.error, envelope)
 

@@ -69,11 +69,13 @@ def chain(club: Club, author: Member, payloads: list[SharedEvent], forged: int |
     return made
 
 
-def gapped(club: Club, data: bytes) -> Envelope:
-    """A record of carol's carrying ``data``, one past her next envelope: refused for the gap
-    (``author_chain_continues``), as an honest relay may send it."""
+def misplaced(club: Club, data: bytes) -> Envelope:
+    """A record of carol's carrying ``data``, at the place in her chain that her last
+    envelope holds: refused for good (``author_chain_continues``: the place is taken, a fork
+    or a copy of another), as an honest relay may send it. (An envelope past a gap would
+    wait instead: ``test_waiting``.)"""
     envelope = next_envelope(club, club.carol, RecordPublished(record(club.carol, data=data)))
-    return signed(club.carol, attrs.evolve(envelope, seq=envelope.seq + 1))
+    return signed(club.carol, attrs.evolve(envelope, seq=envelope.seq - 1))
 
 
 def rows(club: Club) -> tuple[int, list[bytes]]:
@@ -89,8 +91,8 @@ def rows(club: Club) -> tuple[int, list[bytes]]:
 
 
 def test_what_a_sender_sends_to_be_refused_grows_the_store_a_bounded_amount(club: Club) -> None:
-    """carol sends 2.8 MB in 16 batches of records that skip a number of her chain: each is
-    refused (the gap is no reason to cut her off: she might be relaying), the group does
+    """carol sends 2.8 MB in 16 batches of records at a place her chain has taken: each is
+    refused (a taken place is no reason to cut her off: she might be relaying), the group does
     not change, and alice's store keeps her first ``MAX_KEPT_REFUSALS`` whole and counts
     the rest, a small event per batch: the log grows by far less than what was sent, and no
     snapshot holds a refused envelope."""
@@ -98,7 +100,7 @@ def test_what_a_sender_sends_to_be_refused_grows_the_store_a_bounded_amount(club
     size, _ = rows(club)
     events = club.events("alice")
     refused_before = sync_port(club.peers["alice"]).sync_replica(club.key("alice")).state.refused
-    sent, batches = 0, [[gapped(club, bytes(16 * 1024)) for _ in range(8)] for _ in range(16)]
+    sent, batches = 0, [[misplaced(club, bytes(16 * 1024)) for _ in range(8)] for _ in range(16)]
     for batch in batches:
         sent += sum(len(wire.canonical(envelope)) for envelope in batch)
         assert receive(club, batch) == Received(0)
@@ -156,18 +158,18 @@ def test_a_forged_signature_in_a_batch_cuts_its_sender_off_there(club: Club) -> 
     assert sync_port(club.peers["alice"]).sync_replica(club.key("alice")).state.sender_refusals == {club.carol.name: SenderRefusals(2, 2)}
 
 
-def test_a_gap_is_refused_and_never_cuts_the_sender_off(club: Club) -> None:
-    """carol's envelope that skips a number, then her next: the first is refused for the gap
-    (an honest relay may have missed the one between), and the judging goes on."""
-    gap = gapped(club, b"e4")
+def test_a_taken_place_is_refused_and_never_cuts_the_sender_off(club: Club) -> None:
+    """carol's envelope at a place her chain has taken, then her next: the first is refused
+    (an honest relay may hold another copy), and the judging goes on."""
+    taken = misplaced(club, b"e4")
     (following,) = chain(club, club.carol, [membership(club)])
     group = club.state()
     events = club.events("alice")
-    assert receive(club, [gap, following]) == Received(1)
+    assert receive(club, [taken, following]) == Received(1)
     assert views.group_digest(club.state()) == views.group_digest(apply_envelope(group, following, admission.envelope_id(following)))
     new = club.events("alice")[len(events):]
     refused = [event for event in new if isinstance(event, EnvelopeRefused)]
-    assert [(event.envelope, event.rule) for event in refused] == [(gap, "author_chain_continues")]
+    assert [(event.envelope, event.rule) for event in refused] == [(taken, "author_chain_continues")]
     assert new[-1] == RefusalsCounted(club.carol.name, "carol's machine", (RuleCount("author_chain_continues", 1),), 1, None, T0)
     assert sync_port(club.peers["alice"]).sync_replica(club.key("alice")).state.sender_refusals == {club.carol.name: SenderRefusals(1, 0)}
 
@@ -223,7 +225,7 @@ def test_refusals_counted_that_do_not_add_up_are_found(club: Club) -> None:
     """``verify`` cannot judge again what was only counted, but a count that says more were
     kept whole than were refused, or a cut-off by a rule that refused none, is no count
     peerstate writes."""
-    receive(club, [gapped(club, b"e4")])
+    receive(club, [misplaced(club, b"e4")])
     events = club.events("alice")
     counted = events[-1]
     assert isinstance(counted, RefusalsCounted)

@@ -271,7 +271,7 @@ def test_every_rule_of_the_conversation_is_registered_under_its_module() -> None
     modules = {
         "message_is_well_formed": "messages", "batch_is_within_bounds": "messages", "message_is_expected": "messages",
         "hello_is_for_this_group": "listener", "sender_not_cut_off_too_often": "listener",
-        "credential_came_with_group_data": "connector",
+        "credential_came_with_group_data": "connector", "offered_data_is_whole": "connector",
         "idc_is_the_identity_s": "authentication", "chain_is_from_the_group_root": "authentication",
         "chain_links_verify": "authentication", "chain_is_the_idc_s": "authentication",
         "listener_signature_verifies": "authentication", "connector_signature_verifies": "authentication",

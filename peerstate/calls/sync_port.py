@@ -26,6 +26,7 @@ from peerstate.domain.group_events import (
     CredentialTaken,
     Envelope,
     EnvelopeAccepted,
+    EnvelopeHeld,
     EnvelopeRefused,
     JoinRefused,
     MembershipPublished,
@@ -33,19 +34,134 @@ from peerstate.domain.group_events import (
     PresencePublished,
     RecordPublished,
     RefusalsCounted,
+    ReplicaEvent,
     ReplicaSynchronized,
     RuleCount,
     SharedEvent,
 )
-from peerstate.domain.group_state import member_data_due
+from peerstate.domain.group_state import GroupState, member_data_due
 from peerstate.domain.peer_time import adjusted_offset
 from peerstate.domain.presence import presence_due
 from peerstate.domain.records import refresh_due, refreshed_expiration
-from peerstate.domain.replica import kept_whole
+from peerstate.domain.replica import held_at, kept_whole, room_to_hold
 from peerstate.errors import PeerError
 from peerstate.bulk import young_collections_only
 from peerstate.storage.logs import ReplicaLog
 from peerstate.sync import admission, cutting
+
+
+class _Judging:
+    """One batch judged on a replica log, recording each envelope's verdict as it goes, so
+    that the next is judged on the state this one left.
+
+    An envelope is accepted (``EnvelopeAccepted``); or waits, when the rule that refused it
+    may yet be satisfied by data to come (``cutting.waits``), held whole (``EnvelopeHeld``)
+    while there is room (``room_to_hold``) and dropped otherwise, to come again; or is
+    refused. A refusal is kept whole while the sender has few (``kept_whole``); every
+    refusal of the batch is counted in one ``RefusalsCounted``, so that what a member sends
+    to be refused costs this log that event, not its bytes. A refusal that cuts the sender
+    off (``sync.cutting``) ends the judging. Each acceptance judges again, in (author,
+    sequence number) order, what waits for it (``cutting.wakes``): a waiting envelope then
+    accepted is recorded as if it had just arrived, one refused for good is kept whole and
+    counted against whoever sent it."""
+
+    def __init__(self, log: ReplicaLog, sender: Neighbor, now: datetime) -> None:
+        self.log = log
+        self.sender = sender
+        self.now = now
+        self.accepted: list[EnvelopeAccepted] = []
+        self.cut_off: PeerError | None = None
+        self.waiting: list[bytes] = []
+        """The ids of the batch's envelopes that wait, held or dropped."""
+        self.refused: Counter[str] = Counter()
+        self.kept = 0
+        self.late: dict[Neighbor, Counter[str]] = {}
+        """Waiting envelopes refused for good once judged again, by rule, per who sent them."""
+
+    def judge(self, batch: Sequence[Envelope]) -> None:
+        """Judge each envelope of ``batch`` in turn, up to a refusal that cuts its sender off."""
+        log, sender = self.log, self.sender
+        for envelope in batch:
+            envelope_id = admission.envelope_id(envelope)
+            if envelope_id in log.known:
+                continue
+            held = held_at(log.state, envelope)
+            if held is not None and held.id == envelope_id:
+                self.waiting.append(envelope_id)
+                continue
+            group = log.state.group
+            try:
+                admission.admit(group, envelope)
+            except admission.Refused as refusal:
+                if cutting.waits(refusal.rule, group, envelope):
+                    self._hold(envelope, envelope_id, refusal.rule)
+                    continue
+                if kept_whole(log.state, sender.identity, self.refused.total()):
+                    error = refusal.error
+                    log.record(EnvelopeRefused(envelope, envelope_id, str(sender), refusal.rule, error.name, error.message, self.now))
+                    self.kept += 1
+                self.refused[refusal.rule] += 1
+                if cutting.cuts_off(refusal.error):
+                    self.cut_off = refusal.error
+                    return
+            else:
+                self._accept(envelope, envelope_id, sender)
+
+    def _hold(self, envelope: Envelope, envelope_id: bytes, rule: str) -> None:
+        """Hold ``envelope``, which waits for what ``rule`` lacks, if there is room; either
+        way, what this batch offered still waits."""
+        size = len(wire.canonical(envelope))
+        if room_to_hold(self.log.state, envelope, size, self.sender.identity, self.refused.total()):
+            self.log.record(EnvelopeHeld(envelope, envelope_id, self.sender.identity, self.sender.address, rule, size, self.now))
+        self.waiting.append(envelope_id)
+
+    def _accept(self, envelope: Envelope, envelope_id: bytes, sender: Neighbor) -> None:
+        """Accept ``envelope``, then judge again what it, and each acceptance that follows
+        from it, wakes."""
+        woken: list[tuple[Envelope, GroupState]] = [(envelope, self.log.state.group)]
+        self.accepted.append(EnvelopeAccepted(envelope, envelope_id, str(sender), self.now))
+        self.log.record(self.accepted[-1])
+        while woken:
+            done, before = woken.pop(0)  # in the order they were accepted
+            after = self.log.state.group
+            for held in [held for held in self.log.state.held if cutting.wakes(held.envelope, done, before, after)]:
+                group = self.log.state.group
+                try:
+                    admission.admit(group, held.envelope)
+                except admission.Refused as refusal:
+                    if not cutting.waits(refusal.rule, group, held.envelope):
+                        self._refuse_late(held, refusal)
+                    continue
+                woken.append((held.envelope, group))
+                self.accepted.append(EnvelopeAccepted(held.envelope, held.id, str(Neighbor(held.address, held.sender)), self.now))
+                self.log.record(self.accepted[-1])
+
+    def _refuse_late(self, held: EnvelopeHeld, refusal: admission.Refused) -> None:
+        """Refuse for good a waiting envelope judged again: kept whole (its sender had room
+        for it when it was held), and counted against that sender, not this batch's."""
+        source = Neighbor(held.address, held.sender)
+        error = refusal.error
+        self.log.record(EnvelopeRefused(held.envelope, held.id, str(source), refusal.rule, error.name, error.message, self.now))
+        self.late.setdefault(source, Counter())[refusal.rule] += 1
+
+    def counted(self) -> list[ReplicaEvent]:
+        """The refusals counted: the batch's, then those of the waiting envelopes refused
+        for good, one ``RefusalsCounted`` per sender (all kept whole: ``room_to_hold``)."""
+        counts: list[ReplicaEvent] = []
+        if self.refused:
+            counts.append(RefusalsCounted(
+                self.sender.identity, self.sender.address, _rule_counts(self.refused), self.kept,
+                None if self.cut_off is None else self.cut_off.rule, self.now,
+            ))
+        for source, refused in sorted(self.late.items(), key=lambda item: (item[0].identity, item[0].address)):
+            counts.append(RefusalsCounted(source.identity, source.address, _rule_counts(refused), refused.total(), None, self.now))
+        return counts
+
+
+def _rule_counts(refused: Counter[str]) -> tuple[RuleCount, ...]:
+    """Refusals by rule, in the rules' order, as a ``RefusalsCounted`` holds them."""
+    return tuple(RuleCount(rule, count) for rule, count in sorted(refused.items()))
+
 
 class PeerPort:
     """One peer as sync reaches it, over the peer's ``Runtime``."""
@@ -138,62 +254,24 @@ class PeerPort:
     @writing
     def sync_receive(self, key: ReplicaKey, batch: Sequence[Envelope], sender: Neighbor) -> Received:
         """Judge a batch ``sender`` sent and store it in one transaction: each envelope
-        accepted, refused or, when already here, skipped (``_judged``). A refusal that cuts
-        the sender off (``sync.cutting``) ends the judging: what came before it is stored,
-        the rest is not judged, and the result names it, for the conversation to end."""
+        accepted, held to wait, refused or, when already here, skipped (``_judged``). A
+        refusal that cuts the sender off (``sync.cutting``) ends the judging: what came
+        before it is stored, the rest is not judged, and the result names it, for the
+        conversation to end."""
         runtime = self._runtime
         now = runtime.clock()
 
-        def decide(log: ReplicaLog | None) -> GroupDecision[tuple[list[EnvelopeAccepted], PeerError | None]]:
+        def decide(log: ReplicaLog | None) -> GroupDecision[tuple[list[EnvelopeAccepted], PeerError | None, tuple[bytes, ...]]]:
             assert log is not None
-            accepted, counted, cut_off = self._judged(log, batch, sender, now)
-            return ([] if counted is None else [counted]), [], (accepted, cut_off)
+            judged = _Judging(log, sender, now)
+            judged.judge(batch)
+            return judged.counted(), [], (judged.accepted, judged.cut_off, tuple(judged.waiting))
 
         before = runtime.replica(*key).state.group
         with young_collections_only():  # a batch folded and written makes a great many containers, none in a cycle
-            accepted, cut_off = runtime.execute_group(key, decide)
+            accepted, cut_off, waiting = runtime.execute_group(key, decide)
             events.notify_changes(runtime, key, before, accepted)
-        return Received(len(accepted), cut_off)
-
-    @staticmethod
-    def _judged(
-        log: ReplicaLog, batch: Sequence[Envelope], sender: Neighbor, now: datetime,
-    ) -> tuple[list[EnvelopeAccepted], RefusalsCounted | None, PeerError | None]:
-        """Judge ``batch`` on ``log`` up to the refusal that cuts its sender off, if one
-        does, recording each envelope accepted and each refusal kept whole as it goes, so
-        that the next is judged on the state this one left. A refusal is kept whole while
-        the sender has few (``kept_whole``); every refusal of the batch is counted in one
-        ``RefusalsCounted``, so that what a member sends to be refused costs this log that
-        event, not its bytes. What was accepted, that count (None: nothing refused), and the
-        refusal that cut the sender off."""
-        accepted: list[EnvelopeAccepted] = []
-        refused: Counter[str] = Counter()
-        kept = 0
-        cut_off: PeerError | None = None
-        for envelope in batch:
-            envelope_id = admission.envelope_id(envelope)
-            if envelope_id in log.known:
-                continue
-            try:
-                admission.admit(log.state.group, envelope)
-            except admission.Refused as refusal:
-                if kept_whole(log.state, sender.identity, refused.total()):
-                    error = refusal.error
-                    log.record(EnvelopeRefused(envelope, envelope_id, str(sender), refusal.rule, error.name, error.message, now))
-                    kept += 1
-                refused[refusal.rule] += 1
-                if cutting.cuts_off(refusal.error):
-                    cut_off = refusal.error
-                    break
-            else:
-                accepted.append(EnvelopeAccepted(envelope, envelope_id, str(sender), now))
-                log.record(accepted[-1])
-        if not refused:
-            return accepted, None, None
-        counts = tuple(RuleCount(rule, count) for rule, count in sorted(refused.items()))
-        return accepted, RefusalsCounted(
-            sender.identity, sender.address, counts, kept, None if cut_off is None else cut_off.rule, now,
-        ), cut_off
+        return Received(len(accepted), cut_off, waiting)
 
     @writing
     def sync_issue_password_credential(self, key: ReplicaKey, joiner_card: bytes) -> None:

@@ -279,6 +279,25 @@ class EnvelopeRefused:
 
 
 @attrs.frozen
+class EnvelopeHeld:
+    """An envelope that waits: ``rule`` (a registered rule's name) refused it for data this
+    replica lacks, which a later envelope may bring (``sync.cutting.waits``). Kept whole, not
+    applied and not among the ids a batch skips; judged again when an envelope is accepted
+    that could change its verdict, and then accepted (``EnvelopeAccepted``) or refused for
+    good (``EnvelopeRefused``), either of which ends its wait. ``sender`` (the identity it
+    authenticated as) and ``address`` sent it; ``size`` is its encoded length, which the
+    bound on held bytes sums."""
+
+    envelope: Envelope
+    id: bytes
+    sender: str
+    address: str
+    rule: str
+    size: int
+    at: datetime
+
+
+@attrs.frozen
 class RuleCount:
     """How many envelopes of one batch a rule (its registered name) refused."""
 
@@ -350,14 +369,15 @@ class ReplicaDeleted:
 
 
 ReplicaEvent: TypeAlias = (
-    ReplicaCreated | ReplicaJoined | EnvelopeAccepted | EnvelopeRefused | RefusalsCounted | JoinRefused
+    ReplicaCreated | ReplicaJoined | EnvelopeAccepted | EnvelopeRefused | EnvelopeHeld | RefusalsCounted | JoinRefused
     | ReplicaSynchronized | PeerTimeAdjusted | ReplicaConnected | ReplicaClosed | ReplicaDeleted
 )
 GROUP_VALUES: tuple[type, ...] = (
     PasswordVerifier, GroupProperties, Credential, GroupCreated, PropertiesChanged,
     CredentialIssued, CredentialTaken, MembershipPublished, PresencePublished, IdentityRetired, Record,
     RecordPublished, Envelope, PasswordTicket,
-    ReplicaCreated, ReplicaJoined, EnvelopeAccepted, EnvelopeRefused, RuleCount, RefusalsCounted, JoinRefused,
+    ReplicaCreated, ReplicaJoined, EnvelopeAccepted, EnvelopeRefused, EnvelopeHeld, RuleCount, RefusalsCounted,
+    JoinRefused,
     ReplicaSynchronized, PeerTimeAdjusted, ReplicaConnected, ReplicaClosed, ReplicaDeleted,
 )
 """Every attrs class a replica log stores: what its snapshots hold as ``wire`` trees."""

@@ -14,10 +14,12 @@ from typing import Final, Literal, TypeAlias
 
 import attrs
 
-from peerstate.bounds import MAX_KEPT_REFUSALS
+from peerstate.bounds import MAX_HELD, MAX_HELD_BYTES, MAX_HELD_PER_AUTHOR, MAX_KEPT_REFUSALS
 from peerstate.domain.group_events import (
     CredentialIssued,
+    Envelope,
     EnvelopeAccepted,
+    EnvelopeHeld,
     EnvelopeRefused,
     JoinRefused,
     PasswordTicket,
@@ -89,6 +91,11 @@ class ReplicaState:
     """Per sender, its refusals since the replica began (``RefusalsCounted``): what bounds
     the refusals kept whole (``kept_whole``). A log written before they were counted
     counts from its first ``RefusalsCounted``."""
+    held: tuple[EnvelopeHeld, ...] = ()
+    """The envelopes that wait for data this replica lacks (``EnvelopeHeld``), in (author,
+    sequence number) order, the order they are judged again in; at most one per place in an
+    author's chain, so that a second envelope at the same place is told apart (a fork) and
+    not held too. Within ``MAX_HELD_PER_AUTHOR``, ``MAX_HELD`` and ``MAX_HELD_BYTES``."""
 
     @property
     def present(self) -> bool:
@@ -128,8 +135,10 @@ def evolve_replica(state: ReplicaState, event: ReplicaEvent) -> ReplicaState:
             guesses = dict(state.wrong_passwords)
             guesses[joiner] = guesses.get(joiner, Guesses()).after(at)
             return evolved(state, wrong_passwords=guesses, wrong_passwords_in_group=state.wrong_passwords_in_group.after(at))
-        case EnvelopeRefused():
-            return evolved(state, refused=state.refused + 1)
+        case EnvelopeRefused(_, envelope_id):
+            return evolved(state, refused=state.refused + 1, held=_released(state.held, {envelope_id}))
+        case EnvelopeHeld():
+            return evolved(state, held=tuple(sorted((*state.held, event), key=lambda held: (held.envelope.author, held.envelope.seq))))
         case RefusalsCounted(sender, _, rules, kept, cut_off, _):
             refused = sum(count.count for count in rules)
             earlier = state.sender_refusals.get(sender, SenderRefusals())
@@ -140,7 +149,7 @@ def evolve_replica(state: ReplicaState, event: ReplicaEvent) -> ReplicaState:
         case ReplicaSynchronized():
             return evolved(state, phase="synchronized", ticket=None, chain=())
         case ReplicaDeleted():
-            return evolved(state, phase="deleted", ticket=None, chain=())
+            return evolved(state, phase="deleted", ticket=None, chain=(), held=())
         case JoinRefused() | ReplicaConnected() | ReplicaClosed():
             return state
 
@@ -149,6 +158,8 @@ def accept_envelopes(state: ReplicaState, accepted: Sequence[EnvelopeAccepted]) 
     """The replica after a run of accepted envelopes: what evolving it by each in turn
     gives, with one new group state for the run (``apply_envelopes``)."""
     state = evolved(state, group=apply_envelopes(state.group, ((event.envelope, event.id) for event in accepted)))
+    if state.held:
+        state = evolved(state, held=_released(state.held, {event.id for event in accepted}))
     forgiven = {  # a password joiner's credential, issued here, forgives its wrong guesses
         payload.credential.subject for event in accepted
         if event.source == "local" and isinstance(payload := event.envelope.payload, CredentialIssued) and payload.delivery == "password"
@@ -165,3 +176,29 @@ def kept_whole(state: ReplicaState, sender: str, refused_in_batch: int) -> bool:
     first ``MAX_KEPT_REFUSALS`` are, for the audit; the rest are only counted, so that no
     member can grow this replica's log by sending what it refuses."""
     return state.sender_refusals.get(sender, SenderRefusals()).refused + refused_in_batch < MAX_KEPT_REFUSALS
+
+
+def _released(held: tuple[EnvelopeHeld, ...], ids: set[bytes]) -> tuple[EnvelopeHeld, ...]:
+    """``held`` without the envelopes of ``ids``: their wait is over."""
+    return tuple(waiting for waiting in held if waiting.id not in ids) if held else held
+
+
+def held_at(state: ReplicaState, envelope: Envelope) -> EnvelopeHeld | None:
+    """What waits here at ``envelope``'s place in its author's chain: the same envelope, or
+    another one at that place (a fork, told apart by its id)."""
+    return next((held for held in state.held if (held.envelope.author, held.envelope.seq) == (envelope.author, envelope.seq)), None)
+
+
+def room_to_hold(state: ReplicaState, envelope: Envelope, size: int, sender: str, refused_in_batch: int) -> bool:
+    """Whether ``envelope``, of ``size`` encoded bytes, may wait here: its place in its
+    author's chain is free, the pool is within its bounds once it is in, and its sender
+    is still under its bound of refusals kept whole (``kept_whole``), since a waiting
+    envelope is kept whole and may yet be refused: a member that has sent its share of
+    refusals gets no more of its envelopes kept, waiting or refused. An envelope without
+    room is dropped, to come again."""
+    authors = sum(held.envelope.author == envelope.author for held in state.held)
+    return (
+        held_at(state, envelope) is None and authors < MAX_HELD_PER_AUTHOR and len(state.held) < MAX_HELD
+        and sum(held.size for held in state.held) + size <= MAX_HELD_BYTES
+        and kept_whole(state, sender, refused_in_batch)
+    )

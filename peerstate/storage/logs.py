@@ -166,7 +166,8 @@ class ReplicaLog(Aggregate):
         that serves them or an export needs them, read then from the events
         (``PeerStore.accepted_envelopes``); a snapshot holding them would cost as much to
         read as the events. Refused envelopes are never in it: the state counts them, and
-        the events keep the few kept whole."""
+        the events keep the few kept whole. The envelopes that wait are, in the state,
+        within their bounds (``bounds.MAX_HELD_BYTES``)."""
 
         TOPIC = "peerstate.ReplicaLog.Snapshot"
 
@@ -205,7 +206,7 @@ class ReplicaLog(Aggregate):
         was opened from a snapshot and they were not read yet."""
         self.known: set[bytes] = set()
         """Ids of every envelope accepted or kept whole when refused: a batch offered again
-        is skipped."""
+        is skipped. Not those that wait (``ReplicaState.held``), which are judged again."""
         self.link = b""
         """The last link of the log's hash chain (``chain_link``)."""
         self.published: list[UUID] = []

@@ -33,6 +33,7 @@ from immutables import Map
 from peerstate import wire
 from peerstate.domain.group_state import GroupState
 from peerstate.domain.records import RecordVersion
+from peerstate.domain.group_events import EnvelopeHeld
 from peerstate.domain.replica import ReplicaState, SenderRefusals
 
 _TUPLE: Final = "tuple"
@@ -216,12 +217,19 @@ class GroupStateFields(AttrsAsDict):
         super().__init__(GroupState, {"member_data": NO_MEMBER_DATA})
 
 
+NO_HELD: Final[tuple[EnvelopeHeld, ...]] = ()
+"""The envelopes waiting in a replica state read from a snapshot written before a replica
+held any (``ReplicaState.held``): none, as in a state where none waits, which is written
+without the field too; so a snapshot of either time reads and writes back alike."""
+
+
 class ReplicaStateFields(AttrsAsDict):
     """``ReplicaState`` by its field names; a snapshot without refusals per sender is read
-    with ``NO_SENDER_REFUSALS``, and written again without them, as it was written."""
+    with ``NO_SENDER_REFUSALS``, and written again without them, as it was written; one
+    without envelopes waiting, with ``NO_HELD``."""
 
     def __init__(self) -> None:
-        super().__init__(ReplicaState, {"sender_refusals": NO_SENDER_REFUSALS})
+        super().__init__(ReplicaState, {"sender_refusals": NO_SENDER_REFUSALS, "held": NO_HELD})
 
 
 class GroupStateAsFields(GroupStateFields):

@@ -36,10 +36,12 @@ class Outgoing:
         return Batch(envelopes, own_heads, complete)
 
 
-def take(peer: SyncPort, key: ReplicaKey, batch: Batch, sender: Neighbor) -> None:
-    """Store a batch received from ``sender`` (each envelope judged by admission); the
-    refusal that cuts the sender off, when one did, is raised: the conversation ends."""
+def take(peer: SyncPort, key: ReplicaKey, batch: Batch, sender: Neighbor) -> tuple[bytes, ...]:
+    """Store a batch received from ``sender`` (each envelope judged by admission): the ids
+    of its envelopes that wait for data the replica lacks. The refusal that cuts the sender
+    off, when one did, is raised: the conversation ends."""
     batch_is_within_bounds(batch)
     received = peer.sync_receive(key, batch.envelopes, sender)
     if received.cut_off is not None:
         raise received.cut_off
+    return received.waiting

@@ -8,7 +8,8 @@ state                 takes            does                                     
 ``hello_sent``        ``Challenge``    checks the listener's IDC, chain and         receiving
                                        signature; sends its ``Proof``
 ``receiving``         ``Batch``        stores it; asks ``More`` while incomplete,   receiving,
-                                       then sends its own first batch               sending, sent
+                                       then, with nothing it sent still waiting,    sending, sent
+                                       sends its own first batch
 ``sending``           ``More``         sends its next batch                         sending, sent
 ``sent``              ``End``          nothing: the conversation is over            closed
 any but ``closed``    ``Refusal``      reports the HRESULT the listener names       closed
@@ -27,7 +28,7 @@ from datetime import datetime
 from typing import Any, Final, Literal
 
 from peerstate import registry
-from peerstate.bounds import MAX_FRAME_BYTES, MAX_HANDSHAKE_BYTES
+from peerstate.bounds import MAX_FRAME_BYTES, MAX_HANDSHAKE_BYTES, MAX_HELD
 from peerstate.constants import PeerGroupEventType
 from peerstate.crypto import credentials
 from peerstate.errors import ErrorName, PeerError, error_name
@@ -51,6 +52,17 @@ def credential_came_with_group_data(synchronized: bool) -> None:
     one the listener issued it, a credential joiner the one it took up."""
     if not synchronized:
         raise registry.Refusal("no credential came with the group data")
+
+
+@rule("PEER_E_CONNECTION_FAILED")
+def offered_data_is_whole(waiting: int, complete: bool) -> None:
+    """What the listener sent does not wait for data it did not send
+    (``PEER_E_CONNECTION_FAILED``): at the end of its group data nothing it offered still
+    waits, nor, before the end, more than the replica holds waiting (``MAX_HELD``). An
+    honest listener sends each chain in order, with the credentials first; a replica
+    left waiting is not synchronized by this conversation, and meets another listener."""
+    if waiting and (complete or waiting > MAX_HELD):
+        raise registry.Refusal(f"{waiting} envelope(s) the listener sent wait for data it did not send")
 
 
 def remote_failure(refusal: Refusal) -> ErrorName:
@@ -78,6 +90,8 @@ class Connector:
         """This machine's clock when the hello went: half the round trip is the answer's age."""
         self._outgoing: batches.Outgoing | None = None
         """What the listener lacks, once its first batch said how far its chains stand."""
+        self._waiting: frozenset[bytes] = frozenset()
+        """The ids of the envelopes the listener sent that wait here for data it has not sent yet."""
 
     def start(self) -> bytes:
         """The hello: a member's with its chain; one that shows none from a synchronized
@@ -142,11 +156,14 @@ class Connector:
         return encode(Proof(signature, password_proof, batches.heads(self._peer, self._key)))
 
     def _on_batch(self, batch: Batch) -> bytes:
-        """Store the listener's batch; once the group data is whole, this replica holds a
-        credential in it, and sends what the listener lacks."""
+        """Store the listener's batch; once the group data is whole, with nothing of it still
+        waiting, this replica holds a credential in it, and sends what the listener lacks."""
         if self._outgoing is None:
             self._outgoing = batches.Outgoing(self._peer, self._key, batch.heads)
-        batches.take(self._peer, self._key, batch, self._remote)
+        waiting = batches.take(self._peer, self._key, batch, self._remote)
+        known = self._peer.sync_replica(self._key).known
+        self._waiting = frozenset(envelope_id for envelope_id in (*self._waiting, *waiting) if envelope_id not in known)
+        offered_data_is_whole(len(self._waiting), batch.complete)
         if not batch.complete:
             return encode(More())
         self._peer.sync_first_synchronized(self._key, str(self._remote))

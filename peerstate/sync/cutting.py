@@ -11,6 +11,17 @@ chain, a credential or a founding it has not seen yet, a permission its state de
 may come from an honest relay that knows more or less than this replica: it never cuts
 anyone off.
 
+A refusal that does not cut the sender off may still be final. An envelope waits instead
+(``waits``) when the data it lacks may yet come: a founding not seen, a credential not
+seen, a gap before it in its author's chain. Every other refusal is final, those of
+``NEEDS_CONTEXT`` included: a second founding, a credential seen but not the author's or not
+valid at the envelope's time, a place in the chain already taken (a replay or a fork) stay
+so whatever comes later; ``caller_is_creator`` and ``fixed_properties_unchanged`` read
+the creator and the fixed properties, which the founding sets once and no envelope
+changes, and an envelope reaches them only after the founding; ``chain_not_circular``
+reads an issuer's chain through credentials that are only ever added, so a subject found
+in it stays there.
+
 The envelope rules are sorted into the two sets by what their verdict reads: the envelope
 alone, with the author's credential that its fingerprint names (so every replica that
 judges it at all judges it alike), or the receiver's group state. A test holds every rule
@@ -21,6 +32,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from peerstate.domain.group_events import CredentialTaken, Envelope, GroupCreated
+from peerstate.domain.group_state import GroupState
 from peerstate.errors import PeerError
 
 CUTS_OFF: Final = frozenset({
@@ -74,3 +87,41 @@ def cuts_off(refusal: PeerError) -> bool:
     if refusal.rule in NEEDS_CONTEXT:
         return False
     raise AssertionError(f"no one decided whether a refusal by {refusal.rule} cuts its sender off: {refusal}")
+
+
+WAITS_FOR_DATA: Final = frozenset({"genesis_comes_first", "author_holds_credential", "author_chain_continues"})
+"""The rules of ``NEEDS_CONTEXT`` whose refusal may be undone by data still to come; which
+of their refusals are (``waits``)."""
+
+
+def waits(rule: str, group: GroupState, envelope: Envelope) -> bool:
+    """Whether ``envelope``, which ``rule`` refused on ``group``, waits for data this
+    replica lacks rather than being refused for good: the founding, before it is here; a
+    credential the envelope names and does not carry, before it is here; the envelopes
+    before it in its author's chain, while there is a gap. A refusal of these rules for
+    anything else (a second founding, a credential held but not the author's or not valid
+    then, a place in the chain already taken) is final."""
+    if rule not in WAITS_FOR_DATA:
+        return False
+    if rule == "genesis_comes_first":
+        return not group.founded
+    if rule == "author_holds_credential":
+        payload = envelope.payload
+        carried = isinstance(payload, GroupCreated) or (  # a founding carries its credential, or has none
+            isinstance(payload, CredentialTaken) and bool(payload.chain) and payload.chain[-1].fingerprint == envelope.credential
+        )
+        return not carried and envelope.credential not in group.credentials
+    head = group.heads.get(envelope.author)
+    return envelope.seq > (head.seq if head is not None else 0) + 1
+
+
+def wakes(waiting: Envelope, accepted: Envelope, before: GroupState, after: GroupState) -> bool:
+    """Whether accepting ``accepted``, which took the group from ``before`` to ``after``,
+    could change the verdict on ``waiting``: it founded the group, it is the envelope before
+    ``waiting`` in its author's chain, or it brought the credential ``waiting`` names. Each
+    waiting envelope is so judged again at most three times, however many are accepted."""
+    return (
+        (not before.founded and after.founded)
+        or (waiting.author == accepted.author and waiting.seq == accepted.seq + 1)
+        or (waiting.credential in after.credentials and waiting.credential not in before.credentials)
+    )

@@ -46,12 +46,14 @@ class Neighbor:
 
 @attrs.frozen
 class Received:
-    """What a received batch did to a replica: how many envelopes it accepted, and the
+    """What a received batch did to a replica: how many envelopes it accepted, the
     refusal that cuts the sender off, if one did (``sync.cutting``): the conversation ends
-    there, and the rest of the batch is not judged."""
+    there, and the rest of the batch is not judged; and the ids of the batch's envelopes
+    that wait for data the replica lacks, held or, past the bounds, dropped."""
 
     accepted: int
     cut_off: PeerError | None = None
+    waiting: tuple[bytes, ...] = ()
 
 
 class OpenHandle(Protocol):
