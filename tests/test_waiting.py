@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import attrs
 import pytest
 
-from peerstate import Peer, PeerSettings, network, open_store, views
+from peerstate import Peer, PeerSettings, audit, history, network, open_store, views
 from peerstate.bounds import MAX_HELD, MAX_HELD_PER_AUTHOR
 from peerstate.calls import envelopes
 from peerstate.calls.sessions import Interest
@@ -78,24 +79,27 @@ def test_an_envelope_before_its_predecessor_waits_and_is_accepted_when_the_gap_f
     assert taken.envelope == second and taken.source == str(MALLORY)
     assert club.state().heads[club.carol.name].seq == third.seq
     assert sync_port(club.peers["alice"]).sync_replica(club.key("alice")).state.held == ()
+    assert audit.verify_store(club.stores["alice"]).holds
 
 
 def test_a_waiting_record_taking_effect_is_told_as_one_just_arrived(club: Club) -> None:
     """A registration for record changes hears nothing while carol's second record waits,
-    and of both records, in her chain's order, once the first comes."""
+    and of both records once the first comes."""
     first, second = carols_records(club, 2)
     (handle,) = [handle for handle, _ in sync_port(club.peers["alice"]).sync_handles()]
     registration = club.peers["alice"].register_event(handle, [Interest(PeerGroupEventType.PEER_GROUP_EVENT_RECORD_CHANGED)])
 
-    def told() -> list[object]:
-        heard = []
+    def told() -> list[UUID | None]:
+        heard: list[UUID | None] = []
         while (event := club.peers["alice"].event_data(registration)) is not None:
             heard.append(event.record_id)
         return heard
 
     assert receive(club, [second]) == 0 and told() == []
     assert receive(club, [first]) == 2
-    assert told() == [envelope.payload.record.id for envelope in (first, second) if isinstance(envelope.payload, RecordPublished)]
+    assert sorted(map(str, told())) == sorted(  # told in the order of the records' ids, as any batch is
+        str(envelope.payload.record.id) for envelope in (first, second) if isinstance(envelope.payload, RecordPublished)
+    )
 
 
 def test_a_whole_chain_delivered_backwards_ends_as_delivered_in_order(club: Club) -> None:
@@ -134,6 +138,7 @@ def test_a_waiting_envelope_that_fails_once_judged_is_refused_then(club: Club) -
     assert sync_port(club.peers["alice"]).sync_replica(club.key("alice")).state.held == ()
     assert views.group_digest(club.state()) != digest and club.state().heads[club.carol.name].seq == first.seq
     assert receive(club, [second]) == 1
+    assert audit.verify_store(club.stores["alice"]).holds
 
 
 def test_what_waits_is_in_the_snapshot_and_a_log_opens_from_it(club: Club) -> None:
@@ -147,6 +152,24 @@ def test_what_waits_is_in_the_snapshot_and_a_log_opens_from_it(club: Club) -> No
     assert isinstance(opened, ReplicaLog) and opened.snapshot_version == live.version
     assert opened.state == live.state and opened.known == live.known
     assert receive(club, chain[:1]) == 5
+
+
+def test_verify_holds_a_waiting_envelope_to_its_wait_and_the_log_tells_it(club: Club) -> None:
+    """``verify`` judges a held envelope again where the log held it: it must still wait.
+    One edited into an envelope that passes there, or that is refused there for good, is
+    a finding (``hold_holds``); the history tells who sent it and what it waits for."""
+    first, second = carols_records(club, 2)
+    receive(club, [second])
+    events = club.events("alice")
+    held = events[-1]
+    assert isinstance(held, EnvelopeHeld)
+    assert audit.verify_replica(*club.key("alice"), events)[1] == []
+    told = history.history(*club.key("alice"), events)[-1]
+    assert (told.author, told.seq, told.refused) == (club.carol.name, second.seq, None)
+    assert told.effect == f"held what mallory at {MALLORY.address} sent: it waits for what author_chain_continues lacks"
+    for edited in (attrs.evolve(held, envelope=first), attrs.evolve(held, envelope=attrs.evolve(second, seq=first.seq - 1))):
+        findings = audit.verify_replica(*club.key("alice"), [*events[:-1], edited])[1]
+        assert [finding.rule for finding in findings] == ["hold_holds"], edited
 
 
 # A joiner served its group data in any order ----------------------------------------------------
