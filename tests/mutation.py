@@ -62,6 +62,8 @@ TESTS: Final = (
     "tests/test_admission_attacks.py",
     "tests/test_rules.py",
     "tests/test_credential_rules.py",
+    "tests/test_bounds.py",
+    "tests/test_waiting.py",
     "tests/test_sync_rules.py",
     "tests/test_call_rules.py",
     "tests/test_sync.py",

@@ -147,11 +147,15 @@ def test_a_taken_chain_must_be_whole() -> None:
 
 def test_a_link_may_share_its_issuers_first_and_last_instant() -> None:
     """Lifetimes nest inclusively: a credential that starts and ends exactly with its
-    issuer's is within it, whether issued here or taken up in a chain."""
+    issuer's is within it, and so is one of a single instant, at its issuer's last, whether
+    issued here or taken up in a chain."""
     group = _group()
     same_span = attrs.evolve(CAROL, not_before=BOB.not_before, not_after=BOB.not_after)
     rules.credential_within_issuer(group, BOB, same_span)
     rules.taken_chain_is_whole(group, _envelope("c.carol", 1, None, credential=b"carol"), (ALICE, BOB, same_span))
+    one_instant = attrs.evolve(CAROL, not_before=BOB.not_after, not_after=BOB.not_after)
+    rules.credential_within_issuer(group, BOB, one_instant)
+    rules.taken_chain_is_whole(group, _envelope("c.carol", 1, None, credential=b"carol"), (ALICE, BOB, one_instant))
     for outside in ({"not_before": BOB.not_before - DAY}, {"not_after": BOB.not_after + DAY}):
         _refuses("PEER_E_INVALID_TIME_PERIOD", rules.credential_within_issuer, group, BOB, attrs.evolve(same_span, **outside))  # type: ignore[misc]
 
