@@ -1,0 +1,70 @@
+"""Catching up with oneself: a peer whose store holds less of its own identity's chain than
+the group does (its store was restored from an older copy) takes its later envelopes from
+the group when it meets a neighbour, before it publishes anything of its own again.
+
+Before, a member online republished its presence before it met anyone: from a restored
+store that was a second envelope at a place its chain already had in the group, a fork,
+and the group refused everything it wrote from then on."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from peerstate import Peer, PeerSettings, network, open_store, views
+from peerstate.peer import sync_port
+
+from tests.conftest import T0
+
+KIND = "5f0c1f4e-0000-4000-8000-00000000c0de"
+PASSWORD = "knight-e4-e5"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_a_peer_restored_from_an_older_copy_takes_its_own_later_envelopes_first(tmp_path: Path) -> None:
+    clock = Clock()
+    alice = Peer(open_store(None), settings=PeerSettings(address="alice"), clock=clock)
+    alice_name = alice.create_identity("alice")
+    handle = alice.create_group(alice_name, "chess", authentication_schemes=2, password=PASSWORD, password_role="PEER_GROUP_ROLE_MEMBER")
+    alice.connect(handle)
+    group = alice.group_properties(handle).group_peer_name
+
+    bob_store = open_store(tmp_path / "bob")
+    bob = Peer(bob_store, settings=PeerSettings(address="bob"), clock=clock)
+    bob_name = bob.create_identity("bob")
+    bob.connect(bob.password_join(bob_name, alice.create_password_invitation(handle), PASSWORD).handle)
+    network.synchronize({"alice": alice, "bob": bob})
+    bob_store.close()
+    shutil.copytree(tmp_path / "bob", tmp_path / "backup")  # bob's copy, taken now
+
+    bob = Peer(open_store(tmp_path / "bob"), settings=PeerSettings(address="bob"), clock=clock)
+    bob_handle = bob.open_group(bob_name, group)
+    bob.connect(bob_handle)
+    for _ in range(3):
+        bob.add_record(bob_handle, KIND, T0 + timedelta(days=1), data=b"later")
+    network.synchronize({"alice": alice, "bob": bob})
+    head = sync_port(alice).sync_replica((alice_name, group)).state.group.heads[bob_name].seq
+
+    clock.now += timedelta(hours=1)  # bob's presence is due again when he comes back
+    restored = Peer(open_store(tmp_path / "backup"), settings=PeerSettings(address="bob"), clock=clock)
+    restored_handle = restored.open_group(bob_name, group)
+    restored.connect(restored_handle)
+    assert sync_port(restored).sync_replica((bob_name, group)).state.group.heads[bob_name].seq < head
+    network.synchronize({"alice": alice, "bob": restored})
+
+    alice_state = sync_port(alice).sync_replica((alice_name, group)).state
+    restored_state = sync_port(restored).sync_replica((bob_name, group)).state
+    assert alice_state.group.heads[bob_name].seq > head, "bob's presence, republished after catching up, is accepted"
+    assert views.group_digest(restored_state.group) == views.group_digest(alice_state.group)
+    assert len(restored.records(restored_handle)) == 3
+    restored.add_record(restored_handle, KIND, T0 + timedelta(days=1), data=b"after")
+    network.synchronize({"alice": alice, "bob": restored})
+    assert len(alice.records(handle)) == 4, "what bob writes after catching up is the group's"
