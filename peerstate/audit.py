@@ -10,6 +10,11 @@ edited row shows: it no longer decodes, its envelope no longer verifies or no lo
 id the log gave it, an envelope the log refused now passes, or one the log held to wait
 for data passes or is refused for good at that point (``hold_holds``). The refusals a batch had
 only counted are not there to judge again; their count must add up (``refusals_add_up``).
+
+A fork the log kept evidence of (``ForkDetected``) is reported with both envelopes' ids
+(``author_forked``): no edit of the store, but a member whose key signed two branches of
+its chain, which whoever runs ``verify`` must hear of. Evidence that is not evidence (one
+place, two ids, both signed by the author) is an edit (``fork_holds``).
 """
 
 from __future__ import annotations
@@ -28,11 +33,13 @@ from peerstate.domain.group_events import (
     EnvelopeAccepted,
     EnvelopeHeld,
     EnvelopeRefused,
+    ForkDetected,
     RefusalsCounted,
     ReplicaCreated,
     ReplicaEvent,
     ReplicaJoined,
 )
+from peerstate.domain.forks import group_after_fork
 from peerstate.domain.group_state import GroupState, apply_envelope
 from peerstate.storage.locations import FROM_ENVIRONMENT, SQLITE_FILE, is_postgres
 from peerstate.storage.logs import (
@@ -223,6 +230,8 @@ def _attributes(log: Any) -> dict[str, Any]:
 def verify_replica(identity: str, group: str, events: list[ReplicaEvent]) -> tuple[int, list[Finding]]:
     """How many envelopes the log holds, and what in it fails judgement again."""
     state = GroupState(group)
+    accepted: list[tuple[Envelope, bytes]] = []
+    """What the log accepted so far, which a fork's verdict folds again."""
     findings: list[Finding] = []
     judged = 0
 
@@ -234,7 +243,7 @@ def verify_replica(identity: str, group: str, events: list[ReplicaEvent]) -> tup
     for event in events:
         match event:
             case ReplicaCreated() | ReplicaJoined():
-                state = GroupState(group)
+                state, accepted = GroupState(group), []
                 if event.group != group or event.identity != identity:
                     found(None, "replica_is_its_own", f"the log of {identity}'s replica of {group} starts another replica")
             case EnvelopeAccepted(envelope, envelope_id, _, _):
@@ -247,6 +256,7 @@ def verify_replica(identity: str, group: str, events: list[ReplicaEvent]) -> tup
                     found(envelope, refusal.rule, refusal.error.message)
                     continue
                 state = apply_envelope(state, envelope, envelope_id)
+                accepted.append((envelope, envelope_id))
             case EnvelopeRefused(envelope, envelope_id, _, rule, _, _, _):
                 judged += 1
                 try:
@@ -263,11 +273,32 @@ def verify_replica(identity: str, group: str, events: list[ReplicaEvent]) -> tup
                         found(envelope, "hold_holds", f"the log says it waits for {rule}, but {refusal.rule} refuses it for good")
                     continue
                 found(envelope, "hold_holds", f"the log says it waits for {rule}, but it passes every rule")
+            case ForkDetected(first, first_id, second, second_id, _, _, _):
+                if not _is_evidence(state, first, first_id, second, second_id):
+                    found(second, "fork_holds", "the log says this envelope and another fork their author's chain, but they do not")
+                    continue
+                found(second, "author_forked", f"{second.author} signed two envelopes at {second.seq}: {first_id.hex()} and {second_id.hex()}")
+                state = group_after_fork(state, second.author, second.seq, accepted)
             case RefusalsCounted(sender, _, rules, kept, cut_off, _):
                 counted = {count.rule: count.count for count in rules}
                 if min(counted.values(), default=0) < 1 or kept > sum(counted.values()) or (cut_off is not None and cut_off not in counted):
                     found(None, "refusals_add_up", f"the refusals counted of a batch {sender} sent do not add up")
     return judged, findings
+
+
+def _is_evidence(state: GroupState, first: Envelope, first_id: bytes, second: Envelope, second_id: bytes) -> bool:
+    """Whether two envelopes are evidence of a fork: one place in one author's chain, two
+    ids, the ones they have, both signed by the author under a credential of the group."""
+    if (first.author, first.seq) != (second.author, second.seq) or first_id == second_id:
+        return False
+    if (admission.envelope_id(first), admission.envelope_id(second)) != (first_id, second_id):
+        return False
+    try:
+        admission.signed_by_author(state, first)
+        admission.signed_by_author(state, second)
+    except admission.Refused:
+        return False
+    return True
 
 
 def stores_under(location: Path | str) -> Iterator[Path | str]:

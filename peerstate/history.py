@@ -23,6 +23,7 @@ from peerstate.domain.group_events import (
     EnvelopeAccepted,
     EnvelopeHeld,
     EnvelopeRefused,
+    ForkDetected,
     GroupCreated,
     IdentityRetired,
     JoinRefused,
@@ -135,6 +136,12 @@ def history(identity: str, group_name: str, events: list[ReplicaEvent]) -> list[
                 entries.append(Entry(
                     at, identity, group_name, envelope.author, envelope.seq, type(envelope.payload).__name__,
                     f"held what {sender} at {address} sent: it waits for what {current_name(rule)} lacks",
+                ))
+            case ForkDetected(first, first_id, second, second_id, sender, address, at):
+                entries.append(Entry(
+                    at, identity, group_name, second.author, second.seq, type(event).__name__,
+                    f"{second.author} forked its chain: {sender} at {address} sent a second envelope at {second.seq};"
+                    f" taken first {type(first.payload).__name__} {first_id.hex()}, then {type(second.payload).__name__} {second_id.hex()}",
                 ))
             case RefusalsCounted(sender, address, rules, kept, cut_off, at):
                 refused = sum(count.count for count in rules)

@@ -1,7 +1,8 @@
 """The derived state as people and tools read it: a group's digest, a replica as of an
 event or a time, its members and its groups.
 
-Everything here folds a replica log's events again (``domain.replica.evolve_replica``), so
+Everything here folds a replica log's events again (``domain.replica.evolve_replica``, and
+a fork's verdict, ``domain.forks``), so
 "as of" is only where the fold stops: the state a replica had after its ``n``-th event, or
 after the last event it recorded by a given time (the time this replica learned of each
 thing, which is what it could have answered then).
@@ -16,7 +17,8 @@ import attrs
 
 from peerstate import wire
 from peerstate.domain.group_state import GroupState
-from peerstate.domain.group_events import ReplicaEvent
+from peerstate.domain.forks import after_fork
+from peerstate.domain.group_events import Envelope, EnvelopeAccepted, ForkDetected, ReplicaCreated, ReplicaEvent, ReplicaJoined
 from peerstate.domain.replica import ReplicaState, evolve_replica, new_replica
 from peerstate.names import ROLE_NAMES
 
@@ -42,10 +44,17 @@ def replica_as_of(
     every event it recorded by ``at``; with neither, as it stands now. And the time of the
     last event folded (None before the first): the replica's "now" at that point."""
     state, last = new_replica(group), None
+    accepted: list[tuple[Envelope, bytes]] = []  # what a fork's verdict folds again
     for position, recorded in enumerate(events, 1):
         if (event is not None and position > event) or (at is not None and recorded.at > at):
             break
         state, last = evolve_replica(state, recorded), recorded.at
+        if isinstance(recorded, (ReplicaCreated, ReplicaJoined)):
+            accepted = []
+        elif isinstance(recorded, EnvelopeAccepted):
+            accepted.append((recorded.envelope, recorded.id))
+        elif isinstance(recorded, ForkDetected):
+            state = after_fork(state, recorded, accepted)
     return state, last
 
 

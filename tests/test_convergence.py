@@ -23,9 +23,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from peerstate import CredentialRequest, Peer, crypto, open_store, views
 from peerstate.calls import envelopes
 from peerstate.constants import PeerGroupIssueCredentialFlags
-from peerstate.domain.group_events import Envelope
+from peerstate.crypto import credentials
+from peerstate.domain.group_events import Envelope, MembershipPublished, RecordPublished
 from peerstate.names import ROLE_MEMBER, authority_of
 from peerstate.peer import sync_port
+from peerstate.sync import admission
 from peerstate.sync.port import Neighbor
 
 from tests.conftest import T0
@@ -44,6 +46,9 @@ class World:
     digest: str
     key: crypto.PrivateKey
     invitation: str
+    fork: Envelope
+    """A second envelope alice signs at the place of her last record: with it, the
+    envelopes hold a fork of her chain."""
 
 
 @cache
@@ -62,32 +67,39 @@ def world() -> World:
     keyholder = Peer(open_store(None), clock=lambda: T0)
     invitation = alice.create_invitation(handle, keyholder.identity_xml(keyholder.create_identity("receiver", key=key)))
     log = sync_port(alice).sync_replica((alice_name, group))
-    return World(
-        group, tuple(envelopes.accepted(alice._runtime, (alice_name, group))), views.group_digest(log.state.group),
-        key, invitation,
-    )
+    accepted = tuple(envelopes.accepted(alice._runtime, (alice_name, group)))
+    last_record = [envelope for envelope in accepted if envelope.author == alice_name and isinstance(envelope.payload, RecordPublished)][-1]
+    other = attrs.evolve(last_record, payload=MembershipPublished("Alice, on another machine"), signature=b"")
+    alice_key = alice._runtime.identity_key(alice._runtime.state.identities[alice_name])
+    fork = attrs.evolve(other, signature=credentials.sign(alice_key, admission.signed_part(other)))
+    return World(group, accepted, views.group_digest(log.state.group), key, invitation, fork)
 
 
-def received(deliveries: Sequence[Sequence[int]], location: Path | None = None) -> tuple[str, int]:
+def pool(forked: bool) -> tuple[Envelope, ...]:
+    """The world's envelopes, and the second branch of alice's fork when ``forked``."""
+    return (*world().envelopes, world().fork) if forked else world().envelopes
+
+
+def received(deliveries: Sequence[Sequence[int]], location: Path | None = None, forked: bool = False) -> tuple[str, int]:
     """A fresh replica of the receiver, given each batch of ``deliveries`` (indices into the
-    world's envelopes) in turn, each from a sender of its own: its digest, and how many
-    envelopes still wait in it."""
+    world's envelopes, ``pool``) in turn, each from a sender of its own: its digest, and how
+    many envelopes still wait in it."""
     known = world()
     peer = Peer(open_store(location), clock=lambda: T0)
     identity = peer.create_identity("receiver", key=known.key)
     peer.join(identity, known.invitation)
     port = sync_port(peer)
     for number, batch in enumerate(deliveries):
-        port.sync_receive((identity, known.group), [known.envelopes[index] for index in batch], SENDERS[number % len(SENDERS)])
+        port.sync_receive((identity, known.group), [pool(forked)[index] for index in batch], SENDERS[number % len(SENDERS)])
     state = port.sync_replica((identity, known.group)).state
     return views.group_digest(state.group), len(state.held)
 
 
 @st.composite
-def deliveries(draw: st.DrawFn) -> list[list[int]]:
-    """Every envelope in some order, some twice, split into batches; sometimes a part of
-    them held back (gaps) and delivered, in its own order, only after the rest."""
-    count = len(world().envelopes)
+def deliveries(draw: st.DrawFn, forked: bool = False) -> list[list[int]]:
+    """Every envelope (of ``pool``) in some order, some twice, split into batches; sometimes
+    a part of them held back (gaps) and delivered, in its own order, only after the rest."""
+    count = len(pool(forked))
     order = draw(st.permutations(range(count)))
     held_back = draw(st.integers(0, count // 2))
     later = draw(st.permutations(order[:held_back])) if held_back else []
@@ -116,3 +128,23 @@ def test_the_same_on_sqlite_stores(first: list[list[int]], second: list[list[int
 def test_the_envelopes_in_the_order_of_the_log_give_the_log_s_state() -> None:
     """The reference: the log's own order, in one batch."""
     assert received([list(range(len(world().envelopes)))]) == (world().digest, 0)
+
+
+@cache
+def never_forked() -> tuple[str, int]:
+    """A replica given, in the log's order, every envelope but alice's from her fork on:
+    what the fork's verdict says every replica that has both branches holds."""
+    fork = world().fork
+    kept = [index for index, envelope in enumerate(pool(True)) if not (envelope.author == fork.author and envelope.seq >= fork.seq)]
+    return received([kept])
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=deliveries(forked=True), second=deliveries(forked=True))
+def test_with_both_branches_of_a_fork_any_order_gives_the_state_of_a_replica_that_never_saw_them(
+    first: list[list[int]], second: list[list[int]],
+) -> None:
+    """The same property with alice's fork among the envelopes: whichever branch a replica
+    met first, and whatever came after it, it ends where a replica that never saw alice's
+    envelopes from the fork on stands."""
+    assert received(first, forked=True) == received(second, forked=True) == never_forked()

@@ -70,12 +70,13 @@ def chain(club: Club, author: Member, payloads: list[SharedEvent], forged: int |
 
 
 def misplaced(club: Club, data: bytes) -> Envelope:
-    """A record of carol's carrying ``data``, at the place in her chain that her last
-    envelope holds: refused for good (``author_chain_continues``: the place is taken, a fork
-    or a copy of another), as an honest relay may send it. (An envelope past a gap would
+    """A record in carol's name carrying ``data``, at the place in her chain that her last
+    envelope holds, signed by mallory: refused for good (``author_chain_continues``: the
+    place is taken), as an honest relay may send it, before its signature is read. (One
+    carol signed would be a fork's evidence: ``test_forks``; an envelope past a gap would
     wait instead: ``test_waiting``.)"""
     envelope = next_envelope(club, club.carol, RecordPublished(record(club.carol, data=data)))
-    return signed(club.carol, attrs.evolve(envelope, seq=envelope.seq - 1))
+    return signed(club.mallory, attrs.evolve(envelope, seq=envelope.seq - 1))
 
 
 def rows(club: Club) -> tuple[int, list[bytes]]:

@@ -86,7 +86,7 @@ def test_the_fold_counts_wrong_passwords_under_the_rule_that_refuses_them() -> N
 
 
 STORED_NAMES: frozenset[str] = frozenset("""
-    attributes_are_well_formed author_chain_continues author_holds_credential caller_created_record
+    attributes_are_well_formed author_chain_continues author_has_not_forked author_holds_credential caller_created_record
     caller_holds_credential caller_is_creator caller_may_delete_record chain_has_room chain_not_circular
     classifier_is_valid creator_is_live credential_matches_certificate credential_within_issuer
     envelope_is_for_group envelope_within_bounds expiration_ahead expiration_not_lowered

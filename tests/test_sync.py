@@ -27,6 +27,7 @@ from peerstate.domain.group_events import (
     CredentialIssued,
     Envelope,
     EnvelopeRefused,
+    ForkDetected,
     MembershipPublished,
     PropertiesChanged,
 )
@@ -135,7 +136,8 @@ def test_an_envelope_signed_by_a_non_member_is_refused(joined: Group) -> None:
     _refused_by(joined, envelope, "author_holds_credential", "PEER_E_NOT_AUTHORIZED")
 
 
-def test_a_replayed_envelope_is_skipped_and_a_reused_sequence_number_refused(joined: Group) -> None:
+def test_a_replayed_envelope_is_skipped_and_a_reused_sequence_number_kept_as_a_fork() -> None:
+    joined = _joined()  # its own group: a fork makes bob's later envelopes refused, in any test after
     accepted = envelopes.accepted(joined.alice._runtime, joined.key)
     head = joined.alice_store.head()
     old = accepted[-1]
@@ -146,7 +148,9 @@ def test_a_replayed_envelope_is_skipped_and_a_reused_sequence_number_refused(joi
         joined.bob._runtime.identity_key(joined.bob._runtime.state.identities[joined.bob_name]),
         attrs.evolve(published, payload=MembershipPublished("Bob again"), signature=b""),
     )
-    _refused_by(joined, fork, "author_chain_continues", "PEER_E_INVALID_RECORD")
+    assert sync_port(joined.alice).sync_receive(joined.key, [fork], Neighbor("bob", "bob")).accepted == 0
+    detected = joined.alice_store.replica_events(*joined.key)[-1]
+    assert isinstance(detected, ForkDetected) and (detected.first, detected.second) == (published, fork)
 
 
 def test_an_envelope_for_another_group_is_refused(joined: Group) -> None:

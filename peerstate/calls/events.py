@@ -65,15 +65,26 @@ def notify_changes(runtime: Runtime, key: ReplicaKey, before: GroupState, accept
     """Tell registrations what accepted envelopes changed: the properties, members listed now
     and not before (``PEER_MEMBER_JOINED``: new membership information was published) and
     listed members whose credential or name changed (``PEER_MEMBER_UPDATED``). Only the
-    identities the envelopes name can have changed."""
+    identities the envelopes name can have changed, unless a fork's verdict folded the group
+    again (``domain.forks``): then any member may have, and one it no longer lists is told
+    ``PEER_MEMBER_UPDATED`` too, the closest change type, since ``PEER_MEMBER_LEFT`` must
+    not be used in grouping v1.0. Records are told as ever (``report_records``)."""
     after = runtime.replica(*key).state.group
     if any(isinstance(event.envelope.payload, PropertiesChanged) for event in accepted):
         runtime.sessions.notify(key, GroupEvent(PeerGroupEventType.PEER_GROUP_EVENT_PROPERTY_CHANGED))
     now = runtime.clock()
     changed = {identity for event in accepted for identity in members_changed_by(event.envelope)}
+    forked = after.forked != before.forked
+    if forked:
+        changed |= {*before.members, *after.members}
     delivered = after.delivered is not before.delivered  # else no one's latest credential changed
     for identity in sorted(changed):
         if not after.lists(identity, now):
+            if forked and before.lists(identity, now):
+                runtime.sessions.notify(key, GroupEvent(
+                    PeerGroupEventType.PEER_GROUP_EVENT_MEMBER_CHANGED, member_change=PeerMemberChangeType.PEER_MEMBER_UPDATED,
+                    identity=identity,
+                ))
             continue
         if not before.lists(identity, now):
             change = PeerMemberChangeType.PEER_MEMBER_JOINED
@@ -122,15 +133,18 @@ def report_records(runtime: Runtime, key: ReplicaKey, before: GroupState | None 
     """Tell registrations how the records shown changed since this process last looked (or,
     the first time, since ``before``): added, updated, deleted, or expired as the clock
     passed them. Every call on a replica looks first, so expiry is reported as soon as
-    anything observes the clock."""
+    anything observes the clock. A record a fork's verdict took away (``domain.forks``) is
+    told as the watch sees it gone, with its type as it was shown."""
     log = runtime.replica(*key)
     records = log.state.group.records
     changes = runtime.sessions.watch(key).look(
         records, log.published, peer_now(runtime, key), _expiring(runtime, key, log.state.group),
         before.records if before is not None else None,
     )
+    gone = before.records if before is not None else records  # a record a fork's verdict took away was shown before
     for record_id, change in changes:
+        held = records.get(record_id) or gone[record_id]
         runtime.sessions.notify(key, GroupEvent(
             PeerGroupEventType.PEER_GROUP_EVENT_RECORD_CHANGED, record_change=change,
-            record_id=record_id, record_type=records[record_id].record.type,
+            record_id=record_id, record_type=held.record.type,
         ))

@@ -28,6 +28,7 @@ from peerstate.domain.group_events import (
     EnvelopeAccepted,
     EnvelopeHeld,
     EnvelopeRefused,
+    ForkDetected,
     JoinRefused,
     MembershipPublished,
     PeerTimeAdjusted,
@@ -43,7 +44,7 @@ from peerstate.domain.group_state import GroupState, member_data_due
 from peerstate.domain.peer_time import adjusted_offset
 from peerstate.domain.presence import presence_due
 from peerstate.domain.records import refresh_due, refreshed_expiration
-from peerstate.domain.replica import held_at, kept_whole, room_to_hold
+from peerstate.domain.replica import fork_point, is_held, kept_whole, room_to_hold
 from peerstate.errors import PeerError
 from peerstate.bulk import young_collections_only
 from peerstate.storage.logs import ReplicaLog
@@ -57,7 +58,9 @@ class _Judging:
     An envelope is accepted (``EnvelopeAccepted``); or waits, when the rule that refused it
     may yet be satisfied by data to come (``cutting.waits``), held whole (``EnvelopeHeld``)
     while there is room (``room_to_hold``) and dropped otherwise, to come again; or is
-    refused. A refusal is kept whole while the sender has few (``kept_whole``); every
+    refused. A refusal for a place in its author's chain already taken, by an envelope its
+    author signed, is evidence of a fork instead (``_fork``). A refusal is kept whole while
+    the sender has few (``kept_whole``); every
     refusal of the batch is counted in one ``RefusalsCounted``, so that what a member sends
     to be refused costs this log that event, not its bytes. A refusal that cuts the sender
     off (``sync.cutting``) ends the judging. Each acceptance judges again, in (author,
@@ -65,8 +68,11 @@ class _Judging:
     accepted is recorded as if it had just arrived, one refused for good is kept whole and
     counted against whoever sent it."""
 
-    def __init__(self, log: ReplicaLog, sender: Neighbor, now: datetime) -> None:
+    def __init__(self, log: ReplicaLog, sender: Neighbor, now: datetime, read_accepted: Callable[[ReplicaLog], list[Envelope]]) -> None:
         self.log = log
+        self.read_accepted = read_accepted
+        """How the log's accepted envelopes are read from the store when it was opened from
+        a snapshot: only when a fork is to be told, which folds them again."""
         self.sender = sender
         self.now = now
         self.accepted: list[EnvelopeAccepted] = []
@@ -85,8 +91,7 @@ class _Judging:
             envelope_id = admission.envelope_id(envelope)
             if envelope_id in log.known:
                 continue
-            held = held_at(log.state, envelope)
-            if held is not None and held.id == envelope_id:
+            if is_held(log.state, envelope_id):
                 self.waiting.append(envelope_id)
                 continue
             group = log.state.group
@@ -95,6 +100,8 @@ class _Judging:
             except admission.Refused as refusal:
                 if cutting.waits(refusal.rule, group, envelope):
                     self._hold(envelope, envelope_id, refusal.rule)
+                    continue
+                if self._fork(refusal, envelope, envelope_id, sender):
                     continue
                 if kept_whole(log.state, sender.identity, self.refused.total()):
                     error = refusal.error
@@ -106,6 +113,33 @@ class _Judging:
                     return
             else:
                 self._accept(envelope, envelope_id, sender)
+
+    def _fork(self, refusal: admission.Refused, envelope: Envelope, envelope_id: bytes, sender: Neighbor) -> bool:
+        """Whether ``envelope``, which ``sender`` sent and ``refusal`` refused, is the second
+        branch of a fork: refused for its place in its author's chain, where another
+        envelope was accepted, and its author signed this one too. Then both are kept as
+        evidence (``ForkDetected``), unless the author has already been seen to fork at or
+        before that place; the fold gives the verdict (``domain.forks``), and the author's
+        envelopes waiting past the fork are judged again, to be refused for good."""
+        if refusal.rule != "author_chain_continues":
+            return False
+        point = fork_point(self.log.state, envelope.author)
+        if point is not None and point <= envelope.seq:
+            return False
+        place = (envelope.author, envelope.seq)
+        if self.log.accepted is None:
+            self.log.accepted = self.read_accepted(self.log)
+        first = next((taken for taken in self.log.accepted if (taken.author, taken.seq) == place), None)
+        if first is None:
+            return False
+        try:
+            admission.signed_by_author(self.log.state.group, envelope)
+        except admission.Refused:
+            return False
+        self.log.record(ForkDetected(first, admission.envelope_id(first), envelope, envelope_id, sender.identity, sender.address, self.now))
+        for held in [held for held in self.log.state.held if held.envelope.author == envelope.author]:
+            self._judge_again(held)
+        return True
 
     def _hold(self, envelope: Envelope, envelope_id: bytes, rule: str) -> None:
         """Hold ``envelope``, which waits for what ``rule`` lacks, if there is room; either
@@ -125,16 +159,27 @@ class _Judging:
             done, before = woken.pop(0)  # in the order they were accepted
             after = self.log.state.group
             for held in [held for held in self.log.state.held if cutting.wakes(held.envelope, done, before, after)]:
-                group = self.log.state.group
-                try:
-                    admission.admit(group, held.envelope)
-                except admission.Refused as refusal:
-                    if not cutting.waits(refusal.rule, group, held.envelope):
-                        self._refuse_late(held, refusal)
-                    continue
-                woken.append((held.envelope, group))
-                self.accepted.append(EnvelopeAccepted(held.envelope, held.id, str(Neighbor(held.address, held.sender)), self.now))
-                self.log.record(self.accepted[-1])
+                group = self._judge_again(held)
+                if group is not None:
+                    woken.append((held.envelope, group))
+
+    def _judge_again(self, held: EnvelopeHeld) -> GroupState | None:
+        """Judge a waiting envelope again: accepted (the group state it was accepted on is
+        given back, to judge again what it wakes), kept as a fork's evidence, refused for
+        good, or still waiting; nothing when its wait already ended in this judging."""
+        if not is_held(self.log.state, held.id):
+            return None
+        group = self.log.state.group
+        source = Neighbor(held.address, held.sender)
+        try:
+            admission.admit(group, held.envelope)
+        except admission.Refused as refusal:
+            if not cutting.waits(refusal.rule, group, held.envelope) and not self._fork(refusal, held.envelope, held.id, source):
+                self._refuse_late(held, refusal)
+            return None
+        self.accepted.append(EnvelopeAccepted(held.envelope, held.id, str(source), self.now))
+        self.log.record(self.accepted[-1])
+        return group
 
     def _refuse_late(self, held: EnvelopeHeld, refusal: admission.Refused) -> None:
         """Refuse for good a waiting envelope judged again: kept whole (its sender had room
@@ -230,7 +275,10 @@ class PeerPort:
     def sync_missing(self, key: ReplicaKey, heads: Mapping[str, int], budget: int) -> tuple[tuple[Envelope, ...], bool]:
         """What this replica has that one whose chains stand at ``heads`` lacks, in an order
         where each envelope's dependencies come first: as many as fit in ``budget`` encoded
-        bytes (one at least) and ``MAX_BATCH_ENVELOPES``, and whether that is all of them."""
+        bytes (one at least) and ``MAX_BATCH_ENVELOPES``, and whether that is all of them.
+        The last batch ends with the evidence of each fork this replica knows, as much as
+        fits: both envelopes of the fork's place, which the heads, comparing sequence
+        numbers only, never show missing; a neighbour that holds both skips them."""
         missing = [envelope for envelope in envelopes.accepted(self._runtime, key) if envelope.seq > heads.get(envelope.author, 0)]
         sent: list[Envelope] = []
         with young_collections_only():  # each envelope's tree is made here, a great many containers
@@ -239,7 +287,26 @@ class PeerPort:
                 if sent and (budget < 0 or len(sent) == MAX_BATCH_ENVELOPES):
                     return tuple(sent), False
                 sent.append(envelope)
+            for fork in self._runtime.replica(*key).state.forks:
+                budget -= len(wire.canonical(fork.first)) + len(wire.canonical(fork.second))
+                if budget < 0 or len(sent) + 2 > MAX_BATCH_ENVELOPES:
+                    break
+                sent.extend((fork.first, fork.second))
         return tuple(sent), True
+
+    @reading
+    def sync_at(self, key: ReplicaKey, places: Mapping[str, int], budget: int) -> tuple[Envelope, ...]:
+        """This replica's envelope at each place ``places`` names (an author's sequence
+        number) where it holds one, in its order of acceptance: as many as fit in ``budget``
+        encoded bytes and ``MAX_BATCH_ENVELOPES``. What a neighbour whose chains stand there
+        compares with its own, to find a fork that sequence numbers hide."""
+        at = [envelope for envelope in envelopes.accepted(self._runtime, key) if places.get(envelope.author, 0) == envelope.seq]
+        with young_collections_only():
+            for count, envelope in enumerate(at):
+                budget -= len(wire.canonical(envelope))
+                if budget < 0 or count == MAX_BATCH_ENVELOPES:
+                    return tuple(at[:count])
+        return tuple(at)
 
     @reading
     def sync_peer_time_now(self, key: ReplicaKey) -> datetime:
@@ -263,7 +330,7 @@ class PeerPort:
 
         def decide(log: ReplicaLog | None) -> GroupDecision[tuple[list[EnvelopeAccepted], PeerError | None, tuple[bytes, ...]]]:
             assert log is not None
-            judged = _Judging(log, sender, now)
+            judged = _Judging(log, sender, now, runtime.store.accepted_envelopes)
             judged.judge(batch)
             return judged.counted(), [], (judged.accepted, judged.cut_off, tuple(judged.waiting))
 

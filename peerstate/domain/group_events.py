@@ -298,6 +298,25 @@ class EnvelopeHeld:
 
 
 @attrs.frozen
+class ForkDetected:
+    """Evidence that ``first.author`` forked its own chain: ``first`` and ``second``, both
+    signed by it under a credential of the group, at one sequence number, with different
+    ids. ``first`` is the envelope this replica had accepted at that place, ``second`` the
+    one that came after it, from ``sender`` (the identity it authenticated as) at
+    ``address``. Kept whole, so the replica serves both to every neighbour (a neighbour
+    that saw one branch learns of the other: sync's heads compare sequence numbers only),
+    and ``second``'s id is known from then on, not judged again."""
+
+    first: Envelope
+    first_id: bytes
+    second: Envelope
+    second_id: bytes
+    sender: str
+    address: str
+    at: datetime
+
+
+@attrs.frozen
 class RuleCount:
     """How many envelopes of one batch a rule (its registered name) refused."""
 
@@ -369,15 +388,15 @@ class ReplicaDeleted:
 
 
 ReplicaEvent: TypeAlias = (
-    ReplicaCreated | ReplicaJoined | EnvelopeAccepted | EnvelopeRefused | EnvelopeHeld | RefusalsCounted | JoinRefused
-    | ReplicaSynchronized | PeerTimeAdjusted | ReplicaConnected | ReplicaClosed | ReplicaDeleted
+    ReplicaCreated | ReplicaJoined | EnvelopeAccepted | EnvelopeRefused | EnvelopeHeld | ForkDetected | RefusalsCounted
+    | JoinRefused | ReplicaSynchronized | PeerTimeAdjusted | ReplicaConnected | ReplicaClosed | ReplicaDeleted
 )
 GROUP_VALUES: tuple[type, ...] = (
     PasswordVerifier, GroupProperties, Credential, GroupCreated, PropertiesChanged,
     CredentialIssued, CredentialTaken, MembershipPublished, PresencePublished, IdentityRetired, Record,
     RecordPublished, Envelope, PasswordTicket,
-    ReplicaCreated, ReplicaJoined, EnvelopeAccepted, EnvelopeRefused, EnvelopeHeld, RuleCount, RefusalsCounted,
-    JoinRefused,
+    ReplicaCreated, ReplicaJoined, EnvelopeAccepted, EnvelopeRefused, EnvelopeHeld, ForkDetected, RuleCount,
+    RefusalsCounted, JoinRefused,
     ReplicaSynchronized, PeerTimeAdjusted, ReplicaConnected, ReplicaClosed, ReplicaDeleted,
 )
 """Every attrs class a replica log stores: what its snapshots hold as ``wire`` trees."""

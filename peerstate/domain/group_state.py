@@ -96,6 +96,9 @@ class GroupState:
     member_data: Map[str, datetime] = attrs.field(factory=Map)
     """When each identity's member data was last published (``member_data_published_by``):
     the identities listed as members are those whose data has not lapsed."""
+    forked: Map[str, int] = attrs.field(factory=Map)
+    """Each author seen to fork its chain, with the lowest place it forked at: from there on
+    nothing of its chain has effect (``domain.forks``, ``rules.author_has_not_forked``)."""
 
     @property
     def founded(self) -> bool:

@@ -21,6 +21,7 @@ from peerstate.domain.group_events import (
     EnvelopeAccepted,
     EnvelopeHeld,
     EnvelopeRefused,
+    ForkDetected,
     JoinRefused,
     PasswordTicket,
     PeerTimeAdjusted,
@@ -93,9 +94,14 @@ class ReplicaState:
     counts from its first ``RefusalsCounted``."""
     held: tuple[EnvelopeHeld, ...] = ()
     """The envelopes that wait for data this replica lacks (``EnvelopeHeld``), in (author,
-    sequence number) order, the order they are judged again in; at most one per place in an
-    author's chain, so that a second envelope at the same place is told apart (a fork) and
-    not held too. Within ``MAX_HELD_PER_AUTHOR``, ``MAX_HELD`` and ``MAX_HELD_BYTES``."""
+    sequence number) order, the order they are judged again in. Two at one place in an
+    author's chain (the branches of a fork) both wait: once one is accepted, the other is
+    the evidence (``ForkDetected``). Within ``MAX_HELD_PER_AUTHOR``, ``MAX_HELD`` and ``MAX_HELD_BYTES``."""
+    forks: tuple[ForkDetected, ...] = ()
+    """The evidence of each fork this replica has seen (``ForkDetected``), in the order it
+    saw them: what it serves every neighbour, so that the evidence travels. At most one per
+    author and place, and none at or past a place where the author already forked
+    (``fork_point``)."""
 
     @property
     def present(self) -> bool:
@@ -137,6 +143,8 @@ def evolve_replica(state: ReplicaState, event: ReplicaEvent) -> ReplicaState:
             return evolved(state, wrong_passwords=guesses, wrong_passwords_in_group=state.wrong_passwords_in_group.after(at))
         case EnvelopeRefused(_, envelope_id):
             return evolved(state, refused=state.refused + 1, held=_released(state.held, {envelope_id}))
+        case ForkDetected(_, _, _, second_id):
+            return evolved(state, forks=(*state.forks, event), held=_released(state.held, {second_id}))
         case EnvelopeHeld():
             return evolved(state, held=tuple(sorted((*state.held, event), key=lambda held: (held.envelope.author, held.envelope.seq))))
         case RefusalsCounted(sender, _, rules, kept, cut_off, _):
@@ -149,7 +157,7 @@ def evolve_replica(state: ReplicaState, event: ReplicaEvent) -> ReplicaState:
         case ReplicaSynchronized():
             return evolved(state, phase="synchronized", ticket=None, chain=())
         case ReplicaDeleted():
-            return evolved(state, phase="deleted", ticket=None, chain=(), held=())
+            return evolved(state, phase="deleted", ticket=None, chain=(), held=(), forks=())
         case JoinRefused() | ReplicaConnected() | ReplicaClosed():
             return state
 
@@ -183,22 +191,27 @@ def _released(held: tuple[EnvelopeHeld, ...], ids: set[bytes]) -> tuple[Envelope
     return tuple(waiting for waiting in held if waiting.id not in ids) if held else held
 
 
-def held_at(state: ReplicaState, envelope: Envelope) -> EnvelopeHeld | None:
-    """What waits here at ``envelope``'s place in its author's chain: the same envelope, or
-    another one at that place (a fork, told apart by its id)."""
-    return next((held for held in state.held if (held.envelope.author, held.envelope.seq) == (envelope.author, envelope.seq)), None)
+def fork_point(state: ReplicaState, author: str) -> int | None:
+    """The lowest sequence number at which this replica has seen ``author`` fork its chain,
+    if it has: a second fork of the author's at that place or later adds no evidence, and is
+    not kept."""
+    return min((fork.first.seq for fork in state.forks if fork.first.author == author), default=None)
+
+
+def is_held(state: ReplicaState, envelope_id: bytes) -> bool:
+    """Whether the envelope of ``envelope_id`` waits here."""
+    return any(held.id == envelope_id for held in state.held)
 
 
 def room_to_hold(state: ReplicaState, envelope: Envelope, size: int, sender: str, refused_in_batch: int) -> bool:
-    """Whether ``envelope``, of ``size`` encoded bytes, may wait here: its place in its
-    author's chain is free, the pool is within its bounds once it is in, and its sender
-    is still under its bound of refusals kept whole (``kept_whole``), since a waiting
+    """Whether ``envelope``, of ``size`` encoded bytes, may wait here: the pool is within its
+    bounds once it is in, and its sender is still under its bound of refusals kept whole (``kept_whole``), since a waiting
     envelope is kept whole and may yet be refused: a member that has sent its share of
     refusals gets no more of its envelopes kept, waiting or refused. An envelope without
     room is dropped, to come again."""
     authors = sum(held.envelope.author == envelope.author for held in state.held)
     return (
-        held_at(state, envelope) is None and authors < MAX_HELD_PER_AUTHOR and len(state.held) < MAX_HELD
+        authors < MAX_HELD_PER_AUTHOR and len(state.held) < MAX_HELD
         and sum(held.size for held in state.held) + size <= MAX_HELD_BYTES
         and kept_whole(state, sender, refused_in_batch)
     )

@@ -408,6 +408,16 @@ def author_holds_credential(group: GroupState, envelope: Envelope) -> Credential
 
 
 @rule("PEER_E_INVALID_RECORD")
+def author_has_not_forked(group: GroupState, envelope: Envelope) -> None:
+    """Nothing of an author's chain from the place it forked at on is taken
+    (``PEER_E_INVALID_RECORD``): it signed two envelopes there, and a replica that took
+    either branch must end as one that saw the fork first (``domain.forks``)."""
+    point = group.forked.get(envelope.author)
+    if point is not None and envelope.seq >= point:
+        raise Refusal(f"{envelope.author!r} forked its chain at {point}: its envelope {envelope.seq} is not taken")
+
+
+@rule("PEER_E_INVALID_RECORD")
 def author_chain_continues(group: GroupState, envelope: Envelope) -> None:
     """Each author's envelopes form a chain: the next sequence number, naming the id of the
     one before. A gap, a reordering, a replay or a fork breaks it (``PEER_E_INVALID_RECORD``)."""

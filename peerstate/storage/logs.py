@@ -29,11 +29,13 @@ from peerstate.domain.group_events import (
     Envelope,
     EnvelopeAccepted,
     EnvelopeRefused,
+    ForkDetected,
     ReplicaCreated,
     ReplicaEvent,
     ReplicaJoined,
     RecordPublished,
 )
+from peerstate.domain.forks import after_fork
 from peerstate.domain.replica import accept_envelopes, evolve_replica, new_replica
 from peerstate.domain.state import IdentityStoreState, evolve
 from peerstate.domain.values import evolved
@@ -226,6 +228,12 @@ class ReplicaLog(Aggregate):
             self.published = []
         elif isinstance(payload, EnvelopeRefused):
             self.known.add(payload.id)
+        elif isinstance(payload, ForkDetected):
+            self.known.add(payload.second_id)
+            if self.accepted is None:
+                raise EnvelopesUnread(self.version)
+            self.state = after_fork(self.state, payload, [(envelope, wire.digest(envelope)) for envelope in self.accepted])
+            self.published = [*self.published]  # a new journal: the record watch compares every record again
 
     def accept(self, run: Sequence[EnvelopeAccepted]) -> None:
         """Apply a run of accepted envelopes, folded at once (``accept_envelopes``)."""
@@ -243,6 +251,16 @@ class ReplicaLog(Aggregate):
 
 
 register_topic(ReplicaLog.Snapshot.TOPIC, ReplicaLog.Snapshot)  # eventsourcing registers only the events
+
+
+class EnvelopesUnread(Exception):
+    """A fork (``ForkDetected``) met by a log opened from a snapshot, which does not hold
+    the accepted envelopes the fork's verdict folds again (``domain.forks``): such a log is
+    replayed from its events instead (``PeerStore``). Only the events between a snapshot
+    and the next one cost this; the snapshot after a fork holds its verdict."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(f"a fork met at version {version} of a log opened from a snapshot")
 
 
 class EarlierSnapshot(Exception):

@@ -39,6 +39,7 @@ from peerstate.storage.logs import (
     LEDGER_START,
     CommitLedger,
     EarlierSnapshot,
+    EnvelopesUnread,
     IdentityLog,
     LogHead,
     ReplicaLog,
@@ -160,7 +161,10 @@ class PeerStore:
             return stored if stored is not None else log
         with young_collections_only():
             rows = self._app.recorder.select_events(log.id, gt=log.version)
-            caught: _Log = project_log(log, map(self._app.mapper.to_domain_event, rows))
+            try:
+                caught: _Log = project_log(log, map(self._app.mapper.to_domain_event, rows))
+            except EnvelopesUnread:  # another writer's fork, met by a log opened from a snapshot
+                caught = self.replayed(log.id)
         return caught
 
     def identity_log(self) -> IdentityLog:
@@ -182,13 +186,15 @@ class PeerStore:
         """The log as its latest snapshot and the events since give it; None if it has none.
         A latest snapshot of an earlier state (``EarlierSnapshot``) is not opened from: the
         log is replayed from its events, as if it had no snapshot, so that its next write
-        takes one of today's form and the opens after it start from that again."""
+        takes one of today's form and the opens after it start from that again. So is one
+        whose events since meet a fork (``EnvelopesUnread``), whose verdict reads every
+        accepted envelope."""
         try:
             with young_collections_only():
                 return self._app.repository.get(log_id, projector_func=project_log)
         except AggregateNotFoundError:
             return None
-        except EarlierSnapshot:
+        except (EarlierSnapshot, EnvelopesUnread):
             return self.replayed(log_id)
 
     def save(self, *logs: Aggregate) -> int | None:

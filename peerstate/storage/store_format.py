@@ -33,7 +33,7 @@ from immutables import Map
 from peerstate import wire
 from peerstate.domain.group_state import GroupState
 from peerstate.domain.records import RecordVersion
-from peerstate.domain.group_events import EnvelopeHeld
+from peerstate.domain.group_events import EnvelopeHeld, ForkDetected
 from peerstate.domain.replica import ReplicaState, SenderRefusals
 
 _TUPLE: Final = "tuple"
@@ -209,12 +209,19 @@ counted them (``ReplicaState.sender_refusals``). No event that such a snapshot f
 counted any, so the log opened from it counts none: an empty map, not this object."""
 
 
+NO_FORKED: Final[Map[str, int]] = Map()
+"""The forked authors of a group state read from a snapshot written before the state kept
+them (``GroupState.forked``): none, as no fork had a verdict then; this very object, so
+that the snapshot is written again without the field, as it was written."""
+
+
 class GroupStateFields(AttrsAsDict):
     """``GroupState`` by its field names; a snapshot without member data is read with
-    ``NO_MEMBER_DATA``, and written again without it, as it was written."""
+    ``NO_MEMBER_DATA``, and written again without it, as it was written; one without forked
+    authors, with ``NO_FORKED``."""
 
     def __init__(self) -> None:
-        super().__init__(GroupState, {"member_data": NO_MEMBER_DATA})
+        super().__init__(GroupState, {"member_data": NO_MEMBER_DATA, "forked": NO_FORKED})
 
 
 NO_HELD: Final[tuple[EnvelopeHeld, ...]] = ()
@@ -222,14 +229,18 @@ NO_HELD: Final[tuple[EnvelopeHeld, ...]] = ()
 held any (``ReplicaState.held``): none, as in a state where none waits, which is written
 without the field too; so a snapshot of either time reads and writes back alike."""
 
+NO_FORKS: Final[tuple[ForkDetected, ...]] = ()
+"""The fork evidence in a replica state read from a snapshot written before a replica kept
+any (``ReplicaState.forks``): none, written back without the field, as ``NO_HELD``."""
+
 
 class ReplicaStateFields(AttrsAsDict):
     """``ReplicaState`` by its field names; a snapshot without refusals per sender is read
     with ``NO_SENDER_REFUSALS``, and written again without them, as it was written; one
-    without envelopes waiting, with ``NO_HELD``."""
+    without envelopes waiting, with ``NO_HELD``; one without fork evidence, ``NO_FORKS``."""
 
     def __init__(self) -> None:
-        super().__init__(ReplicaState, {"sender_refusals": NO_SENDER_REFUSALS, "held": NO_HELD})
+        super().__init__(ReplicaState, {"sender_refusals": NO_SENDER_REFUSALS, "held": NO_HELD, "forks": NO_FORKS})
 
 
 class GroupStateAsFields(GroupStateFields):

@@ -61,11 +61,23 @@ def admit(group: GroupState, envelope: Envelope) -> None:
     _judge(rules.envelope_is_for_group, group, envelope)
     _judge(rules.genesis_comes_first, group, envelope)
     credential: Credential = _judge(rules.author_holds_credential, group, envelope)
+    _judge(rules.author_has_not_forked, group, envelope)
     _judge(rules.author_chain_continues, group, envelope)
     _judge(signature_verifies, credential, envelope)
     _judge(rules.payload_is_permitted, group, envelope, credential)
     _judge(certificates_verify, group, envelope, credential)
     _judge(attributes_are_well_formed, envelope)
+
+
+def signed_by_author(group: GroupState, envelope: Envelope) -> None:
+    """Nothing when ``envelope`` is its author's, whatever its place in the chain: within
+    its bounds, for ``group``, under a credential of the author's, signed with its key;
+    ``Refused`` otherwise. What makes a second envelope at a place already taken evidence of
+    a fork (``ForkDetected``) rather than a forgery anyone could send."""
+    _judge(rules.envelope_within_bounds, envelope)
+    _judge(rules.envelope_is_for_group, group, envelope)
+    credential: Credential = _judge(rules.author_holds_credential, group, envelope)
+    _judge(signature_verifies, credential, envelope)
 
 
 def _judge(check: Callable[..., Any], *args: Any) -> Any:

@@ -70,6 +70,7 @@ NEEDS_CONTEXT: Final = frozenset({
     "genesis_comes_first",  # a founding missing here, or a second one
     "author_holds_credential",  # a credential, or an author, this replica does not know (yet)
     "author_chain_continues",  # a gap, a reordering or a fork: which one depends on the heads here
+    "author_has_not_forked",  # a fork this replica knows of, and a relay may not yet
     "caller_is_creator",  # read against the group's properties as this replica holds them
     "fixed_properties_unchanged",
     "chain_not_circular",  # read along the credentials this replica holds
