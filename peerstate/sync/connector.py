@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any, Final, Literal
 
 from peerstate import registry
-from peerstate.bounds import MAX_FRAME_BYTES, MAX_HANDSHAKE_BYTES, MAX_HELD
+from peerstate.bounds import MAX_HELD
 from peerstate.constants import PeerGroupEventType
 from peerstate.crypto import credentials
 from peerstate.errors import ErrorName, PeerError, error_name
@@ -36,7 +36,7 @@ from peerstate.registry import rule
 from peerstate.sync import authentication, batches
 from peerstate.sync.messages import (
     Batch, Challenge, End, ExpiredMemberHello, MemberHello, Message, More, PasswordHello, Proof, Refusal,
-    encode, message_is_expected, message_is_well_formed,
+    encode, message_in_state,
 )
 from peerstate.sync.port import Neighbor, ReplicaKey, SyncPort
 
@@ -116,14 +116,12 @@ class Connector:
         if self.state == "closed":
             return None
         try:
-            message = message_is_well_formed(data, MAX_HANDSHAKE_BYTES if self.state == "hello_sent" else MAX_FRAME_BYTES)
-            if isinstance(message, Refusal):
+            taken = message_in_state(data, self.state, "hello_sent", _TABLE)
+            if isinstance(taken, Refusal):
                 self.state = "closed"
-                self._fail(remote_failure(message), message.authentication)
+                self._fail(remote_failure(taken), taken.authentication)
                 return None
-            step = _TABLE.get((self.state, type(message)))
-            if step is None:
-                message_is_expected(message, self.state)
+            message, step = taken
             return step(self, message)
         except PeerError as error:
             self.state = "closed"

@@ -38,7 +38,7 @@ from typing import Any, Final, Literal
 import attrs
 
 from peerstate import names, registry
-from peerstate.bounds import MAX_CUT_OFFS, MAX_FRAME_BYTES, MAX_HANDSHAKE_BYTES
+from peerstate.bounds import MAX_CUT_OFFS
 from peerstate.crypto import credentials
 from peerstate.domain import rules
 from peerstate.domain.replica import ReplicaState, SenderRefusals
@@ -48,7 +48,7 @@ from peerstate.sync import authentication, batches
 from peerstate.sync.connector import NONCE_BYTES
 from peerstate.sync.messages import (
     Batch, Challenge, End, ExpiredMemberHello, Head, Hello, MemberHello, Message, More, PasswordHello, Proof, Refusal,
-    encode, message_is_expected, message_is_well_formed,
+    encode, message_in_state,
 )
 from peerstate.sync.port import Neighbor, ReplicaKey, SyncPort
 
@@ -100,13 +100,11 @@ class Listener:
         if self.state == "closed":
             return None
         try:
-            message = message_is_well_formed(data, MAX_HANDSHAKE_BYTES if self.state == "awaiting_hello" else MAX_FRAME_BYTES)
-            if isinstance(message, Refusal):
+            taken = message_in_state(data, self.state, "awaiting_hello", _TABLE)
+            if isinstance(taken, Refusal):
                 self.state = "closed"
                 return None
-            step = _TABLE.get((self.state, type(message)))
-            if step is None:
-                message_is_expected(message, self.state)
+            message, step = taken
             return step(self, message, data)
         except _WrongPassword as wrong:
             self.state = "closed"

@@ -9,13 +9,14 @@ legal envelope, and a batch holds at most ``MAX_BATCH_ENVELOPES``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import attrs
 
 from peerstate import registry, wire
-from peerstate.bounds import MAX_BATCH_ENVELOPES
+from peerstate.bounds import MAX_BATCH_ENVELOPES, MAX_FRAME_BYTES, MAX_HANDSHAKE_BYTES
 from peerstate.bulk import young_collections_only
 from peerstate.domain.group_events import Envelope
 from peerstate.registry import rule
@@ -146,3 +147,23 @@ def message_is_expected(message: Message, state: str) -> NoReturn:
     (``PEER_E_CONNECTION_FAILED``): called with any other, which it refuses, and the
     conversation ends."""
     raise registry.Refusal(f"an unexpected {type(message).__name__} while {state}")
+
+
+Step = TypeVar("Step")
+
+
+def message_in_state(
+    data: bytes, state: str, handshake: str, table: Mapping[tuple[Any, type[Message]], Step],
+) -> Refusal | tuple[Message, Step]:
+    """What a side in ``state`` does with ``data``, by its state table: a ``Refusal`` the
+    other side sent, for this one to end on, or the message with the table's step for it.
+    The message is held to ``MAX_HANDSHAKE_BYTES`` in the side's ``handshake`` state, the
+    one that awaits a hello or a challenge, and to ``MAX_FRAME_BYTES`` after; one the table
+    has no step for is refused (``message_is_expected``)."""
+    message = message_is_well_formed(data, MAX_HANDSHAKE_BYTES if state == handshake else MAX_FRAME_BYTES)
+    if isinstance(message, Refusal):
+        return message
+    step = table.get((state, type(message)))
+    if step is None:
+        message_is_expected(message, state)
+    return message, step
