@@ -223,7 +223,7 @@ CASES: Final[list[tuple[str, str, str, Prepare]]] = [
      lambda w: (lambda path: (w.peer.connect(w.handle), lambda: w.peer.import_database(w.handle, str(path)))[1])(w.exported())),
     ("database_is_for_group", "PEER_E_INVALID_DATABASE", "another group's database",
      lambda w: (lambda path, other: lambda: w.peer.import_database(other, str(path)))(w.exported(), _other_group(w))),
-    ("database_envelope_admitted", "PEER_E_INVALID_DATABASE", "an envelope whose signature was changed",
+    ("database_envelope_taken", "PEER_E_INVALID_DATABASE", "an envelope whose signature was changed",
      lambda w: (lambda path: lambda: w.peer.import_database(w.handle, str(path)))(_rewritten(w.exported(), lambda s: attrs.evolve(
          s, envelopes=(attrs.evolve(s.envelopes[0], signature=b"forged"), *s.envelopes[1:]))))),
     ("database_signed_by_exporter", "PEER_E_INVALID_DATABASE", "a file its exporter did not sign",

@@ -8,12 +8,13 @@ the log.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import attrs
 import pytest
 
 from peerstate import Peer, audit, history, open_store, views
-from peerstate.calls.sessions import Interest
+from peerstate.calls.sessions import GroupHandle, Interest
 from peerstate.constants import PeerGroupEventType, PeerMemberChangeType
 from peerstate.domain.group_events import CredentialIssued, MembershipPublished, Envelope, EnvelopeHeld, EnvelopeRefused, ForkDetected, RecordPublished
 from peerstate.peer import sync_port
@@ -67,6 +68,12 @@ def sync(source: Replica, target: Replica) -> None:
         sync_port(taker).sync_receive(taking, batch.envelopes, Neighbor(f"{giving[0]}'s machine", giving[0]))
         if batch.complete:
             return
+
+
+def handle_of(peer: Peer) -> GroupHandle:
+    """The one handle ``peer`` holds open."""
+    (handle,) = [handle for handle, _ in sync_port(peer).sync_handles()]
+    return handle
 
 
 def knows(replica: Replica, *envelopes: Envelope) -> bool:
@@ -229,3 +236,45 @@ def test_registrations_hear_of_what_a_fork_s_verdict_changed(club: Club) -> None
     assert deliver(club, "alice", second, CAROLS_COPY) == 0
     assert heard() == [(PeerMemberChangeType.PEER_MEMBER_UPDATED, club.carol.name), ("record", published.id)]
     assert published.id not in club.state().records and club.state().members[club.carol.name].friendly_name != "Carol at home"
+
+
+def test_a_database_file_carries_a_fork_s_evidence_to_its_importer(club: Club, tmp_path: Path) -> None:
+    """alice met both of carol's branches, then exports her database. Before, the file held
+    the envelopes she accepted (one branch with what followed it), not the evidence: a
+    replica that imported it took that branch, and its digest was not alice's until it met
+    the evidence at a sync. Now the file ends with the second branch: the importer reaches
+    the verdict, the one digest, and knows the fork to serve it on."""
+    importer = third(club)  # alice's invitation issues its credential
+    first, second = fork(club)
+    assert deliver(club, "alice", first, CAROL) == 1
+    assert deliver(club, "alice", next_envelope(club, club.carol, RecordPublished(record(club.carol))), CAROL) == 1
+    assert deliver(club, "alice", second, CAROLS_COPY) == 0
+    path = tmp_path / "club.peerdb"
+    club.peers["alice"].export_database(handle_of(club.peers["alice"]), str(path))
+    peer, key = importer
+    peer.import_database(handle_of(peer), str(path))
+    assert digest(importer) == digest(replica(club, "alice"))
+    assert [(fork.first, fork.second) for fork in sync_port(peer).sync_replica(key).state.forks] == [(first, second)]
+
+
+def test_a_file_that_holds_a_branch_the_importer_knows_undone_is_still_taken(club: Club, tmp_path: Path) -> None:
+    """alice exported carol's first branch, and what followed it, before she met the other;
+    the importer already knows the fork. What carol wrote from the fork point on is refused
+    there for the verdict (``author_has_not_forked``), which such a file honestly holds:
+    the rest of the file is taken, and the importer's state is the verdict's."""
+    importer = third(club)
+    sync(replica(club, "alice"), importer)  # before carol forked
+    first, second = fork(club)
+    assert deliver(club, "alice", first, CAROL) == 1
+    after = next_envelope(club, club.carol, RecordPublished(record(club.carol)))
+    assert deliver(club, "alice", after, CAROL) == 1
+    path = tmp_path / "club.peerdb"
+    club.peers["alice"].export_database(handle_of(club.peers["alice"]), str(path))
+    peer, key = importer
+    for envelope in (second, first):
+        sync_port(peer).sync_receive(key, [envelope], CAROL)
+    verdict = digest(importer)
+    peer.import_database(handle_of(peer), str(path))
+    assert digest(importer) == verdict
+    assert deliver(club, "alice", second, CAROLS_COPY) == 0
+    assert digest(importer) == digest(replica(club, "alice"))

@@ -2,14 +2,13 @@
 registered rule each (``peerstate.registry``), named after what it checks.
 
 The file is taken whole or not at all: it must be the replica's group's, signed by its
-exporter, and every envelope in it must pass admission. The signature and admission are
+exporter, and every envelope in it must be taken. The signature and admission are
 crypto's and sync's; these rules judge what they found.
 """
 
 from __future__ import annotations
 
 from peerstate.domain.group_events import Envelope
-from peerstate.errors import PeerError
 from peerstate.registry import Refusal, rule
 
 
@@ -28,11 +27,13 @@ def database_is_for_group(file_group: str, group: str) -> None:
 
 
 @rule("PEER_E_INVALID_DATABASE")
-def database_envelope_admitted(envelope: Envelope, refusal: PeerError | None) -> None:
-    """Every envelope of the file passes admission on the state the ones before it left
-    (``PEER_E_INVALID_DATABASE``). ``refusal`` is admission's, None when it admitted it."""
-    if refusal is not None:
-        raise Refusal(f"envelope {envelope.seq} of {envelope.author!r} fails {refusal.rule}: {refusal.message}")
+def database_envelope_taken(envelope: Envelope, rule: str) -> None:
+    """Every envelope of the file is taken, judged on the state the ones before it left
+    (``PEER_E_INVALID_DATABASE``): one that ``rule`` refused, or makes wait, refuses the
+    file, unless the rule is a fork's verdict (``author_has_not_forked``), which a file
+    exported before its exporter met the fork's evidence honestly holds."""
+    if rule != "author_has_not_forked":
+        raise Refusal(f"envelope {envelope.seq} of {envelope.author!r} is not taken: {rule}")
 
 
 @rule("PEER_E_INVALID_DATABASE")
