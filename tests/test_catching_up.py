@@ -12,7 +12,9 @@ import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from peerstate import Peer, PeerSettings, network, open_store, views
+import pytest
+
+from peerstate import Peer, PeerError, PeerSettings, network, open_store, views
 from peerstate.peer import sync_port
 
 from tests.conftest import T0
@@ -68,3 +70,58 @@ def test_a_peer_restored_from_an_older_copy_takes_its_own_later_envelopes_first(
     restored.add_record(restored_handle, KIND, T0 + timedelta(days=1), data=b"after")
     network.synchronize({"alice": alice, "bob": restored})
     assert len(alice.records(handle)) == 4, "what bob writes after catching up is the group's"
+
+
+def test_a_write_made_offline_from_a_restored_store_is_a_fork_every_replica_judges_alike(tmp_path: Path) -> None:
+    """Windows lets an offline member add records (reference §5.7), so a write made before
+    meeting anyone, from a store restored from an older copy, is not refused where it is
+    made: it takes a place in bob's chain that his later envelopes already hold in the
+    group, a fork. When bob comes back, both replicas reach the one verdict: bob's envelopes
+    from the fork point on, on both machines, have no effect, the ones before stand, and the
+    next thing bob writes is refused. bob's machine keeps taking the group's data: its
+    upkeep (presence, membership, records) publishes nothing, since the group would refuse
+    it, where before it failed every sync. ``docs/security.md`` tells bob how to recover."""
+    clock = Clock()
+    alice = Peer(open_store(None), settings=PeerSettings(address="alice"), clock=clock)
+    alice_name = alice.create_identity("alice")
+    handle = alice.create_group(alice_name, "chess", authentication_schemes=2, password=PASSWORD, password_role="PEER_GROUP_ROLE_MEMBER")
+    alice.connect(handle)
+    group = alice.group_properties(handle).group_peer_name
+
+    bob_store = open_store(tmp_path / "bob")
+    bob = Peer(bob_store, settings=PeerSettings(address="bob"), clock=clock)
+    bob_name = bob.create_identity("bob")
+    bob_handle = bob.password_join(bob_name, alice.create_password_invitation(handle), PASSWORD).handle
+    bob.connect(bob_handle)
+    network.synchronize({"alice": alice, "bob": bob})
+    bob.add_record(bob_handle, KIND, T0 + timedelta(days=1), data=b"before the copy")
+    network.synchronize({"alice": alice, "bob": bob})
+    bob_store.close()
+    shutil.copytree(tmp_path / "bob", tmp_path / "backup")
+
+    bob = Peer(open_store(tmp_path / "bob"), settings=PeerSettings(address="bob"), clock=clock)
+    bob_handle = bob.open_group(bob_name, group)
+    bob.connect(bob_handle)
+    bob.add_record(bob_handle, KIND, T0 + timedelta(days=1), data=b"after the copy")
+    network.synchronize({"alice": alice, "bob": bob})
+    fork_at = sync_port(alice).sync_replica((alice_name, group)).state.group.heads[bob_name].seq
+
+    clock.now += timedelta(hours=1)
+    restored = Peer(open_store(tmp_path / "backup"), settings=PeerSettings(address="bob"), clock=clock)
+    restored_handle = restored.open_group(bob_name, group)
+    restored.add_record(restored_handle, KIND, T0 + timedelta(days=1), data=b"written offline")
+    assert sorted(held.record.data for held in restored.records(restored_handle)) == [b"before the copy", b"written offline"]
+    restored.connect(restored_handle)
+    network.synchronize({"alice": alice, "bob": restored})
+    network.synchronize({"alice": alice, "bob": restored})  # alice's presence, due again, republished at the first
+
+    alice_state = sync_port(alice).sync_replica((alice_name, group)).state
+    restored_state = sync_port(restored).sync_replica((bob_name, group)).state
+    assert dict(alice_state.group.forked) == dict(restored_state.group.forked) == {bob_name: fork_at}
+    assert views.group_digest(restored_state.group) == views.group_digest(alice_state.group)
+    assert sorted(held.record.data for held in alice.records(handle)) == [b"before the copy"]
+    assert sorted(held.record.data for held in restored.records(restored_handle)) == [b"before the copy"]
+    with pytest.raises(PeerError) as refused:
+        restored.add_record(restored_handle, KIND, T0 + timedelta(days=1), data=b"after the verdict")
+    assert (refused.value.name, refused.value.rule) == ("PEER_E_INVALID_RECORD", "author_has_not_forked")
+    assert views.group_digest(sync_port(restored).sync_replica((bob_name, group)).state.group) == views.group_digest(restored_state.group)

@@ -266,7 +266,7 @@ class PeerPort:
         Windows refreshes the presence record while a member stays online."""
         log = self._runtime.replica(*key)
         now = self._runtime.clock()
-        if events.listening(self._runtime, key) and self._presence_due(log, now):
+        if self._keeps_up(key) and self._presence_due(log, now):
             self._republish(key, self._presence(log, now), now)
 
     @writing
@@ -276,7 +276,7 @@ class PeerPort:
         member data is optional in the group (``member_data_due``)."""
         runtime = self._runtime
         now = runtime.clock()
-        if events.listening(runtime, key) and member_data_due(runtime.replica(*key).state.group, key[0], now):
+        if self._keeps_up(key) and member_data_due(runtime.replica(*key).state.group, key[0], now):
             self._republish(key, MembershipPublished(rules.identity_is_live(runtime.state, key[0]).friendly_name), now)
 
     @writing
@@ -287,7 +287,7 @@ class PeerPort:
         runtime = self._runtime
         events.report_records(runtime, key)
         state = runtime.replica(*key).state
-        if not state.synchronized or not events.listening(runtime, key):
+        if not state.synchronized or not self._keeps_up(key):
             return
         now, clock = events.peer_now(runtime, key), runtime.clock()
         credential = state.group.credential_of(key[0], clock)
@@ -308,6 +308,13 @@ class PeerPort:
             return [], [], [envelopes.publish(runtime, log, identity, RecordPublished(record), clock) for record in refreshed]
 
         events.notify_changes(runtime, key, before, runtime.execute_group(key, decide))
+
+    def _keeps_up(self, key: ReplicaKey) -> bool:
+        """Whether the replica's member republishes what lapses: while it listens, unless it
+        was seen to fork its chain, since the group then refuses every envelope it signs
+        (``rules.author_has_not_forked``), and upkeep that can only be refused would fail
+        every sync, which would then take nothing from the group either."""
+        return events.listening(self._runtime, key) and key[0] not in self._runtime.replica(*key).state.group.forked
 
     def _republish(self, key: ReplicaKey, payload: SharedEvent, now: datetime) -> None:
         """Publish ``payload`` as the replica's member, and tell registrations."""
