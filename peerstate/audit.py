@@ -20,6 +20,7 @@ place, two ids, both signed by the author) is an edit (``fork_holds``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final
 from uuid import UUID
@@ -34,6 +35,7 @@ from peerstate.domain.group_events import (
     EnvelopeHeld,
     EnvelopeRefused,
     ForkDetected,
+    PeerTimeAdjusted,
     RefusalsCounted,
     ReplicaCreated,
     ReplicaEvent,
@@ -234,6 +236,9 @@ def verify_replica(identity: str, group: str, events: list[ReplicaEvent]) -> tup
     """What the log accepted so far, which a fork's verdict folds again."""
     findings: list[Finding] = []
     judged = 0
+    peer_time_offset = timedelta(0)
+    """The replica's peer time less its machine's clock, as the log has it so far: what an
+    envelope waiting for its time was held against."""
 
     def found(envelope: Envelope | None, rule: str, message: str) -> None:
         findings.append(Finding(
@@ -243,7 +248,7 @@ def verify_replica(identity: str, group: str, events: list[ReplicaEvent]) -> tup
     for event in events:
         match event:
             case ReplicaCreated() | ReplicaJoined():
-                state, accepted = GroupState(group), []
+                state, accepted, peer_time_offset = GroupState(group), [], timedelta(0)
                 if event.group != group or event.identity != identity:
                     found(None, "replica_is_its_own", f"the log of {identity}'s replica of {group} starts another replica")
             case EnvelopeAccepted(envelope, envelope_id, _, _):
@@ -264,15 +269,18 @@ def verify_replica(identity: str, group: str, events: list[ReplicaEvent]) -> tup
                 except admission.Refused:
                     continue
                 found(envelope, "refusal_holds", f"the log says {rule} refused this envelope, but it passes every rule")
-            case EnvelopeHeld(envelope, envelope_id, _, _, rule, _, _):
+            case EnvelopeHeld(envelope, envelope_id, _, _, rule, _, at):
                 judged += 1
                 try:
                     admission.admit(state, envelope)
+                    admission.time_reached(envelope, at + peer_time_offset)
                 except admission.Refused as refusal:
                     if not cutting.waits(refusal.rule, state, envelope):
                         found(envelope, "hold_holds", f"the log says it waits for {rule}, but {refusal.rule} refuses it for good")
                     continue
                 found(envelope, "hold_holds", f"the log says it waits for {rule}, but it passes every rule")
+            case PeerTimeAdjusted(microseconds, _, _):
+                peer_time_offset = timedelta(microseconds=microseconds)
             case ForkDetected(first, first_id, second, second_id, _, _, _):
                 if not _is_evidence(state, first, first_id, second, second_id):
                     found(second, "fork_holds", "the log says this envelope and another fork their author's chain, but they do not")

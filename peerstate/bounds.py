@@ -204,6 +204,12 @@ MAX_HELD: Final = 256
 """Envelopes a replica holds waiting, of all authors: what one replica's held pool, and so
 each snapshot of its log, carries at most besides its state."""
 
+MAX_ENVELOPE_AHEAD_SECONDS: Final = 600
+"""How far past the receiver's peer time an envelope may be dated and be taken now: ten
+minutes, well above what members whose peer times a sync keeps together differ by. One
+dated later waits until its time (``envelope_time_reached``), so no member can date what it
+writes into a future that the group has not reached."""
+
 MAX_HELD_BYTES: Final = 8 * 1_048_576
 """The encoded bytes of the envelopes a replica holds waiting: eight batches of
 ``MAX_BATCH_BYTES``, so the held pool costs a snapshot a few MiB at most, whatever the

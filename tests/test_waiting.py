@@ -16,7 +16,7 @@ import attrs
 import pytest
 
 from peerstate import Peer, PeerSettings, audit, history, network, open_store, views
-from peerstate.bounds import MAX_HELD, MAX_HELD_PER_AUTHOR
+from peerstate.bounds import MAX_ENVELOPE_AHEAD_SECONDS, MAX_HELD, MAX_HELD_PER_AUTHOR
 from peerstate.calls import envelopes
 from peerstate.calls.sessions import Interest
 from peerstate.calls.sync_port import PeerPort
@@ -265,3 +265,52 @@ def test_a_conversation_ends_when_what_the_listener_sent_waits_at_its_end_or_pas
         assert (refused.value.rule, refused.value.name) == ("offered_data_is_whole", "PEER_E_CONNECTION_FAILED")
     for waiting, complete in ((0, True), (MAX_HELD, False)):
         offered_data_is_whole(waiting, complete)
+
+
+def dated(club: Club, envelope: Envelope, ahead: timedelta) -> Envelope:
+    """``envelope`` as carol signs it, dated ``ahead`` of the group's time."""
+    return signed(club.carol, attrs.evolve(envelope, at=T0 + ahead))
+
+
+def test_an_envelope_dated_past_the_group_s_time_waits_for_it(club: Club) -> None:
+    """The attack: carol dates a record a day ahead, to have it in effect before its time
+    (before, it was taken at once). It waits, the state does not move, and a joiner offered
+    it is not kept from being synchronized by it, since no neighbour holds its time: it is
+    not among the ids that wait for data. When the group's time reaches it, the next batch
+    judged takes it, as if it had just arrived."""
+    (early,) = [dated(club, envelope, timedelta(days=1)) for envelope in carols_records(club, 1)]
+    before = views.group_digest(club.state()), accepted(club.events("alice"))
+    port = sync_port(club.peers["alice"])
+    received = port.sync_receive(club.key("alice"), [early], MALLORY)
+    assert (received.accepted, received.waiting) == (0, ())
+    assert (views.group_digest(club.state()), accepted(club.events("alice"))) == before
+    held = club.events("alice")[-1]
+    assert isinstance(held, EnvelopeHeld) and held.rule == "envelope_time_reached"
+    assert audit.verify_store(club.stores["alice"]).holds, "verify holds it to its time"
+
+    club.peers["alice"]._runtime.clock = lambda: T0 + timedelta(hours=12)
+    assert receive(club, []) == 0, "not yet"
+    club.peers["alice"]._runtime.clock = lambda: T0 + timedelta(days=1)
+    assert receive(club, []) == 1
+    assert accepted(club.events("alice"))[-1] == early
+    assert audit.verify_store(club.stores["alice"]).holds
+
+
+def test_an_envelope_dated_within_the_skew_is_taken_at_once(club: Club) -> None:
+    """Members' clocks differ a little: within ``MAX_ENVELOPE_AHEAD_SECONDS`` of the
+    group's time an envelope is taken as it comes."""
+    (soon,) = [dated(club, envelope, timedelta(seconds=MAX_ENVELOPE_AHEAD_SECONDS)) for envelope in carols_records(club, 1)]
+    assert receive(club, [soon]) == 1
+
+
+def test_an_envelope_whose_gap_fills_before_its_time_waits_for_its_time(club: Club) -> None:
+    """carol's second record, dated a day ahead, comes before her first: it waits for the
+    gap, then, once the first comes, for its time; it is taken when that comes."""
+    first, second = carols_records(club, 2)
+    second = dated(club, second, timedelta(days=1))
+    assert receive(club, [second]) == 0 and receive(club, [first]) == 1
+    waiting = sync_port(club.peers["alice"]).sync_replica(club.key("alice")).state.held
+    assert [(held.envelope, held.rule) for held in waiting] == [(second, "envelope_time_reached")]
+    assert audit.verify_store(club.stores["alice"]).holds
+    club.peers["alice"]._runtime.clock = lambda: T0 + timedelta(days=1)
+    assert receive(club, []) == 1 and accepted(club.events("alice"))[-1] == second

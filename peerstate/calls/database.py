@@ -54,7 +54,7 @@ def import_database(runtime: Runtime, handle: object, path: object) -> None:
 
     def decide(log: ReplicaLog | None) -> GroupDecision[list[EnvelopeAccepted]]:
         assert log is not None
-        judged = Judging(log, Neighbor(where, snapshot.exporter), now, runtime.store.accepted_envelopes)
+        judged = Judging(log, Neighbor(where, snapshot.exporter), now, events.peer_now(runtime, opened.replica), runtime.store.accepted_envelopes)
         judged.judge(snapshot.envelopes)
         for envelope, rule in judged.not_taken:
             database_rules.database_envelope_taken(envelope, rule)

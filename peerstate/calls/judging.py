@@ -8,6 +8,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+import attrs
+
 from peerstate import wire
 from peerstate.domain.group_events import (
     Envelope,
@@ -44,17 +46,23 @@ class Judging:
     accepted is recorded as if it had just arrived, one refused for good is kept whole and
     counted against whoever sent it."""
 
-    def __init__(self, log: ReplicaLog, sender: Neighbor, now: datetime, read_accepted: Callable[[ReplicaLog], list[Envelope]]) -> None:
+    def __init__(
+        self, log: ReplicaLog, sender: Neighbor, now: datetime, peer_now: datetime,
+        read_accepted: Callable[[ReplicaLog], list[Envelope]],
+    ) -> None:
         self.log = log
         self.read_accepted = read_accepted
         """How the log's accepted envelopes are read from the store when it was opened from
         a snapshot: only when a fork is to be told, which folds them again."""
         self.sender = sender
         self.now = now
+        self.peer_now = peer_now
+        """The replica's peer time: an envelope dated past it waits (``envelope_time_reached``)."""
         self.accepted: list[EnvelopeAccepted] = []
         self.cut_off: PeerError | None = None
         self.waiting: list[bytes] = []
-        """The ids of the batch's envelopes that wait, held or dropped."""
+        """The ids of the batch's envelopes that wait for data, held or dropped: not those
+        that wait for their time, which no neighbour holds."""
         self.refused: Counter[str] = Counter()
         self.kept = 0
         self.late: dict[Neighbor, Counter[str]] = {}
@@ -64,20 +72,24 @@ class Judging:
         it, in the batch's order: what a database file, taken whole, may not hold."""
 
     def judge(self, batch: Sequence[Envelope]) -> None:
-        """Judge each envelope of ``batch`` in turn, up to a refusal that cuts its sender off."""
+        """Judge again the waiting envelopes whose time has come, then each envelope of
+        ``batch`` in turn, up to a refusal that cuts its sender off."""
         log, sender = self.log, self.sender
+        self._judge_what_is_due()
         for envelope in batch:
             envelope_id = admission.envelope_id(envelope)
             if envelope_id in log.known:
                 continue
             held = next((held for held in log.state.held if held.id == envelope_id), None)
             if held is not None:
-                self.waiting.append(envelope_id)
+                if held.rule != cutting.WAITS_FOR_TIME:
+                    self.waiting.append(envelope_id)
                 self.not_taken.append((envelope, held.rule))
                 continue
             group = log.state.group
             try:
                 admission.admit(group, envelope)
+                admission.time_reached(envelope, self.peer_now)
             except admission.Refused as refusal:
                 if cutting.waits(refusal.rule, group, envelope):
                     self._hold(envelope, envelope_id, refusal.rule)
@@ -129,15 +141,34 @@ class Judging:
         size = len(wire.canonical(envelope))
         if room_to_hold(self.log.state, envelope, size, self.sender.identity, self.refused.total()):
             self.log.record(EnvelopeHeld(envelope, envelope_id, self.sender.identity, self.sender.address, rule, size, self.now))
-        self.waiting.append(envelope_id)
+        if rule != cutting.WAITS_FOR_TIME:
+            self.waiting.append(envelope_id)
         self.not_taken.append((envelope, rule))
 
     def _accept(self, envelope: Envelope, envelope_id: bytes, sender: Neighbor) -> None:
         """Accept ``envelope``, then judge again what it, and each acceptance that follows
         from it, wakes."""
-        woken: list[tuple[Envelope, GroupState]] = [(envelope, self.log.state.group)]
+        before = self.log.state.group
         self.accepted.append(EnvelopeAccepted(envelope, envelope_id, str(sender), self.now))
         self.log.record(self.accepted[-1])
+        self._wake(envelope, before)
+
+    def _judge_what_is_due(self) -> None:
+        """Judge again each envelope that waits for its time, once that time has come, and
+        what each one accepted then wakes."""
+        for held in [held for held in self.log.state.held if held.rule == cutting.WAITS_FOR_TIME]:
+            try:
+                admission.time_reached(held.envelope, self.peer_now)
+            except admission.Refused:
+                continue
+            before = self._judge_again(held)
+            if before is not None:
+                self._wake(held.envelope, before)
+
+    def _wake(self, envelope: Envelope, before: GroupState) -> None:
+        """Judge again what accepting ``envelope``, which took the group from ``before``,
+        wakes, and what each acceptance that follows from it wakes in turn."""
+        woken: list[tuple[Envelope, GroupState]] = [(envelope, before)]
         while woken:
             done, before = woken.pop(0)  # in the order they were accepted
             after = self.log.state.group
@@ -156,8 +187,12 @@ class Judging:
         source = Neighbor(held.address, held.sender)
         try:
             admission.admit(group, held.envelope)
+            admission.time_reached(held.envelope, self.peer_now)
         except admission.Refused as refusal:
-            if not cutting.waits(refusal.rule, group, held.envelope) and not self._fork(refusal, held.envelope, held.id, source):
+            if cutting.waits(refusal.rule, group, held.envelope):
+                if refusal.rule == cutting.WAITS_FOR_TIME != held.rule:  # its data came, its time has not
+                    self.log.record(attrs.evolve(held, rule=refusal.rule, at=self.now))
+            elif not self._fork(refusal, held.envelope, held.id, source):
                 self._refuse_late(held, refusal)
             return None
         self.accepted.append(EnvelopeAccepted(held.envelope, held.id, str(source), self.now))

@@ -165,7 +165,7 @@ class PeerPort:
 
         def decide(log: ReplicaLog | None) -> GroupDecision[tuple[list[EnvelopeAccepted], PeerError | None, tuple[bytes, ...]]]:
             assert log is not None
-            judged = Judging(log, sender, now, runtime.store.accepted_envelopes)
+            judged = Judging(log, sender, now, events.peer_now(runtime, key), runtime.store.accepted_envelopes)
             judged.judge(batch)
             return judged.counted(), [], (judged.accepted, judged.cut_off, tuple(judged.waiting))
 

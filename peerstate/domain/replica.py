@@ -145,8 +145,9 @@ def evolve_replica(state: ReplicaState, event: ReplicaEvent) -> ReplicaState:
             return evolved(state, refused=state.refused + 1, held=_released(state.held, {envelope_id}))
         case ForkDetected(_, _, _, second_id):
             return evolved(state, forks=(*state.forks, event), held=_released(state.held, {second_id}))
-        case EnvelopeHeld():
-            return evolved(state, held=tuple(sorted((*state.held, event), key=lambda held: (held.envelope.author, held.envelope.seq))))
+        case EnvelopeHeld(_, envelope_id):  # one held again replaces its wait: its data came, its time has not
+            waiting = (*_released(state.held, {envelope_id}), event)
+            return evolved(state, held=tuple(sorted(waiting, key=lambda held: (held.envelope.author, held.envelope.seq))))
         case RefusalsCounted(sender, _, rules, kept, cut_off, _):
             refused = sum(count.count for count in rules)
             earlier = state.sender_refusals.get(sender, SenderRefusals())

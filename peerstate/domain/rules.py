@@ -26,7 +26,7 @@ from peerstate.domain.group_events import (
     PropertiesChanged,
     RecordPublished,
 )
-from peerstate.bounds import MAX_CHAIN_LENGTH, key_derivation_bounded, value_problem
+from peerstate.bounds import MAX_CHAIN_LENGTH, MAX_ENVELOPE_AHEAD_SECONDS, key_derivation_bounded, value_problem
 from peerstate.domain.group_rules import properties_in_range
 from peerstate.domain.group_state import GroupState
 from peerstate.domain.record_rules import record_publication_permitted
@@ -425,6 +425,16 @@ def author_chain_continues(group: GroupState, envelope: Envelope) -> None:
     seq, last = (head.seq, head.last) if head is not None else (0, b"")
     if envelope.seq != seq + 1 or envelope.prev != last:
         raise Refusal(f"envelope {envelope.seq} by {envelope.author!r} does not follow its envelope {seq}")
+
+
+@rule("PEER_E_INVALID_TIME_PERIOD")
+def envelope_time_reached(envelope: Envelope, peer_now: datetime) -> None:
+    """An envelope is dated no later than the receiver's peer time ``peer_now`` plus
+    ``MAX_ENVELOPE_AHEAD_SECONDS`` (``PEER_E_INVALID_TIME_PERIOD``). Its time is the author's
+    choice; the receiver's peer time bounds it, so one dated past it waits for its time
+    (``sync.cutting.waits``) rather than take effect early."""
+    if envelope.at > peer_now + timedelta(seconds=MAX_ENVELOPE_AHEAD_SECONDS):
+        raise Refusal(f"envelope {envelope.seq} by {envelope.author!r} is dated {envelope.at.isoformat()}, past the group's time")
 
 
 @rule("PEER_E_INVALID_RECORD")

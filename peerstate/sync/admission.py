@@ -10,6 +10,7 @@ innermost one, whatever helpers it called, so the name a stored refusal keeps is
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 
@@ -67,6 +68,14 @@ def admit(group: GroupState, envelope: Envelope) -> None:
     _judge(rules.payload_is_permitted, group, envelope, credential)
     _judge(certificates_verify, group, envelope, credential)
     _judge(attributes_are_well_formed, envelope)
+
+
+def time_reached(envelope: Envelope, peer_now: datetime) -> None:
+    """Nothing when ``envelope`` is dated within reach of the receiver's peer time
+    ``peer_now``; ``Refused`` otherwise (``envelope_time_reached``): what a receiver judges
+    on arrival, apart from ``admit``, whose verdict every replica reaches alike whenever it
+    judges."""
+    _judge(rules.envelope_time_reached, envelope, peer_now)
 
 
 def signed_by_author(group: GroupState, envelope: Envelope) -> None:

@@ -13,7 +13,8 @@ anyone off.
 
 A refusal that does not cut the sender off may still be final. An envelope waits instead
 (``waits``) when the data it lacks may yet come: a founding not seen, a credential not
-seen, a gap before it in its author's chain. Every other refusal is final, those of
+seen, a gap before it in its author's chain; or when it is dated past this replica's peer
+time, until that time comes. Every other refusal is final, those of
 ``NEEDS_CONTEXT`` included: a second founding, a credential seen but not the author's or not
 valid at the envelope's time, a place in the chain already taken (a replay or a fork) stay
 so whatever comes later; ``caller_is_creator`` and ``fixed_properties_unchanged`` read
@@ -74,6 +75,7 @@ NEEDS_CONTEXT: Final = frozenset({
     "caller_is_creator",  # read against the group's properties as this replica holds them
     "fixed_properties_unchanged",
     "chain_not_circular",  # read along the credentials this replica holds
+    "envelope_time_reached",  # read against this replica's peer time
 })
 """The rules whose refusal never cuts anyone off: their verdict reads this replica's group
 state, so an honest relay that knows more, or less, may send what they refuse."""
@@ -94,6 +96,11 @@ WAITS_FOR_DATA: Final = frozenset({"genesis_comes_first", "author_holds_credenti
 """The rules of ``NEEDS_CONTEXT`` whose refusal may be undone by data still to come; which
 of their refusals are (``waits``)."""
 
+WAITS_FOR_TIME: Final = "envelope_time_reached"
+"""The rule of ``NEEDS_CONTEXT`` whose refusal time undoes: every one of its refusals waits.
+Not data a neighbour holds, so what waits for it does not keep a joiner from being
+synchronized (``offered_data_is_whole``)."""
+
 
 def waits(rule: str, group: GroupState, envelope: Envelope) -> bool:
     """Whether ``envelope``, which ``rule`` refused on ``group``, waits for data this
@@ -101,7 +108,10 @@ def waits(rule: str, group: GroupState, envelope: Envelope) -> bool:
     credential the envelope names and does not carry, before it is here; the envelopes
     before it in its author's chain, while there is a gap. A refusal of these rules for
     anything else (a second founding, a credential held but not the author's or not valid
-    then, a place in the chain already taken) is final."""
+    then, a place in the chain already taken) is final. An envelope dated past the
+    receiver's peer time waits for its time."""
+    if rule == WAITS_FOR_TIME:
+        return True
     if rule not in WAITS_FOR_DATA:
         return False
     if rule == "genesis_comes_first":
