@@ -216,6 +216,33 @@ MAX_HELD_BYTES: Final = 8 * 1_048_576
 envelopes' sizes."""
 
 
+# Peer time --------------------------------------------------------------------------------------
+
+MAX_PEER_TIME_STEP_SECONDS: Final = 60
+"""How far one sync moves a synchronized replica's peer time (``domain.peer_time``). Clocks
+kept by NTP differ by milliseconds, and one left to itself drifts a few seconds a day, so a
+quarter of the way towards an honest member's peer time is a smaller step; only a clock
+more than four minutes off takes more than one sync to follow. What a hostile member can
+do to another's peer time is this much per sync."""
+
+MAX_PEER_TIME_ADOPTED_SECONDS: Final = 10 * 60
+"""How far from this machine's clock a joiner adopts the group's peer time at its first
+sync; a peer time further off is adopted up to here, and followed a step per sync after
+(Windows adopts it whole). Twice the five minutes Kerberos lets clocks differ by default:
+a machine whose clock is further off has its credentials' validity wrong as well, since
+those are checked against its own clock. No one member can set a joiner's peer time
+further than this."""
+
+MAX_PEER_TIME_OFFSET_SECONDS: Final = 24 * 3600
+"""How far a replica's peer time may ever be from this machine's clock: an offset held is
+cut to it (one stored by an earlier version too, which took up to a year, and before that
+any), and another member's peer time further off is not taken at all: no clock whose
+credentials still work is that wrong (one set in the wrong time zone is 14 hours off at
+most). What members colluding over many syncs can drift a replica's peer time, so records
+expire at most a day early or late there; and times stay representable, far from the
+year 9999."""
+
+
 # The fields a peer decodes from another's bytes --------------------------------------------------
 
 
@@ -363,9 +390,3 @@ def _holds(hint: object) -> str | None:
 
 
 _WALKS: Final[dict[type, _Walk]] = {}
-
-MAX_PEER_TIME_OFFSET_SECONDS: Final = 365 * 24 * 3600
-"""How far from this machine's clock another member's peer time may be and still be taken
-(``domain.peer_time.adjusted_offset``): a year covers any clock a person set by hand, and
-keeps a hostile member from pulling the group's peer time towards the year 9999, where the
-arithmetic of lifetimes overflows."""

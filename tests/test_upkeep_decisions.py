@@ -8,11 +8,11 @@ from datetime import datetime, timedelta, timezone
 
 import attrs
 
-from peerstate.bounds import MAX_PEER_TIME_OFFSET_SECONDS
+from peerstate.bounds import MAX_PEER_TIME_ADOPTED_SECONDS, MAX_PEER_TIME_OFFSET_SECONDS, MAX_PEER_TIME_STEP_SECONDS
 from peerstate.constants import PeerGroupPropertyFlags
 from peerstate.domain.group_events import Credential, Envelope, GroupCreated, GroupProperties, PresencePublished
 from peerstate.domain.group_state import GroupState, apply_envelope
-from peerstate.domain.peer_time import PEER_TIME_TOLERANCE, adjusted_offset
+from peerstate.domain.peer_time import PEER_TIME_TOLERANCE, adjusted_offset, held_offset
 from peerstate.domain.presence import presence_due
 from peerstate.names import ROLE_ADMIN
 
@@ -21,6 +21,7 @@ GROUP = "g" * 40 + ".club"
 ALICE = Credential(b"alice", b"der", "a.alice", "Alice", b"key", (ROLE_ADMIN,), T0, T0 + timedelta(days=10), None, 1)
 PROPERTIES = GroupProperties(GROUP, "a.alice", "Global_", "club", "Club", "", 0, 0, 600, 1, None, None)
 SECOND = timedelta(seconds=1)
+MICROSECOND = timedelta(microseconds=1)
 
 
 def _group(properties: GroupProperties = PROPERTIES, presence: PresencePublished | None = None) -> GroupState:
@@ -68,8 +69,8 @@ def test_a_change_under_the_tolerance_is_not_recorded() -> None:
     assert adjusted_offset(current, False, T0 + current + PEER_TIME_TOLERANCE, T0, T0) == 10_001_000
 
 
-def test_a_peer_time_further_than_a_year_off_is_not_taken() -> None:
-    """A hostile member's peer time in the year 9999 would pull the replica's, a quarter at a
+def test_a_peer_time_further_than_the_offset_bound_is_not_taken() -> None:
+    """A hostile member's peer time in the year 9999 would pull the replica's, a step at a
     time, until adding a lifetime to it overflows: past ``MAX_PEER_TIME_OFFSET_SECONDS`` it
     is not taken, whether the replica is synchronized or not."""
     limit = timedelta(seconds=MAX_PEER_TIME_OFFSET_SECONDS)
@@ -77,3 +78,30 @@ def test_a_peer_time_further_than_a_year_off_is_not_taken() -> None:
         assert adjusted_offset(timedelta(0), synchronized, T0 + limit, T0, T0) is not None
         for remote in (T0 + limit + SECOND, T0 - limit - SECOND, datetime(9999, 12, 31, tzinfo=timezone.utc)):
             assert adjusted_offset(timedelta(0), synchronized, remote, T0, T0) is None
+
+
+def test_a_joiner_adopts_a_peer_time_only_up_to_the_adoption_bound() -> None:
+    adopted = timedelta(seconds=MAX_PEER_TIME_ADOPTED_SECONDS)
+    assert adjusted_offset(timedelta(0), False, T0 + adopted, T0, T0) == adopted // MICROSECOND
+    assert adjusted_offset(timedelta(0), False, T0 + adopted + SECOND, T0, T0) == adopted // MICROSECOND
+    assert adjusted_offset(timedelta(0), False, T0 - 5 * adopted, T0, T0) == -adopted // MICROSECOND
+
+
+def test_a_synchronized_replica_steps_at_most_the_step_bound_towards_a_far_peer_time() -> None:
+    step = timedelta(seconds=MAX_PEER_TIME_STEP_SECONDS)
+    assert adjusted_offset(timedelta(0), True, T0 + 4 * step, T0, T0) == step // MICROSECOND  # a quarter is the step
+    assert adjusted_offset(timedelta(0), True, T0 + 40 * step, T0, T0) == step // MICROSECOND
+    assert adjusted_offset(-3 * step, True, T0 - 40 * step, T0, T0) == -4 * step // MICROSECOND
+
+
+def test_an_offset_held_past_the_bound_is_cut_to_it_and_moves_from_there() -> None:
+    """An offset stored by an earlier version, 1,993 years: it is held at the bound, and a
+    sync at the bound's own time records nothing more."""
+    limit = timedelta(seconds=MAX_PEER_TIME_OFFSET_SECONDS)
+    huge = timedelta(days=1993 * 365)
+    assert held_offset(huge // MICROSECOND) == limit
+    assert held_offset(-huge // MICROSECOND) == -limit
+    assert held_offset(10**30) == limit
+    assert adjusted_offset(huge, True, T0 + limit, T0, T0) is None
+    step = timedelta(seconds=MAX_PEER_TIME_STEP_SECONDS)
+    assert adjusted_offset(huge, True, T0, T0, T0) == (limit - step) // MICROSECOND

@@ -208,9 +208,11 @@ class PeerPort:
         answer arrived to a question sent at ``asked_at`` (this machine's clock): the remote's
         time stands for the middle of that round trip, as NTP reckons, or each sync would count
         the answer's travel as the remote being slow. A replica not yet synchronized adopts
-        it; a synchronized one moves a quarter of the way towards it
-        (``domain.peer_time.adjusted_offset``). A change under ``PEER_TIME_TOLERANCE`` is not
-        recorded: a sync between agreeing clocks writes nothing."""
+        it, within ``MAX_PEER_TIME_ADOPTED_SECONDS`` of this machine's clock; a synchronized
+        one moves a quarter of the way towards it, at most ``MAX_PEER_TIME_STEP_SECONDS``
+        (``domain.peer_time.adjusted_offset``): no one member sets this replica's peer time.
+        A change under ``PEER_TIME_TOLERANCE`` is not recorded: a sync between agreeing
+        clocks writes nothing."""
         runtime = self._runtime
         log = runtime.replica(*key)
         now = runtime.clock()

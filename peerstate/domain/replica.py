@@ -35,6 +35,7 @@ from peerstate.domain.group_events import (
     ReplicaSynchronized,
 )
 from peerstate.domain.group_state import GroupState, apply_envelopes
+from peerstate.domain.peer_time import held_offset
 from peerstate.domain.values import evolved
 
 Phase: TypeAlias = Literal["new", "joined", "synchronized", "deleted"]
@@ -87,7 +88,9 @@ class ReplicaState:
     """Every joiner's wrong passwords at this replica since the last success."""
     peer_time_offset: timedelta = timedelta(0)
     """The group's peer time less this machine's clock: zero for the creator, whose clock
-    starts it; adopted and then averaged at each sync for the others."""
+    starts it; adopted and then averaged at each sync for the others. Never past
+    ``MAX_PEER_TIME_OFFSET_SECONDS`` (``domain.peer_time.held_offset``), whatever a store
+    written before held."""
     sender_refusals: Mapping[str, SenderRefusals] = attrs.field(factory=dict)
     """Per sender, its refusals since the replica began (``RefusalsCounted``): what bounds
     the refusals kept whole (``kept_whole``). A log written before they were counted
@@ -154,7 +157,7 @@ def evolve_replica(state: ReplicaState, event: ReplicaEvent) -> ReplicaState:
             tally = SenderRefusals(earlier.refused + refused, earlier.cut_off + (cut_off is not None))
             return evolved(state, refused=state.refused + refused - kept, sender_refusals={**state.sender_refusals, sender: tally})
         case PeerTimeAdjusted(offset, _, _):
-            return evolved(state, peer_time_offset=timedelta(microseconds=offset))
+            return evolved(state, peer_time_offset=held_offset(offset))
         case ReplicaSynchronized():
             return evolved(state, phase="synchronized", ticket=None, chain=())
         case ReplicaDeleted():

@@ -14,7 +14,7 @@ without eventsourcing's per-event protocol assertion, which costs two thirds of 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -36,6 +36,7 @@ from peerstate.domain.group_events import (
     RecordPublished,
 )
 from peerstate.domain.forks import after_fork
+from peerstate.domain.peer_time import held_offset
 from peerstate.domain.replica import accept_envelopes, evolve_replica, new_replica
 from peerstate.domain.state import IdentityStoreState, evolve
 from peerstate.domain.values import evolved
@@ -191,6 +192,9 @@ class ReplicaLog(Aggregate):
             if log.state.sender_refusals is NO_SENDER_REFUSALS:
                 log.state = evolved(log.state, sender_refusals={})
                 del log.refusals
+            held = held_offset(log.state.peer_time_offset // timedelta(microseconds=1))
+            if held != log.state.peer_time_offset:
+                log.state = evolved(log.state, peer_time_offset=held)
             log.accepted = None
             return log
 
