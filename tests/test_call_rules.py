@@ -4,14 +4,14 @@ identities, their groups, the group's state).
 
 The rules are those of ``calls/arguments.py``, ``calls/sessions.py``, ``calls/runtime.py``,
 ``winapi/arguments.py`` and the calls' topics in ``domain/`` (``group_rules``,
-``membership_rules``, ``database_rules``); a test holds the table below to every rule they
-register.
+``membership_rules``, ``database_rules``, ``peer_time``); a test holds the table below to
+every rule they register.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Final
 from uuid import UUID
@@ -147,6 +147,9 @@ CASES: Final[list[tuple[str, str, str, Prepare]]] = [
     ("argument_is_bool", "E_INVALIDARG", "fOverwrite that is not a BOOL",
      lambda w: (lambda xml: lambda: w.peer.import_config(xml, PASSWORD, 1))(w.config())),
     ("argument_is_time", "E_INVALIDARG", "no peer time", lambda w: lambda: w.peer.peer_time_to_universal(w.handle, None)),
+    # domain/peer_time.py
+    ("converted_time_is_representable", "E_INVALIDARG", "a universal time past the year 9999 in UTC",
+     lambda w: lambda: w.peer.universal_to_peer_time(w.handle, datetime.max.replace(tzinfo=timezone(-timedelta(hours=5))))),
     ("argument_is_guid", "E_INVALIDARG", "a record id that is no GUID", lambda w: lambda: w.peer.get_record(w.handle, "nope")),
     ("argument_is_bytes", "E_INVALIDARG", "record data as text",
      lambda w: lambda: w.peer.add_record(w.handle, KIND, T0 + timedelta(hours=1), data="text")),
@@ -256,6 +259,7 @@ CASES: Final[list[tuple[str, str, str, Prepare]]] = [
 MODULES: Final = frozenset({
     "peerstate.calls.arguments", "peerstate.calls.sessions", "peerstate.calls.runtime", "peerstate.winapi.arguments",
     "peerstate.domain.group_rules", "peerstate.domain.membership_rules", "peerstate.domain.database_rules",
+    "peerstate.domain.peer_time",
 })
 
 

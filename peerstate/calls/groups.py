@@ -37,6 +37,7 @@ from peerstate.domain.group_events import (
     ReplicaCreated,
     ReplicaDeleted,
 )
+from peerstate.domain.peer_time import converted_time_is_representable
 from peerstate.storage.logs import ReplicaLog
 
 DEFAULT_MEMBER_DATA_LIFETIME: Final = 2_419_200
@@ -272,16 +273,18 @@ def set_group_properties(runtime: Runtime, handle: object, changes: dict[str, An
 
 def peer_time_to_universal(runtime: Runtime, handle: object, peer_time: datetime | None) -> datetime:
     """Peer time is the group's clock: it starts at the creator's clock, a joiner adopts the
-    time of the member it first synchronizes with, and later syncs average it (the sync
-    port's ``sync_peer_time``). This machine's clock stands in for UTC."""
+    time of the member it first synchronizes with (within a bound of its own clock), and
+    later syncs average it, a bounded step at a time (the sync port's ``sync_peer_time``).
+    This machine's clock stands in for UTC. A time that the offset would carry outside the
+    years 1 to 9999 is ``E_INVALIDARG`` (``converted_time_is_representable``)."""
     _, log = runtime.open(handle)
     moment = arguments.argument_is_time(peer_time, "pftPeerTime")
     rules.replica_is_ready(log.state)
-    return moment - log.state.peer_time_offset
+    return converted_time_is_representable(moment, -log.state.peer_time_offset, "pftPeerTime")
 
 
 def universal_to_peer_time(runtime: Runtime, handle: object, universal_time: datetime | None) -> datetime:
     _, log = runtime.open(handle)
     moment = arguments.argument_is_time(universal_time, "pftUniversalTime")
     rules.replica_is_ready(log.state)
-    return moment + log.state.peer_time_offset
+    return converted_time_is_representable(moment, log.state.peer_time_offset, "pftUniversalTime")

@@ -1,5 +1,6 @@
 """How a replica's peer time moves when it hears another member's: the offset arithmetic,
-apart from the clock that reads it, and the bounds that keep one member from setting it.
+apart from the clock that reads it, and the bounds that keep one member from setting it;
+and the rule a conversion between peer time and UTC keeps to stay within the times.
 
 Three bounds (``peerstate.bounds``). A synchronized replica moves at most
 ``MAX_PEER_TIME_STEP_SECONDS`` per sync; a joiner adopts at most
@@ -12,10 +13,11 @@ per sync."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from peerstate.bounds import MAX_PEER_TIME_ADOPTED_SECONDS, MAX_PEER_TIME_OFFSET_SECONDS, MAX_PEER_TIME_STEP_SECONDS
+from peerstate.registry import Refusal, rule
 
 PEER_TIME_TOLERANCE: Final = timedelta(milliseconds=1)
 """Peer time offsets closer than this to the one held are not recorded."""
@@ -67,3 +69,18 @@ def _cut(value: timedelta, bound: timedelta) -> timedelta:
     """``value``, or the nearer of ``bound`` and ``-bound`` when it lies past them."""
     return max(-bound, min(bound, value))
 
+
+@rule("E_INVALIDARG")
+def converted_time_is_representable(moment: datetime, offset: timedelta, parameter: str) -> datetime:
+    """A time converted between peer time and UTC, ``moment`` moved by the replica's peer
+    time ``offset``, falls within the years 1 to 9999 in UTC, the times a ``datetime``
+    holds (``E_INVALIDARG``). Windows' FILETIME reaches the year 30828; an answer cut to
+    the last time a ``datetime`` holds would not convert back to the time given."""
+    try:
+        converted = moment + offset
+        converted.astimezone(UTC)
+    except OverflowError:
+        raise Refusal(
+            f"{parameter} {moment.isoformat()} moved by the group's peer time offset ({offset}) falls outside the years 1 to 9999",
+        ) from None
+    return converted
