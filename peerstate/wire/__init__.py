@@ -32,6 +32,7 @@ import orjson
 
 from peerstate.bounds import FIELDS, MAX_FRAME_BYTES, Bound
 from peerstate.bulk import young_collections_only
+from peerstate.domain.added_fields import ADDED
 from peerstate.wire import generated
 from peerstate.wire.generated import Decoder, Fields
 from peerstate.wire.spelling import INT_RANGE, TAG, base64_text as base64_text, from_base64 as from_base64
@@ -41,6 +42,8 @@ _T = TypeVar("_T")
 
 class WireError(ValueError):
     """Bytes that are not a well-formed value of the expected type."""
+
+
 
 
 def plain(value: Any) -> Any:
@@ -131,7 +134,7 @@ def _tree_writer(kind: type) -> Callable[[Any], dict[str, Any]]:
     """The function giving the tree of an attrs ``kind``'s value, written out as one
     function (``generated``): a snapshot of a large group makes the trees of all its
     records, and a call of ``plain`` per field cost more than the encoding."""
-    return generated.tree_writer(kind, _fields(kind), plain)
+    return generated.tree_writer(kind, _fields(kind), plain, _added(kind))
 
 
 _ENCODERS: Final[dict[type, Callable[[Any], Any]]] = {}
@@ -139,9 +142,26 @@ _ENCODERS: Final[dict[type, Callable[[Any], Any]]] = {}
 
 @functools.cache
 def _fields(kind: type) -> Fields:
-    """An attrs ``kind``'s fields in order, each with its type."""
+    """An attrs ``kind``'s fields in order, each with its type: an added field's
+    (``domain.added_fields``) without its None, which its tree never holds."""
     hints = typing.get_type_hints(kind)
-    return tuple((field.name, hints[field.name]) for field in attrs.fields(kind))
+    return tuple(
+        (field.name, _not_none(hints[field.name]) if field.metadata.get(ADDED) else hints[field.name])
+        for field in attrs.fields(kind)
+    )
+
+
+@functools.cache
+def _added(kind: type) -> frozenset[str]:
+    """The names of ``kind``'s added fields (``domain.added_fields``): None is left out of
+    the tree, and a tree that lacks one is None."""
+    return frozenset(field.name for field in attrs.fields(kind) if field.metadata.get(ADDED))
+
+
+def _not_none(hint: Any) -> Any:
+    """``hint`` less its None: ``X | None`` is ``X``."""
+    kinds = tuple(kind for kind in typing.get_args(hint) if kind is not type(None))
+    return kinds[0] if len(kinds) == 1 else Union[kinds]
 
 
 def canonical(value: Any) -> bytes:
@@ -296,16 +316,19 @@ def _attrs_decoder(kind: type, canonical: bool) -> Decoder:
     bounds = FIELDS.get(kind.__name__, {}) if canonical else {}
     decoders = tuple(_field_decoder(hint, canonical, bounds.get(name)) for name, hint in fields)
     tag = kind.__name__
+    added = _added(kind)
 
     def careful(tree: Any) -> Any:
         if type(tree) is not dict or tree.get(TAG) != tag:
             raise _Mismatch(f"expected a {tag}")
-        made = kind(*_decoded_fields(tree, tag, names, decoders, (TAG,)))
+        made = kind(*_decoded_fields(tree, tag, names, decoders, (TAG,), added))
         if canonical:
             _TREES.keep(made, tree)
         return made
 
-    return generated.class_decoder(kind, fields, canonical, careful, _field_decoder, _TREES.keep if canonical else None, bounds)
+    return generated.class_decoder(
+        kind, fields, canonical, careful, _field_decoder, _TREES.keep if canonical else None, bounds, added,
+    )
 
 
 def _field_decoder(hint: Any, canonical: bool, bound: Bound | None) -> Decoder:
@@ -339,13 +362,20 @@ def fields_decoder(fields: Fields, what: str) -> Callable[[Any], dict[str, Any]]
     return _checked(generated.fields_decoder(what, fields, careful, _field_decoder))
 
 
-def _decoded_fields(tree: dict[str, Any], what: str, names: tuple[str, ...], decoders: tuple[Decoder, ...], tags: tuple[str, ...] = ()) -> list[Any]:
-    """Each field's value, in order, with where the first one wrong is wrong."""
-    if tree.keys() != {*tags, *names}:
-        extra, missing = sorted(set(tree) - {*tags, *names}), sorted(set(names) - set(tree))
+def _decoded_fields(
+    tree: dict[str, Any], what: str, names: tuple[str, ...], decoders: tuple[Decoder, ...], tags: tuple[str, ...] = (),
+    added: frozenset[str] = frozenset(),
+) -> list[Any]:
+    """Each field's value, in order, with where the first one wrong is wrong; an ``added``
+    field the tree lacks is None."""
+    if tree.keys() - added != {*tags, *names} - added:
+        extra, missing = sorted(set(tree) - {*tags, *names}), sorted(set(names) - added - set(tree))
         raise _Mismatch(f"{what} has fields {sorted(names)}; the message has {reprlib.repr(extra)} besides, and lacks {missing}")
-    values = []
+    values: list[Any] = []
     for name, decode in zip(names, decoders):
+        if name in added and name not in tree:
+            values.append(None)
+            continue
         try:
             values.append(decode(tree[name]))
         except _Mismatch as mismatch:

@@ -52,15 +52,25 @@ Nested: TypeAlias = Callable[[Any, bool, Bound | None], Decoder]
 (``peerstate.wire``'s ``_field_decoder``)."""
 
 
-def tree_writer(kind: type, fields: Fields, plain: Callable[[Any], Any]) -> Callable[[Any], dict[str, Any]]:
+def tree_writer(
+    kind: type, fields: Fields, plain: Callable[[Any], Any], added: frozenset[str] = frozenset(),
+) -> Callable[[Any], dict[str, Any]]:
     """The function giving the tree of an attrs ``kind``'s value, whose ``fields`` they
     are: its tag, and each field as ``plain`` makes it, written out for the scalar types;
-    any other value (of another type than its field's) goes through ``plain`` itself."""
+    any other value (of another type than its field's) goes through ``plain`` itself. An
+    ``added`` field is left out when None."""
     name = f"tree_of_{kind.__name__}"
     lines = [f"def {name}(value):", *(f"    a{index} = value.{field}" for index, (field, _) in enumerate(fields))]
-    lines += ["    return {", f"        {TAG!r}: {kind.__name__!r},"]
-    lines += [f"        {field!r}: " + _WRITTEN_OUT.get(hint, "_plain({0})").format(f"a{index}") + "," for index, (field, hint) in enumerate(fields)]
+    lines += ["    tree = {", f"        {TAG!r}: {kind.__name__!r},"]
+    lines += [
+        f"        {field!r}: " + _WRITTEN_OUT.get(hint, "_plain({0})").format(f"a{index}") + ","
+        for index, (field, hint) in enumerate(fields) if field not in added
+    ]
     lines.append("    }")  # a field a line: a traceback shows the field whose plain() raised
+    for index, (field, _) in enumerate(fields):
+        if field in added:
+            lines += [f"    if a{index} is not None:", f"        tree[{field!r}] = _plain(a{index})"]
+    lines.append("    return tree")
     namespace: dict[str, Any] = {"_plain": plain, "_base64_text": base64_text, "_datetime": datetime, "_UTC": UTC, "_UUID": UUID}
     write: Callable[[Any], dict[str, Any]] = _compiled(name, f"tree writer of {_qualified(kind)}", lines, namespace)
     return write
@@ -83,15 +93,18 @@ class _Unlike(Exception):
 
 def class_decoder(
     kind: type, fields: Fields, canonical: bool, careful: Decoder, nested: Nested, keep: Callable[[Any, Any], None] | None,
-    bounds: Mapping[str, Bound],
+    bounds: Mapping[str, Bound], added: frozenset[str] = frozenset(),
 ) -> Decoder:
     """A decoder of the tree of an attrs ``kind``'s value, whose ``fields`` they are,
     tagged with its class name; with ``canonical``, only in the spelling ``plain`` writes.
     ``keep`` is given each value made, with its tree; a field named in ``bounds`` is held to
-    its bound."""
+    its bound; an ``added`` field the tree lacks is None."""
     made = "_kind(" + ", ".join(f"a{index}" for index in range(len(fields))) + ")"
     title = f"{'canonical ' if canonical else ''}decoder of {_qualified(kind)}"
-    return _decoder(f"decode_{kind.__name__}", title, fields, canonical, careful, nested, made=made, kind=kind, keep=keep, bounds=bounds)
+    return _decoder(
+        f"decode_{kind.__name__}", title, fields, canonical, careful, nested, made=made, kind=kind, keep=keep, bounds=bounds,
+        added=added,
+    )
 
 
 def fields_decoder(what: str, fields: Fields, careful: Decoder, nested: Nested) -> Decoder:
@@ -104,6 +117,7 @@ def fields_decoder(what: str, fields: Fields, careful: Decoder, nested: Nested) 
 def _decoder(
     name: str, title: str, fields: Fields, canonical: bool, careful: Decoder, nested: Nested, *, made: str,
     kind: type | None = None, keep: Callable[[Any, Any], None] | None = None, bounds: Mapping[str, Bound] | None = None,
+    added: frozenset[str] = frozenset(),
 ) -> Decoder:
     """The function ``name`` decoding an object of ``fields`` to the value the expression
     ``made`` makes of them (``kind``'s value, tagged, or a dict): each scalar field's checks
@@ -114,14 +128,20 @@ def _decoder(
         "_base64_text": base64_text, "_fromiso": datetime.fromisoformat, "_UTC": UTC, "_UUID": UUID,
         "_INT_RANGE": INT_RANGE, "_new": object.__new__, "_set": object.__setattr__, "_UNKNOWN_SAFETY": SafeUUID.unknown,
     }
-    shape = f"type(tree) is not dict or len(tree) != {len(fields) + (kind is not None)}"
+    size = f"{len(fields) - len(added) + (kind is not None)}" + "".join(f" + ({field!r} in tree)" for field, _ in fields if field in added)
+    shape = f"type(tree) is not dict or len(tree) != {size}"
     if kind is not None:
         shape += f" or tree.get({TAG!r}) != {kind.__name__!r}"
     lines = [f"def {name}(tree):", f"    if {shape}:", "        return _careful(tree)", "    try:"]
     for index, (field, hint) in enumerate(fields):
-        lines.append(f"        t = tree[{field!r}]")
         bound = (bounds or {}).get(field)
-        lines.extend("        " + line for line in _field_lines(hint, f"a{index}", canonical, nested, namespace, bound))
+        read = _field_lines(hint, f"a{index}", canonical, nested, namespace, bound)
+        if field in added:  # absent is None; a null is no value of its type, and goes to _careful
+            lines += [f"        t = tree.get({field!r}, _careful)", "        if t is _careful:", f"            a{index} = None", "        else:"]
+            lines.extend("            " + line for line in read)
+        else:
+            lines.append(f"        t = tree[{field!r}]")
+            lines.extend("        " + line for line in read)
     lines += [f"        made = {made}", "    except Exception:", "        return _careful(tree)"]
     if keep is not None:
         lines.append("    _keep(made, tree)")
