@@ -86,6 +86,9 @@ class Verification:
     replicas: int
     envelopes: int
     findings: tuple[Finding, ...]
+    without_context: int = 0
+    """Of the envelopes accepted, those written before envelopes cited a context
+    (``Envelope.context``): judged in the context of their own chain alone."""
 
     @property
     def holds(self) -> bool:
@@ -103,7 +106,7 @@ def verify_store(store: PeerStore) -> Verification:
 
 
 def _verify_logs(store: PeerStore) -> Verification:
-    envelopes = 0
+    envelopes = without_context = 0
     identities = IdentityLog.create_id("identities")
     broken, identity_events = _chain_findings(store, identities, lambda created: created.key == "identities")
     findings = [Finding("", IDENTITY_LOG, None, None, rule, message) for rule, message in broken]
@@ -117,13 +120,14 @@ def _verify_logs(store: PeerStore) -> Verification:
         payloads = [event.payload for event in events or () if isinstance(event, ReplicaLog.Recorded)]
         judged, found = verify_replica(identity, group, payloads)
         envelopes += judged
+        without_context += sum(isinstance(payload, EnvelopeAccepted) and payload.envelope.context is None for payload in payloads)
         findings.extend(found)
     findings.extend(
         Finding("", "-", None, None, "row_belongs", f"rows of {originator}, which is no log of this store")
         for originator in sorted(store.originators() - logs.keys() - {CommitLedger.ID}, key=str)
     )
     findings.extend(_ledger_findings(store, logs))
-    return Verification(len(keys), envelopes, tuple(findings))
+    return Verification(len(keys), envelopes, tuple(findings), without_context)
 
 
 def _ledger_findings(store: PeerStore, logs: dict[UUID, tuple[tuple[str, str], list[Aggregate.Event] | None]]) -> list[Finding]:

@@ -204,6 +204,12 @@ MAX_HELD: Final = 256
 """Envelopes a replica holds waiting, of all authors: what one replica's held pool, and so
 each snapshot of its log, carries at most besides its state."""
 
+MAX_CONTEXT: Final = 64
+"""The places an envelope cites as its context (``Envelope.context``): one per author whose
+credential events bear on its authority, its author's issuers and, for a credential, its
+subject's and theirs; an identity given credentials by more issuers than that cites the
+ones it met last (``domain.context``)."""
+
 MAX_ENVELOPE_AHEAD_SECONDS: Final = 600
 """How far past the receiver's peer time an envelope may be dated and be taken now: ten
 minutes, well above what members whose peer times a sync keeps together differ by. One
@@ -293,7 +299,11 @@ CHAIN: Final = Bound(MAX_CHAIN_LENGTH + 1, each=CERTIFICATE)
 
 FIELDS: Final[Mapping[str, Mapping[str, Bound]]] = MappingProxyType({
     # a group's shared events (``domain.group_events``)
-    "Envelope": {"group": PEER_NAME, "author": PEER_NAME, "credential": DIGEST, "seq": SEQ, "prev": DIGEST, "signature": SIGNATURE},
+    "Envelope": {
+        "group": PEER_NAME, "author": PEER_NAME, "credential": DIGEST, "seq": SEQ, "prev": DIGEST, "signature": SIGNATURE,
+        "context": Bound(MAX_CONTEXT),
+    },
+    "Seen": {"author": PEER_NAME, "seq": SEQ},
     "GroupCreated": {"root": CERTIFICATE, "root_key": PUBLIC_KEY},
     "GroupProperties": {
         "group_peer_name": PEER_NAME, "creator_peer_name": PEER_NAME, "cloud": CLOUD_NAME, "classifier": Bound(MAX_CLASSIFIER),
@@ -357,7 +367,7 @@ def _problem(value: object) -> str | None:
             if field is not None and (problem := _problem(field)) is not None:
                 return f".{name}{problem}"
         elif holds is _HOLDS_MANY:
-            for index, item in enumerate(field):
+            for index, item in enumerate(field or ()):
                 if (problem := _problem(item)) is not None:
                     return f".{name}[{index}]{problem}"
     return None
@@ -386,6 +396,8 @@ def _holds(hint: object) -> str | None:
     if typing.get_origin(hint) is tuple:
         return _HOLDS_MANY if _holds(typing.get_args(hint)[0]) else None
     kinds = typing.get_args(hint) if typing.get_origin(hint) in (Union, UnionType) else (hint,)
+    if any(_holds(kind) == _HOLDS_MANY for kind in kinds if kind is not hint):  # an optional tuple of them
+        return _HOLDS_MANY
     return _HOLDS_ONE if any(isinstance(kind, type) and attrs.has(kind) for kind in kinds) else None
 
 

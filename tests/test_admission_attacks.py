@@ -49,6 +49,7 @@ from peerstate.domain.group_events import (
     PropertiesChanged,
     Record,
     RecordPublished,
+    Seen,
     RefusalsCounted,
     ReplicaEvent,
     RuleCount,
@@ -67,6 +68,7 @@ from peerstate.sync import admission
 from tests.conftest import T0
 
 DAY = timedelta(days=1)
+MINUTE = timedelta(minutes=1)
 MEMBERS_END = T0 + 30 * DAY
 """When bob's and carol's credentials end: well before alice's, so that what they issue or
 write can outlive them."""
@@ -332,6 +334,28 @@ def sequence_skipped(club: Club) -> Envelope:
     return signed(club.carol, attrs.evolve(envelope, seq=envelope.seq + 1))
 
 
+def carol_citing(context: Callable[[Club], tuple[Seen, ...]], at: datetime = T0) -> Forge:
+    """carol's next envelope, dated ``at``, citing ``context``."""
+    def forge(club: Club) -> Envelope:
+        envelope = next_envelope(club, club.carol, MembershipPublished("Carol"), at=at)
+        return signed(club.carol, attrs.evolve(envelope, context=context(club)))
+    return forge
+
+
+def alices_head(club: Club, ahead: int = 0) -> Seen:
+    """alice's chain as far as alice's replica holds it, and ``ahead`` places past."""
+    return Seen(club.alice.name, club.state().heads[club.alice.name].seq + ahead)
+
+
+def dated_before_the_one_before(club: Club) -> Envelope:
+    """carol writes an envelope citing her context a minute on, then her next one dated
+    before it."""
+    cited = (alices_head(club),)
+    first = signed(club.carol, attrs.evolve(next_envelope(club, club.carol, MembershipPublished("Carol"), at=T0 + MINUTE), context=cited))
+    assert deliver(club, "alice", first) == 1
+    return signed(club.carol, attrs.evolve(next_envelope(club, club.carol, MembershipPublished("Carol"), at=T0), context=cited))
+
+
 def signed_by_mallory(club: Club) -> Envelope:
     return signed(club.mallory, next_envelope(club, club.carol, MembershipPublished("Carol")))
 
@@ -547,6 +571,22 @@ ATTACKS: dict[str, Attack] = {
     "a sequence number skipped": Attack(sequence_skipped, "author_chain_continues", "PEER_E_INVALID_RECORD", waits=True),
     "a fork: the next number after another envelope": Attack(
         by_carol(membership, prev=bytes(32)), "author_chain_continues", "PEER_E_INVALID_RECORD",
+    ),
+    "a context citing its author's own chain": Attack(
+        carol_citing(lambda club: (alices_head(club), Seen(club.carol.name, 1))), "context_is_well_formed", "PEER_E_INVALID_RECORD",
+    ),
+    "a context citing one chain twice": Attack(
+        carol_citing(lambda club: (alices_head(club), alices_head(club))), "context_is_well_formed", "PEER_E_INVALID_RECORD",
+    ),
+    "a context out of author order": Attack(
+        carol_citing(lambda club: tuple(sorted((Seen(club.bob.name, 1), alices_head(club)), key=lambda seen: seen.author, reverse=True))),
+        "context_is_well_formed", "PEER_E_INVALID_RECORD",
+    ),
+    "a context citing a place not seen yet": Attack(
+        carol_citing(lambda club: (alices_head(club, ahead=1),)), "context_is_here", "PEER_E_INVALID_RECORD", waits=True,
+    ),
+    "dated before the envelope before it in its chain": Attack(
+        dated_before_the_one_before, "envelope_time_follows_context", "PEER_E_INVALID_TIME_PERIOD",
     ),
     "signed with another key than its credential's": Attack(signed_by_mallory, "signature_verifies", "PEER_E_INVALID_RECORD"),
     "altered after it was signed": Attack(altered_after_signing, "signature_verifies", "PEER_E_INVALID_RECORD"),

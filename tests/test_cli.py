@@ -571,7 +571,7 @@ def test_json_makes_every_line_of_stdout_json(
         }}
     if command == "verify":
         assert records[-1] == {"summary": {
-            "stores": 2, "of": 2, "replicas": 2, "envelopes": 10, "findings": 1, "interrupted": False,
+            "stores": 2, "of": 2, "replicas": 2, "envelopes": 10, "without_context": 0, "findings": 1, "interrupted": False,
         }}
 
 
@@ -627,7 +627,7 @@ def test_ctrl_c_in_verify_is_one_line_and_the_partial_summary_exit_130(
     assert (status, err) == (130, "peerstate: interrupted\n")
     if json_lines:
         assert json.loads(out) == {"summary": {
-            "stores": 1, "of": 2, "replicas": 0, "envelopes": 0, "findings": 0, "interrupted": True,
+            "stores": 1, "of": 2, "replicas": 0, "envelopes": 0, "without_context": 0, "findings": 0, "interrupted": True,
         }}
     else:
         assert out == "1 store(s), 0 replica(s), 0 envelope(s): 0 finding(s) (interrupted after 1 of 2 stores)\n"

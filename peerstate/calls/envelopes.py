@@ -14,6 +14,7 @@ from peerstate.calls.runtime import Runtime
 from peerstate.sync.port import ReplicaKey
 from peerstate.crypto import credentials
 from peerstate.domain import rules
+from peerstate.domain.context import context_for
 from peerstate.domain.group_events import Credential, CredentialTaken, Envelope, EnvelopeAccepted, SharedEvent
 from peerstate.domain.group_state import GroupState
 from peerstate.domain.state import IdentityRecord
@@ -24,12 +25,13 @@ from peerstate.sync import admission
 def write(
     runtime: Runtime, log: ReplicaLog, author: IdentityRecord, credential: bytes, payload: SharedEvent, now: datetime,
 ) -> EnvelopeAccepted:
-    """A new envelope by ``author``, signed and admitted by the same rules as a received one."""
+    """A new envelope by ``author``, citing what it has seen (``domain.context``), signed and
+    admitted by the same rules as a received one."""
     group = log.state.group
     head = group.heads.get(author.peer_name)
     envelope = Envelope(
         log.group, author.peer_name, credential, (head.seq if head else 0) + 1,
-        head.last if head else b"", now, payload, b"",
+        head.last if head else b"", now, payload, b"", context_for(group, author.peer_name, payload),
     )
     envelope = attrs.evolve(
         envelope, signature=credentials.sign(runtime.identity_key(author), admission.signed_part(envelope))

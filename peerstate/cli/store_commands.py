@@ -54,7 +54,7 @@ def run_verify(arguments: argparse.Namespace) -> int:
     paths = _store_paths(arguments.store)
     paint = painter(arguments)
     progress = Progress(len(paths), "stores")
-    replicas = envelopes = findings = 0
+    replicas = envelopes = without_context = findings = 0
     with progress.interruptible():
         for path, store in _opened(paths):
             with progress.showing(path):
@@ -67,10 +67,12 @@ def run_verify(arguments: argparse.Namespace) -> int:
                         print(paint(f"{safe(path)}: {safe(str(finding))}", False), flush=True)
                 replicas += verification.replicas
                 envelopes += verification.envelopes
+                without_context += verification.without_context
                 findings += len(verification.findings)
+    older = f" ({without_context} written before envelopes cited a context)" if without_context else ""
     progress.summary(
-        arguments, paint, {"replicas": replicas, "envelopes": envelopes, "findings": findings},
-        f"{progress.done} store(s), {replicas} replica(s), {envelopes} envelope(s): {findings} finding(s)", not findings,
+        arguments, paint, {"replicas": replicas, "envelopes": envelopes, "without_context": without_context, "findings": findings},
+        f"{progress.done} store(s), {replicas} replica(s), {envelopes} envelope(s){older}: {findings} finding(s)", not findings,
     )
     return 1 if findings else 0
 

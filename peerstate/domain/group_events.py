@@ -18,6 +18,8 @@ from uuid import UUID
 
 import attrs
 
+from peerstate.domain.added_fields import added
+
 
 @attrs.frozen
 class PasswordVerifier:
@@ -185,12 +187,25 @@ SharedEvent: TypeAlias = (
 
 
 @attrs.frozen
+class Seen:
+    """A place in another author's chain that the writer of an envelope had seen: that
+    chain as far as ``seq``, everything in it up to there included."""
+
+    author: str
+    seq: int
+
+
+@attrs.frozen
 class Envelope:
     """One shared event as it travels: who wrote it, under which credential, where it sits
-    in its author's chain, and the author's signature over everything else.
+    in its author's chain, what it had seen, and the author's signature over everything
+    else.
 
     ``credential`` is the fingerprint of the author's GMC; ``prev`` the id of the author's
     previous envelope (empty at ``seq`` 1), so a gap, a reordering or an edit shows.
+    ``context`` is what its author had seen of the chains that bear on its authority
+    (``domain.context``), in author order: absent (None) from an envelope written before
+    envelopes cited it, which is judged in the context of its own chain alone.
     """
 
     group: str
@@ -201,6 +216,7 @@ class Envelope:
     at: datetime
     payload: SharedEvent
     signature: bytes
+    context: tuple[Seen, ...] | None = added()
 
 
 # The replica's own events ----------------------------------------------------------------

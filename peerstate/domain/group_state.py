@@ -42,16 +42,20 @@ from peerstate.domain.group_events import (
     RecordPublished,
 )
 from peerstate.constants import PeerGroupPropertyFlags
+from peerstate.domain.added_fields import added
 from peerstate.domain.records import RecordVersion, winner
 from peerstate.domain.values import evolved
 
 
 @attrs.frozen
 class AuthorHead:
-    """Where an author's chain stands: its last sequence number and that envelope's id."""
+    """Where an author's chain stands: its last sequence number, that envelope's id and,
+    when it cites a context (``Envelope.context``), its time: no later envelope of the
+    chain is dated before it (``rules.envelope_time_follows_context``)."""
 
     seq: int
     last: bytes
+    at: datetime | None = added()
 
 
 Stamp = tuple[datetime, str, int]
@@ -241,15 +245,15 @@ def apply_envelopes(state: GroupState, accepted: Iterable[tuple[Envelope, bytes]
     folding them one at a time gives, made once. An open folds its log's runs of envelopes
     so; a new state per envelope was most of the fold's cost."""
     fold = _Fold(state)
-    heads: dict[str, tuple[int, bytes]] = {}  # each author's last: no envelope reads the heads, so they are set once a run
+    heads: dict[str, AuthorHead] = {}  # each author's last: no envelope reads the heads, so they are set once a run
     published: dict[str, datetime] = {}  # nor the member data: each identity's latest of the run, set at its end
     for envelope, envelope_id in accepted:
         _fold_payload(fold, envelope)
-        heads[envelope.author] = (envelope.seq, envelope_id)
+        heads[envelope.author] = AuthorHead(envelope.seq, envelope_id, None if envelope.context is None else envelope.at)
         _fold_member(fold, envelope)
         for identity in member_data_published_by(envelope):
             published[identity] = max(envelope.at, published.get(identity, envelope.at))
-    fold.changing("heads").update({author: AuthorHead(seq, envelope_id) for author, (seq, envelope_id) in heads.items()})
+    fold.changing("heads").update(heads)
     held = state.member_data
     later = {identity: at for identity, at in published.items() if identity not in held or held[identity] < at}
     if later:  # the latest publication, whichever order they came in

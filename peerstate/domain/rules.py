@@ -27,6 +27,7 @@ from peerstate.domain.group_events import (
     RecordPublished,
 )
 from peerstate.bounds import MAX_CHAIN_LENGTH, MAX_ENVELOPE_AHEAD_SECONDS, key_derivation_bounded, value_problem
+from peerstate.domain.context import in_context
 from peerstate.domain.group_rules import properties_in_range
 from peerstate.domain.group_state import GroupState
 from peerstate.domain.record_rules import record_publication_permitted
@@ -425,6 +426,45 @@ def author_chain_continues(group: GroupState, envelope: Envelope) -> None:
     seq, last = (head.seq, head.last) if head is not None else (0, b"")
     if envelope.seq != seq + 1 or envelope.prev != last:
         raise Refusal(f"envelope {envelope.seq} by {envelope.author!r} does not follow its envelope {seq}")
+
+
+@rule("PEER_E_INVALID_RECORD")
+def context_is_well_formed(envelope: Envelope) -> None:
+    """An envelope's context cites each other author's chain once, in author order, and never
+    its own author's, which ``prev`` cites (``PEER_E_INVALID_RECORD``): one context, one
+    encoding, and no envelope that cites itself."""
+    cited = [seen.author for seen in envelope.context or ()]
+    if envelope.author in cited or any(first >= second for first, second in zip(cited, cited[1:])):
+        raise Refusal(f"envelope {envelope.seq} by {envelope.author!r} cites a context that is not in author order, once each, without its own chain")
+
+
+@rule("PEER_E_INVALID_RECORD")
+def context_is_here(group: GroupState, envelope: Envelope) -> None:
+    """Every place an envelope's context cites is here: each cited chain holds at least that
+    far (``PEER_E_INVALID_RECORD``). An envelope is judged in what its author had seen, so
+    it waits for what this replica has not seen yet (``sync.cutting.waits``)."""
+    for seen in envelope.context or ():
+        head = group.heads.get(seen.author)
+        if head is None or head.seq < seen.seq:
+            raise Refusal(f"envelope {envelope.seq} by {envelope.author!r} cites envelope {seen.seq} of {seen.author!r}, not here")
+
+
+@rule("PEER_E_INVALID_TIME_PERIOD")
+def envelope_time_follows_context(group: GroupState, envelope: Envelope) -> None:
+    """An envelope that cites a context is dated no earlier than the envelope before it in
+    its chain, nor than any delivery of its author's credentials in its context
+    (``PEER_E_INVALID_TIME_PERIOD``): an author may choose its envelopes' times, but not
+    date one before what it had seen."""
+    if envelope.context is None:
+        return
+    head = group.heads.get(envelope.author)
+    earliest = [head.at] if head is not None and head.at is not None else []
+    earliest += [
+        at for fingerprint, (at, issuer, seq) in group.delivered.items()
+        if group.credentials[fingerprint].subject == envelope.author and in_context(envelope, issuer, seq)
+    ]
+    if earliest and envelope.at < max(earliest):
+        raise Refusal(f"envelope {envelope.seq} by {envelope.author!r} is dated {envelope.at.isoformat()}, before {max(earliest).isoformat()}, which it had seen")
 
 
 @rule("PEER_E_INVALID_TIME_PERIOD")

@@ -13,8 +13,9 @@ anyone off.
 
 A refusal that does not cut the sender off may still be final. An envelope waits instead
 (``waits``) when the data it lacks may yet come: a founding not seen, a credential not
-seen, a gap before it in its author's chain; or when it is dated past this replica's peer
-time, until that time comes. Every other refusal is final, those of
+seen, a gap before it in its author's chain, a place its context cites not seen; or when
+it is dated past this replica's peer time, until that time comes. Every other refusal is
+final, those of
 ``NEEDS_CONTEXT`` included: a second founding, a credential seen but not the author's or not
 valid at the envelope's time, a place in the chain already taken (a replay or a fork) stay
 so whatever comes later; ``caller_is_creator`` and ``fixed_properties_unchanged`` read
@@ -62,6 +63,7 @@ CUTS_OFF: Final = frozenset({
     "properties_in_range",
     "password_settings_complete",
     "verifier_cost_is_bounded",
+    "context_is_well_formed",  # a context out of order, repeated, or citing its own chain
 })
 """The rules whose refusal cuts the sender off: their verdict reads only the envelope and the
 author's credential it names, so no replica that could judge the envelope accepted it, and
@@ -76,6 +78,8 @@ NEEDS_CONTEXT: Final = frozenset({
     "fixed_properties_unchanged",
     "chain_not_circular",  # read along the credentials this replica holds
     "envelope_time_reached",  # read against this replica's peer time
+    "context_is_here",  # a place cited that this replica has not seen yet
+    "envelope_time_follows_context",  # read against the chain and the credentials held here
 })
 """The rules whose refusal never cuts anyone off: their verdict reads this replica's group
 state, so an honest relay that knows more, or less, may send what they refuse."""
@@ -92,7 +96,7 @@ def cuts_off(refusal: PeerError) -> bool:
     raise AssertionError(f"no one decided whether a refusal by {refusal.rule} cuts its sender off: {refusal}")
 
 
-WAITS_FOR_DATA: Final = frozenset({"genesis_comes_first", "author_holds_credential", "author_chain_continues"})
+WAITS_FOR_DATA: Final = frozenset({"genesis_comes_first", "author_holds_credential", "author_chain_continues", "context_is_here"})
 """The rules of ``NEEDS_CONTEXT`` whose refusal may be undone by data still to come; which
 of their refusals are (``waits``)."""
 
@@ -110,7 +114,7 @@ def waits(rule: str, group: GroupState, envelope: Envelope) -> bool:
     anything else (a second founding, a credential held but not the author's or not valid
     then, a place in the chain already taken) is final. An envelope dated past the
     receiver's peer time waits for its time."""
-    if rule == WAITS_FOR_TIME:
+    if rule in (WAITS_FOR_TIME, "context_is_here"):  # every refusal of these waits: for its time, for a place cited
         return True
     if rule not in WAITS_FOR_DATA:
         return False
@@ -129,10 +133,12 @@ def waits(rule: str, group: GroupState, envelope: Envelope) -> bool:
 def wakes(waiting: Envelope, accepted: Envelope, before: GroupState, after: GroupState) -> bool:
     """Whether accepting ``accepted``, which took the group from ``before`` to ``after``,
     could change the verdict on ``waiting``: it founded the group, it is the envelope before
-    ``waiting`` in its author's chain, or it brought the credential ``waiting`` names. Each
-    waiting envelope is so judged again at most three times, however many are accepted."""
+    ``waiting`` in its author's chain, it brought the credential ``waiting`` names, or it is
+    a place ``waiting``'s context cites. Each waiting envelope is so judged again at most
+    three times and once per place it cites, however many are accepted."""
     return (
         (not before.founded and after.founded)
         or (waiting.author == accepted.author and waiting.seq == accepted.seq + 1)
         or (waiting.credential in after.credentials and waiting.credential not in before.credentials)
+        or any(seen.author == accepted.author and seen.seq == accepted.seq for seen in waiting.context or ())
     )
