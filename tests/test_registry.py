@@ -87,7 +87,7 @@ def test_the_fold_counts_wrong_passwords_under_the_rule_that_refuses_them() -> N
 
 STORED_NAMES: frozenset[str] = frozenset("""
     attributes_are_well_formed author_chain_continues author_has_not_forked author_holds_credential caller_created_record
-    caller_holds_credential caller_is_creator caller_may_delete_record chain_has_room chain_not_circular
+    caller_holds_credential caller_is_creator credential_in_force_in_context caller_may_delete_record chain_has_room chain_not_circular
     classifier_is_valid context_is_here context_is_well_formed creator_is_live credential_matches_certificate credential_within_issuer
     envelope_is_for_group envelope_time_follows_context envelope_time_reached envelope_within_bounds expiration_ahead expiration_not_lowered
     fixed_properties_unchanged friendly_name_is_valid genesis_comes_first

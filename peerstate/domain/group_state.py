@@ -19,7 +19,7 @@ after the group's member data lifetime unless published again (``member_data_lap
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -40,8 +40,10 @@ from peerstate.domain.group_events import (
     PresencePublished,
     PropertiesChanged,
     RecordPublished,
+    Seen,
 )
 from peerstate.constants import PeerGroupPropertyFlags
+from peerstate.names import ISSUABLE_ROLES
 from peerstate.domain.added_fields import added
 from peerstate.domain.records import RecordVersion, winner
 from peerstate.domain.values import evolved
@@ -56,6 +58,28 @@ class AuthorHead:
     seq: int
     last: bytes
     at: datetime | None = added()
+
+
+@attrs.frozen
+class Place:
+    """Where a credential was delivered to its subject: its envelope's time, author, sequence
+    number and the context it cites (None for one written before envelopes cited any)."""
+
+    at: datetime
+    author: str
+    seq: int
+    context: tuple[Seen, ...] | None
+
+    def before(self, other: Place) -> bool:
+        """Whether this delivery is in the context of ``other``: before it in one chain, or in
+        a chain ``other`` cites as far as it cites it. Between two written before contexts,
+        the earlier delivered (by time, author and sequence number), as peerstate ordered
+        them then, so that what a store held keeps its meaning."""
+        if self.context is None and other.context is None:
+            return (self.at, self.author, self.seq) < (other.at, other.author, other.seq)
+        if self.author == other.author:
+            return self.seq < other.seq
+        return any(seen.author == self.author and seen.seq >= self.seq for seen in other.context or ())
 
 
 Stamp = tuple[datetime, str, int]
@@ -103,6 +127,13 @@ class GroupState:
     forked: Map[str, int] = attrs.field(factory=Map)
     """Each author seen to fork its chain, with the lowest place it forked at: from there on
     nothing of its chain has effect (``domain.forks``, ``rules.author_has_not_forked``)."""
+    places: Map[bytes, tuple[Place, ...]] = attrs.field(factory=Map)
+    """Where each delivered credential was delivered, in (author, sequence number) order:
+    what orders an identity's credentials (``supersedes``). Of the deliveries written before
+    envelopes cited a context, only the latest, as ``delivered`` keeps it."""
+    delivered_to: Map[str, tuple[bytes, ...]] = attrs.field(factory=Map)
+    """The fingerprints of the credentials delivered to each identity, in order: what finds
+    an identity's credentials without a look at every member's."""
 
     @property
     def founded(self) -> bool:
@@ -110,25 +141,42 @@ class GroupState:
         return self.properties is not None
 
     def credential_of(self, identity: str, at: datetime) -> Credential | None:
-        """The identity's credential in force at ``at``: of those delivered to it and valid
-        then, the latest delivered."""
-        return self._latest(identity, lambda credential: credential.not_before <= at <= credential.not_after)
+        """The identity's credential in force (``latest_credential``) when it is valid at
+        ``at``; None otherwise: a credential superseded never comes back, so when the one in
+        force has lapsed, none is in force until a renewal."""
+        credential = self.latest_credential(identity)
+        return credential if credential is not None and credential.not_before <= at <= credential.not_after else None
 
     def latest_credential(self, identity: str) -> Credential | None:
-        """The identity's latest delivered credential, valid or not: what the group
-        database says about it (``PEER_MEMBER.pCredentialInfo``, a renewal's template)."""
-        return self._latest(identity, lambda _: True)
+        """The identity's credential in force, valid or not: what the group database says
+        about it (``PEER_MEMBER.pCredentialInfo``, a renewal's template). Of the credentials
+        delivered to it, one that no other supersedes (``supersedes``); of several, which
+        were delivered concurrently, the one of least authority, then the one that ends
+        first, then the least fingerprint: never the author's choice of times."""
+        return self._in_force(self.delivered_to.get(identity, ()))
 
     def latest_credentials(self) -> dict[str, Credential]:
-        """Every identity's latest delivered credential, in one pass: ``latest_credential``
-        for many identities at once."""
-        latest: dict[str, tuple[Stamp, Credential]] = {}
-        for fingerprint, stamp in self.delivered.items():
-            credential = self.credentials[fingerprint]
-            held = latest.get(credential.subject)
-            if held is None or held[0] < stamp:
-                latest[credential.subject] = (stamp, credential)
-        return {subject: credential for subject, (_, credential) in latest.items()}
+        """Every identity's credential in force, in one pass: ``latest_credential`` for many
+        identities at once."""
+        found = {subject: self._in_force(fingerprints) for subject, fingerprints in self.delivered_to.items()}
+        return {subject: credential for subject, credential in found.items() if credential is not None}
+
+    def supersedes(self, later: bytes, earlier: bytes) -> bool:
+        """Whether the credential ``later`` supersedes ``earlier`` (both one subject's, by
+        fingerprint): a delivery of ``earlier`` is in the context of one of ``later``, and no
+        delivery of ``later`` in the context of one of ``earlier`` (a credential taken up
+        again after what superseded it supersedes nothing)."""
+        first, second = self.places[earlier], self.places[later]
+        return any(place.before(other) for place in first for other in second) and not any(
+            other.before(place) for place in first for other in second
+        )
+
+    def _in_force(self, fingerprints: tuple[bytes, ...]) -> Credential | None:
+        standing = [
+            self.credentials[fingerprint] for fingerprint in fingerprints
+            if not any(self.supersedes(other, fingerprint) for other in fingerprints if other != fingerprint)
+        ]
+        return min(standing, key=_least_authority, default=None)
 
     def member_data_lapses(self, identity: str, latest: Credential | None) -> datetime | None:
         """When the identity's published member data lapses: the group's member data
@@ -168,12 +216,6 @@ class GroupState:
     def _lists(self, identity: str, at: datetime, latest: Credential | None) -> bool:
         return identity not in self.retired and _live(self.member_data_lapses(identity, latest), at)
 
-    def _latest(self, identity: str, eligible: Callable[[Credential], bool]) -> Credential | None:
-        found = [
-            (stamp, self.credentials[fingerprint]) for fingerprint, stamp in self.delivered.items()
-            if self.credentials[fingerprint].subject == identity and eligible(self.credentials[fingerprint])
-        ]
-        return max(found, key=lambda pair: pair[0], default=(None, None))[1]
 
     def chain_of(self, credential: Credential) -> tuple[Credential, ...]:
         """The credential and its issuers up to the root's, root side first."""
@@ -181,6 +223,14 @@ class GroupState:
         while (issuer := links[-1].issuer) is not None:
             links.append(self.credentials[issuer])
         return tuple(reversed(links))
+
+
+def _least_authority(credential: Credential) -> tuple[int, datetime, bytes]:
+    """The order concurrent credentials resolve in: the one that may give out fewest roles
+    (``names.ISSUABLE_ROLES``: an administrator's before an inviting member's before a
+    member's, least first), then the one that ends first, then the least fingerprint."""
+    authority = max((len(ISSUABLE_ROLES.get(role, ())) for role in credential.roles), default=0)
+    return authority, credential.not_after, credential.fingerprint
 
 
 def _live(lapses: datetime | None, at: datetime) -> bool:
@@ -330,3 +380,20 @@ def _fold_credentials(fold: _Fold, known: tuple[Credential, ...], delivered: Cre
         stamp: Stamp = (envelope.at, envelope.author, envelope.seq)
         delivered_at = fold.changing("delivered")
         delivered_at[delivered.fingerprint] = max(stamp, delivered_at.get(delivered.fingerprint, stamp))  # either order: the same state
+        places = fold.changing("places")
+        places[delivered.fingerprint] = with_place(places.get(delivered.fingerprint, ()), Place(envelope.at, envelope.author, envelope.seq, envelope.context))
+        delivered_to = fold.changing("delivered_to")
+        held = delivered_to.get(delivered.subject, ())
+        if delivered.fingerprint not in held:
+            delivered_to[delivered.subject] = tuple(sorted((*held, delivered.fingerprint)))
+
+
+def with_place(held: tuple[Place, ...], place: Place) -> tuple[Place, ...]:
+    """A credential's deliveries ``held`` with ``place``, in (author, sequence number) order,
+    whichever order they came in; of those written before contexts, only the latest."""
+    if place.context is None:
+        older = [other for other in held if other.context is None]
+        if any((other.at, other.author, other.seq) > (place.at, place.author, place.seq) for other in older):
+            return held
+        held = tuple(other for other in held if other.context is not None)
+    return tuple(sorted((*held, place), key=lambda other: (other.author, other.seq)))

@@ -408,6 +408,22 @@ def author_holds_credential(group: GroupState, envelope: Envelope) -> Credential
     return credential
 
 
+@rule("PEER_E_NOT_AUTHORIZED")
+def credential_in_force_in_context(group: GroupState, envelope: Envelope, credential: Credential) -> None:
+    """An envelope is written under its author's credential in force in its own context: no
+    other credential of its author's that it had seen (delivered in its context,
+    ``in_context``) supersedes the one it names (``GroupState.supersedes``,
+    ``PEER_E_NOT_AUTHORIZED``). A credential superseded never comes back, whatever time its
+    holder dates what it writes, and whichever of its credentials it names."""
+    if credential.fingerprint not in group.places:
+        return  # carried by the envelope itself (a founding, a chain taken up): delivered by it
+    for fingerprint in group.delivered_to.get(envelope.author, ()):
+        if fingerprint != credential.fingerprint and group.supersedes(fingerprint, credential.fingerprint) and any(
+            in_context(envelope, place.author, place.seq) for place in group.places[fingerprint]
+        ):
+            raise Refusal(f"{envelope.author!r} wrote under a credential that one it had seen superseded")
+
+
 @rule("PEER_E_INVALID_RECORD")
 def author_has_not_forked(group: GroupState, envelope: Envelope) -> None:
     """Nothing of an author's chain from the place it forked at on is taken

@@ -40,7 +40,7 @@ from peerstate.domain.peer_time import held_offset
 from peerstate.domain.replica import accept_envelopes, evolve_replica, new_replica
 from peerstate.domain.state import IdentityStoreState, evolve
 from peerstate.domain.values import evolved
-from peerstate.storage.store_format import NO_MEMBER_DATA, NO_SENDER_REFUSALS
+from peerstate.storage.store_format import NO_MEMBER_DATA, NO_PLACES, NO_SENDER_REFUSALS, places_of_delivered
 
 
 def chain_start(originator_id: UUID, created_on: datetime) -> bytes:
@@ -189,6 +189,8 @@ class ReplicaLog(Aggregate):
             log: Any = super().mutate(None)
             if log.state.group.member_data is NO_MEMBER_DATA:
                 raise EarlierSnapshot(self.originator_version)
+            if log.state.group.places is NO_PLACES or log.state.group.delivered_to is NO_PLACES:
+                log.state = evolved(log.state, group=places_of_delivered(log.state.group))
             if log.state.sender_refusals is NO_SENDER_REFUSALS:
                 log.state = evolved(log.state, sender_refusals={})
                 del log.refusals

@@ -31,7 +31,7 @@ from peerstate.domain.group_events import (
     ReplicaEvent,
     ReplicaJoined,
 )
-from peerstate.domain.group_state import AuthorHead, Member
+from peerstate.domain.group_state import AuthorHead, Member, Place
 from peerstate.domain.records import RecordVersion
 from peerstate.domain.replica import Guesses, SenderRefusals
 from peerstate.bulk import young_collections_only
@@ -68,7 +68,7 @@ PAGE: Final = 500
 _Log = TypeVar("_Log", bound=Aggregate)
 
 
-SNAPSHOT_VALUES: Final = (*GROUP_VALUES, Member, AuthorHead, Guesses, SenderRefusals, RecordVersion)
+SNAPSHOT_VALUES: Final = (*GROUP_VALUES, Member, AuthorHead, Place, Guesses, SenderRefusals, RecordVersion)
 """The attrs values a replica's derived state holds: a snapshot stores them as ``wire``
 trees."""
 

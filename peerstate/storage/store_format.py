@@ -31,10 +31,11 @@ from eventsourcing.utils import get_topic
 from immutables import Map
 
 from peerstate import wire
-from peerstate.domain.group_state import GroupState
+from peerstate.domain.group_state import GroupState, Place
 from peerstate.domain.records import RecordVersion
 from peerstate.domain.group_events import EnvelopeHeld, ForkDetected
 from peerstate.domain.replica import ReplicaState, SenderRefusals
+from peerstate.domain.values import evolved
 
 _TUPLE: Final = "tuple"
 _PLAIN: Final = frozenset({str, int, float, bool, type(None)})
@@ -215,13 +216,32 @@ them (``GroupState.forked``): none, as no fork had a verdict then; this very obj
 that the snapshot is written again without the field, as it was written."""
 
 
+NO_PLACES: Final[Map[bytes, tuple[Place, ...]]] = Map()
+"""The credentials' deliveries of a group state read from a snapshot written before the
+state kept them (``GroupState.places``, ``GroupState.delivered_to``): the open makes them
+from ``delivered``, which held the latest delivery of each (``places_of_delivered``), as
+the fold of those events does."""
+
+
+def places_of_delivered(group: GroupState) -> GroupState:
+    """``group``, read from a snapshot without ``places``, with them made from its
+    ``delivered``: every delivery then was written before envelopes cited a context, and of
+    those the state keeps the latest, which ``delivered`` holds."""
+    places = Map((fingerprint, (Place(at, author, seq, None),)) for fingerprint, (at, author, seq) in group.delivered.items())
+    delivered_to: dict[str, tuple[bytes, ...]] = {}
+    for fingerprint in sorted(group.delivered):
+        subject = group.credentials[fingerprint].subject
+        delivered_to[subject] = (*delivered_to.get(subject, ()), fingerprint)
+    return evolved(group, places=places, delivered_to=Map(delivered_to))
+
+
 class GroupStateFields(AttrsAsDict):
     """``GroupState`` by its field names; a snapshot without member data is read with
     ``NO_MEMBER_DATA``, and written again without it, as it was written; one without forked
-    authors, with ``NO_FORKED``."""
+    authors, with ``NO_FORKED``; one without the credentials' deliveries, ``NO_PLACES``."""
 
     def __init__(self) -> None:
-        super().__init__(GroupState, {"member_data": NO_MEMBER_DATA, "forked": NO_FORKED})
+        super().__init__(GroupState, {"member_data": NO_MEMBER_DATA, "forked": NO_FORKED, "places": NO_PLACES, "delivered_to": NO_PLACES})
 
 
 NO_HELD: Final[tuple[EnvelopeHeld, ...]] = ()

@@ -66,6 +66,7 @@ def admit(group: GroupState, envelope: Envelope) -> None:
     _judge(rules.author_has_not_forked, group, envelope)
     _judge(rules.author_chain_continues, group, envelope)
     _judge(rules.context_is_here, group, envelope)
+    _judge(rules.credential_in_force_in_context, group, envelope, credential)
     _judge(signature_verifies, credential, envelope)
     _judge(rules.envelope_time_follows_context, group, envelope)
     _judge(rules.payload_is_permitted, group, envelope, credential)
