@@ -30,6 +30,7 @@ from eventsourcing.domain import Aggregate
 
 from peerstate.sync import admission, cutting
 from peerstate.domain.group_events import (
+    ActionsVoided,
     Envelope,
     EnvelopeAccepted,
     EnvelopeHeld,
@@ -41,7 +42,8 @@ from peerstate.domain.group_events import (
     ReplicaEvent,
     ReplicaJoined,
 )
-from peerstate.domain.forks import group_after_fork
+from peerstate.domain import authority
+from peerstate.domain.forks import group_after, group_after_fork
 from peerstate.domain.group_state import GroupState, apply_envelope
 from peerstate.storage.locations import FROM_ENVIRONMENT, SQLITE_FILE, is_postgres
 from peerstate.storage.logs import (
@@ -264,6 +266,8 @@ def verify_replica(identity: str, group: str, events: list[ReplicaEvent]) -> tup
                 except admission.Refused as refusal:
                     found(envelope, refusal.rule, refusal.error.message)
                     continue
+                if envelope_id in state.voided and not _voided_by(state, state.voided[envelope_id], envelope):
+                    found(envelope, "voiding_holds", "the log says a concurrent credential voids this envelope, but none does")
                 state = apply_envelope(state, envelope, envelope_id)
                 accepted.append((envelope, envelope_id))
             case EnvelopeRefused(envelope, envelope_id, _, rule, _, _, _):
@@ -285,6 +289,14 @@ def verify_replica(identity: str, group: str, events: list[ReplicaEvent]) -> tup
                 found(envelope, "hold_holds", f"the log says it waits for {rule}, but it passes every rule")
             case PeerTimeAdjusted(microseconds, _, _):
                 peer_time_offset = timedelta(microseconds=microseconds)
+            case ActionsVoided(credential, ids, _):
+                taken = {envelope_id: envelope for envelope, envelope_id in accepted}
+                if credential not in state.places or any(
+                    envelope_id in taken and not _voided_by(state, credential, taken[envelope_id]) for envelope_id in ids
+                ):
+                    found(None, "voiding_holds", f"the log says credential {credential.hex()} voids envelopes it does not")
+                    continue
+                state = group_after(state, event, accepted)
             case ForkDetected(first, first_id, second, second_id, _, _, _):
                 if not _is_evidence(state, first, first_id, second, second_id):
                     found(second, "fork_holds", "the log says this envelope and another fork their author's chain, but they do not")
@@ -296,6 +308,14 @@ def verify_replica(identity: str, group: str, events: list[ReplicaEvent]) -> tup
                 if min(counted.values(), default=0) < 1 or kept > sum(counted.values()) or (cut_off is not None and cut_off not in counted):
                     found(None, "refusals_add_up", f"the refusals counted of a batch {sender} sent do not add up")
     return judged, findings
+
+
+def _voided_by(state: GroupState, fingerprint: bytes, envelope: Envelope) -> bool:
+    """Whether the credential ``fingerprint``, delivered or issued by an envelope without
+    effect, voids ``envelope`` (``domain.authority``)."""
+    theirs = (*(state.credentials[delivered] for delivered in state.delivered_to.get(envelope.author, ())),
+              *state.voided_deliveries.get(envelope.author, ()))
+    return any(credential.fingerprint == fingerprint and authority.voids(state, credential, envelope) for credential in theirs)
 
 
 def _is_evidence(state: GroupState, first: Envelope, first_id: bytes, second: Envelope, second_id: bytes) -> bool:

@@ -16,6 +16,7 @@ from datetime import datetime
 import attrs
 
 from peerstate.domain.group_events import (
+    ActionsVoided,
     Credential,
     CredentialIssued,
     CredentialTaken,
@@ -38,7 +39,7 @@ from peerstate.domain.group_events import (
     ReplicaJoined,
     ReplicaSynchronized,
 )
-from peerstate.domain.group_state import GroupState, apply_envelope
+from peerstate.domain.group_state import GroupState, apply_envelope, with_voided
 from peerstate.domain.records import DELETED
 from peerstate.names import ROLE_NAMES
 from peerstate.registry import current_name
@@ -122,11 +123,21 @@ def history(identity: str, group_name: str, events: list[ReplicaEvent]) -> list[
     for event in events:
         match event:
             case EnvelopeAccepted(envelope, envelope_id, source, _):
+                voided = group.voided.get(envelope_id)
                 entries.append(Entry(
                     envelope.at, identity, group_name, _who(group, envelope.author), envelope.seq,
-                    type(envelope.payload).__name__, _effect(group, envelope) + ("" if source == "local" else f" (from {source})"),
+                    type(envelope.payload).__name__, _effect(group, envelope) + ("" if source == "local" else f" (from {source})")
+                    + ("" if voided is None else f"; without effect: credential {voided.hex()}, delivered concurrently, voids it"),
                 ))
                 group = apply_envelope(group, envelope, envelope_id)
+            case ActionsVoided(credential, ids, at):
+                subject = group.credentials[credential].subject if credential in group.credentials else "its subject"
+                entries.append(Entry(
+                    at, identity, group_name, subject, None, type(event).__name__,
+                    f"{len(ids)} envelope(s) of {subject} without effect: they need what credential {credential.hex()}, "
+                    f"delivered concurrently, does not give: {', '.join(envelope_id.hex() for envelope_id in ids)}",
+                ))
+                group = with_voided(group, credential, ids)
             case EnvelopeRefused(envelope, _, source, rule, error, reason, at):
                 entries.append(Entry(
                     at, identity, group_name, envelope.author, envelope.seq, type(envelope.payload).__name__,

@@ -17,8 +17,8 @@ import attrs
 
 from peerstate import wire
 from peerstate.domain.group_state import GroupState
-from peerstate.domain.forks import after_fork
-from peerstate.domain.group_events import Envelope, EnvelopeAccepted, ForkDetected, ReplicaCreated, ReplicaEvent, ReplicaJoined
+from peerstate.domain.forks import after_verdict
+from peerstate.domain.group_events import ActionsVoided, Envelope, EnvelopeAccepted, ForkDetected, ReplicaCreated, ReplicaEvent, ReplicaJoined
 from peerstate.domain.replica import ReplicaState, evolve_replica, new_replica
 from peerstate.names import ROLE_NAMES
 
@@ -53,8 +53,8 @@ def replica_as_of(
             accepted = []
         elif isinstance(recorded, EnvelopeAccepted):
             accepted.append((recorded.envelope, recorded.id))
-        elif isinstance(recorded, ForkDetected):
-            state = after_fork(state, recorded, accepted)
+        elif isinstance(recorded, (ForkDetected, ActionsVoided)):
+            state = after_verdict(state, recorded, accepted)
     return state, last
 
 

@@ -14,14 +14,17 @@ from datetime import timedelta
 import attrs
 import pytest
 
-from peerstate import CredentialRequest, views
+from peerstate import CredentialRequest, audit, history, views
 from peerstate.constants import PeerGroupIssueCredentialFlags
-from peerstate.domain.group_events import Credential, CredentialIssued, CredentialTaken, Envelope, MembershipPublished, Seen
-from peerstate.names import ROLE_INVITING_MEMBER, ROLE_MEMBER
+from peerstate.domain.group_events import ActionsVoided, Credential, CredentialIssued, CredentialTaken, Envelope, MembershipPublished, Seen
+from peerstate.names import ROLE_ADMIN, ROLE_INVITING_MEMBER, ROLE_MEMBER
 from peerstate.peer import sync_port
+from peerstate.sync import admission
+from peerstate.sync.port import Neighbor
 
 from tests.conftest import T0
 from tests.test_admission_attacks import MEMBERS_END, Club, Member, _club, accepted, deliver, next_envelope, refusal, signed
+from tests.test_forks import digest, replica, sync, third
 
 DAY = timedelta(days=1)
 MINUTES = timedelta(minutes=5)
@@ -106,3 +109,90 @@ def test_concurrent_credentials_resolve_to_the_lesser_role_until_one_sees_the_ot
     again = alice_issues(club, club.carol, ROLE_INVITING_MEMBER)
     assert again != alices and club.state().latest_credential(club.carol.name) == again
     assert views.group_digest(club.state()) == views.group_digest(club.state())
+
+
+def bob_issues_mallory(club: Club, *, seeing: Member | None = None) -> tuple[Envelope, Credential]:
+    """bob, as the inviting member he was, makes mallory a member: his envelope names his old
+    credential and cites ``seeing``'s chain as far as alice's replica holds it now (an old
+    context, once alice has demoted him), or nothing."""
+    old = club.credential(club.bob)
+    mallorys = club.issue(club.bob.key, old, club.mallory, (ROLE_MEMBER,))
+    envelope = next_envelope(club, club.bob, CredentialIssued(mallorys, "stored"), credential=old.fingerprint)
+    return (citing(club, club.bob, envelope, seeing) if seeing is not None else signed(club.bob, attrs.evolve(envelope, context=()))), mallorys
+
+
+def test_an_action_concurrent_with_its_author_s_demotion_has_no_effect_in_any_order(club: Club) -> None:
+    """The attack: demoted, bob acts as the inviting member he was, citing a context from
+    before his demotion on purpose, so that his envelope does not say it had seen it. Before,
+    it was taken: mallory had a credential from him. Now the demotion, which had not seen
+    his envelope, wins: on a replica that had the demotion first, bob's envelope is taken in
+    his chain without effect; on one that took bob's envelope first, the demotion voids it
+    when it comes, and the state is folded again. Both end alike, and the log says which
+    credential voided it."""
+    early, late = third(club), third(club)
+    sync(replica(club, "alice"), early)
+    action, mallorys = bob_issues_mallory(club, seeing=club.alice)
+    demotion = alice_issues(club, club.bob, ROLE_MEMBER)
+
+    assert deliver(club, "alice", action) == 1, "taken in bob's chain"
+    assert mallorys.fingerprint not in club.state().credentials
+    assert club.state().heads[club.bob.name].last == admission.envelope_id(action)
+    voided = [event for event in club.events("alice") if isinstance(event, ActionsVoided)]
+    assert voided == [ActionsVoided(demotion.fingerprint, (admission.envelope_id(action),), T0)]
+
+    early_peer, early_key = early
+    assert sync_port(early_peer).sync_receive(early_key, [action], Neighbor("mallory", "mallory")).accepted == 1
+    assert mallorys.fingerprint in sync_port(early_peer).sync_replica(early_key).state.group.credentials
+    sync(replica(club, "alice"), early)
+    sync(replica(club, "alice"), late)
+    for other in (early, late):
+        assert digest(other) == digest(replica(club, "alice"))
+        assert mallorys.fingerprint not in sync_port(other[0]).sync_replica(other[1]).state.group.credentials
+    assert audit.verify_store(club.stores["alice"]).holds
+    told = [entry.effect for entry in history.history(*club.key("alice"), club.events("alice")) if entry.event == "ActionsVoided"]
+    assert told and demotion.fingerprint.hex() in told[0]
+
+
+def test_what_the_demoter_had_seen_stands(club: Club) -> None:
+    """bob's envelope reached alice before she demoted him: her demotion had seen it, so it
+    keeps its effect."""
+    action, mallorys = bob_issues_mallory(club, seeing=club.alice)
+    assert deliver(club, "alice", action) == 1
+    alice_issues(club, club.bob, ROLE_MEMBER)
+    assert mallorys.fingerprint in club.state().credentials
+    assert not any(isinstance(event, ActionsVoided) for event in club.events("alice"))
+
+
+def test_an_action_the_lesser_role_permits_stands_beside_a_concurrent_demotion(club: Club) -> None:
+    """bob publishes his membership, citing an old context, while alice demotes him: a
+    member may do that, so it keeps its effect."""
+    old = club.credential(club.bob)
+    envelope = citing(club, club.bob, next_envelope(club, club.bob, MembershipPublished("Bobby"), credential=old.fingerprint), club.alice)
+    alice_issues(club, club.bob, ROLE_MEMBER)
+    assert deliver(club, "alice", envelope) == 1
+    assert club.state().members[club.bob.name].friendly_name == "Bobby"
+
+
+def test_two_who_demote_each_other_at_once_void_both_in_any_order(club: Club) -> None:
+    """bob and carol, administrators alice made, demote each other at once, neither having
+    seen the other's: each demotion is an action that its author's concurrent demotion
+    voids, whether or not that one took effect, so both are void on a replica that met them
+    in either order, and both keep the credentials they had."""
+    bobs, carols = alice_issues(club, club.bob, ROLE_ADMIN), alice_issues(club, club.carol, ROLE_ADMIN)
+    early = third(club)
+    sync(replica(club, "alice"), early)
+
+    def demotes(author: Member, author_credential: Credential, subject: Member) -> Envelope:
+        issued = club.issue(author.key, author_credential, subject, (ROLE_MEMBER,))
+        envelope = next_envelope(club, author, CredentialIssued(issued, "stored"), credential=author_credential.fingerprint)
+        return citing(club, author, envelope, club.alice)
+
+    by_bob, by_carol = demotes(club.bob, bobs, club.carol), demotes(club.carol, carols, club.bob)
+    early_peer, early_key = early
+    for first, second, (peer, key) in ((by_bob, by_carol, replica(club, "alice")), (by_carol, by_bob, early)):
+        for envelope in (first, second):
+            assert sync_port(peer).sync_receive(key, [envelope], Neighbor("relay", "relay")).accepted == 1
+        group = sync_port(peer).sync_replica(key).state.group
+        assert (group.latest_credential(club.bob.name), group.latest_credential(club.carol.name)) == (bobs, carols)
+    assert digest(early) == digest(replica(club, "alice"))
+    assert audit.verify_store(club.stores["alice"]).holds

@@ -76,6 +76,7 @@ NOT_YET_PINNED = {
     "ForkDetected": "the evidence of a fork (issue 28), after v0.1.0-a578c78: pin it in the next set",
     "Seen": "a place an envelope's context cites (issue 29), after v0.1.0-a578c78: pin it in the next set",
     "Place": "where a credential was delivered, in a snapshot (issue 29), after v0.1.0-a578c78: pin it in the next set",
+    "ActionsVoided": "envelopes a concurrent demotion voids (issue 29), after v0.1.0-a578c78: pin it in the next set",
 }
 """Wire types known to have no golden encoding yet, each with why. The test holds the list
 to exactly the types without one, so a type leaves it when a set pins it, and none joins

@@ -11,7 +11,9 @@ from datetime import datetime
 import attrs
 
 from peerstate import wire
+from peerstate.domain import authority
 from peerstate.domain.group_events import (
+    ActionsVoided,
     Envelope,
     EnvelopeAccepted,
     EnvelopeHeld,
@@ -149,9 +151,29 @@ class Judging:
         """Accept ``envelope``, then judge again what it, and each acceptance that follows
         from it, wakes."""
         before = self.log.state.group
-        self.accepted.append(EnvelopeAccepted(envelope, envelope_id, str(sender), self.now))
-        self.log.record(self.accepted[-1])
+        self._take(envelope, envelope_id, str(sender))
         self._wake(envelope, before)
+
+    def _take(self, envelope: Envelope, envelope_id: bytes, source: str) -> None:
+        """Record ``envelope``, which passed every rule, as taken: first as without effect
+        when a credential of its author's, delivered concurrently, voids it; then, for a
+        credential it delivers, what that voids of what was taken before it
+        (``domain.authority``). Either way it is in its author's chain."""
+        voiding = authority.voiding_credential(self.log.state.group, envelope)
+        if voiding is not None:
+            self.log.record(ActionsVoided(voiding, (envelope_id,), self.now))
+        self.accepted.append(EnvelopeAccepted(envelope, envelope_id, source, self.now))
+        self.log.record(self.accepted[-1])
+        delivered = authority.delivered_by(envelope)
+        group = self.log.state.group
+        if delivered is None or not authority.unseen_by(group, delivered):
+            return
+        if self.log.accepted is None:
+            self.log.accepted = self.read_accepted(self.log)
+        theirs = [(taken, admission.envelope_id(taken)) for taken in self.log.accepted if taken.author == delivered.subject]
+        voided = authority.voided_by(group, delivered, theirs)
+        if voided:
+            self.log.record(ActionsVoided(delivered.fingerprint, voided, self.now))
 
     def _judge_what_is_due(self) -> None:
         """Judge again each envelope that waits for its time, once that time has come, and
@@ -195,8 +217,7 @@ class Judging:
             elif not self._fork(refusal, held.envelope, held.id, source):
                 self._refuse_late(held, refusal)
             return None
-        self.accepted.append(EnvelopeAccepted(held.envelope, held.id, str(source), self.now))
-        self.log.record(self.accepted[-1])
+        self._take(held.envelope, held.id, str(source))
         return group
 
     def _refuse_late(self, held: EnvelopeHeld, refusal: admission.Refused) -> None:

@@ -280,6 +280,20 @@ class EnvelopeAccepted:
 
 
 @attrs.frozen
+class ActionsVoided:
+    """Envelopes of one author, taken in its chain, that have no effect: what each does needs
+    a role that ``credential``, a credential of its author's (by fingerprint) delivered
+    concurrently with it, does not give (``domain.authority``). Neither had seen the
+    other, so the demotion wins: a demoted member citing an old context on purpose gains
+    nothing by it. Recorded before the envelope is taken when the credential is here
+    first, and after the credential otherwise, when the log folds its state again."""
+
+    credential: bytes
+    ids: tuple[bytes, ...]
+    at: datetime
+
+
+@attrs.frozen
 class EnvelopeRefused:
     """An envelope failed ``rule`` (the rule function's name) with ``error`` (an HRESULT
     name); it was never applied. Kept whole for the audit, as far as the bound on a
@@ -405,7 +419,7 @@ class ReplicaDeleted:
 
 ReplicaEvent: TypeAlias = (
     ReplicaCreated | ReplicaJoined | EnvelopeAccepted | EnvelopeRefused | EnvelopeHeld | ForkDetected | RefusalsCounted
-    | JoinRefused | ReplicaSynchronized | PeerTimeAdjusted | ReplicaConnected | ReplicaClosed | ReplicaDeleted
+    | JoinRefused | ReplicaSynchronized | PeerTimeAdjusted | ReplicaConnected | ReplicaClosed | ReplicaDeleted | ActionsVoided
 )
 GROUP_VALUES: tuple[type, ...] = (
     PasswordVerifier, GroupProperties, Credential, GroupCreated, PropertiesChanged,
@@ -413,6 +427,6 @@ GROUP_VALUES: tuple[type, ...] = (
     RecordPublished, Envelope, PasswordTicket,
     ReplicaCreated, ReplicaJoined, EnvelopeAccepted, EnvelopeRefused, EnvelopeHeld, ForkDetected, RuleCount,
     RefusalsCounted, JoinRefused,
-    ReplicaSynchronized, PeerTimeAdjusted, ReplicaConnected, ReplicaClosed, ReplicaDeleted,
+    ReplicaSynchronized, PeerTimeAdjusted, ReplicaConnected, ReplicaClosed, ReplicaDeleted, ActionsVoided,
 )
 """Every attrs class a replica log stores: what its snapshots hold as ``wire`` trees."""

@@ -19,7 +19,7 @@ after the group's member data lifetime unless published again (``member_data_lap
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -134,6 +134,15 @@ class GroupState:
     delivered_to: Map[str, tuple[bytes, ...]] = attrs.field(factory=Map)
     """The fingerprints of the credentials delivered to each identity, in order: what finds
     an identity's credentials without a look at every member's."""
+    voided: Map[bytes, bytes] = attrs.field(factory=Map)
+    """The envelopes taken in their author's chain that have no effect (``ActionsVoided``),
+    each with the credential, delivered concurrently, that voids it (``domain.authority``)."""
+    voided_deliveries: Map[str, tuple[Credential, ...]] = attrs.field(factory=Map)
+    """Per identity, the credentials issued to it by envelopes without effect: in force
+    nowhere and no credential of the group (not in ``credentials``, so nothing is written
+    under them), but they still void what their subject did concurrently, as any other
+    delivery does, whether or not it took effect. So two administrators who demote each
+    other at once void both demotions, in any order. Their deliveries are in ``places``."""
 
     @property
     def founded(self) -> bool:
@@ -284,6 +293,12 @@ def member_data_due(group: GroupState, identity: str, at: datetime) -> bool:
     return not properties.flags & PeerGroupPropertyFlags.PEER_MEMBER_DATA_OPTIONAL
 
 
+def with_voided(state: GroupState, credential: bytes, ids: Sequence[bytes]) -> GroupState:
+    """``state`` knowing that the envelopes ``ids`` have no effect, voided by ``credential``
+    (``ActionsVoided``): what the fold skips, and a fold again leaves out."""
+    return evolved(state, voided=state.voided.update({envelope_id: credential for envelope_id in ids}))
+
+
 def apply_envelope(state: GroupState, envelope: Envelope, envelope_id: bytes) -> GroupState:
     """The state after an accepted envelope. Admission has already judged it: this only
     folds, into one new state (``apply_envelopes``)."""
@@ -297,9 +312,13 @@ def apply_envelopes(state: GroupState, accepted: Iterable[tuple[Envelope, bytes]
     fold = _Fold(state)
     heads: dict[str, AuthorHead] = {}  # each author's last: no envelope reads the heads, so they are set once a run
     published: dict[str, datetime] = {}  # nor the member data: each identity's latest of the run, set at its end
+    voided = state.voided
     for envelope, envelope_id in accepted:
-        _fold_payload(fold, envelope)
         heads[envelope.author] = AuthorHead(envelope.seq, envelope_id, None if envelope.context is None else envelope.at)
+        if voided and envelope_id in voided:  # in its author's chain, without effect
+            _fold_voided_delivery(fold, envelope)
+            continue
+        _fold_payload(fold, envelope)
         _fold_member(fold, envelope)
         for identity in member_data_published_by(envelope):
             published[identity] = max(envelope.at, published.get(identity, envelope.at))
@@ -386,6 +405,21 @@ def _fold_credentials(fold: _Fold, known: tuple[Credential, ...], delivered: Cre
         held = delivered_to.get(delivered.subject, ())
         if delivered.fingerprint not in held:
             delivered_to[delivered.subject] = tuple(sorted((*held, delivered.fingerprint)))
+
+
+def _fold_voided_delivery(fold: _Fold, envelope: Envelope) -> None:
+    """Keep the credential an envelope without effect issued, with its delivery, apart from
+    those delivered (``voided_deliveries``): it voids what its subject did concurrently."""
+    payload = envelope.payload
+    if not (isinstance(payload, CredentialIssued) and payload.delivery in DELIVERED_BY_LOG):
+        return
+    credential = payload.credential
+    places = fold.changing("places")
+    places[credential.fingerprint] = with_place(places.get(credential.fingerprint, ()), Place(envelope.at, envelope.author, envelope.seq, envelope.context))
+    voided_deliveries = fold.changing("voided_deliveries")
+    held = voided_deliveries.get(credential.subject, ())
+    if credential not in held:
+        voided_deliveries[credential.subject] = tuple(sorted((*held, credential), key=lambda other: other.fingerprint))
 
 
 def with_place(held: tuple[Place, ...], place: Place) -> tuple[Place, ...]:

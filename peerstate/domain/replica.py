@@ -16,6 +16,7 @@ import attrs
 
 from peerstate.bounds import MAX_HELD, MAX_HELD_BYTES, MAX_HELD_PER_AUTHOR, MAX_KEPT_REFUSALS
 from peerstate.domain.group_events import (
+    ActionsVoided,
     CredentialIssued,
     Envelope,
     EnvelopeAccepted,
@@ -34,7 +35,7 @@ from peerstate.domain.group_events import (
     ReplicaJoined,
     ReplicaSynchronized,
 )
-from peerstate.domain.group_state import GroupState, apply_envelopes
+from peerstate.domain.group_state import GroupState, apply_envelopes, with_voided
 from peerstate.domain.peer_time import held_offset
 from peerstate.domain.values import evolved
 
@@ -146,6 +147,8 @@ def evolve_replica(state: ReplicaState, event: ReplicaEvent) -> ReplicaState:
             return evolved(state, wrong_passwords=guesses, wrong_passwords_in_group=state.wrong_passwords_in_group.after(at))
         case EnvelopeRefused(_, envelope_id):
             return evolved(state, refused=state.refused + 1, held=_released(state.held, {envelope_id}))
+        case ActionsVoided(credential, ids, _):
+            return evolved(state, group=with_voided(state.group, credential, ids))
         case ForkDetected(_, _, _, second_id):
             return evolved(state, forks=(*state.forks, event), held=_released(state.held, {second_id}))
         case EnvelopeHeld(_, envelope_id):  # one held again replaces its wait: its data came, its time has not

@@ -26,6 +26,7 @@ from eventsourcing.utils import register_topic
 from peerstate import wire
 from peerstate.domain.events import IdentityEvent
 from peerstate.domain.group_events import (
+    ActionsVoided,
     Envelope,
     EnvelopeAccepted,
     EnvelopeRefused,
@@ -35,7 +36,7 @@ from peerstate.domain.group_events import (
     ReplicaJoined,
     RecordPublished,
 )
-from peerstate.domain.forks import after_fork
+from peerstate.domain.forks import after_verdict
 from peerstate.domain.peer_time import held_offset
 from peerstate.domain.replica import accept_envelopes, evolve_replica, new_replica
 from peerstate.domain.state import IdentityStoreState, evolve
@@ -234,11 +235,12 @@ class ReplicaLog(Aggregate):
             self.published = []
         elif isinstance(payload, EnvelopeRefused):
             self.known.add(payload.id)
-        elif isinstance(payload, ForkDetected):
-            self.known.add(payload.second_id)
+        elif isinstance(payload, ForkDetected) or (isinstance(payload, ActionsVoided) and not self.known.isdisjoint(payload.ids)):
+            if isinstance(payload, ForkDetected):
+                self.known.add(payload.second_id)
             if self.accepted is None:
                 raise EnvelopesUnread(self.version)
-            self.state = after_fork(self.state, payload, [(envelope, wire.digest(envelope)) for envelope in self.accepted])
+            self.state = after_verdict(self.state, payload, [(envelope, wire.digest(envelope)) for envelope in self.accepted])
             self.published = [*self.published]  # a new journal: the record watch compares every record again
 
     def accept(self, run: Sequence[EnvelopeAccepted]) -> None:
@@ -261,7 +263,7 @@ register_topic(ReplicaLog.Snapshot.TOPIC, ReplicaLog.Snapshot)  # eventsourcing 
 
 class EnvelopesUnread(Exception):
     """A fork (``ForkDetected``) met by a log opened from a snapshot, which does not hold
-    the accepted envelopes the fork's verdict folds again (``domain.forks``): such a log is
+    the accepted envelopes the fork's verdict, or a demotion's, folds again (``domain.forks``): such a log is
     replayed from its events instead (``PeerStore``). Only the events between a snapshot
     and the next one cost this; the snapshot after a fork holds its verdict."""
 

@@ -235,13 +235,23 @@ def places_of_delivered(group: GroupState) -> GroupState:
     return evolved(group, places=places, delivered_to=Map(delivered_to))
 
 
+NO_VOIDED: Final[Map[bytes, bytes]] = Map()
+"""The envelopes without effect of a group state read from a snapshot written before the
+state kept them (``GroupState.voided``, ``voided_deliveries``): none, as no demotion voided
+any then; written back without the field, as it was written."""
+
+
 class GroupStateFields(AttrsAsDict):
     """``GroupState`` by its field names; a snapshot without member data is read with
     ``NO_MEMBER_DATA``, and written again without it, as it was written; one without forked
-    authors, with ``NO_FORKED``; one without the credentials' deliveries, ``NO_PLACES``."""
+    authors, with ``NO_FORKED``; one without the credentials' deliveries, ``NO_PLACES``;
+    one without envelopes voided, ``NO_VOIDED``."""
 
     def __init__(self) -> None:
-        super().__init__(GroupState, {"member_data": NO_MEMBER_DATA, "forked": NO_FORKED, "places": NO_PLACES, "delivered_to": NO_PLACES})
+        super().__init__(GroupState, {
+            "member_data": NO_MEMBER_DATA, "forked": NO_FORKED, "places": NO_PLACES, "delivered_to": NO_PLACES, "voided": NO_VOIDED,
+            "voided_deliveries": NO_VOIDED,
+        })
 
 
 NO_HELD: Final[tuple[EnvelopeHeld, ...]] = ()
