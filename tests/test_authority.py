@@ -16,7 +16,10 @@ import pytest
 
 from peerstate import CredentialRequest, audit, history, views
 from peerstate.constants import PeerGroupIssueCredentialFlags
-from peerstate.domain.group_events import ActionsVoided, Credential, CredentialIssued, CredentialTaken, Envelope, MembershipPublished, Seen
+from peerstate.domain.group_events import (
+    ActionsVoided, Credential, CredentialIssued, CredentialTaken, Envelope, MembershipPublished, PresencePublished, RecordPublished, Seen,
+)
+from peerstate.domain.records import DELETED
 from peerstate.names import ROLE_ADMIN, ROLE_INVITING_MEMBER, ROLE_MEMBER
 from peerstate.peer import sync_port
 from peerstate.sync import admission
@@ -196,3 +199,39 @@ def test_two_who_demote_each_other_at_once_void_both_in_any_order(club: Club) ->
         assert (group.latest_credential(club.bob.name), group.latest_credential(club.carol.name)) == (bobs, carols)
     assert digest(early) == digest(replica(club, "alice"))
     assert audit.verify_store(club.stores["alice"]).holds
+
+
+def test_a_presence_that_outlives_its_credential_is_refused(club: Club) -> None:
+    """The attack: a member publishes its presence for ten years, dated inside its
+    credential. Before, it was taken: present long after its credential ended. Now what a
+    member publishes does not outlive its credential (``presence_within_credential``), and
+    nothing changes."""
+    presence = PresencePublished("carol's machine", MEMBERS_END + 3650 * DAY)
+    envelope = citing(club, club.carol, next_envelope(club, club.carol, presence), club.alice)
+    refused = refusal(club, "alice", envelope)
+    assert (refused.rule, refused.error) == ("presence_within_credential", "PEER_E_INVALID_TIME_PERIOD")
+
+
+def test_member_data_lapses_with_the_credential_in_force(club: Club) -> None:
+    """bob, demoted for a day, publishes his membership: he is listed while his credential
+    lasts, and not after, whatever the group's member data lifetime says."""
+    alice_issues(club, club.bob, ROLE_MEMBER, until=T0 + DAY)
+    assert deliver(club, "alice", citing(club, club.bob, next_envelope(club, club.bob, MembershipPublished("Bob")), club.alice)) == 1
+    state = club.state()
+    assert state.lists(club.bob.name, T0 + DAY / 2)
+    assert not state.lists(club.bob.name, T0 + 2 * DAY) and club.bob.name not in state.listed(T0 + 2 * DAY)
+
+
+def test_an_administrator_cannot_date_an_action_before_its_own_last_envelope(club: Club) -> None:
+    """The attack: an administrator whose credential lapsed deletes a live record, dating
+    the deletion inside its old validity. The bound: no envelope is dated before the last
+    one of its author's chain (``envelope_time_follows_context``), so it is refused, and
+    nothing changes. What remains, and ``docs/security.md`` names: one dated after the last
+    envelope and before the credential's end, citing an old context."""
+    alice_issues(club, club.bob, ROLE_ADMIN, until=T0 + DAY)
+    last = citing(club, club.bob, next_envelope(club, club.bob, MembershipPublished("Bob"), at=T0 + MINUTES), club.alice)
+    assert deliver(club, "alice", last) == 1
+    deletion = attrs.evolve(club.record, version=2, flags=DELETED, data=b"", modified_by=club.bob.name, modified=T0)
+    backdated = citing(club, club.bob, next_envelope(club, club.bob, RecordPublished(deletion), at=T0), club.alice)
+    refused = refusal(club, "alice", backdated)
+    assert (refused.rule, refused.error) == ("envelope_time_follows_context", "PEER_E_INVALID_TIME_PERIOD")

@@ -113,12 +113,16 @@ def test_the_fold_keeps_each_identitys_latest_publication_whatever_the_order() -
 
 
 def test_member_data_lapses_after_the_lifetime_or_with_a_lifetime_of_0_with_the_issuers_credential() -> None:
+    """After the group's lifetime, or with a lifetime of 0 the issuer's remaining lifetime
+    (reference §3.1); never after the member's own credential ends (issue 29: what a member
+    publishes does not outlive its credential, and a credential never outlives its issuer's)."""
     envelopes = (_envelope("c.carol", CredentialIssued(CAROL, "stored")), _envelope("c.carol", CredentialIssued(BOB, "stored"), seq=2))
     timed = _group(*envelopes)
-    assert timed.member_data_lapses("b.bob", BOB) == T0 + 8 * HOUR
+    assert timed.member_data_lapses("b.bob", BOB) == min(T0 + 8 * HOUR, BOB.not_after)
+    assert timed.member_data_lapses("b.bob", attrs.evolve(BOB, not_after=T0 + HOUR)) == T0 + HOUR
     assert timed.member_data_lapses("e.erin", None) is None
     issuers = _group(*envelopes, lifetime=0)
-    assert issuers.member_data_lapses("b.bob", BOB) == CAROL.not_after  # carol issued bob's
+    assert issuers.member_data_lapses("b.bob", BOB) == min(CAROL.not_after, BOB.not_after)  # carol issued bob's
     assert issuers.member_data_lapses("a.alice", ALICE) == ALICE.not_after  # the root issued alice's, for its own lifetime
 
 

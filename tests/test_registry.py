@@ -89,7 +89,7 @@ STORED_NAMES: frozenset[str] = frozenset("""
     attributes_are_well_formed author_chain_continues author_has_not_forked author_holds_credential caller_created_record
     caller_holds_credential caller_is_creator credential_in_force_in_context caller_may_delete_record chain_has_room chain_not_circular
     classifier_is_valid context_is_here context_is_well_formed creator_is_live credential_matches_certificate credential_within_issuer
-    envelope_is_for_group envelope_time_follows_context envelope_time_reached envelope_within_bounds expiration_ahead expiration_not_lowered
+    envelope_is_for_group envelope_time_follows_context envelope_time_reached envelope_within_bounds presence_within_credential expiration_ahead expiration_not_lowered
     fixed_properties_unchanged friendly_name_is_valid genesis_comes_first
     genesis_names_its_creator group_uses_password identity_has_no_groups identity_is_here identity_is_live
     identity_is_new identity_not_retired invitation_in_time invitation_is_for keys_unlocked may_grant_roles

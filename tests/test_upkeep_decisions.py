@@ -44,6 +44,15 @@ def test_presence_is_due_again_once_half_its_lifetime_is_gone() -> None:
     assert presence_due(shown, "a.alice", "alice", T0 + 301 * SECOND)
 
 
+def test_a_presence_that_lasts_until_the_credential_ends_is_not_due_again() -> None:
+    """Capped at its credential's end, a presence is not published again once half its
+    lifetime is gone: it could last no longer, and each sync would write one more."""
+    ends = ALICE.not_after
+    shown = _group(presence=PresencePublished("alice", ends))
+    assert not presence_due(shown, "a.alice", "alice", ends - 100 * SECOND)
+    assert presence_due(_group(presence=PresencePublished("alice", ends - 200 * SECOND)), "a.alice", "alice", ends - 100 * SECOND)
+
+
 def test_presence_is_never_due_without_a_credential_or_where_the_group_disables_it() -> None:
     assert not presence_due(GroupState(GROUP), "a.alice", "alice", T0)
     assert not presence_due(_group(), "b.bob", "alice", T0)

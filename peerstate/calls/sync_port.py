@@ -336,11 +336,14 @@ class PeerPort:
         return presence_due(log.state.group, log.identity, self._runtime.settings.address, now)
 
     def _presence(self, log: ReplicaLog, now: datetime) -> PresencePublished:
-        """This machine's address, present until a presence lifetime from now."""
-        assert log.state.group.properties is not None  # _presence_due
-        return PresencePublished(
-            self._runtime.settings.address, now + timedelta(seconds=log.state.group.properties.presence_lifetime),
-        )
+        """This machine's address, present until a presence lifetime from now, or until the
+        member's credential ends if sooner (``presence_within_credential``)."""
+        group = log.state.group
+        assert group.properties is not None  # _presence_due
+        credential = group.credential_of(log.identity, now)
+        assert credential is not None  # _presence_due
+        until = now + timedelta(seconds=group.properties.presence_lifetime)
+        return PresencePublished(self._runtime.settings.address, min(until, credential.not_after))
 
     # Connections -----------------------------------------------------------------------------
 

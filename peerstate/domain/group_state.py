@@ -189,38 +189,33 @@ class GroupState:
 
     def member_data_lapses(self, identity: str, latest: Credential | None) -> datetime | None:
         """When the identity's published member data lapses: the group's member data
-        lifetime after its last publication; with a lifetime of 0, the issuer's remaining
-        lifetime (reference §3.1), when the credential that issued ``latest`` (the
-        identity's latest credential) ends, or ``latest`` itself for the creator's, which
-        the group root issued for its own lifetime. None when none was published."""
+        lifetime after its last publication, but never after ``latest`` (the identity's
+        credential in force) ends, since what a member publishes does not outlive its
+        credential (issue 29); with a lifetime of 0, the issuer's remaining lifetime
+        (reference §3.1), cut the same way, so when ``latest`` ends (a credential never
+        outlives its issuer's). None when none was published."""
         published = self.member_data.get(identity)
         if published is None or self.properties is None:
             return None
         if self.properties.member_data_lifetime:
-            return published + timedelta(seconds=self.properties.member_data_lifetime)
+            lapses = published + timedelta(seconds=self.properties.member_data_lifetime)
+            return lapses if latest is None else min(lapses, latest.not_after)
         if latest is None:
             return None
-        issuer = self.credentials.get(latest.issuer) if latest.issuer is not None else None
-        return (issuer or latest).not_after
+        return latest.not_after
 
     def listed(self, at: datetime) -> frozenset[str]:
         """The identities ``PeerGroupEnumMembers`` lists at ``at`` from the published member
         data (reference §1.2): those whose data has not lapsed, less those whose deletion the
         log holds. The caller's own identity is listed besides, whatever its data says."""
-        latest = self.latest_credentials() if self._lapses_with_issuers else {}
+        latest = self.latest_credentials()
         return frozenset(identity for identity in self.member_data if self._lists(identity, at, latest.get(identity)))
 
     def lists(self, identity: str, at: datetime) -> bool:
         """Whether ``listed(at)`` holds ``identity``, asked of one identity."""
         if identity not in self.member_data:
             return False
-        return self._lists(identity, at, self.latest_credential(identity) if self._lapses_with_issuers else None)
-
-    @property
-    def _lapses_with_issuers(self) -> bool:
-        """Whether member data lapses with the issuers' credentials (a lifetime of 0), so
-        that reading it needs the members' credentials."""
-        return self.properties is not None and not self.properties.member_data_lifetime
+        return self._lists(identity, at, self.latest_credential(identity))
 
     def _lists(self, identity: str, at: datetime, latest: Credential | None) -> bool:
         return identity not in self.retired and _live(self.member_data_lapses(identity, latest), at)

@@ -568,10 +568,21 @@ def payload_is_permitted(group: GroupState, envelope: Envelope, credential: Cred
             record_publication_permitted(envelope, record, credential)
         case MembershipPublished(friendly_name):
             friendly_name_is_valid(friendly_name, "PEER_E_INVALID_RECORD")
-        case PresencePublished(address, _):
+        case PresencePublished(address, until):
             text_is_printable(address, "the presence address")
+            presence_within_credential(envelope, until, credential)
         case IdentityRetired(peer_name, _, _):
             peer_name_is_well_formed(peer_name)
+
+
+@rule("PEER_E_INVALID_TIME_PERIOD")
+def presence_within_credential(envelope: Envelope, until: datetime, credential: Credential) -> None:
+    """A member is present no longer than its credential lasts (``PEER_E_INVALID_TIME_PERIOD``):
+    what a member publishes does not outlive its credential, so a presence dated inside an
+    old validity ends with it. Held to envelopes that cite a context; those written before
+    keep the verdict they had."""
+    if envelope.context is not None and until > credential.not_after:
+        raise Refusal(f"the presence lasts until {until.isoformat()}, after its author's credential ends {credential.not_after.isoformat()}")
 
 
 def credential_names_are_valid(credential: Credential) -> None:

@@ -80,6 +80,7 @@ NEEDS_CONTEXT: Final = frozenset({
     "envelope_time_reached",  # read against this replica's peer time
     "context_is_here",  # a place cited that this replica has not seen yet
     "credential_in_force_in_context",  # read along the credentials' deliveries held here
+    "presence_within_credential",  # a relay of software written before it may honestly send one
     "envelope_time_follows_context",  # read against the chain and the credentials held here
 })
 """The rules whose refusal never cuts anyone off: their verdict reads this replica's group
