@@ -11,8 +11,10 @@ nobody's work in progress is measured (the checkout is only read, never written)
 
 (from the main checkout itself: ``.venv/bin/python tests/mutation.py``).
 
-It makes mutants of ``peerstate/domain/rules.py``, ``peerstate/domain/record_rules.py``
-and ``peerstate/sync/admission.py`` from their syntax trees, one change each: an ``if``
+It makes mutants of ``peerstate/domain/rules.py``, ``peerstate/domain/record_rules.py``,
+``peerstate/sync/admission.py``, and what decides an envelope's context and whether a
+demotion voids it (``peerstate/domain/context.py``, ``peerstate/domain/authority.py``)
+from their syntax trees, one change each: an ``if``
 condition (or a conditional expression's) negated; one comparison operator moved across
 its boundary (``<`` and ``<=``, ``>`` and ``>=``, ``==`` and ``!=``, ``in`` and
 ``not in``, ``is`` and ``is not``); ``and`` and ``or`` swapped; a ``raise`` replaced by
@@ -56,7 +58,10 @@ from queue import Queue
 from typing import Any, Final
 
 ROOT: Final = Path(__file__).resolve().parents[1]
-TARGETS: Final = ("peerstate/domain/rules.py", "peerstate/domain/record_rules.py", "peerstate/sync/admission.py")
+TARGETS: Final = (
+    "peerstate/domain/rules.py", "peerstate/domain/record_rules.py", "peerstate/sync/admission.py",
+    "peerstate/domain/context.py", "peerstate/domain/authority.py",
+)
 TESTS: Final = (
     # the fastest to fail first: -x stops a killed mutant at its first failing test
     "tests/test_admission_attacks.py",
@@ -64,6 +69,8 @@ TESTS: Final = (
     "tests/test_credential_rules.py",
     "tests/test_bounds.py",
     "tests/test_waiting.py",
+    "tests/test_context.py",
+    "tests/test_authority.py",
     "tests/test_sync_rules.py",
     "tests/test_call_rules.py",
     "tests/test_sync.py",
