@@ -71,6 +71,7 @@ TESTS: Final = (
     "tests/test_waiting.py",
     "tests/test_context.py",
     "tests/test_authority.py",
+    "tests/test_forks.py",
     "tests/test_sync_rules.py",
     "tests/test_call_rules.py",
     "tests/test_sync.py",

@@ -210,6 +210,8 @@ def test_a_presence_that_outlives_its_credential_is_refused(club: Club) -> None:
     envelope = citing(club, club.carol, next_envelope(club, club.carol, presence), club.alice)
     refused = refusal(club, "alice", envelope)
     assert (refused.rule, refused.error) == ("presence_within_credential", "PEER_E_INVALID_TIME_PERIOD")
+    until_the_end = PresencePublished("carol's machine", MEMBERS_END)  # what a peer caps its own presence at
+    assert deliver(club, "alice", citing(club, club.carol, next_envelope(club, club.carol, until_the_end), club.alice)) == 1
 
 
 def test_member_data_lapses_with_the_credential_in_force(club: Club) -> None:
@@ -235,3 +237,14 @@ def test_an_administrator_cannot_date_an_action_before_its_own_last_envelope(clu
     backdated = citing(club, club.bob, next_envelope(club, club.bob, RecordPublished(deletion), at=T0), club.alice)
     refused = refusal(club, "alice", backdated)
     assert (refused.rule, refused.error) == ("envelope_time_follows_context", "PEER_E_INVALID_TIME_PERIOD")
+
+
+def test_writing_without_a_context_gains_a_demoted_member_nothing(club: Club) -> None:
+    """bob, demoted, writes as software made before contexts would, citing nothing: his
+    envelope sees only his own chain, so his demotion, which had not seen it, voids it."""
+    action, mallorys = bob_issues_mallory(club, seeing=None)
+    alice_issues(club, club.bob, ROLE_MEMBER)
+    bare = signed(club.bob, attrs.evolve(action, context=None))
+    assert deliver(club, "alice", bare) == 1
+    assert mallorys.fingerprint not in club.state().credentials
+    assert admission.envelope_id(bare) in club.state().voided

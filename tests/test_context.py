@@ -77,6 +77,7 @@ def test_an_envelope_that_cites_a_place_not_here_waits_and_is_taken_when_it_come
     assert isinstance(held, EnvelopeHeld) and (held.envelope, held.rule) == (citing, "context_is_here")
     assert deliver(club, "alice", alices_next) == 2
     assert in_context(citing, club.alice.name, alices_next.seq) and not in_context(citing, club.alice.name, alices_next.seq + 1)
+    assert in_context(citing, club.carol.name, citing.seq - 1) and not in_context(citing, club.carol.name, citing.seq), "before it in its chain"
     assert club.state().heads[club.carol.name].last == admission.envelope_id(citing)
 
 

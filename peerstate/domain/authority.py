@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from peerstate.domain.context import in_context
-from peerstate.domain.group_events import DELIVERED_BY_LOG, Credential, CredentialIssued, CredentialTaken, Envelope
+from peerstate.domain.group_events import DELIVERED_BY_LOG, Credential, CredentialIssued, Envelope
 from peerstate.domain.group_state import GroupState, Place
 from peerstate.domain.rules import payload_is_permitted
 from peerstate.errors import PeerError
@@ -49,13 +49,12 @@ def voided_by(group: GroupState, credential: Credential, accepted: Iterable[tupl
 
 
 def delivered_by(envelope: Envelope) -> Credential | None:
-    """The credential that ``envelope`` delivers to its subject, if any: one issued and
-    stored in the log, or a chain taken up."""
-    match envelope.payload:
-        case CredentialIssued(credential, delivery) if delivery in DELIVERED_BY_LOG:
-            return credential
-        case CredentialTaken(chain) if chain:
-            return chain[-1]
+    """The credential that ``envelope`` issues to another and stores in the log, if any:
+    what may void what its subject did concurrently. One a member takes up itself never
+    does: its own chain had seen all it did before."""
+    payload = envelope.payload
+    if isinstance(payload, CredentialIssued) and payload.delivery in DELIVERED_BY_LOG:
+        return payload.credential
     return None
 
 

@@ -27,9 +27,11 @@ def context_for(group: GroupState, author: str, payload: SharedEvent) -> tuple[S
     own, which ``prev`` cites. Past ``MAX_CONTEXT``, the issuers that delivered last."""
     subjects = {author, payload.credential.subject} if isinstance(payload, CredentialIssued) else {author}
     issued_last: dict[str, datetime] = {}
-    for fingerprint, (at, issuer, _) in group.delivered.items():
-        if issuer != author and group.credentials[fingerprint].subject in subjects:
-            issued_last[issuer] = max(at, issued_last.get(issuer, at))
+    for subject in subjects:
+        for fingerprint in group.delivered_to.get(subject, ()):
+            for place in group.places[fingerprint]:
+                if place.author != author:
+                    issued_last[place.author] = max(place.at, issued_last.get(place.author, place.at))
     places = {subject: head.seq for subject in subjects - {author} if (head := group.heads.get(subject)) is not None}
     for issuer in sorted(issued_last, key=lambda issuer: (issued_last[issuer], issuer), reverse=True):
         if len(places) == MAX_CONTEXT:

@@ -476,8 +476,8 @@ def envelope_time_follows_context(group: GroupState, envelope: Envelope) -> None
     head = group.heads.get(envelope.author)
     earliest = [head.at] if head is not None and head.at is not None else []
     earliest += [
-        at for fingerprint, (at, issuer, seq) in group.delivered.items()
-        if group.credentials[fingerprint].subject == envelope.author and in_context(envelope, issuer, seq)
+        place.at for fingerprint in group.delivered_to.get(envelope.author, ()) for place in group.places[fingerprint]
+        if in_context(envelope, place.author, place.seq)
     ]
     if earliest and envelope.at < max(earliest):
         raise Refusal(f"envelope {envelope.seq} by {envelope.author!r} is dated {envelope.at.isoformat()}, before {max(earliest).isoformat()}, which it had seen")
