@@ -248,3 +248,15 @@ def test_writing_without_a_context_gains_a_demoted_member_nothing(club: Club) ->
     assert deliver(club, "alice", bare) == 1
     assert mallorys.fingerprint not in club.state().credentials
     assert admission.envelope_id(bare) in club.state().voided
+
+
+def test_a_demotion_written_without_a_context_voids_what_did_not_see_it(club: Club) -> None:
+    """alice's demotion of bob comes from software made before contexts (citing nothing),
+    and bob's action cites alice's chain from before it: neither had seen the other, so
+    the demotion voids it, as one that cites its context would."""
+    action, mallorys = bob_issues_mallory(club, seeing=club.alice)
+    demotion = club.issue(club.alice.key, club.credential(club.alice), club.bob, (ROLE_MEMBER,))
+    assert deliver(club, "alice", next_envelope(club, club.alice, CredentialIssued(demotion, "stored"))) == 1
+    assert deliver(club, "alice", action) == 1
+    assert mallorys.fingerprint not in club.state().credentials
+    assert admission.envelope_id(action) in club.state().voided
