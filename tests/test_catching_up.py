@@ -9,13 +9,16 @@ and the group refused everything it wrote from then on."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from peerstate import Peer, PeerError, PeerSettings, network, open_store, views
+from peerstate.calls.sessions import GroupHandle
 from peerstate.peer import sync_port
+from peerstate.storage.peer_store import PeerStore
 
 from tests.conftest import T0
 
@@ -31,19 +34,26 @@ class Clock:
         return self.now
 
 
-def test_a_peer_restored_from_an_older_copy_takes_its_own_later_envelopes_first(tmp_path: Path) -> None:
-    clock = Clock()
+def chess_club(clock: Callable[[], datetime], tmp_path: Path) -> tuple[Peer, str, GroupHandle, str, PeerStore, Peer, str, GroupHandle]:
+    """alice's password group, and bob, joined by its password with a store in
+    ``tmp_path``, connected and synchronized: alice, her identity, her handle, the group,
+    bob's store, bob, his identity and his handle."""
     alice = Peer(open_store(None), settings=PeerSettings(address="alice"), clock=clock)
     alice_name = alice.create_identity("alice")
     handle = alice.create_group(alice_name, "chess", authentication_schemes=2, password=PASSWORD, password_role="PEER_GROUP_ROLE_MEMBER")
     alice.connect(handle)
-    group = alice.group_properties(handle).group_peer_name
-
     bob_store = open_store(tmp_path / "bob")
     bob = Peer(bob_store, settings=PeerSettings(address="bob"), clock=clock)
     bob_name = bob.create_identity("bob")
-    bob.connect(bob.password_join(bob_name, alice.create_password_invitation(handle), PASSWORD).handle)
+    bob_handle = bob.password_join(bob_name, alice.create_password_invitation(handle), PASSWORD).handle
+    bob.connect(bob_handle)
     network.synchronize({"alice": alice, "bob": bob})
+    return alice, alice_name, handle, alice.group_properties(handle).group_peer_name, bob_store, bob, bob_name, bob_handle
+
+
+def test_a_peer_restored_from_an_older_copy_takes_its_own_later_envelopes_first(tmp_path: Path) -> None:
+    clock = Clock()
+    alice, alice_name, handle, group, bob_store, bob, bob_name, _ = chess_club(clock, tmp_path)
     bob_store.close()
     shutil.copytree(tmp_path / "bob", tmp_path / "backup")  # bob's copy, taken now
 
@@ -82,18 +92,7 @@ def test_a_write_made_offline_from_a_restored_store_is_a_fork_every_replica_judg
     upkeep (presence, membership, records) publishes nothing, since the group would refuse
     it, where before it failed every sync. ``docs/security.md`` tells bob how to recover."""
     clock = Clock()
-    alice = Peer(open_store(None), settings=PeerSettings(address="alice"), clock=clock)
-    alice_name = alice.create_identity("alice")
-    handle = alice.create_group(alice_name, "chess", authentication_schemes=2, password=PASSWORD, password_role="PEER_GROUP_ROLE_MEMBER")
-    alice.connect(handle)
-    group = alice.group_properties(handle).group_peer_name
-
-    bob_store = open_store(tmp_path / "bob")
-    bob = Peer(bob_store, settings=PeerSettings(address="bob"), clock=clock)
-    bob_name = bob.create_identity("bob")
-    bob_handle = bob.password_join(bob_name, alice.create_password_invitation(handle), PASSWORD).handle
-    bob.connect(bob_handle)
-    network.synchronize({"alice": alice, "bob": bob})
+    alice, alice_name, handle, group, bob_store, bob, bob_name, bob_handle = chess_club(clock, tmp_path)
     bob.add_record(bob_handle, KIND, T0 + timedelta(days=1), data=b"before the copy")
     network.synchronize({"alice": alice, "bob": bob})
     bob_store.close()

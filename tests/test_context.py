@@ -12,7 +12,7 @@ import attrs
 import orjson
 import pytest
 
-from peerstate import Peer, PeerSettings, network, open_store, wire
+from peerstate import network, wire
 from peerstate.domain.context import context_for, in_context
 from peerstate.domain.group_events import CredentialIssued, Envelope, EnvelopeHeld, MembershipPublished, RecordPublished, Seen
 from peerstate.peer import sync_port
@@ -20,7 +20,7 @@ from peerstate.sync import admission
 
 from tests.conftest import T0
 from tests.test_admission_attacks import Club, _club, deliver, next_envelope, record, signed
-from tests.test_catching_up import KIND, PASSWORD
+from tests.test_catching_up import KIND, chess_club
 
 
 @pytest.fixture
@@ -45,16 +45,7 @@ def test_what_a_peer_writes_cites_its_context(tmp_path: Path) -> None:
     """bob, who joined alice's group by its password, writes a record: his envelope cites
     alice's chain, whence his credential came, as far as his replica holds it; alice's
     replica takes it, and its id covers the context."""
-    alice = Peer(open_store(None), settings=PeerSettings(address="alice"), clock=lambda: T0)
-    alice_name = alice.create_identity("alice")
-    handle = alice.create_group(alice_name, "chess", authentication_schemes=2, password=PASSWORD, password_role="PEER_GROUP_ROLE_MEMBER")
-    alice.connect(handle)
-    bob = Peer(open_store(tmp_path / "bob"), settings=PeerSettings(address="bob"), clock=lambda: T0)
-    bob_name = bob.create_identity("bob")
-    bob_handle = bob.password_join(bob_name, alice.create_password_invitation(handle), PASSWORD).handle
-    bob.connect(bob_handle)
-    network.synchronize({"alice": alice, "bob": bob})
-    group = alice.group_properties(handle).group_peer_name
+    alice, alice_name, handle, group, _, bob, bob_name, bob_handle = chess_club(lambda: T0, tmp_path)
     before = sync_port(bob).sync_replica((bob_name, group)).state.group
     bob.add_record(bob_handle, KIND, T0 + timedelta(days=1), data=b"cited")
     network.synchronize({"alice": alice, "bob": bob})
