@@ -313,9 +313,10 @@ def verify_replica(identity: str, group: str, events: list[ReplicaEvent]) -> tup
 def _voided_by(state: GroupState, fingerprint: bytes, envelope: Envelope) -> bool:
     """Whether the credential ``fingerprint``, delivered or issued by an envelope without
     effect, voids ``envelope`` (``domain.authority``)."""
-    theirs = (*(state.credentials[delivered] for delivered in state.delivered_to.get(envelope.author, ())),
-              *state.voided_deliveries.get(envelope.author, ()))
-    return any(credential.fingerprint == fingerprint and authority.voids(state, credential, envelope) for credential in theirs)
+    return any(
+        credential.fingerprint == fingerprint and authority.voids(state, credential, envelope)
+        for credential in authority.issued_to(state, envelope.author)
+    )
 
 
 def _is_evidence(state: GroupState, first: Envelope, first_id: bytes, second: Envelope, second_id: bytes) -> bool:

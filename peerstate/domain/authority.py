@@ -29,12 +29,17 @@ def voiding_credential(group: GroupState, envelope: Envelope) -> bytes | None:
     credential issued by an envelope without effect counts too (``voided_deliveries``)."""
     if envelope.credential not in group.places:
         return None
-    theirs = (*(group.credentials[fingerprint] for fingerprint in group.delivered_to.get(envelope.author, ())),
-              *group.voided_deliveries.get(envelope.author, ()))
-    for credential in theirs:
+    for credential in issued_to(group, envelope.author):
         if credential.fingerprint != envelope.credential and voids(group, credential, envelope):
             return credential.fingerprint
     return None
+
+
+def issued_to(group: GroupState, identity: str) -> tuple[Credential, ...]:
+    """Every credential delivered to ``identity``, whether its delivery took effect or was
+    itself voided (``voided_deliveries``): what may void what it does."""
+    delivered = tuple(group.credentials[fingerprint] for fingerprint in group.delivered_to.get(identity, ()))
+    return (*delivered, *group.voided_deliveries.get(identity, ()))
 
 
 def voided_by(group: GroupState, credential: Credential, accepted: Iterable[tuple[Envelope, bytes]]) -> tuple[bytes, ...]:
