@@ -19,6 +19,7 @@ from peerstate.constants import PeerGroupIssueCredentialFlags
 from peerstate.domain.group_events import (
     ActionsVoided, Credential, CredentialIssued, CredentialTaken, Envelope, MembershipPublished, PresencePublished, RecordPublished, Seen,
 )
+from peerstate.domain.group_state import GroupState
 from peerstate.domain.records import DELETED
 from peerstate.names import ROLE_ADMIN, ROLE_INVITING_MEMBER, ROLE_MEMBER
 from peerstate.peer import sync_port
@@ -100,17 +101,50 @@ def test_an_envelope_under_a_credential_its_context_superseded_is_refused(club: 
 
 
 def test_concurrent_credentials_resolve_to_the_lesser_role_until_one_sees_the_other(club: Club) -> None:
-    """alice makes carol an inviting member while bob, who had not seen it, makes her a
-    member: neither saw the other, and the lesser role is in force, whichever came first.
-    alice then issues her an inviting credential again, having seen bob's: that one is in
-    force."""
+    """mallory and bob, inviting members alike, make carol an inviting member and a member at
+    once, neither having seen the other's: the lesser role is in force, whichever came
+    first. alice then issues her an inviting credential again, having seen both: that one
+    is in force."""
+    alice_issues(club, club.mallory, ROLE_INVITING_MEMBER)
+
+    def issues(author: Member, role: object) -> tuple[Envelope, Credential]:
+        issued = club.issue(author.key, club.credential(author), club.carol, (role,))  # type: ignore[arg-type]
+        return citing(club, author, next_envelope(club, author, CredentialIssued(issued, "stored")), club.alice, club.carol), issued
+
+    (by_mallory, _), (by_bob, bobs) = issues(club.mallory, ROLE_INVITING_MEMBER), issues(club.bob, ROLE_MEMBER)
+    early = third(club)
+    sync(replica(club, "alice"), early)
+    for (peer, key), order in ((replica(club, "alice"), (by_mallory, by_bob)), (early, (by_bob, by_mallory))):
+        for envelope in order:
+            assert sync_port(peer).sync_receive(key, [envelope], Neighbor("relay", "relay")).accepted == 1
+        assert sync_port(peer).sync_replica(key).state.group.latest_credential(club.carol.name) == bobs
+    again = alice_issues(club, club.carol, ROLE_INVITING_MEMBER)
+    assert club.state().latest_credential(club.carol.name) == again
+
+
+def test_of_concurrent_credentials_the_one_issued_nearer_the_root_is_in_force(club: Club) -> None:
+    """The attack: bob, an inviting member alice made, makes carol a member at the moment
+    alice makes her an inviting member, citing nothing of carol's so that no rank is
+    checked. Before, the lesser role won whoever gave it. Now the issuer nearer the root
+    wins: alice's credential is in force."""
     bobs = club.issue(club.bob.key, club.credential(club.bob), club.carol, (ROLE_MEMBER,))
-    by_bob = citing(club, club.bob, next_envelope(club, club.bob, CredentialIssued(bobs, "stored")), club.alice, club.carol)
+    by_bob = citing(club, club.bob, next_envelope(club, club.bob, CredentialIssued(bobs, "stored")), club.alice)
     alices = alice_issues(club, club.carol, ROLE_INVITING_MEMBER)
     assert deliver(club, "alice", by_bob) == 1
-    assert club.state().latest_credential(club.carol.name) == bobs
-    again = alice_issues(club, club.carol, ROLE_INVITING_MEMBER)
-    assert again != alices and club.state().latest_credential(club.carol.name) == again
+    assert club.state().latest_credential(club.carol.name) == alices
+
+
+def test_a_credential_is_not_issued_to_one_nearer_the_root(club: Club) -> None:
+    """The attack: mallory, made an inviting member by bob (one link farther from the root
+    than carol, whom alice made a member), makes carol a member again, having seen her
+    credential. Before, it was taken: carol's credential was one mallory gave. Now it is
+    refused (``issuer_within_rank``), and nothing changes."""
+    mallorys = club.issue(club.bob.key, club.credential(club.bob), club.mallory, (ROLE_INVITING_MEMBER,))
+    assert deliver(club, "alice", citing(club, club.bob, next_envelope(club, club.bob, CredentialIssued(mallorys, "stored")), club.alice)) == 1
+    again = club.issue(club.mallory.key, mallorys, club.carol, (ROLE_MEMBER,))
+    envelope = citing(club, club.mallory, next_envelope(club, club.mallory, CredentialIssued(again, "stored")), club.alice, club.bob, club.carol)
+    refused = refusal(club, "alice", envelope)
+    assert (refused.rule, refused.error) == ("issuer_within_rank", "PEER_E_NOT_AUTHORIZED")
 
 
 def bob_issues_mallory(club: Club, *, seeing: Member | None = None) -> tuple[Envelope, Credential]:
@@ -175,29 +209,55 @@ def test_an_action_the_lesser_role_permits_stands_beside_a_concurrent_demotion(c
     assert club.state().members[club.bob.name].friendly_name == "Bobby"
 
 
+def demotes(club: Club, author: Member, author_credential: Credential, subject: Member) -> Envelope:
+    """``author``'s envelope making ``subject`` a member, citing alice's chain as far as her
+    replica holds it now."""
+    issued = club.issue(author.key, author_credential, subject, (ROLE_MEMBER,))
+    envelope = next_envelope(club, author, CredentialIssued(issued, "stored"), credential=author_credential.fingerprint)
+    return citing(club, author, envelope, club.alice)
+
+
+def in_both_orders(club: Club, first: Envelope, second: Envelope) -> list[GroupState]:
+    """``first`` then ``second`` delivered to alice's replica, and the other way round to a
+    third that held all alice's before: the two group states, whose digests are one."""
+    early = third(club)
+    sync(replica(club, "alice"), early)
+    states = []
+    for order, (peer, key) in (((first, second), replica(club, "alice")), ((second, first), early)):
+        for envelope in order:
+            assert sync_port(peer).sync_receive(key, [envelope], Neighbor("relay", "relay")).accepted == 1
+        states.append(sync_port(peer).sync_replica(key).state.group)
+    assert digest(early) == digest(replica(club, "alice"))
+    assert audit.verify_store(club.stores["alice"]).holds
+    return states
+
+
 def test_two_who_demote_each_other_at_once_void_both_in_any_order(club: Club) -> None:
     """bob and carol, administrators alice made, demote each other at once, neither having
     seen the other's: each demotion is an action that its author's concurrent demotion
     voids, whether or not that one took effect, so both are void on a replica that met them
     in either order, and both keep the credentials they had."""
     bobs, carols = alice_issues(club, club.bob, ROLE_ADMIN), alice_issues(club, club.carol, ROLE_ADMIN)
-    early = third(club)
-    sync(replica(club, "alice"), early)
-
-    def demotes(author: Member, author_credential: Credential, subject: Member) -> Envelope:
-        issued = club.issue(author.key, author_credential, subject, (ROLE_MEMBER,))
-        envelope = next_envelope(club, author, CredentialIssued(issued, "stored"), credential=author_credential.fingerprint)
-        return citing(club, author, envelope, club.alice)
-
-    by_bob, by_carol = demotes(club.bob, bobs, club.carol), demotes(club.carol, carols, club.bob)
-    early_peer, early_key = early
-    for first, second, (peer, key) in ((by_bob, by_carol, replica(club, "alice")), (by_carol, by_bob, early)):
-        for envelope in (first, second):
-            assert sync_port(peer).sync_receive(key, [envelope], Neighbor("relay", "relay")).accepted == 1
-        group = sync_port(peer).sync_replica(key).state.group
+    for group in in_both_orders(club, demotes(club, club.bob, bobs, club.carol), demotes(club, club.carol, carols, club.bob)):
         assert (group.latest_credential(club.bob.name), group.latest_credential(club.carol.name)) == (bobs, carols)
-    assert digest(early) == digest(replica(club, "alice"))
-    assert audit.verify_store(club.stores["alice"]).holds
+
+
+def test_one_farther_from_the_root_cannot_keep_its_demotion_void(club: Club) -> None:
+    """The attack: mallory, an administrator bob made, answers carol's demotion of her (carol
+    is an administrator alice made) by demoting carol at once, citing nothing, so that no
+    rank is checked, to keep it void (and would again at every demotion). Before, both were
+    void and she stayed an administrator. Now only an issuer no farther from the root voids
+    what it did not see: carol's demotion stands and voids mallory's, in either order."""
+    bobs, carols = alice_issues(club, club.bob, ROLE_ADMIN), alice_issues(club, club.carol, ROLE_ADMIN)
+    mallorys = club.issue(club.bob.key, bobs, club.mallory, (ROLE_ADMIN,))
+    assert deliver(club, "alice", citing(club, club.bob, next_envelope(club, club.bob, CredentialIssued(mallorys, "stored")), club.alice)) == 1
+    by_mallory = signed(club.mallory, attrs.evolve(demotes(club, club.mallory, mallorys, club.carol), context=()))
+    by_carol = demotes(club, club.carol, carols, club.mallory)
+    for group in in_both_orders(club, by_carol, by_mallory):
+        assert group.latest_credential(club.carol.name) == carols
+        demoted = group.latest_credential(club.mallory.name)
+        assert demoted is not None and demoted.roles == (ROLE_MEMBER,)
+        assert admission.envelope_id(by_mallory) in group.voided and admission.envelope_id(by_carol) not in group.voided
 
 
 def test_a_presence_that_outlives_its_credential_is_refused(club: Club) -> None:

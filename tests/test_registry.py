@@ -92,7 +92,7 @@ STORED_NAMES: frozenset[str] = frozenset("""
     envelope_is_for_group envelope_time_follows_context envelope_time_reached envelope_within_bounds presence_within_credential expiration_ahead expiration_not_lowered
     fixed_properties_unchanged friendly_name_is_valid genesis_comes_first
     genesis_names_its_creator group_uses_password identity_has_no_groups identity_is_here identity_is_live
-    identity_is_new identity_not_retired invitation_in_time invitation_is_for keys_unlocked may_grant_roles
+    identity_is_new identity_not_retired invitation_in_time invitation_is_for issuer_within_rank keys_unlocked may_grant_roles
     member_list_holds_credential modifier_may_touch password_guess_allowed password_meets_policy
     password_proof_matches password_settings_complete peer_name_is_well_formed properties_in_range
     record_fits record_is_live record_is_well_formed record_kind_unchanged record_type_not_reserved

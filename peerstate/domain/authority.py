@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from peerstate.domain.context import in_context
 from peerstate.domain.group_events import DELIVERED_BY_LOG, Credential, CredentialIssued, Envelope
-from peerstate.domain.group_state import GroupState, Place
+from peerstate.domain.group_state import GroupState, Place, issues_within_rank
 from peerstate.domain.rules import payload_is_permitted
 from peerstate.errors import PeerError
 
@@ -74,8 +74,13 @@ def unseen_by(group: GroupState, credential: Credential) -> bool:
 
 
 def voids(group: GroupState, credential: Credential, envelope: Envelope) -> bool:
-    """Whether ``credential`` was delivered concurrently with ``envelope``, and what
-    ``envelope`` does is not permitted under it."""
+    """Whether ``credential`` was delivered concurrently with ``envelope``, by an issuer no
+    farther from the root than the credential ``envelope`` names (``issues_within_rank``),
+    and what ``envelope`` does is not permitted under it. Rank makes two administrators who
+    demote each other at once end alike in any order: the nearer one's demotion stands."""
+    named = group.credentials.get(envelope.credential)
+    if named is not None and not issues_within_rank(credential, named):
+        return False
     if not any(_concurrent(place, envelope) for place in group.places.get(credential.fingerprint, ())):
         return False
     try:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from peerstate.bounds import MAX_CONTEXT
-from peerstate.domain.group_events import CredentialIssued, Envelope, Seen, SharedEvent
+from peerstate.domain.group_events import Credential, CredentialIssued, Envelope, Seen, SharedEvent
 from peerstate.domain.group_state import GroupState
 
 
@@ -46,3 +46,14 @@ def in_context(envelope: Envelope, author: str, seq: int) -> bool:
     if author == envelope.author:
         return seq < envelope.seq
     return any(seen.author == author and seen.seq >= seq for seen in envelope.context or ())
+
+
+def credential_in_context(group: GroupState, envelope: Envelope, identity: str) -> Credential | None:
+    """``identity``'s credential in force as ``envelope``'s author had seen them: of its
+    credentials delivered in the envelope's context, the one none of the others supersedes
+    (``GroupState.in_force``); None when it had seen none."""
+    seen = tuple(
+        fingerprint for fingerprint in group.delivered_to.get(identity, ())
+        if any(in_context(envelope, place.author, place.seq) for place in group.places[fingerprint])
+    )
+    return group.in_force(seen)

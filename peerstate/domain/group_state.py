@@ -160,14 +160,14 @@ class GroupState:
         """The identity's credential in force, valid or not: what the group database says
         about it (``PEER_MEMBER.pCredentialInfo``, a renewal's template). Of the credentials
         delivered to it, one that no other supersedes (``supersedes``); of several, which
-        were delivered concurrently, the one of least authority, then the one that ends
-        first, then the least fingerprint: never the author's choice of times."""
-        return self._in_force(self.delivered_to.get(identity, ()))
+        were delivered concurrently, the first in ``_concurrent_order``: never the author's
+        choice of times."""
+        return self.in_force(self.delivered_to.get(identity, ()))
 
     def latest_credentials(self) -> dict[str, Credential]:
         """Every identity's credential in force, in one pass: ``latest_credential`` for many
         identities at once."""
-        found = {subject: self._in_force(fingerprints) for subject, fingerprints in self.delivered_to.items()}
+        found = {subject: self.in_force(fingerprints) for subject, fingerprints in self.delivered_to.items()}
         return {subject: credential for subject, credential in found.items() if credential is not None}
 
     def supersedes(self, later: bytes, earlier: bytes) -> bool:
@@ -180,12 +180,14 @@ class GroupState:
             other.before(place) for place in first for other in second
         )
 
-    def _in_force(self, fingerprints: tuple[bytes, ...]) -> Credential | None:
+    def in_force(self, fingerprints: tuple[bytes, ...]) -> Credential | None:
+        """Of one identity's credentials ``fingerprints``, the one in force: one that none of
+        the others supersedes, the first in ``_concurrent_order`` of several."""
         standing = [
             self.credentials[fingerprint] for fingerprint in fingerprints
             if not any(self.supersedes(other, fingerprint) for other in fingerprints if other != fingerprint)
         ]
-        return min(standing, key=_least_authority, default=None)
+        return min(standing, key=_concurrent_order, default=None)
 
     def member_data_lapses(self, identity: str, latest: Credential | None) -> datetime | None:
         """When the identity's published member data lapses: the group's member data
@@ -229,12 +231,25 @@ class GroupState:
         return tuple(reversed(links))
 
 
-def _least_authority(credential: Credential) -> tuple[int, datetime, bytes]:
-    """The order concurrent credentials resolve in: the one that may give out fewest roles
-    (``names.ISSUABLE_ROLES``: an administrator's before an inviting member's before a
-    member's, least first), then the one that ends first, then the least fingerprint."""
+def _concurrent_order(credential: Credential) -> tuple[int, int, datetime, bytes]:
+    """The order concurrent credentials resolve in: the one whose issuer is nearest the
+    root (the shortest chain: ``issues_within_rank``), then the one that may give out fewest
+    roles (``names.ISSUABLE_ROLES``: an administrator's before an inviting member's before a
+    member's, least first), then the one that ends first, then the least fingerprint. Rank
+    comes first so that an issuer farther from the root than its subject, citing a context
+    that does not show the subject's credential, cannot demote it with a lesser role."""
     authority = max((len(ISSUABLE_ROLES.get(role, ())) for role in credential.roles), default=0)
-    return authority, credential.not_after, credential.fingerprint
+    return credential.chain_length, authority, credential.not_after, credential.fingerprint
+
+
+def issues_within_rank(issued: Credential, held: Credential) -> bool:
+    """Whether ``issued``'s issuer is no farther from the group root than ``held`` (one
+    credential of its subject's) is: its chain no longer than ``held``'s. Only such an
+    issuer demotes the holder of ``held`` (``rules.issuer_within_rank``), voids what it did
+    under ``held`` (``domain.authority``), or wins over ``held`` delivered concurrently, so
+    that of two administrators who demote each other at once, the one nearer the root
+    wins; the creator, in every chain, is nearest."""
+    return issued.chain_length - 1 <= held.chain_length
 
 
 def _live(lapses: datetime | None, at: datetime) -> bool:

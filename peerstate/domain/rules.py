@@ -27,9 +27,9 @@ from peerstate.domain.group_events import (
     RecordPublished,
 )
 from peerstate.bounds import MAX_CHAIN_LENGTH, MAX_ENVELOPE_AHEAD_SECONDS, key_derivation_bounded, value_problem
-from peerstate.domain.context import in_context
+from peerstate.domain.context import credential_in_context, in_context
 from peerstate.domain.group_rules import properties_in_range
-from peerstate.domain.group_state import GroupState
+from peerstate.domain.group_state import GroupState, issues_within_rank
 from peerstate.domain.record_rules import record_publication_permitted
 from peerstate.domain.replica import Guesses, ReplicaState
 from peerstate.domain.state import IdentityRecord, IdentityStoreState
@@ -519,6 +519,25 @@ def credential_within_issuer(group: GroupState, issuer: Credential, issued: Cred
         raise Refusal("the credential outlives its issuer's", "PEER_E_INVALID_TIME_PERIOD")
 
 
+@rule("PEER_E_NOT_AUTHORIZED")
+def issuer_within_rank(group: GroupState, envelope: Envelope, issued: Credential) -> None:
+    """A credential is issued only to a subject whose credential in force, as the issuer had
+    seen it and valid then, lies no nearer the group root than the issuer's own
+    (``issues_within_rank``, ``PEER_E_NOT_AUTHORIZED``): an administrator demotes only
+    those it ranks with or above. Otherwise one that a nearer administrator demotes could
+    keep that demotion void for ever, by demoting its demoter at once every time (a
+    departure from Windows, which lets any administrator issue to anyone). Held to
+    envelopes that cite a context; those written before keep the verdict they had."""
+    if envelope.context is None:
+        return
+    held = credential_in_context(group, envelope, issued.subject)
+    if held is not None and held.not_before <= envelope.at <= held.not_after and not issues_within_rank(issued, held):
+        raise Refusal(
+            f"{envelope.author!r}, {issued.chain_length - 1} links from the root, may not issue a credential to "
+            f"{issued.subject!r}, whose credential is {held.chain_length}"
+        )
+
+
 @rule("PEER_E_INVALID_CREDENTIAL", "PEER_E_CIRCULAR_CHAIN_DETECTED")
 def taken_chain_is_whole(group: GroupState, envelope: Envelope, chain: tuple[Credential, ...]) -> None:
     """A credential taken up comes with its whole chain from the root, each link issued by
@@ -559,6 +578,7 @@ def payload_is_permitted(group: GroupState, envelope: Envelope, credential: Cred
         case CredentialIssued(issued, _):
             credential_names_are_valid(issued)
             credential_within_issuer(group, credential, issued)
+            issuer_within_rank(group, envelope, issued)
         case CredentialTaken(chain):
             for link in chain:
                 credential_names_are_valid(link)

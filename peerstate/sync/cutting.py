@@ -82,6 +82,7 @@ NEEDS_CONTEXT: Final = frozenset({
     "credential_in_force_in_context",  # read along the credentials' deliveries held here
     "presence_within_credential",  # a relay of software written before it may honestly send one
     "envelope_time_follows_context",  # read against the chain and the credentials held here
+    "issuer_within_rank",  # read along the subject's credentials held here; older software issues past it
 })
 """The rules whose refusal never cuts anyone off: their verdict reads this replica's group
 state, so an honest relay that knows more, or less, may send what they refuse."""
