@@ -60,7 +60,7 @@ from typing import Any, Final
 ROOT: Final = Path(__file__).resolve().parents[1]
 TARGETS: Final = (
     "peerstate/domain/rules.py", "peerstate/domain/record_rules.py", "peerstate/sync/admission.py",
-    "peerstate/domain/context.py", "peerstate/domain/authority.py",
+    "peerstate/domain/context.py", "peerstate/domain/authority.py", "peerstate/domain/rank.py",
 )
 TESTS: Final = (
     # the fastest to fail first: -x stops a killed mutant at its first failing test

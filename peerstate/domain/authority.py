@@ -17,7 +17,8 @@ from collections.abc import Iterable
 
 from peerstate.domain.context import in_context
 from peerstate.domain.group_events import DELIVERED_BY_LOG, Credential, CredentialIssued, Envelope
-from peerstate.domain.group_state import GroupState, Place, issues_within_rank
+from peerstate.domain.group_state import GroupState, Place
+from peerstate.domain.rank import issues_within_rank
 from peerstate.domain.rules import payload_is_permitted
 from peerstate.errors import PeerError
 

@@ -233,23 +233,13 @@ class GroupState:
 
 def _concurrent_order(credential: Credential) -> tuple[int, int, datetime, bytes]:
     """The order concurrent credentials resolve in: the one whose issuer is nearest the
-    root (the shortest chain: ``issues_within_rank``), then the one that may give out fewest
+    root (the shortest chain: ``domain.rank``), then the one that may give out fewest
     roles (``names.ISSUABLE_ROLES``: an administrator's before an inviting member's before a
     member's, least first), then the one that ends first, then the least fingerprint. Rank
     comes first so that an issuer farther from the root than its subject, citing a context
     that does not show the subject's credential, cannot demote it with a lesser role."""
     authority = max((len(ISSUABLE_ROLES.get(role, ())) for role in credential.roles), default=0)
     return credential.chain_length, authority, credential.not_after, credential.fingerprint
-
-
-def issues_within_rank(issued: Credential, held: Credential) -> bool:
-    """Whether ``issued``'s issuer is no farther from the group root than ``held`` (one
-    credential of its subject's) is: its chain no longer than ``held``'s. Only such an
-    issuer demotes the holder of ``held`` (``rules.issuer_within_rank``), voids what it did
-    under ``held`` (``domain.authority``), or wins over ``held`` delivered concurrently, so
-    that of two administrators who demote each other at once, the one nearer the root
-    wins; the creator, in every chain, is nearest."""
-    return issued.chain_length - 1 <= held.chain_length
 
 
 def _live(lapses: datetime | None, at: datetime) -> bool:

@@ -29,7 +29,8 @@ from peerstate.domain.group_events import (
 from peerstate.bounds import MAX_CHAIN_LENGTH, MAX_ENVELOPE_AHEAD_SECONDS, key_derivation_bounded, value_problem
 from peerstate.domain.context import credential_in_context, in_context
 from peerstate.domain.group_rules import properties_in_range
-from peerstate.domain.group_state import GroupState, issues_within_rank
+from peerstate.domain.group_state import GroupState
+from peerstate.domain.rank import issues_within_rank
 from peerstate.domain.record_rules import record_publication_permitted
 from peerstate.domain.replica import Guesses, ReplicaState
 from peerstate.domain.state import IdentityRecord, IdentityStoreState
