@@ -147,6 +147,24 @@ def test_a_credential_is_not_issued_to_one_nearer_the_root(club: Club) -> None:
     assert (refused.rule, refused.error) == ("issuer_within_rank", "PEER_E_NOT_AUTHORIZED")
 
 
+@pytest.mark.parametrize("after_end, taken", [(timedelta(0), 0), (timedelta(seconds=1), 1)])
+def test_rank_holds_while_the_subject_s_credential_is_valid(club: Club, after_end: timedelta, taken: int) -> None:
+    """carol's credential, from alice, ends in five minutes. mallory, farther from the root,
+    may not issue her one dated at its very end; once it has lapsed, she holds nothing to
+    outrank, and mallory may."""
+    alice_issues(club, club.carol, ROLE_MEMBER, until=T0 + MINUTES)
+    mallorys = club.issue(club.bob.key, club.credential(club.bob), club.mallory, (ROLE_INVITING_MEMBER,))
+    assert deliver(club, "alice", citing(club, club.bob, next_envelope(club, club.bob, CredentialIssued(mallorys, "stored")), club.alice)) == 1
+    renewal = club.issue(club.mallory.key, mallorys, club.carol, (ROLE_MEMBER,))
+    envelope = next_envelope(club, club.mallory, CredentialIssued(renewal, "stored"), at=T0 + MINUTES + after_end)
+    envelope = citing(club, club.mallory, envelope, club.alice, club.bob, club.carol)
+    if taken:
+        assert deliver(club, "alice", envelope) == 1
+        assert club.state().latest_credential(club.carol.name) == renewal
+    else:
+        assert refusal(club, "alice", envelope).rule == "issuer_within_rank"
+
+
 def bob_issues_mallory(club: Club, *, seeing: Member | None = None) -> tuple[Envelope, Credential]:
     """bob, as the inviting member he was, makes mallory a member: his envelope names his old
     credential and cites ``seeing``'s chain as far as alice's replica holds it now (an old
