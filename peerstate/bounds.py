@@ -120,6 +120,10 @@ MAX_DIGEST_BYTES: Final = 32
 """A SHA-256 digest (a certificate's fingerprint, an envelope's id), an HMAC-SHA256 password
 proof, a group's 32-byte Argon2id password verifier."""
 
+MAX_PAKE_VALUE_BYTES: Final = 512
+"""An SRP verifier or public value (``A``, ``B``) in the 4096-bit group of the group password's
+exchange (``crypto.pake``): at most the prime's 512 bytes."""
+
 MAX_NONCE_BYTES: Final = 64
 """A sync hello's or challenge's nonce (peerstate sends 32 bytes)."""
 
@@ -293,6 +297,7 @@ PUBLIC_KEY: Final = Bound(MAX_PUBLIC_KEY_BYTES)
 CERTIFICATE: Final = Bound(MAX_CERTIFICATE_BYTES)
 DIGEST: Final = Bound(MAX_DIGEST_BYTES)
 NONCE: Final = Bound(MAX_NONCE_BYTES)
+PAKE_VALUE: Final = Bound(MAX_PAKE_VALUE_BYTES)
 SALT: Final = Bound(MAX_SALT_BYTES)
 CHAIN: Final = Bound(MAX_CHAIN_LENGTH + 1, each=CERTIFICATE)
 """A chain as a hello or an invitation shows it: the group root's certificate, then GMCs."""
@@ -310,7 +315,10 @@ FIELDS: Final[Mapping[str, Mapping[str, Bound]]] = MappingProxyType({
         "friendly_name": FRIENDLY_NAME, "comment": FRIENDLY_NAME, "flags": DWORD, "member_data_lifetime": DWORD,
         "presence_lifetime": DWORD, "authentication_schemes": DWORD,
     },
-    "PasswordVerifier": {"salt": SALT, "iterations": DWORD, "lanes": DWORD, "memory_cost": DWORD, "verifier": DIGEST},
+    "PasswordVerifier": {
+        "salt": SALT, "iterations": DWORD, "lanes": DWORD, "memory_cost": DWORD, "verifier": DIGEST, "pake_salt": SALT,
+        "pake_verifier": PAKE_VALUE,
+    },
     "Credential": {
         "fingerprint": DIGEST, "der": CERTIFICATE, "subject": PEER_NAME, "subject_friendly_name": FRIENDLY_NAME,
         "public_key": PUBLIC_KEY, "roles": Bound(MAX_ROLES), "issuer": DIGEST, "chain_length": DWORD,
@@ -324,9 +332,12 @@ FIELDS: Final[Mapping[str, Mapping[str, Bound]]] = MappingProxyType({
     "IdentityRetired": {"peer_name": PEER_NAME, "public_key": PUBLIC_KEY, "statement": SIGNATURE},
     # sync's messages (``sync.messages``)
     "MemberHello": {"group": PEER_NAME, "identity": PEER_NAME, "card": CERTIFICATE, "chain": CHAIN, "nonce": NONCE},
-    "PasswordHello": {"group": PEER_NAME, "identity": PEER_NAME, "card": CERTIFICATE, "nonce": NONCE},
+    "PasswordHello": {"group": PEER_NAME, "identity": PEER_NAME, "card": CERTIFICATE, "nonce": NONCE, "pake_public": PAKE_VALUE},
     "ExpiredMemberHello": {"group": PEER_NAME, "identity": PEER_NAME, "card": CERTIFICATE, "nonce": NONCE},
-    "Challenge": {"identity": PEER_NAME, "card": CERTIFICATE, "chain": CHAIN, "nonce": NONCE, "signature": SIGNATURE},
+    "Challenge": {
+        "identity": PEER_NAME, "card": CERTIFICATE, "chain": CHAIN, "nonce": NONCE, "signature": SIGNATURE, "pake_salt": SALT,
+        "pake_public": PAKE_VALUE,
+    },
     "Proof": {"signature": SIGNATURE, "password_proof": DIGEST},
     "Head": {"author": PEER_NAME, "seq": SEQ},
     "Refusal": {"error": Bound(MAX_ERROR_NAME_CHARS), "reason": Bound(MAX_REASON_CHARS)},

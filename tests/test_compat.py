@@ -29,7 +29,8 @@ from typing import Any
 
 import pytest
 
-from peerstate import Peer, PeerSettings, open_store, wire
+from peerstate import Peer, PeerSettings, network, open_store, wire
+from peerstate.peer import sync_port
 from peerstate.sync import admission
 from peerstate.audit import verify_store
 from peerstate.domain.replica import WRONG_PASSWORD_RULE
@@ -273,6 +274,33 @@ def test_a_stores_sealed_keys_unseal_with_its_passphrase(fixtures: Path, backend
         again = Peer(stack.enter_context(contextlib.closing(open_store(location))), clock=lambda: at)
         for identity, group_name, record in added:
             assert again.get_record(again.open_group(identity, group_name), record).record.data == b"signed today"
+
+
+FIXTURE_GROUP_PASSWORD = "compat-fixture-password"
+"""The club's group password, as ``make_fixtures.py`` set it."""
+
+
+def test_a_group_made_before_the_password_exchange_takes_its_password_still(tmp_path: Path) -> None:
+    """alice's club, made by v0.1.0, keeps the stretched password as its verifier, with no
+    SRP verifier (issue 30): a joiner with the password still joins it, by the proof of
+    then, and one with another password does not."""
+    fixtures = SETS[0]
+    recorded = _recorded(fixtures, "sqlite")
+    at = datetime.fromisoformat(recorded["clock"])
+    with contextlib.closing(open_store(_sqlite_copy(fixtures, "alice", tmp_path))) as store:
+        alice = Peer(store, settings=_settings(recorded, "alice", recorded["passphrase"]), clock=lambda: at)
+        (identity,) = [pair.peer_name for pair in alice.identities() if alice.groups(pair.peer_name)]
+        (group,) = [group.peer_name for group in alice.groups(identity)]
+        handle = alice.open_group(identity, group)
+        properties = alice.group_properties(handle)
+        assert properties.password is not None and not properties.password.augmented and properties.password.verifier
+        alice.connect(handle)
+        for password, joins in (("not the password", False), (FIXTURE_GROUP_PASSWORD, True)):
+            joiner = Peer(open_store(None), settings=PeerSettings(address="joiner"), clock=lambda: at)
+            name = joiner.create_identity("joiner")
+            joiner.connect(joiner.password_join(name, alice.create_password_invitation(handle), password).handle)
+            network.synchronize({"alice": alice, "joiner": joiner})
+            assert (sync_port(joiner).sync_replica((name, group)).state.group.credential_of(name, at) is not None) == joins
 
 
 def test_an_edited_fixture_row_is_found(tmp_path: Path) -> None:

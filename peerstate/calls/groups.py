@@ -23,7 +23,7 @@ from peerstate.calls import arguments, envelopes, events, identities
 from peerstate.calls.runtime import GroupDecision, NamePair, Runtime
 from peerstate.sync.port import Neighbor
 from peerstate.constants import PeerConnectionFlags, PeerGroupAuthenticationScheme, PeerGroupStatus
-from peerstate.crypto import credentials
+from peerstate.crypto import credentials, pake
 from peerstate.domain import group_rules, rules
 from peerstate.domain.events import GroupAttached, GroupDetached
 from peerstate.domain.group_events import (
@@ -53,10 +53,13 @@ class _Unset:
 UNSET: Final = _Unset()
 
 
-def _verifier(password: str, parameters: crypto.KdfParameters) -> PasswordVerifier:
+def _verifier(group: str, password: str, parameters: crypto.KdfParameters) -> PasswordVerifier:
+    """What the group keeps of ``password``: the Argon2id parameters a joiner stretches it
+    with, and an SRP verifier of the stretched value (``crypto.pake``), never a value a
+    joiner could prove with."""
+    made = pake.new_verifier(group, crypto.derive_key_encryption_key(password, parameters))
     return PasswordVerifier(
-        parameters.salt, parameters.iterations, parameters.lanes, parameters.memory_cost,
-        crypto.derive_key_encryption_key(password, parameters),
+        parameters.salt, parameters.iterations, parameters.lanes, parameters.memory_cost, b"", made.salt, made.verifier,
     )
 
 
@@ -112,7 +115,7 @@ def create_group(
         subject_friendly_name=record.friendly_name, subject_public_key=crypto.public_key_der(creator_key),
         roles=[names.ROLE_ADMIN], not_before=now, not_after=now + credentials.ROOT_LIFETIME,
     ), None)
-    verifier = _verifier(secret, crypto.new_kdf_parameters()) if secret and schemes & PASSWORD else None
+    verifier = _verifier(group, secret, crypto.new_kdf_parameters()) if secret and schemes & PASSWORD else None
     properties = GroupProperties(
         group, creator_name, group_cloud, chosen, friendly or group, remark, flag_bits, member_lifetime,
         presence, schemes, verifier, role if schemes & PASSWORD else None,
@@ -254,7 +257,7 @@ def set_group_properties(runtime: Runtime, handle: object, changes: dict[str, An
     record = rules.identity_is_live(runtime.state, identity)
     if secret is not None and current.password is not None:
         old = current.password
-        wanted = attrs.evolve(wanted, password=_verifier(secret, crypto.KdfParameters(
+        wanted = attrs.evolve(wanted, password=_verifier(current.group_peer_name, secret, crypto.KdfParameters(
             old.salt, old.iterations, old.lanes, old.memory_cost,
         )))
     credential = rules.caller_holds_credential(log.state.group, identity, runtime.clock())

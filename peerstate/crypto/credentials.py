@@ -305,20 +305,21 @@ def signature_matches(public_key: bytes, data: bytes, signature: bytes) -> bool:
     return True
 
 
-def password_proof(verifier: bytes, transcript: bytes) -> bytes:
-    """HMAC-SHA256 keyed by the password verifier.
+def password_proof(key: bytes, transcript: bytes) -> bytes:
+    """HMAC-SHA256 of the transcript keyed by the password exchange's session key
+    (``crypto.pake``; for a group made before it, by the password verifier itself).
 
-    It proves knowledge of the verifier without revealing it, and binds the proof to this
+    It proves knowledge of the key without revealing it, and binds the proof to this
     transcript, so a proof recorded from one join does not pass in another.
     """
-    mac = hmac.HMAC(verifier, hashes.SHA256())
+    mac = hmac.HMAC(key, hashes.SHA256())
     mac.update(transcript)
     return mac.finalize()
 
 
-def password_proof_matches(verifier: bytes, transcript: bytes, proof: bytes) -> bool:
+def password_proof_matches(key: bytes, transcript: bytes, proof: bytes) -> bool:
     """Compared in constant time, so a guesser learns nothing from how long a refusal takes."""
-    mac = hmac.HMAC(verifier, hashes.SHA256())
+    mac = hmac.HMAC(key, hashes.SHA256())
     mac.update(transcript)
     try:
         mac.verify(proof)

@@ -23,10 +23,15 @@ from peerstate.domain.added_fields import added
 
 @attrs.frozen
 class PasswordVerifier:
-    """A group password as the group keeps it: a salted Argon2id output, never the password.
+    """A group password as the group keeps it, never the password: the password is
+    stretched by Argon2id (``salt`` and cost), and the group keeps an SRP-6a verifier of the
+    stretched value (``pake_salt``, ``pake_verifier``: ``crypto.pake``), which lets a member
+    check a joiner's password but not join with it.
 
-    The salt and cost are fixed for the group's life, so a password invitation that carries
-    them stays usable when the creator changes the password.
+    A group made before kept the stretched value itself (``verifier``), which any member
+    could join with; it has no ``pake_*`` fields, and ``verifier`` is empty in one made
+    since. The salt and cost are fixed for the group's life, so a password invitation that
+    carries them stays usable when the creator changes the password.
     """
 
     salt: bytes
@@ -34,6 +39,13 @@ class PasswordVerifier:
     lanes: int
     memory_cost: int
     verifier: bytes
+    pake_salt: bytes | None = added()
+    pake_verifier: bytes | None = added()
+
+    @property
+    def augmented(self) -> bool:
+        """Whether the group keeps an SRP verifier, not a value a joiner could prove with."""
+        return self.pake_verifier is not None
 
 
 @attrs.frozen

@@ -82,3 +82,13 @@ def connector_signature_verifies(key: bytes, signed: bytes, signature: bytes) ->
     IDC its hello showed (``PEER_E_CONNECTION_NOT_AUTHENTICATED``)."""
     if not credentials.signature_matches(key, signed, signature):
         raise registry.Refusal("the connector's signature fails")
+
+
+@rule("PEER_E_CONNECTION_NOT_AUTHENTICATED")
+def password_exchange_is_safe(unsafe: bool) -> None:
+    """The other side's public value in the password exchange (``A`` or ``B``) is not 0
+    modulo the group's prime, which would fix the session key whatever the password
+    (``crypto.pake``, ``PEER_E_CONNECTION_NOT_AUTHENTICATED``); a joiner that sends none to
+    a group that keeps an SRP verifier is refused the same way: it can prove nothing."""
+    if unsafe:
+        raise registry.Refusal("the password exchange's public value is missing or unsafe")

@@ -30,7 +30,7 @@ from typing import Any, Final, Literal
 from peerstate import registry
 from peerstate.bounds import MAX_HELD
 from peerstate.constants import PeerGroupEventType
-from peerstate.crypto import credentials
+from peerstate.crypto import credentials, pake
 from peerstate.errors import ErrorName, PeerError, error_name
 from peerstate.registry import rule
 from peerstate.sync import authentication, batches
@@ -88,6 +88,8 @@ class Connector:
         self._hello = b""
         self._asked_at: datetime | None = None
         """This machine's clock when the hello went: half the round trip is the answer's age."""
+        self._joiner: pake.Joiner | None = None
+        """A password joiner's side of the password exchange, begun with its hello."""
         self._outgoing: batches.Outgoing | None = None
         """What the listener lacks, once its first batch said how far its chains stand."""
         self._waiting: frozenset[bytes] = frozenset()
@@ -105,7 +107,9 @@ class Connector:
         elif self._peer.sync_replica(self._key).state.synchronized:
             hello = ExpiredMemberHello(group, identity, card, nonce, peer_time)
         else:
-            hello = PasswordHello(group, identity, card, nonce, peer_time)
+            ticket = self._peer.sync_ticket(self._key)
+            self._joiner = None if ticket is None else pake.Joiner(group, ticket)
+            hello = PasswordHello(group, identity, card, nonce, peer_time, None if self._joiner is None else self._joiner.public)
         self._hello = encode(hello)
         self._asked_at = self._peer.sync_now()
         self.state = "hello_sent"
@@ -147,11 +151,22 @@ class Connector:
         authentication.listener_signature_verifies(key, signed, challenge.signature)
         assert self._asked_at is not None  # a challenge answers the hello
         self._peer.sync_peer_time(self._key, challenge.peer_time, str(self._remote), self._asked_at)
-        ticket = self._peer.sync_ticket(self._key)
-        password_proof = credentials.password_proof(ticket, signed) if ticket is not None else b""
+        password_proof = self._password_proof(challenge, signed)
         signature = self._peer.sync_sign(identity, signed)
         self.state = "receiving"
         return encode(Proof(signature, password_proof, batches.heads(self._peer, self._key)))
+
+    def _password_proof(self, challenge: Challenge, signed: bytes) -> bytes:
+        """A password joiner's proof: the password exchange's when the listener answered its
+        ``A`` (``crypto.pake``); for a group made before, an HMAC of the transcript keyed by
+        the stretched password; nothing from a member."""
+        if self._joiner is not None and challenge.pake_public is not None:
+            proof = self._joiner.proof(challenge.pake_salt or b"", challenge.pake_public)
+            authentication.password_exchange_is_safe(proof is None)
+            assert proof is not None  # password_exchange_is_safe
+            return proof
+        ticket = self._peer.sync_ticket(self._key)
+        return credentials.password_proof(ticket, signed) if ticket is not None else b""
 
     def _on_batch(self, batch: Batch) -> bytes:
         """Store the listener's batch; once the group data is whole, with nothing of it still

@@ -39,8 +39,9 @@ import attrs
 
 from peerstate import names, registry
 from peerstate.bounds import MAX_CUT_OFFS
-from peerstate.crypto import credentials
+from peerstate.crypto import credentials, pake
 from peerstate.domain import rules
+from peerstate.domain.group_events import PasswordVerifier
 from peerstate.domain.replica import ReplicaState, SenderRefusals
 from peerstate.errors import PeerError
 from peerstate.registry import rule
@@ -93,6 +94,9 @@ class Listener:
         self._hello: Hello | None = None
         self._challenge: Challenge | None = None
         self._connector_key = b""
+        self._listening: pake.Listening | None = None
+        """A password joiner's exchange, begun at its hello, when the group keeps an SRP
+        verifier (``crypto.pake``)."""
         self._outgoing: batches.Outgoing | None = None
 
     def receive(self, data: bytes) -> bytes | None:
@@ -131,11 +135,14 @@ class Listener:
             case ExpiredMemberHello():
                 rules.member_list_holds_credential(state.group, hello.identity, self._connector_key, now)
             case PasswordHello():
-                rules.may_answer_password_joiner(state, identity, now)
+                _, verifier, _ = rules.may_answer_password_joiner(state, identity, now)
                 rules.password_guess_allowed(state, hello.identity, now)
+                self._listening = _password_exchange(group, verifier, hello.pake_public)
+        listening = self._listening
         challenge = Challenge(
             identity, self._peer.sync_card(identity), self._peer.sync_chain(self._key), os.urandom(NONCE_BYTES),
-            self._peer.sync_peer_time_now(self._key), b"",
+            self._peer.sync_peer_time_now(self._key), b"", None if listening is None else listening.salt,
+            None if listening is None else listening.public,
         )
         signature = self._peer.sync_sign(identity, authentication.transcript(data, challenge))
         self._hello, self._hello_bytes = hello, data
@@ -153,8 +160,12 @@ class Listener:
         if isinstance(self._hello, PasswordHello):
             state = self._peer.sync_replica(self._key).state
             _, verifier, _ = rules.may_answer_password_joiner(state, identity, self._peer.sync_now())
+            matches = (
+                self._listening.proof_matches(proof.password_proof) if self._listening is not None
+                else credentials.password_proof_matches(verifier.verifier, signed, proof.password_proof)
+            )
             try:
-                rules.password_proof_matches(credentials.password_proof_matches(verifier.verifier, signed, proof.password_proof))
+                rules.password_proof_matches(matches)
             except PeerError as error:
                 raise _WrongPassword(error) from None
             self._peer.sync_issue_password_credential(self._key, self._hello.card)
@@ -178,6 +189,18 @@ class Listener:
         batch = self._outgoing.next_batch(own_heads)
         self.state = "receiving" if batch.complete else "sending"
         return encode(batch)
+
+
+def _password_exchange(group: str, verifier: PasswordVerifier, joiner_public: bytes | None) -> pake.Listening | None:
+    """The listener's side of a password joiner's exchange, for a group that keeps an SRP
+    verifier; None for a group made before, whose joiners prove the stretched password by
+    an HMAC. A joiner's ``A`` that is missing or unsafe ends the conversation here
+    (``password_exchange_is_safe``), before any guess is counted."""
+    if verifier.pake_salt is None or verifier.pake_verifier is None:
+        return None
+    listening = pake.Listening(group, pake.Verifier(verifier.pake_salt, verifier.pake_verifier), joiner_public or b"")
+    authentication.password_exchange_is_safe(listening.unsafe)
+    return listening
 
 
 _TABLE: Final[dict[tuple[ListenerState, type[Message]], Callable[[Listener, Any, bytes], bytes]]] = {

@@ -18,6 +18,7 @@ import attrs
 from peerstate import registry, wire
 from peerstate.bounds import MAX_BATCH_ENVELOPES, MAX_FRAME_BYTES, MAX_HANDSHAKE_BYTES
 from peerstate.bulk import young_collections_only
+from peerstate.domain.added_fields import added
 from peerstate.domain.group_events import Envelope
 from peerstate.registry import rule
 
@@ -50,6 +51,8 @@ class PasswordHello:
     card: bytes
     nonce: bytes
     peer_time: datetime
+    pake_public: bytes | None = added()
+    """The joiner's SRP public value ``A`` (``crypto.pake``); None from a peer made before."""
 
 
 @attrs.frozen
@@ -77,6 +80,10 @@ class Challenge:
     nonce: bytes
     peer_time: datetime
     signature: bytes
+    pake_salt: bytes | None = added()
+    """To a password joiner of a group that keeps an SRP verifier: its salt."""
+    pake_public: bytes | None = added()
+    """To a password joiner of a group that keeps an SRP verifier: the listener's ``B``."""
 
 
 @attrs.frozen

@@ -23,6 +23,7 @@ from uuid import UUID
 import attrs
 
 from peerstate import Peer, PeerError, sync, views, wire
+from peerstate.domain.added_fields import ADDED
 from peerstate.domain.events import IdentityEvent
 from peerstate.domain.group_events import GROUP_VALUES, EnvelopeRefused, JoinRefused, ReplicaEvent, SharedEvent
 from peerstate.domain.group_state import GroupState
@@ -85,7 +86,10 @@ def text(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [text(item) for item in value]
     if attrs.has(type(value)):
-        return {field.name: text(getattr(value, field.name)) for field in attrs.fields(type(value))}
+        return {
+            field.name: text(getattr(value, field.name)) for field in attrs.fields(type(value))
+            if not (field.metadata.get(ADDED) and getattr(value, field.name) is None)  # left out, as the wire leaves it
+        }
     return value
 
 
