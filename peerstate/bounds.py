@@ -208,6 +208,17 @@ MAX_HELD: Final = 256
 """Envelopes a replica holds waiting, of all authors: what one replica's held pool, and so
 each snapshot of its log, carries at most besides its state."""
 
+MAX_THROTTLED_GUESSERS: Final = 1024
+"""The password joiners, and the addresses, whose wrong passwords a replica keeps counting
+(``ReplicaState.wrong_passwords``, ``wrong_passwords_from``): past it, the one whose last
+wrong password is oldest is forgotten, so no guesser grows a replica's state by changing
+its identity or its address."""
+
+MAX_GUESS_SECONDS: Final = 60
+"""How long a password joiner's guess counts as made from its hello, before its proof comes
+(``sync_start_guess``): parallel conversations count every guess they start, and one left
+unanswered stops counting after this."""
+
 MAX_CONTEXT: Final = 64
 """The places an envelope cites as its context (``Envelope.context``): one per author whose
 credential events bear on its authority, its author's issuers and, for a credential, its

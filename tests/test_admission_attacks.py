@@ -841,12 +841,14 @@ def test_the_honest_envelope_beside_the_attacks_is_admitted(club: Club, forge: F
 # Before a joiner's password is even checked -------------------------------------------------
 
 
-def test_ten_wrong_passwords_from_anyone_turn_away_a_joiner_who_never_guessed() -> None:
-    """The group-wide limit on wrong passwords (``password_guess_allowed``): four joiners
-    guess wrong ten times in all, none past its own three free guesses, and bob, with the
-    right password and no wrong guess of his own, is turned away unchecked until the
-    group's wait is over (a second, from the tenth). Turned away before proving anything, he
-    makes alice write nothing at all; at the second's end he is let in."""
+def test_ten_wrong_passwords_turn_away_a_new_guess_from_an_address_that_guessed() -> None:
+    """The group-wide limit on wrong passwords (``password_guess_allowed``): four joiners,
+    each from an address of its own, guess wrong ten times in all, none past its own three
+    free guesses. A new identity guessing from one of those addresses is turned away
+    unchecked until the group's wait is over (a second, from the tenth), and makes alice
+    write nothing at all; bob, with the right password from an address that never guessed,
+    is checked at once and let in: a guesser cannot spend the group's budget to keep him
+    out."""
     now = [T0]
     alice = Peer(open_store(None), clock=lambda: now[0], settings=PeerSettings(address="alice"))
     handle = alice.create_group(
@@ -857,8 +859,8 @@ def test_ten_wrong_passwords_from_anyone_turn_away_a_joiner_who_never_guessed() 
     invitation = alice.create_password_invitation(handle)
     joiners_key = crypto.generate_identity_key()
 
-    def joiner(who: str, password: str) -> tuple[Peer, str]:
-        peer = Peer(open_store(None), clock=lambda: now[0], settings=PeerSettings(address=who))
+    def joiner(who: str, password: str, address: str | None = None) -> tuple[Peer, str]:
+        peer = Peer(open_store(None), clock=lambda: now[0], settings=PeerSettings(address=address or who))
         name = peer.create_identity(who, key=joiners_key)
         peer.connect(peer.password_join(name, invitation, password).handle)
         return peer, name
@@ -870,17 +872,20 @@ def test_ten_wrong_passwords_from_anyone_turn_away_a_joiner_who_never_guessed() 
     replica = sync_port(alice).sync_replica(key).state
     assert replica.wrong_passwords_in_group.count == 10
     assert all(guesses.count <= 3 for guesses in replica.wrong_passwords.values())
-    bob, bob_name = joiner("bob", PASSWORD)
+    assert set(replica.wrong_passwords_from) == {"m1", "m2", "m3", "m4"}
+    again, again_name = joiner("m5", PASSWORD, address="m4")
     events = alice._runtime.store.replica_events(*key)
     before = views.group_digest(replica.group), accepted(events)
 
-    network.synchronize({"alice": alice, "bob": bob})
+    network.synchronize({"alice": alice, "m5": again})
 
     assert alice._runtime.store.replica_events(*key) == events, "a joiner turned away before any proof writes nothing"
     assert (views.group_digest(sync_port(alice).sync_replica(key).state.group), accepted(events)) == before
-    assert bob_name not in sync_port(alice).sync_replica(key).state.wrong_passwords
-    assert not sync_port(bob).sync_replica((bob_name, key[1])).state.synchronized
+    assert not sync_port(again).sync_replica((again_name, key[1])).state.synchronized
 
-    now[0] += timedelta(seconds=1)
+    bob, bob_name = joiner("bob", PASSWORD)
     network.synchronize({"alice": alice, "bob": bob})
     assert sync_port(bob).sync_replica((bob_name, key[1])).state.synchronized
+    now[0] += timedelta(seconds=1)
+    network.synchronize({"alice": alice, "m5": again})
+    assert sync_port(again).sync_replica((again_name, key[1])).state.synchronized

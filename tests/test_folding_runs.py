@@ -18,7 +18,7 @@ import pytest
 from eventsourcing.domain import OriginatorIDError, OriginatorVersionError
 from hypothesis import given, settings, strategies as st
 
-from peerstate import Peer, network, open_store
+from peerstate import Peer, PeerSettings, network, open_store
 from peerstate.domain.group_events import EnvelopeAccepted, ReplicaEvent
 from peerstate.domain.replica import ReplicaState, accept_envelopes, evolve_replica, new_replica
 from peerstate.storage.logs import ReplicaLog, project_log
@@ -45,7 +45,7 @@ class Club:
         peers: dict[str, Peer] = {"alice": alice}
         handles: dict[str, str] = {}
         for name, passwords in (("bob", ["wrong password"]), ("carol", ["wrong password", PASSWORD])):
-            joiner = peers[name] = Peer(open_store(None), clock=lambda: T0)
+            joiner = peers[name] = Peer(open_store(None), clock=lambda: T0, settings=PeerSettings(address=name))  # a machine each
             identity = joiner.create_identity(name, name.title())
             for password in passwords:
                 handles[name] = joiner.password_join(identity, alice.create_password_invitation(handle), password).handle

@@ -1,15 +1,21 @@
 """An online password guessing run against an administrator is slowed to the documented
-policy: after 3 wrong passwords in a row a joiner waits 1 s, then 2 s, 4 s ... (at most an
-hour) before its next guess is even checked; after 10 in a row from anyone, every joiner
-does. Each guess checked is kept in the log; an attempt turned away writes nothing at all,
-since the joiner has not proven anything yet; and a success forgives."""
+policy: after 3 wrong passwords in a row a joiner, or an address, waits 1 s, then 2 s,
+4 s ... (at most an hour) before its next guess is even checked; after 10 in a row from
+anyone, every address that guessed wrong does. A guess counts from its hello, so parallel
+conversations count them all. Each guess checked is kept in the log; an attempt turned away
+writes nothing at all, since the joiner has not proven anything yet; and a success
+forgives."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from peerstate import Peer, PeerSettings, network, open_store, sync
+from peerstate.bounds import MAX_THROTTLED_GUESSERS
+from peerstate.domain.group_state import GroupState
+from peerstate.domain.replica import WRONG_PASSWORD_RULE, ReplicaState, evolve_replica
+from peerstate.domain.rules import FREE_GUESSES
 from peerstate.peer import sync_port
-from peerstate import Peer, PeerSettings, network, open_store
 from peerstate.constants import PeerGroupEventType
 from peerstate.domain.group_events import EnvelopeAccepted, JoinRefused
 from peerstate.names import ROLE_MEMBER
@@ -76,3 +82,85 @@ def test_an_hour_of_guessing_every_ten_seconds_gets_a_handful_of_guesses_checked
     network.synchronize({"alice": alice, "bob": bob})
     assert sync_port(bob).sync_replica((bob.identities()[0].peer_name, key[1])).state.synchronized
     assert sync_port(alice).sync_replica(key).state.wrong_passwords_in_group.count == 0
+
+
+def _club_and_guesser(clock: Clock, guessers: int) -> tuple[Peer, tuple[str, str], Peer, list[tuple[str, str]], str]:
+    """alice's password group, listening, and mallory's peer (address "mallory") with
+    ``guessers`` identities, each joined by a wrong password: alice, her replica's key,
+    mallory, the keys of mallory's replicas, and the invitation."""
+    alice = Peer(open_store(None), clock=clock, settings=PeerSettings(address="alice"))
+    alice_name = alice.create_identity("alice")
+    handle = alice.create_group(alice_name, "club", authentication_schemes=2, password=PASSWORD, password_role=ROLE_MEMBER)
+    alice.connect(handle)
+    group = alice.group_properties(handle).group_peer_name
+    invitation = alice.create_password_invitation(handle)
+    mallory = Peer(open_store(None), clock=clock, settings=PeerSettings(address="mallory"))
+    keys = []
+    for index in range(guessers):
+        name = mallory.create_identity(f"guesser{index}")
+        mallory.connect(mallory.password_join(name, invitation, f"wrong guess {index}").handle)
+        keys.append((name, group))
+    return alice, (alice_name, group), mallory, keys, invitation
+
+
+def _in_parallel(alice: Peer, alice_key: tuple[str, str], joiner: Peer, keys: list[tuple[str, str]]) -> None:
+    """One conversation per key, all at once: every hello answered before any proof."""
+    pairs = [
+        (sync.Connector(sync_port(joiner), key, network.node(sync_port(alice), alice_key)),
+         sync.Listener(sync_port(alice), alice_key, network.node(sync_port(joiner), key)))
+        for key in keys
+    ]
+    answers = [listener.receive(connector.start()) for connector, listener in pairs]
+    for (connector, listener), answer in zip(pairs, answers):
+        assert answer is not None
+        proof = connector.receive(answer)
+        if proof is not None:
+            listener.receive(proof)
+
+
+def test_parallel_sessions_count_every_guess_they_start() -> None:
+    """The attack: 30 conversations at once, 29 with a wrong password and the last with the
+    right one. Before, the throttle was read at each hello and counted at each proof, so all
+    30 were checked and the last got a GMC. Now each hello reserves its guess: past the
+    guesses one address may make, the rest are turned away at their hello, the right one
+    too, and at most ``FREE_GUESSES`` wrong ones are checked."""
+    clock = Clock()
+    alice, alice_key, mallory, keys, invitation = _club_and_guesser(clock, 29)
+    rightful = mallory.create_identity("rightful")
+    mallory.connect(mallory.password_join(rightful, invitation, PASSWORD).handle)
+    keys.append((rightful, alice_key[1]))
+    _in_parallel(alice, alice_key, mallory, keys)
+    assert _refusals(alice, alice_key, "password_proof_matches") <= FREE_GUESSES
+    assert sync_port(alice).sync_replica(alice_key).state.group.credential_of(rightful, clock.now) is None
+
+
+def test_guessing_from_one_address_does_not_keep_a_joiner_elsewhere_out() -> None:
+    """The attack: a guesser changes its identity at every guess, to spend the group's
+    budget and keep the rightful joiner out (44 guesses in a day kept it out on all its
+    144 tries). Now the group's budget binds only an address that has guessed wrong: bob,
+    from his own address, is checked at once, with the right password, and joins."""
+    clock = Clock()
+    alice, alice_key, mallory, keys, invitation = _club_and_guesser(clock, 44)
+    for key in keys:
+        clock.now += timedelta(minutes=30)
+        _in_parallel(alice, alice_key, mallory, [key])
+    assert _refusals(alice, alice_key, "password_proof_matches") < 44
+    bob = Peer(open_store(None), clock=clock, settings=PeerSettings(address="bob"))
+    bob_name = bob.create_identity("bob")
+    bob.connect(bob.password_join(bob_name, invitation, PASSWORD).handle)
+    network.synchronize({"alice": alice, "bob": bob})
+    assert sync_port(bob).sync_replica((bob_name, alice_key[1])).state.synchronized
+
+
+def test_the_throttle_keeps_a_bounded_count_of_guessers() -> None:
+    """However many identities and addresses guess wrong, a replica keeps the count of at
+    most ``MAX_THROTTLED_GUESSERS`` of each, the most recent: one guess each from one more
+    than that, and the first is forgotten."""
+    state = ReplicaState(GroupState("group"))
+    for index in range(MAX_THROTTLED_GUESSERS + 1):
+        refused = JoinRefused(f"joiner{index}", WRONG_PASSWORD_RULE, "PEER_E_NOT_AUTHORIZED", "", T0 + timedelta(seconds=index), f"::{index}")
+        state = evolve_replica(state, refused)
+    for counted in (state.wrong_passwords, state.wrong_passwords_from):
+        assert len(counted) == MAX_THROTTLED_GUESSERS
+    assert "joiner0" not in state.wrong_passwords and "::0" not in state.wrong_passwords_from
+    assert state.wrong_passwords_in_group.count == MAX_THROTTLED_GUESSERS + 1

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from peerstate import crypto, wire
-from peerstate.bounds import MAX_BATCH_ENVELOPES
+from peerstate.bounds import MAX_BATCH_ENVELOPES, MAX_GUESS_SECONDS
 from peerstate.calls import envelopes, events, records
 from peerstate.calls.judging import Judging
 from peerstate.calls.runtime import GroupDecision, Runtime, reading, writing
@@ -38,6 +38,7 @@ from peerstate.domain.group_state import member_data_due
 from peerstate.domain.peer_time import adjusted_offset
 from peerstate.domain.presence import presence_due
 from peerstate.domain.records import refresh_due, refreshed_expiration
+from peerstate.domain.replica import GuessStarted
 from peerstate.errors import PeerError
 from peerstate.bulk import young_collections_only
 from peerstate.storage.logs import ReplicaLog
@@ -48,6 +49,9 @@ class PeerPort:
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
+        self._guesses: dict[ReplicaKey, tuple[GuessStarted, ...]] = {}
+        """Per replica, the password guesses under way (``sync_start_guess``): in memory,
+        since a guess that never reaches its proof proves nothing worth a log entry."""
 
     # What the conversation reads ---------------------------------------------------------------
 
@@ -220,14 +224,33 @@ class PeerPort:
         if microseconds is not None:
             runtime.execute_group(key, lambda _: ([PeerTimeAdjusted(microseconds, source, now)], [], None))
 
-    @writing
-    def sync_refuse_join(self, key: ReplicaKey, joiner: str, error: PeerError) -> None:
-        """Keep a joiner's refusal in the log, under the registered rule that refused it."""
-        if error.rule is None:
-            raise AssertionError(f"a joiner was refused outside a registered rule: {error}")
-        rule = error.rule
+    @reading
+    def sync_start_guess(self, key: ReplicaKey, joiner: str, address: str) -> None:
+        """Count a password joiner's guess from its hello, if the throttle lets it be made
+        (``rules.password_guess_allowed``, which counts the guesses under way too): so
+        parallel conversations count every guess they start. A guess not settled within
+        ``MAX_GUESS_SECONDS`` stops counting."""
         now = self._runtime.clock()
-        self._runtime.execute_group(key, lambda _: ([JoinRefused(joiner, rule, error.name, error.message, now)], [], None))
+        started = tuple(guess for guess in self._guesses.get(key, ()) if now - guess.at < timedelta(seconds=MAX_GUESS_SECONDS))
+        rules.password_guess_allowed(self._runtime.replica(*key).state, joiner, address, now, started)
+        self._guesses[key] = (*started, GuessStarted(joiner, address, now))
+
+    @writing
+    def sync_settle_guess(self, key: ReplicaKey, joiner: str, address: str, wrong: PeerError | None) -> None:
+        """The guess ``joiner`` started from ``address`` is over, once the joiner proved its
+        key: kept in the log when the password was ``wrong``, under the registered rule that
+        refused it, and counted from then on there (``ReplicaState.wrong_passwords``)."""
+        under_way = self._guesses.get(key, ())
+        settled = next((index for index, guess in enumerate(under_way) if (guess.joiner, guess.address) == (joiner, address)), None)
+        if settled is not None:
+            self._guesses[key] = under_way[:settled] + under_way[settled + 1:]
+        if wrong is None:
+            return
+        if wrong.rule is None:
+            raise AssertionError(f"a joiner was refused outside a registered rule: {wrong}")
+        rule = wrong.rule
+        now = self._runtime.clock()
+        self._runtime.execute_group(key, lambda _: ([JoinRefused(joiner, rule, wrong.name, wrong.message, now, address)], [], None))
 
     @writing
     def sync_first_synchronized(self, key: ReplicaKey, source: str) -> None:

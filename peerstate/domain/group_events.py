@@ -392,6 +392,10 @@ class JoinRefused:
     error: str
     reason: str
     at: datetime
+    address: str | None = added()
+    """The address the joiner connected from: what the throttle counts wrong passwords by
+    besides the identity (``ReplicaState.wrong_passwords_from``); None in a log written
+    before."""
 
 
 @attrs.frozen

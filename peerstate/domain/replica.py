@@ -14,7 +14,7 @@ from typing import Final, Literal, TypeAlias
 
 import attrs
 
-from peerstate.bounds import MAX_HELD, MAX_HELD_BYTES, MAX_HELD_PER_AUTHOR, MAX_KEPT_REFUSALS
+from peerstate.bounds import MAX_HELD, MAX_HELD_BYTES, MAX_HELD_PER_AUTHOR, MAX_KEPT_REFUSALS, MAX_THROTTLED_GUESSERS
 from peerstate.domain.group_events import (
     ActionsVoided,
     CredentialIssued,
@@ -58,6 +58,17 @@ class Guesses:
 
 
 @attrs.frozen
+class GuessStarted:
+    """A password joiner's guess under way: its hello was answered, its proof has not come
+    yet. Kept in memory only (``sync_start_guess``), so that parallel conversations count
+    every guess they start."""
+
+    joiner: str
+    address: str
+    at: datetime
+
+
+@attrs.frozen
 class SenderRefusals:
     """What one sender (the identity it authenticated as) had refused here: how many of the
     envelopes it sent, and how many times a refusal cut it off (``sync.cutting``)."""
@@ -87,6 +98,10 @@ class ReplicaState:
     (an authenticating member) refused them."""
     wrong_passwords_in_group: Guesses = Guesses()
     """Every joiner's wrong passwords at this replica since the last success."""
+    wrong_passwords_from: Mapping[str, Guesses] = attrs.field(factory=dict)
+    """Per address joiners connected from, their wrong passwords, as this replica refused
+    them: what a guesser that changes its identity at each guess does not escape. At most
+    ``MAX_THROTTLED_GUESSERS``, as ``wrong_passwords``."""
     peer_time_offset: timedelta = timedelta(0)
     """The group's peer time less this machine's clock: zero for the creator, whose clock
     starts it; adopted and then averaged at each sync for the others. Never past
@@ -141,10 +156,12 @@ def evolve_replica(state: ReplicaState, event: ReplicaEvent) -> ReplicaState:
             )
         case EnvelopeAccepted():
             return accept_envelopes(state, (event,))
-        case JoinRefused(joiner, rule, _, _, at) if rule == WRONG_PASSWORD_RULE:
-            guesses = dict(state.wrong_passwords)
-            guesses[joiner] = guesses.get(joiner, Guesses()).after(at)
-            return evolved(state, wrong_passwords=guesses, wrong_passwords_in_group=state.wrong_passwords_in_group.after(at))
+        case JoinRefused(joiner, rule, _, _, at, address) if rule == WRONG_PASSWORD_RULE:
+            return evolved(
+                state, wrong_passwords=_counted(state.wrong_passwords, joiner, at),
+                wrong_passwords_from=state.wrong_passwords_from if address is None else _counted(state.wrong_passwords_from, address, at),
+                wrong_passwords_in_group=state.wrong_passwords_in_group.after(at),
+            )
         case EnvelopeRefused(_, envelope_id):
             return evolved(state, refused=state.refused + 1, held=_released(state.held, {envelope_id}))
         case ActionsVoided(credential, ids, _):
@@ -167,6 +184,16 @@ def evolve_replica(state: ReplicaState, event: ReplicaEvent) -> ReplicaState:
             return evolved(state, phase="deleted", ticket=None, chain=(), held=(), forks=())
         case JoinRefused() | ReplicaConnected() | ReplicaClosed():
             return state
+
+
+def _counted(guesses: Mapping[str, Guesses], guesser: str, at: datetime) -> Mapping[str, Guesses]:
+    """``guesses`` with one more wrong password by ``guesser`` (a joiner, or an address) at
+    ``at``; past ``MAX_THROTTLED_GUESSERS``, the one whose last wrong password is oldest is
+    forgotten."""
+    counted = {**guesses, guesser: guesses.get(guesser, Guesses()).after(at)}
+    if len(counted) > MAX_THROTTLED_GUESSERS:
+        del counted[min(counted, key=lambda name: (counted[name].last or at, name))]
+    return counted
 
 
 def accept_envelopes(state: ReplicaState, accepted: Sequence[EnvelopeAccepted]) -> ReplicaState:

@@ -32,7 +32,7 @@ from peerstate.domain.group_rules import properties_in_range
 from peerstate.domain.group_state import GroupState
 from peerstate.domain.rank import issues_within_rank
 from peerstate.domain.record_rules import record_publication_permitted
-from peerstate.domain.replica import Guesses, ReplicaState
+from peerstate.domain.replica import Guesses, GuessStarted, ReplicaState
 from peerstate.domain.state import IdentityRecord, IdentityStoreState
 from peerstate.constants import PeerGroupAuthenticationScheme
 from peerstate.errors import ErrorName
@@ -50,9 +50,11 @@ from peerstate.registry import Refusal, rule
 
 PASSWORD_AUTHENTICATION: Final = PeerGroupAuthenticationScheme.PEER_GROUP_PASSWORD_AUTHENTICATION
 FREE_GUESSES: Final = 3
-"""Wrong passwords one joiner may try in a row before it has to wait."""
+"""Wrong passwords one joiner, or joiners from one address, may try in a row before they
+have to wait."""
 FREE_GROUP_GUESSES: Final = 10
-"""Wrong passwords all joiners together may try in a row at one member before they wait."""
+"""Wrong passwords all joiners together may try in a row at one member before those from an
+address that guessed wrong wait."""
 LONGEST_WAIT: Final = timedelta(hours=1)
 FIXED_PROPERTIES: Final = (
     "group_peer_name", "creator_peer_name", "cloud", "classifier", "member_data_lifetime",
@@ -237,18 +239,33 @@ def _retry_at(guesses: Guesses, free: int) -> datetime | None:
 
 
 @rule("PEER_E_CONNECTION_REFUSED")
-def password_guess_allowed(replica: ReplicaState, joiner: str, now: datetime) -> None:
-    """An authenticating member checks a joiner's password only when neither that joiner
-    nor the group has guessed wrong too often too recently (``PEER_E_CONNECTION_REFUSED``):
-    an online guessing run is slowed to a few guesses an hour, and an attempt turned away
-    is not counted, so the rightful joiner waits at most that long."""
-    for guesses, free, whose in (
-        (replica.wrong_passwords.get(joiner, Guesses()), FREE_GUESSES, f"{joiner!r} has"),
-        (replica.wrong_passwords_in_group, FREE_GROUP_GUESSES, "joiners have"),
-    ):
+def password_guess_allowed(replica: ReplicaState, joiner: str, address: str, now: datetime, started: Collection[GuessStarted]) -> None:
+    """An authenticating member checks a joiner's password only when neither that joiner,
+    nor the address it connects from, has guessed wrong too often too recently; nor the
+    group, for an address that has guessed wrong (``PEER_E_CONNECTION_REFUSED``). Guesses
+    ``started`` and not yet proven count as wrong ones, so parallel conversations count
+    every guess they start. An online guessing run is slowed to a few guesses an hour per
+    address; the group's budget binds only addresses that guessed wrong, so a guesser
+    cannot spend it to keep a joiner elsewhere out; and an attempt turned away is not
+    counted, so the rightful joiner waits at most the longest wait."""
+    from_address = _with_started(replica.wrong_passwords_from.get(address, Guesses()), [guess for guess in started if guess.address == address])
+    limits = [
+        (_with_started(replica.wrong_passwords.get(joiner, Guesses()), [guess for guess in started if guess.joiner == joiner]), FREE_GUESSES, f"{joiner!r} has"),
+        (from_address, FREE_GUESSES, f"{address!r} has"),
+    ]
+    if from_address.count:
+        limits.append((_with_started(replica.wrong_passwords_in_group, started), FREE_GROUP_GUESSES, "joiners have"))
+    for guesses, free, whose in limits:
         retry = _retry_at(guesses, free)
         if retry is not None and now < retry:
             raise Refusal(f"{whose} given {guesses.count} wrong passwords in a row; the next try is checked from {retry.isoformat()}")
+
+
+def _with_started(guesses: Guesses, started: Collection[GuessStarted]) -> Guesses:
+    """``guesses`` with each guess under way counted as a wrong one, at the time it began."""
+    for guess in sorted(started, key=lambda guess: guess.at):
+        guesses = Guesses(guesses.count + 1, max(guess.at, guesses.last or guess.at))
+    return guesses
 
 
 @rule("PEER_E_NOT_AUTHORIZED")

@@ -34,7 +34,7 @@ from peerstate import wire
 from peerstate.domain.group_state import GroupState, Place
 from peerstate.domain.records import RecordVersion
 from peerstate.domain.group_events import EnvelopeHeld, ForkDetected
-from peerstate.domain.replica import ReplicaState, SenderRefusals
+from peerstate.domain.replica import Guesses, ReplicaState, SenderRefusals
 from peerstate.domain.values import evolved
 
 _TUPLE: Final = "tuple"
@@ -264,13 +264,22 @@ NO_FORKS: Final[tuple[ForkDetected, ...]] = ()
 any (``ReplicaState.forks``): none, written back without the field, as ``NO_HELD``."""
 
 
+NO_WRONG_PASSWORDS_FROM: Final[Mapping[str, Guesses]] = MappingProxyType({})
+"""The wrong passwords per address of a replica state read from a snapshot written before
+the state counted them (``ReplicaState.wrong_passwords_from``): no event that such a
+snapshot folds named an address, so none, written back without the field."""
+
+
 class ReplicaStateFields(AttrsAsDict):
     """``ReplicaState`` by its field names; a snapshot without refusals per sender is read
     with ``NO_SENDER_REFUSALS``, and written again without them, as it was written; one
-    without envelopes waiting, with ``NO_HELD``; one without fork evidence, ``NO_FORKS``."""
+    without envelopes waiting, with ``NO_HELD``; one without fork evidence, ``NO_FORKS``;
+    one without wrong passwords per address, ``NO_WRONG_PASSWORDS_FROM``."""
 
     def __init__(self) -> None:
-        super().__init__(ReplicaState, {"sender_refusals": NO_SENDER_REFUSALS, "held": NO_HELD, "forks": NO_FORKS})
+        super().__init__(ReplicaState, {
+            "sender_refusals": NO_SENDER_REFUSALS, "held": NO_HELD, "forks": NO_FORKS, "wrong_passwords_from": NO_WRONG_PASSWORDS_FROM,
+        })
 
 
 class GroupStateAsFields(GroupStateFields):

@@ -113,7 +113,7 @@ class Listener:
         except _WrongPassword as wrong:
             self.state = "closed"
             assert self._hello is not None  # a proof follows a hello
-            self._peer.sync_refuse_join(self._key, self._hello.identity, wrong.error)
+            self._peer.sync_settle_guess(self._key, self._hello.identity, self._remote.address, wrong.error)
             return encode(Refusal(wrong.error.name, wrong.error.message, True))
         except PeerError as error:
             self.state = "closed"
@@ -136,8 +136,8 @@ class Listener:
                 rules.member_list_holds_credential(state.group, hello.identity, self._connector_key, now)
             case PasswordHello():
                 _, verifier, _ = rules.may_answer_password_joiner(state, identity, now)
-                rules.password_guess_allowed(state, hello.identity, now)
                 self._listening = _password_exchange(group, verifier, hello.pake_public)
+                self._peer.sync_start_guess(self._key, hello.identity, self._remote.address)
         listening = self._listening
         challenge = Challenge(
             identity, self._peer.sync_card(identity), self._peer.sync_chain(self._key), os.urandom(NONCE_BYTES),
@@ -168,6 +168,7 @@ class Listener:
                 rules.password_proof_matches(matches)
             except PeerError as error:
                 raise _WrongPassword(error) from None
+            self._peer.sync_settle_guess(self._key, self._hello.identity, self._remote.address, None)
             self._peer.sync_issue_password_credential(self._key, self._hello.card)
         self._outgoing = batches.Outgoing(self._peer, self._key, proof.heads)
         return self._send_next(batches.heads(self._peer, self._key))
