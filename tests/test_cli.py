@@ -571,7 +571,7 @@ def test_json_makes_every_line_of_stdout_json(
         }}
     if command == "verify":
         assert records[-1] == {"summary": {
-            "stores": 2, "of": 2, "replicas": 2, "envelopes": 10, "without_context": 0, "findings": 1, "interrupted": False,
+            "stores": 2, "of": 2, "replicas": 2, "envelopes": 10, "without_context": 0, "findings": 1, "old_password_groups": 0, "interrupted": False,
         }}
 
 
@@ -627,7 +627,7 @@ def test_ctrl_c_in_verify_is_one_line_and_the_partial_summary_exit_130(
     assert (status, err) == (130, "peerstate: interrupted\n")
     if json_lines:
         assert json.loads(out) == {"summary": {
-            "stores": 1, "of": 2, "replicas": 0, "envelopes": 0, "without_context": 0, "findings": 0, "interrupted": True,
+            "stores": 1, "of": 2, "replicas": 0, "envelopes": 0, "without_context": 0, "findings": 0, "old_password_groups": 0, "interrupted": True,
         }}
     else:
         assert out == "1 store(s), 0 replica(s), 0 envelope(s): 0 finding(s) (interrupted after 1 of 2 stores)\n"
@@ -778,3 +778,25 @@ def test_python_m_peerstate_is_the_peerstate_command(tmp_path: Path) -> None:
                               capture_output=True, text=True, check=False)
     assert replayed.returncode == 0
     assert json.loads(replayed.stdout.splitlines()[-1])["summary"]["passed"] == 1
+
+
+def test_groups_and_verify_name_a_group_whose_password_a_member_could_join_with(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A group made before the password exchange (issue 30; the v0.1.0 fixture's club) is
+    named by ``verify``'s summary and marked ``"password": "verifier"`` by ``groups``; one
+    made today is marked ``"exchange"``, and ``verify`` names none."""
+    old = tmp_path / "old"
+    old.mkdir()
+    fixture = Path(__file__).resolve().parent / "compat" / "v0.1.0-a578c78" / "sqlite" / "alice" / SQLITE_FILE
+    (old / SQLITE_FILE).write_bytes(fixture.read_bytes())
+    scenario = DOCS.parents[1] / "scenarios" / "groups" / "password-join.json"
+    assert main(["replay", str(scenario), "--store", str(tmp_path / "new")]) == 0
+    capsys.readouterr()
+    for store, scheme, named in ((old, "verifier", 1), (tmp_path / "new", "exchange", 0)):
+        status, out, _ = run(capsys, "groups", "--store", str(store), "--json")
+        assert status == 0
+        schemes = {json.loads(line)["password"] for line in out.splitlines()}
+        assert scheme in schemes and schemes <= {scheme, None}
+        status, out, _ = run(capsys, "verify", "--store", str(store), "--json")
+        assert status == 0 and json.loads(out.splitlines()[-1])["summary"]["old_password_groups"] == named
+    status, out, _ = run(capsys, "verify", "--store", str(old))
+    assert "1 group(s) still check their password by a verifier members could join with" in out

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from peerstate import Peer, PeerSettings, network, open_store, wire
@@ -199,13 +200,18 @@ def test_a_store_verifies(
     fixtures: Path, backend: str, machine: str, tmp_path: Path, read_only_dumps: Callable[[Path], str],
 ) -> None:
     """Every row reads as written, every chain and the ledger hold, every envelope is
-    judged as it was, every snapshot is what its log gives; and ``verify`` counts the
-    envelopes written before envelopes cited a context (issue 29): all it accepted, then."""
+    judged as it was, every snapshot is what its log gives; ``verify`` counts the envelopes
+    written before envelopes cited a context (issue 29): all it accepted, then; and names
+    the club among the groups whose password is still checked by a verifier members could
+    join with (issue 30), where the store's replica of it has its properties."""
     store = open_store(_read_only(fixtures, backend, machine, tmp_path, read_only_dumps))
     try:
         verification = verify_store(store)
         assert verification.findings == ()
         assert 0 < verification.without_context <= verification.envelopes
+        founded = {replica["group"] for replica in _recorded(fixtures, backend)["stores"][machine]["derived"]["replicas"] if replica["properties"]}
+        clubs = {group for group in founded if group.endswith(".club")}
+        assert clubs and set(verification.old_password_groups) == clubs
         assert verification.replicas == len(_recorded(fixtures, backend)["stores"][machine]["derived"]["replicas"])
     finally:
         store.close()
@@ -280,27 +286,34 @@ FIXTURE_GROUP_PASSWORD = "compat-fixture-password"
 """The club's group password, as ``make_fixtures.py`` set it."""
 
 
-def test_a_group_made_before_the_password_exchange_takes_its_password_still(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("password", "refuse_old", "joins"), [
+    ("not the password", False, False), (FIXTURE_GROUP_PASSWORD, False, True), (FIXTURE_GROUP_PASSWORD, True, False),
+])
+def test_a_group_made_before_the_password_exchange_takes_its_password_still(
+    tmp_path: Path, password: str, refuse_old: bool, joins: bool,
+) -> None:
     """alice's club, made by v0.1.0, keeps the stretched password as its verifier, with no
     SRP verifier (issue 30): a joiner with the password still joins it, by the proof of
-    then, and one with another password does not."""
+    then, and one with another password does not; a peer set to refuse such proofs
+    (``refuse_old_password_proofs``) checks none, and counts no guess."""
     fixtures = SETS[0]
     recorded = _recorded(fixtures, "sqlite")
     at = datetime.fromisoformat(recorded["clock"])
     with contextlib.closing(open_store(_sqlite_copy(fixtures, "alice", tmp_path))) as store:
-        alice = Peer(store, settings=_settings(recorded, "alice", recorded["passphrase"]), clock=lambda: at)
+        settings = attrs.evolve(_settings(recorded, "alice", recorded["passphrase"]), refuse_old_password_proofs=refuse_old)
+        alice = Peer(store, settings=settings, clock=lambda: at)
         (identity,) = [pair.peer_name for pair in alice.identities() if alice.groups(pair.peer_name)]
         (group,) = [group.peer_name for group in alice.groups(identity)]
         handle = alice.open_group(identity, group)
         properties = alice.group_properties(handle)
         assert properties.password is not None and not properties.password.augmented and properties.password.verifier
         alice.connect(handle)
-        for password, joins in (("not the password", False), (FIXTURE_GROUP_PASSWORD, True)):
-            joiner = Peer(open_store(None), settings=PeerSettings(address="joiner"), clock=lambda: at)
-            name = joiner.create_identity("joiner")
-            joiner.connect(joiner.password_join(name, alice.create_password_invitation(handle), password).handle)
-            network.synchronize({"alice": alice, "joiner": joiner})
-            assert (sync_port(joiner).sync_replica((name, group)).state.group.credential_of(name, at) is not None) == joins
+        joiner = Peer(open_store(None), settings=PeerSettings(address="joiner"), clock=lambda: at)
+        name = joiner.create_identity("joiner")
+        joiner.connect(joiner.password_join(name, alice.create_password_invitation(handle), password).handle)
+        network.synchronize({"alice": alice, "joiner": joiner})
+        assert (sync_port(joiner).sync_replica((name, group)).state.group.credential_of(name, at) is not None) == joins
+        assert (name in sync_port(alice).sync_replica((identity, group)).state.wrong_passwords) == (password != FIXTURE_GROUP_PASSWORD)
 
 
 def test_an_edited_fixture_row_is_found(tmp_path: Path) -> None:

@@ -275,7 +275,7 @@ def test_every_rule_of_the_conversation_is_registered_under_its_module() -> None
         "idc_is_the_identity_s": "authentication", "chain_is_from_the_group_root": "authentication",
         "chain_links_verify": "authentication", "chain_is_the_idc_s": "authentication",
         "listener_signature_verifies": "authentication", "connector_signature_verifies": "authentication",
-        "password_exchange_is_safe": "authentication",
+        "password_exchange_is_safe": "authentication", "old_password_proofs_taken": "authentication",
     }
     conversation = {f"{sync.__name__}.{module}" for module in modules.values()}
     assert {name: rule.module for name, rule in registry.RULES.items() if rule.module in conversation} == {

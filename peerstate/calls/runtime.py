@@ -91,7 +91,9 @@ class PeerSettings:
     ``clock_offset`` how far its clock is off the clock the peer is given (a simulated
     machine's skew); ``file_root`` where the absolute paths of the database export and
     import calls lie (None: the real file system; a simulation gives its machines one
-    shared directory, as a network share).
+    shared directory, as a network share). ``refuse_old_password_proofs`` makes this peer
+    check no password of a group made before the password exchange (issue 30), whose
+    verifier any member could join with, until its creator sets the password again.
     """
 
     clouds: tuple[str, ...] = ("Global_",)
@@ -100,6 +102,7 @@ class PeerSettings:
     address: str = "::1"
     clock_offset: timedelta = timedelta(0)
     file_root: Path | None = None
+    refuse_old_password_proofs: bool = False
 
 
 @attrs.frozen

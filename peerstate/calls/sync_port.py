@@ -65,6 +65,12 @@ class PeerPort:
         return self._runtime.settings.address
 
     @reading
+    def sync_refuses_old_password_proofs(self) -> bool:
+        """Whether this peer checks no password of a group made before the password exchange
+        (``PeerSettings.refuse_old_password_proofs``)."""
+        return self._runtime.settings.refuse_old_password_proofs
+
+    @reading
     def sync_replicas_of(self, group: str) -> list[ReplicaKey]:
         """This peer's synchronized replicas of ``group``, one per identity that has it."""
         runtime = self._runtime

@@ -55,6 +55,7 @@ def run_verify(arguments: argparse.Namespace) -> int:
     paint = painter(arguments)
     progress = Progress(len(paths), "stores")
     replicas = envelopes = without_context = findings = 0
+    old_password_groups: set[str] = set()
     with progress.interruptible():
         for path, store in _opened(paths):
             with progress.showing(path):
@@ -68,11 +69,19 @@ def run_verify(arguments: argparse.Namespace) -> int:
                 replicas += verification.replicas
                 envelopes += verification.envelopes
                 without_context += verification.without_context
+                old_password_groups.update(verification.old_password_groups)
                 findings += len(verification.findings)
     older = f" ({without_context} written before envelopes cited a context)" if without_context else ""
+    passwords = (
+        f"; {len(old_password_groups)} group(s) still check their password by a verifier members could join with: "
+        "their creator should set the password again" if old_password_groups else ""
+    )
     progress.summary(
-        arguments, paint, {"replicas": replicas, "envelopes": envelopes, "without_context": without_context, "findings": findings},
-        f"{progress.done} store(s), {replicas} replica(s), {envelopes} envelope(s){older}: {findings} finding(s)", not findings,
+        arguments, paint, {
+            "replicas": replicas, "envelopes": envelopes, "without_context": without_context, "findings": findings,
+            "old_password_groups": len(old_password_groups),
+        },
+        f"{progress.done} store(s), {replicas} replica(s), {envelopes} envelope(s){older}: {findings} finding(s){passwords}", not findings,
     )
     return 1 if findings else 0
 
@@ -151,13 +160,16 @@ def run_groups(arguments: argparse.Namespace) -> int:
     for path, identity, state, at in _replicas_as_of(arguments):
         group = state.group
         live = len(LiveRecords(group.records, at))
+        password = group.properties.password if group.properties is not None else None
+        scheme = None if password is None else "exchange" if password.augmented else "verifier"
         _print(arguments, {
             "store": path, "identity": identity, "group": group.group_peer_name, "at": at,
             "friendly_name": state.friendly_name, "phase": state.phase, "members": len(group.members),
-            "records": live, "refused": state.refused, "digest": group_digest(group),
+            "records": live, "refused": state.refused, "digest": group_digest(group), "password": scheme,
         }, f"{safe(path)}: {safe(group.group_peer_name)} ({safe(state.friendly_name)}) as {safe(identity)}'s replica "
            f"at {_when(at)}: {state.phase}, {len(group.members)} member(s), {live} record(s), {state.refused} refused, "
-           f"digest {group_digest(group)[:16]}")
+           f"digest {group_digest(group)[:16]}"
+           + ("; its password is checked by a verifier members could join with: set it again" if scheme == "verifier" else ""))
     return 0
 
 

@@ -92,3 +92,13 @@ def password_exchange_is_safe(unsafe: bool) -> None:
     a group that keeps an SRP verifier is refused the same way: it can prove nothing."""
     if unsafe:
         raise registry.Refusal("the password exchange's public value is missing or unsafe")
+
+
+@rule("PEER_E_CONNECTION_REFUSED")
+def old_password_proofs_taken(refused: bool) -> None:
+    """A peer set to refuse them (``PeerSettings.refuse_old_password_proofs``) checks no
+    password of a group made before the password exchange, whose verifier any member could
+    join with (``PEER_E_CONNECTION_REFUSED``): its creator moves it to the exchange by
+    setting its password again."""
+    if refused:
+        raise registry.Refusal("this peer checks no password of a group made before the password exchange; its creator should set the password again")

@@ -136,7 +136,7 @@ class Listener:
                 rules.member_list_holds_credential(state.group, hello.identity, self._connector_key, now)
             case PasswordHello():
                 _, verifier, _ = rules.may_answer_password_joiner(state, identity, now)
-                self._listening = _password_exchange(group, verifier, hello.pake_public)
+                self._listening = _password_exchange(group, verifier, hello.pake_public, self._peer.sync_refuses_old_password_proofs())
                 self._peer.sync_start_guess(self._key, hello.identity, self._remote.address)
         listening = self._listening
         challenge = Challenge(
@@ -192,12 +192,14 @@ class Listener:
         return encode(batch)
 
 
-def _password_exchange(group: str, verifier: PasswordVerifier, joiner_public: bytes | None) -> pake.Listening | None:
+def _password_exchange(group: str, verifier: PasswordVerifier, joiner_public: bytes | None, refuse_old: bool) -> pake.Listening | None:
     """The listener's side of a password joiner's exchange, for a group that keeps an SRP
     verifier; None for a group made before, whose joiners prove the stretched password by
-    an HMAC. A joiner's ``A`` that is missing or unsafe ends the conversation here
-    (``password_exchange_is_safe``), before any guess is counted."""
+    an HMAC, unless this peer refuses such proofs (``refuse_old``,
+    ``old_password_proofs_taken``). A joiner's ``A`` that is missing or unsafe ends the
+    conversation here (``password_exchange_is_safe``), before any guess is counted."""
     if verifier.pake_salt is None or verifier.pake_verifier is None:
+        authentication.old_password_proofs_taken(refuse_old)
         return None
     listening = pake.Listening(group, pake.Verifier(verifier.pake_salt, verifier.pake_verifier), joiner_public or b"")
     authentication.password_exchange_is_safe(listening.unsafe)
