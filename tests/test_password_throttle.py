@@ -16,6 +16,7 @@ from peerstate.domain.group_state import GroupState
 from peerstate.domain.replica import WRONG_PASSWORD_RULE, ReplicaState, evolve_replica
 from peerstate.domain.rules import FREE_GUESSES
 from peerstate.peer import sync_port
+from peerstate.sync.port import Neighbor
 from peerstate.constants import PeerGroupEventType
 from peerstate.domain.group_events import EnvelopeAccepted, JoinRefused
 from peerstate.names import ROLE_MEMBER
@@ -103,12 +104,13 @@ def _club_and_guesser(clock: Clock, guessers: int) -> tuple[Peer, tuple[str, str
     return alice, (alice_name, group), mallory, keys, invitation
 
 
-def _in_parallel(alice: Peer, alice_key: tuple[str, str], joiner: Peer, keys: list[tuple[str, str]]) -> None:
-    """One conversation per key, all at once: every hello answered before any proof."""
+def _in_parallel(alice: Peer, alice_key: tuple[str, str], joiner: Peer, keys: list[tuple[str, str]], *, addresses: bool = False) -> None:
+    """One conversation per key, all at once: every hello answered before any proof; with
+    ``addresses``, each seen by alice as coming from an address of its own."""
     pairs = [
         (sync.Connector(sync_port(joiner), key, network.node(sync_port(alice), alice_key)),
-         sync.Listener(sync_port(alice), alice_key, network.node(sync_port(joiner), key)))
-        for key in keys
+         sync.Listener(sync_port(alice), alice_key, Neighbor(f"address{index}", key[0]) if addresses else network.node(sync_port(joiner), key)))
+        for index, key in enumerate(keys)
     ]
     answers = [listener.receive(connector.start()) for connector, listener in pairs]
     for (connector, listener), answer in zip(pairs, answers):
@@ -132,6 +134,15 @@ def test_parallel_sessions_count_every_guess_they_start() -> None:
     _in_parallel(alice, alice_key, mallory, keys)
     assert _refusals(alice, alice_key, "password_proof_matches") <= FREE_GUESSES
     assert sync_port(alice).sync_replica(alice_key).state.group.credential_of(rightful, clock.now) is None
+
+
+def test_one_joiner_s_parallel_sessions_count_from_any_address() -> None:
+    """One identity guesses in six conversations at once, each from an address of its own:
+    its own guesses under way count, so at most ``FREE_GUESSES`` are checked."""
+    clock = Clock()
+    alice, alice_key, mallory, keys, _ = _club_and_guesser(clock, 1)
+    _in_parallel(alice, alice_key, mallory, keys * 6, addresses=True)
+    assert _refusals(alice, alice_key, "password_proof_matches") == FREE_GUESSES
 
 
 def test_guessing_from_one_address_does_not_keep_a_joiner_elsewhere_out() -> None:
