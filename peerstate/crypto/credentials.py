@@ -306,8 +306,9 @@ def signature_matches(public_key: bytes, data: bytes, signature: bytes) -> bool:
 
 
 def password_proof(key: bytes, transcript: bytes) -> bytes:
-    """HMAC-SHA256 of the transcript keyed by the password exchange's session key
-    (``crypto.pake``; for a group made before it, by the password verifier itself).
+    """HMAC-SHA256 of the transcript keyed by the stretched password: how a group made
+    before the password exchange (``crypto.pake``) checks a password, with the verifier it
+    replicates, which is that very value.
 
     It proves knowledge of the key without revealing it, and binds the proof to this
     transcript, so a proof recorded from one join does not pass in another.

@@ -3,9 +3,9 @@
 What the group replicates is an SRP verifier, ``g^x`` with ``x`` derived from the password
 stretched by Argon2id: it lets a member check a joiner's password, not join with it, and
 whoever steals it pays an Argon2id derivation per offline guess. The joiner proves the
-password by an HMAC of the conversation's transcript keyed by the session key both sides
-derive (``credentials.password_proof``), so an eavesdropper learns nothing it can replay or
-guess from.
+password by SRP's ``M``, a hash over both public values and the session key only the
+password gives; both public values are in the conversation's transcript, which each side
+signs, so an eavesdropper learns nothing it can replay or guess from.
 
 Why SRP-6a over OPAQUE (RFC 9807): every member of a group must be able to check a
 password, so whatever the server side keeps is replicated to all of them; OPAQUE's edge,

@@ -264,7 +264,7 @@ def password_guess_allowed(replica: ReplicaState, joiner: str, address: str, now
 def _with_started(guesses: Guesses, started: Collection[GuessStarted]) -> Guesses:
     """``guesses`` with each guess under way counted as a wrong one, at the time it began."""
     for guess in sorted(started, key=lambda guess: guess.at):
-        guesses = Guesses(guesses.count + 1, max(guess.at, guesses.last or guess.at))
+        guesses = guesses.after(max(guess.at, guesses.last or guess.at))
     return guesses
 
 

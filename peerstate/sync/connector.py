@@ -88,6 +88,8 @@ class Connector:
         self._hello = b""
         self._asked_at: datetime | None = None
         """This machine's clock when the hello went: half the round trip is the answer's age."""
+        self._ticket: bytes | None = None
+        """A password joiner's stretched password, read once for its hello."""
         self._joiner: pake.Joiner | None = None
         """A password joiner's side of the password exchange, begun with its hello."""
         self._outgoing: batches.Outgoing | None = None
@@ -107,8 +109,8 @@ class Connector:
         elif self._peer.sync_replica(self._key).state.synchronized:
             hello = ExpiredMemberHello(group, identity, card, nonce, peer_time)
         else:
-            ticket = self._peer.sync_ticket(self._key)
-            self._joiner = None if ticket is None else pake.Joiner(group, ticket)
+            self._ticket = self._peer.sync_ticket(self._key)
+            self._joiner = None if self._ticket is None else pake.Joiner(group, self._ticket)
             hello = PasswordHello(group, identity, card, nonce, peer_time, None if self._joiner is None else self._joiner.public)
         self._hello = encode(hello)
         self._asked_at = self._peer.sync_now()
@@ -165,8 +167,7 @@ class Connector:
             authentication.password_exchange_is_safe(proof is None)
             assert proof is not None  # password_exchange_is_safe
             return proof
-        ticket = self._peer.sync_ticket(self._key)
-        return credentials.password_proof(ticket, signed) if ticket is not None else b""
+        return credentials.password_proof(self._ticket, signed) if self._ticket is not None else b""
 
     def _on_batch(self, batch: Batch) -> bytes:
         """Store the listener's batch; once the group data is whole, with nothing of it still
