@@ -219,6 +219,10 @@ MAX_GUESS_SECONDS: Final = 60
 (``sync_start_guess``): parallel conversations count every guess they start, and one left
 unanswered stops counting after this."""
 
+MAX_TICKET_BYTES: Final = 1024
+"""The most of a store's value a password joiner's kept ticket is read from (``PeerStore.ticket``):
+a stretched password, sealed, is under 100 bytes, and a value edited past this is not read."""
+
 MAX_CONTEXT: Final = 64
 """The places an envelope cites as its context (``Envelope.context``): one per author whose
 credential events bear on its authority, its author's issuers and, for a credential, its

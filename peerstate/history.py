@@ -174,8 +174,8 @@ def _own_effect(event: ReplicaEvent) -> str:
     match event:
         case ReplicaCreated(_, creator, cloud, _, _, _):
             return f"{creator} created the group here, in {cloud}"
-        case ReplicaJoined(_, joiner, cloud, _, ticket, _, _, _, _):
-            return f"{joiner} joined here by {'password' if ticket else 'credential'} invitation, in {cloud}"
+        case ReplicaJoined(_, joiner, cloud, _, _, chain, _, _, _):
+            return f"{joiner} joined here by {'credential' if chain else 'password'} invitation, in {cloud}"
         case ReplicaSynchronized(source, _):
             return f"first synchronized, with {source}"
         case PeerTimeAdjusted(offset, source, _):

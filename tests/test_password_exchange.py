@@ -84,16 +84,18 @@ def test_the_group_keeps_no_value_a_joiner_could_prove_with(setting: str) -> Non
     assert password.password.augmented and password.password.verifier == b""
 
 
-def test_an_unsafe_public_value_is_refused_before_any_guess(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("public", [bytes(pake.PUBLIC_BYTES), b""], ids=["zero", "empty"])
+def test_an_unsafe_public_value_is_refused_before_any_guess(monkeypatch: pytest.MonkeyPatch, public: bytes) -> None:
     """The attack: a joiner's ``A`` that is 0 modulo the group's prime fixes the listener's
-    session key whatever the password, so it could prove a password it does not know.
-    Refused at the hello (``password_exchange_is_safe``), before any guess is counted: no
-    guess in alice's log, and no credential more in her group."""
+    session key whatever the password, so it could prove a password it does not know; an
+    empty one made the listener's check raise ``ValueError`` at the proof. Refused at the
+    hello (``password_exchange_is_safe``), before any guess is counted: no guess in alice's
+    log, and no credential more in her group."""
 
     class Unsafe(pake.Joiner):
         def __init__(self, username: str, stretched: bytes) -> None:
             super().__init__(username, stretched)
-            self.public = bytes(pake.PUBLIC_BYTES)
+            self.public = public
 
         def proof(self, salt: bytes, public: bytes) -> bytes | None:
             return bytes(32)  # what it would send, were it asked

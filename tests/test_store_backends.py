@@ -22,6 +22,7 @@ import pytest
 from peerstate import Peer, audit, open_store
 from peerstate.changes import changes
 from peerstate.domain.events import IdentityCreated
+from peerstate.domain.group_events import PasswordTicket
 from peerstate.errors import InvalidArgument
 from peerstate.storage.locations import FROM_ENVIRONMENT, Location, child, postgres_environment, with_schema
 from peerstate.scenario import load_scenario, replay
@@ -87,6 +88,21 @@ def test_two_writers_racing_on_one_store_lose_nothing(location: Location) -> Non
     assert {held.record.id for held in reader.records(reader.open_group(identity, group))} == set(written)
     assert len(written) == 20
     assert audit.verify_store(reader._runtime.store).holds
+
+
+def test_a_value_outside_the_logs_is_kept_replaced_and_removed(location: Location) -> None:
+    """A password ticket lives in the store's values (``local_values``), not its logs: another
+    open of the store reads it, read-only too, a second one replaces it, and once removed no
+    open finds it."""
+    store = open_store(location)
+    assert store.ticket("0.a", "0.club") is None
+    store.keep_ticket("0.a", "0.club", PasswordTicket(b"first", False))
+    store.keep_ticket("0.a", "0.club", PasswordTicket(b"second", True))
+    again = [store] if location is None else [open_store(location), open_store(location, read_only=True)]
+    assert [other.ticket("0.a", "0.club") for other in again] == [PasswordTicket(b"second", True)] * len(again)
+    assert store.ticket("0.b", "0.club") is None
+    store.forget_ticket("0.a", "0.club")
+    assert [other.ticket("0.a", "0.club") for other in [store, *again]] == [None] * (1 + len(again))
 
 
 def test_a_scenario_replays_and_its_stores_verify_list_their_replicas_and_their_events(location: Location) -> None:

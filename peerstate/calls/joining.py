@@ -37,7 +37,8 @@ def password_join(
 ) -> PasswordJoin:
     """Prepare ``identity`` to join by a password invitation, and open a handle. The password
     is checked by an administrator at the first sync; only the verifier that the
-    invitation's salt gives is kept until then."""
+    invitation's salt gives is kept until then, outside the log (``PeerStore.keep_ticket``),
+    which the first sync removes. A join that is not stored leaves the ticket as it was."""
     secret = arguments.password(password, "pwzPassword")
     offer, record, wanted_cloud = _invited(runtime, identity, invitation, cloud, invitations.PasswordInvitation)
     peer_name = record.peer_name
@@ -52,14 +53,21 @@ def password_join(
     now = runtime.clock()
 
     def decide(log: ReplicaLog | None) -> GroupDecision[None]:
-        kept, sealed = runtime.keys.keep(offer.group_peer_name, verifier)
+        runtime.store.keep_ticket(*key, PasswordTicket(*runtime.keys.keep(offer.group_peer_name, verifier)))
         attached = offer.group_peer_name in runtime.state.identities[peer_name].groups
         return [ReplicaJoined(
-            offer.group_peer_name, peer_name, group_cloud, offer.group_friendly_name,
-            PasswordTicket(kept, sealed), (), None, False, now,
+            offer.group_peer_name, peer_name, group_cloud, offer.group_friendly_name, None, (), None, False, now,
         )], [] if attached else [GroupAttached(peer_name, offer.group_peer_name, now)], None
 
-    runtime.execute_group(key, decide)
+    earlier = runtime.store.ticket(*key)
+    try:
+        runtime.execute_group(key, decide)
+    except BaseException:
+        if earlier is None:
+            runtime.store.forget_ticket(*key)
+        else:
+            runtime.store.keep_ticket(*key, earlier)
+        raise
     return PasswordJoin(runtime.sessions.open(key, group_cloud), False)
 
 

@@ -112,8 +112,12 @@ class PeerPort:
 
     @reading
     def sync_ticket(self, key: ReplicaKey) -> bytes | None:
-        """The password verifier a password joiner keeps until its first sync."""
-        ticket = self._runtime.replica(*key).state.ticket
+        """The password verifier a password joiner keeps until its first sync: outside the
+        log (``PeerStore.ticket``), or, for a join stored before that, in its ``ReplicaJoined``."""
+        state = self._runtime.replica(*key).state
+        if state.phase != "joined" or state.chain:
+            return None
+        ticket = state.ticket or self._runtime.store.ticket(*key)
         return None if ticket is None else self._runtime.keys.take(key[1], ticket.verifier, ticket.sealed)
 
     @reading

@@ -68,12 +68,13 @@ class Joiner:
 class Listening:
     """The listener's side of one exchange, from the joiner's ``A``: ``public`` (``B``) and
     the salt go in its challenge; ``unsafe`` when ``A`` is 0 modulo the group's prime, which
-    would fix the session key whatever the password."""
+    would fix the session key whatever the password, or empty, which ``srp`` takes as no
+    ``A`` at all and cannot check a proof against."""
 
     def __init__(self, username: str, verifier: Verifier, joiner_public: bytes) -> None:
         self._checker = srp.Verifier(username, verifier.salt, verifier.verifier, joiner_public, HASH, GROUP, bytes_b=os.urandom(32))
         salt, public = self._checker.get_challenge()
-        self.unsafe: bool = salt is None or public is None
+        self.unsafe: bool = not joiner_public or salt is None or public is None
         self.salt: bytes = verifier.salt
         self.public: bytes = b"" if self.unsafe else bytes(public)
 

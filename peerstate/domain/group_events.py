@@ -260,7 +260,8 @@ class PasswordTicket:
 class ReplicaJoined:
     """This peer's identity joined the group by an invitation; it is not synchronized yet.
 
-    A password joiner keeps a ``ticket``; a joiner by credential invitation (or by an
+    A password joiner keeps a ticket, outside the log since issue 30 (``PeerStore.keep_ticket``;
+    a join stored before holds it in ``ticket``, None now); a joiner by credential invitation (or by an
     imported configuration) keeps its GMC ``chain`` (the group root certificate first, its
     own GMC last), which authenticates it at sync and which it takes up once synchronized.
     An imported configuration of the group's creator also brings the group root's private

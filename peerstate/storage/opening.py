@@ -17,11 +17,19 @@ import sqlite3
 from collections.abc import Mapping
 from contextlib import closing
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from eventsourcing.utils import get_topic
 
 from peerstate.registry import Refusal, rule
+from peerstate.storage.local_values import (
+    POSTGRES_TABLE,
+    SQLITE_TABLE,
+    LocalValues,
+    ValuesInMemory,
+    ValuesInPostgres,
+    ValuesInSQLite,
+)
 from peerstate.storage.locations import FROM_ENVIRONMENT, POOL, SQLITE_FILE, Location, is_postgres, postgres_environment, with_schema
 from peerstate.storage.peer_store import PeerApplication, PeerStore
 from peerstate.storage.sqlite_reads import LogRowsRecorder
@@ -48,8 +56,23 @@ def open_store(location: Location, *, read_only: bool = False) -> PeerStore:
     the caller keeps it from being written."""
     settings = _read_only(_settings(location, make=False)) if read_only else _settings(location)
     writable_postgres = is_postgres_settings(settings) and not read_only
-    app = _open_postgres(settings) if writable_postgres else PeerApplication(env=settings)
-    return PeerStore(app, WriterTurn(None if read_only else _process_lock(settings)))
+    app, values = _open_postgres(settings) if writable_postgres else _open(settings, read_only)
+    return PeerStore(app, WriterTurn(None if read_only else _process_lock(settings)), values)
+
+
+def _open(settings: dict[str, str], read_only: bool) -> tuple[PeerApplication, LocalValues]:
+    """The application and its values (``local_values``) on any backend but a writable
+    PostgreSQL schema: a writable SQLite store makes its values' table if missing."""
+    app = PeerApplication(env=settings)
+    module = settings["PERSISTENCE_MODULE"]
+    if module == "eventsourcing.sqlite":
+        sqlite = ValuesInSQLite(_datastore(app), present=not read_only or SQLITE_TABLE in _sqlite_tables(settings["SQLITE_DBNAME"]))
+        if not read_only:
+            sqlite.make_table()
+        return app, sqlite
+    if is_postgres_settings(settings):
+        return app, ValuesInPostgres(_datastore(app), present=POSTGRES_TABLE in _postgres_tables(settings))
+    return app, ValuesInMemory()
 
 
 def _settings(location: Location, *, make: bool = True) -> dict[str, str]:
@@ -144,8 +167,14 @@ def is_postgres_settings(settings: dict[str, str]) -> bool:
     return settings["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
 
 
-def _open_postgres(env: dict[str, str]) -> PeerApplication:
-    """The application on a PostgreSQL schema, made with its tables if missing. Two processes
+def _datastore(app: PeerApplication) -> Any:
+    """The connections of the application's recorder (eventsourcing's SQLite or PostgreSQL
+    datastore), which the store's values share."""
+    return cast(Any, app.recorder).datastore
+
+
+def _open_postgres(env: dict[str, str]) -> tuple[PeerApplication, LocalValues]:
+    """The application and its values on a PostgreSQL schema, made with its tables if missing. Two processes
     making one schema's tables at once make PostgreSQL fail ("tuple concurrently updated"),
     so the making is serialized by an advisory lock named after the schema."""
     from psycopg import sql
@@ -155,7 +184,10 @@ def _open_postgres(env: dict[str, str]) -> PeerApplication:
         connection.execute("SELECT pg_advisory_lock(%s)", (lock,))
         try:
             connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"])))
-            return PeerApplication(env=env)
+            app = PeerApplication(env=env)
+            values = ValuesInPostgres(_datastore(app), present=True)
+            values.make_table()
+            return app, values
         finally:
             connection.execute("SELECT pg_advisory_unlock(%s)", (lock,))
 

@@ -27,14 +27,20 @@ from peerstate.domain.group_events import (
     GROUP_VALUES,
     Envelope,
     EnvelopeAccepted,
+    PasswordTicket,
     ReplicaCreated,
+    ReplicaDeleted,
     ReplicaEvent,
     ReplicaJoined,
+    ReplicaSynchronized,
 )
 from peerstate.domain.group_state import AuthorHead, Member, Place
 from peerstate.domain.records import RecordVersion
 from peerstate.domain.replica import Guesses, SenderRefusals
+from peerstate import wire
+from peerstate.bounds import MAX_TICKET_BYTES
 from peerstate.bulk import young_collections_only
+from peerstate.storage.local_values import LocalValues
 from peerstate.storage.logs import (
     LEDGER_START,
     CommitLedger,
@@ -79,6 +85,16 @@ EVENT_ROWS: Final = (
 """The events whose rows hold canonical trees typed by their fields (``store_format``)."""
 
 
+def _ticket_name(log_id: UUID) -> str:
+    return f"password ticket {log_id}"
+
+
+def _ends_ticket(event: object) -> bool:
+    """Whether a replica's password ticket is of no more use after ``event``: it synchronized,
+    was deleted, or was joined again by a credential."""
+    return isinstance(event, (ReplicaSynchronized, ReplicaDeleted)) or (isinstance(event, ReplicaJoined) and bool(event.chain))
+
+
 class PeerApplication(Application[UUID]):
     """The eventsourcing application under a store: its rows mapped as ``store_format``
     says, its replica logs snapshotted. ``name`` names its tables on PostgreSQL
@@ -121,10 +137,12 @@ class WriteConflict(Exception):
 class PeerStore:
     """One peer's persistent store: what survives the peer's process."""
 
-    def __init__(self, app: PeerApplication, turn: WriterTurn) -> None:
-        """The store over ``app``, its writers taking ``turn``; ``opening.open_store`` makes both."""
+    def __init__(self, app: PeerApplication, turn: WriterTurn, values: LocalValues) -> None:
+        """The store over ``app``, its writers taking ``turn``, keeping ``values`` outside
+        its logs; ``opening.open_store`` makes all three."""
         self._app = app
         self._turn = turn
+        self._values = values
         self._listeners: list[Callable[[], None]] = []
         self._ledger: tuple[int, bytes] | None = None
         """The ledger's last version and link, as this store object last read or wrote them."""
@@ -205,6 +223,7 @@ class PeerStore:
         written = [log for log in logs if log.pending_events]
         if not written:
             return None
+        ended = [log.id for log in written if any(_ends_ticket(getattr(event, "payload", None)) for event in log.pending_events)]
         with self._turn:
             version, previous = self._ledger_head()
             heads = tuple(LogHead(log.id, log.version, getattr(log, "link", b"")) for log in written)
@@ -220,9 +239,30 @@ class PeerStore:
                 raise WriteConflict(str(error)) from error
             self._ledger = (entry.originator_version, entry.link)
         self._snapshot([log for log in written if isinstance(log, ReplicaLog) and snapshot_due(log)])
+        for log_id in ended:
+            self._values.remove(_ticket_name(log_id))
         for listener in list(self._listeners):
             listener()
         return version + 1
+
+    def keep_ticket(self, identity: str, group: str, ticket: PasswordTicket) -> None:
+        """Keep what a password joiner proves its password with until its first sync, outside
+        the log (``local_values``): a save that records the replica's ``ReplicaSynchronized``
+        or ``ReplicaDeleted`` removes it, so no copy outlives its use."""
+        self._values.put(_ticket_name(ReplicaLog.create_id(identity, group)), wire.canonical(ticket))
+
+    def forget_ticket(self, identity: str, group: str) -> None:
+        """Remove the replica's ticket: its join was not stored after all."""
+        self._values.remove(_ticket_name(ReplicaLog.create_id(identity, group)))
+
+    def ticket(self, identity: str, group: str) -> PasswordTicket | None:
+        """The replica's ticket, as ``keep_ticket`` kept it; None if there is none, or if
+        what is there does not decode as one (an edit of the store: the join cannot sync)."""
+        kept = self._values.get(_ticket_name(ReplicaLog.create_id(identity, group)))
+        try:
+            return None if kept is None else wire.decode(kept, PasswordTicket, max_bytes=MAX_TICKET_BYTES)
+        except wire.WireError:
+            return None
 
     def _snapshot(self, logs: list[ReplicaLog]) -> None:
         """Store a snapshot of each log as it now stands, after its events are committed: a
