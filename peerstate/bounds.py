@@ -223,6 +223,11 @@ MAX_TICKET_BYTES: Final = 1024
 """The most of a store's value a password joiner's kept ticket is read from (``PeerStore.ticket``):
 a stretched password, sealed, is under 100 bytes, and a value edited past this is not read."""
 
+MAX_WRONG_PASSWORDS_BYTES: Final = 1 << 20
+"""The most of a store's value a replica's throttle counters are read from
+(``PeerStore.wrong_passwords``): ``MAX_THROTTLED_GUESSERS`` joiners and as many addresses,
+each a name and a time, take a few hundred kilobytes at most."""
+
 MAX_CONTEXT: Final = 64
 """The places an envelope cites as its context (``Envelope.context``): one per author whose
 credential events bear on its authority, its author's issuers and, for a credential, its

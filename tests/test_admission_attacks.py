@@ -870,9 +870,10 @@ def test_ten_wrong_passwords_turn_away_a_new_guess_from_an_address_that_guessed(
         for _ in range(guesses):
             network.synchronize({"alice": alice, who: guesser})
     replica = sync_port(alice).sync_replica(key).state
-    assert replica.wrong_passwords_in_group.count == 10
-    assert all(guesses.count <= 3 for guesses in replica.wrong_passwords.values())
-    assert set(replica.wrong_passwords_from) == {"m1", "m2", "m3", "m4"}
+    counted = alice._runtime.store.wrong_passwords(*key)
+    assert counted is not None and counted.group.count == 10
+    assert all(guesser.guesses.count <= 3 for guesser in counted.joiners)
+    assert {guesser.name for guesser in counted.addresses} == {"m1", "m2", "m3", "m4"}
     again, again_name = joiner("m5", PASSWORD, address="m4")
     events = alice._runtime.store.replica_events(*key)
     before = views.group_digest(replica.group), accepted(events)
@@ -880,6 +881,7 @@ def test_ten_wrong_passwords_turn_away_a_new_guess_from_an_address_that_guessed(
     network.synchronize({"alice": alice, "m5": again})
 
     assert alice._runtime.store.replica_events(*key) == events, "a joiner turned away before any proof writes nothing"
+    assert alice._runtime.store.wrong_passwords(*key) == counted, "nor counts a guess"
     assert (views.group_digest(sync_port(alice).sync_replica(key).state.group), accepted(events)) == before
     assert not sync_port(again).sync_replica((again_name, key[1])).state.synchronized
 

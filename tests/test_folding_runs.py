@@ -19,7 +19,9 @@ from eventsourcing.domain import OriginatorIDError, OriginatorVersionError
 from hypothesis import given, settings, strategies as st
 
 from peerstate import Peer, PeerSettings, network, open_store
-from peerstate.domain.group_events import EnvelopeAccepted, ReplicaEvent
+from peerstate.calls.sync_port import PeerPort
+from peerstate.domain.group_events import EnvelopeAccepted, JoinRefused, ReplicaEvent
+from peerstate.errors import PeerError
 from peerstate.domain.replica import ReplicaState, accept_envelopes, evolve_replica, new_replica
 from peerstate.storage.logs import ReplicaLog, project_log
 from peerstate.storage.peer_store import PeerStore
@@ -30,10 +32,28 @@ PASSWORD = "knight-e4-e5"
 KIND = uuid.UUID("11111111-2222-3333-4444-555555555555")
 
 
+def _settled_as_before(settle: Any) -> Any:
+    """``PeerPort.sync_settle_guess`` as it was before issue 30, when a wrong password was
+    also kept in the log (``JoinRefused``): the runs of a log written then are broken by
+    them, and the fold still reads them."""
+    def settled(port: PeerPort, key: tuple[str, str], joiner: str, address: str, wrong: PeerError | None) -> None:
+        settle(port, key, joiner, address, wrong)
+        if wrong is not None and wrong.rule is not None:
+            refused = JoinRefused(joiner, wrong.rule, wrong.name, wrong.message, T0, address)
+            port._runtime.writing(lambda: port._runtime.execute_group(key, lambda _: ([refused], [], None)))
+    return settled
+
+
 class Club:
-    """Alice's group, on her store, after everything a group log can say."""
+    """Alice's group, on her store, after everything a group log can say, a log written
+    before issue 30 included."""
 
     def __init__(self) -> None:
+        with pytest.MonkeyPatch.context() as patched:
+            patched.setattr(PeerPort, "sync_settle_guess", _settled_as_before(PeerPort.sync_settle_guess))
+            self._play()
+
+    def _play(self) -> None:
         self.store = open_store(None)
         alice = Peer(self.store, clock=lambda: T0)
         self.alice_name = alice.create_identity("alice", "Alice")

@@ -2,9 +2,9 @@
 policy: after 3 wrong passwords in a row a joiner, or an address, waits 1 s, then 2 s,
 4 s ... (at most an hour) before its next guess is even checked; after 10 in a row from
 anyone, every address that guessed wrong does. A guess counts from its hello, so parallel
-conversations count them all. Each guess checked is kept in the log; an attempt turned away
-writes nothing at all, since the joiner has not proven anything yet; and a success
-forgives."""
+conversations count them all. Each guess checked is counted outside the log, so that no
+run of guesses grows it; an attempt turned away is not even counted, since the joiner has
+not proven anything yet; and a success forgives."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ from datetime import datetime, timedelta
 from peerstate import Peer, PeerSettings, network, open_store, sync
 from peerstate.bounds import MAX_THROTTLED_GUESSERS
 from peerstate.domain.group_state import GroupState
-from peerstate.domain.replica import WRONG_PASSWORD_RULE, ReplicaState, evolve_replica
-from peerstate.domain.rules import FREE_GUESSES
+import pytest
+
+from peerstate.domain.replica import WRONG_PASSWORD_RULE, Guesses, ReplicaState, WrongPasswords, counted_before, evolve_replica
+from peerstate.domain.rules import FREE_GUESSES, LONGEST_WAIT, password_guess_allowed
+from peerstate.errors import PeerError
 from peerstate.peer import sync_port
 from peerstate.sync.port import Neighbor
 from peerstate.constants import PeerGroupEventType
@@ -35,10 +38,10 @@ class Clock:
         return self.now
 
 
-def _refusals(alice: Peer, key: tuple[str, str], rule: str) -> int:
-    return sum(
-        1 for event in alice._runtime.store.replica_events(*key) if isinstance(event, JoinRefused) and event.rule == rule
-    )
+def _checked(alice: Peer, key: tuple[str, str]) -> int:
+    """How many wrong passwords alice's replica counted since the last success."""
+    counted = alice._runtime.store.wrong_passwords(*key)
+    return 0 if counted is None else counted.group.count
 
 
 def test_an_hour_of_guessing_every_ten_seconds_gets_a_handful_of_guesses_checked() -> None:
@@ -63,13 +66,11 @@ def test_an_hour_of_guessing_every_ten_seconds_gets_a_handful_of_guesses_checked
         network.synchronize({"alice": alice, "mallory": mallory})
         while (event := mallory.event_data(events)) is not None:
             reasons.append((event.event_type, event.failure))
-        if reasons[-1] == (PeerGroupEventType.PEER_GROUP_EVENT_CONNECTION_FAILED, "PEER_E_CONNECTION_REFUSED"):
-            written = alice._runtime.store.replica_events(*key)[before:]
-            own = [event for event in written if isinstance(event, EnvelopeAccepted) and event.envelope.author == alice_name]
-            assert written == own, "a hello turned away wrote something (alice republishing her presence aside)"
+        written = alice._runtime.store.replica_events(*key)[before:]
+        own = [event for event in written if isinstance(event, EnvelopeAccepted) and event.envelope.author == alice_name]
+        assert written == own, "a guess, checked or turned away, wrote to the log (alice republishing her presence aside)"
 
-    checked = _refusals(alice, key, "password_proof_matches")
-    assert _refusals(alice, key, "password_guess_allowed") == 0
+    checked = _checked(alice, key)
     assert 3 < checked <= 3 + 12  # 1 + 2 + 4 + ... + 2048 s covers the hour: at most twelve more
     assert len(reasons) == attempts
     assert reasons.count((PeerGroupEventType.PEER_GROUP_EVENT_AUTHENTICATION_FAILED, "PEER_E_NOT_AUTHORIZED")) == checked
@@ -82,7 +83,7 @@ def test_an_hour_of_guessing_every_ten_seconds_gets_a_handful_of_guesses_checked
     clock.now += timedelta(hours=1)
     network.synchronize({"alice": alice, "bob": bob})
     assert sync_port(bob).sync_replica((bob.identities()[0].peer_name, key[1])).state.synchronized
-    assert sync_port(alice).sync_replica(key).state.wrong_passwords_in_group.count == 0
+    assert _checked(alice, key) == 0
 
 
 def _club_and_guesser(clock: Clock, guessers: int) -> tuple[Peer, tuple[str, str], Peer, list[tuple[str, str]], str]:
@@ -132,7 +133,7 @@ def test_parallel_sessions_count_every_guess_they_start() -> None:
     mallory.connect(mallory.password_join(rightful, invitation, PASSWORD).handle)
     keys.append((rightful, alice_key[1]))
     _in_parallel(alice, alice_key, mallory, keys)
-    assert _refusals(alice, alice_key, "password_proof_matches") <= FREE_GUESSES
+    assert _checked(alice, alice_key) <= FREE_GUESSES
     assert sync_port(alice).sync_replica(alice_key).state.group.credential_of(rightful, clock.now) is None
 
 
@@ -142,7 +143,7 @@ def test_one_joiner_s_parallel_sessions_count_from_any_address() -> None:
     clock = Clock()
     alice, alice_key, mallory, keys, _ = _club_and_guesser(clock, 1)
     _in_parallel(alice, alice_key, mallory, keys * 6, addresses=True)
-    assert _refusals(alice, alice_key, "password_proof_matches") == FREE_GUESSES
+    assert _checked(alice, alice_key) == FREE_GUESSES
 
 
 def test_guessing_from_one_address_does_not_keep_a_joiner_elsewhere_out() -> None:
@@ -155,7 +156,7 @@ def test_guessing_from_one_address_does_not_keep_a_joiner_elsewhere_out() -> Non
     for key in keys:
         clock.now += timedelta(minutes=30)
         _in_parallel(alice, alice_key, mallory, [key])
-    assert _refusals(alice, alice_key, "password_proof_matches") < 44
+    assert _checked(alice, alice_key) < 44
     bob = Peer(open_store(None), clock=clock, settings=PeerSettings(address="bob"))
     bob_name = bob.create_identity("bob")
     bob.connect(bob.password_join(bob_name, invitation, PASSWORD).handle)
@@ -163,10 +164,46 @@ def test_guessing_from_one_address_does_not_keep_a_joiner_elsewhere_out() -> Non
     assert sync_port(bob).sync_replica((bob_name, alice_key[1])).state.synchronized
 
 
+def test_guesses_from_many_addresses_add_no_row_to_the_log() -> None:
+    """The attack: a guesser with many addresses (an IPv6 prefix) and an identity per guess
+    is checked once from each new address. Before, each wrong password it had checked was a
+    ``JoinRefused`` row in the listener's log, so guessing grew the log without end. Now
+    alice's log gains nothing, and her counters hold one count per address."""
+    clock = Clock()
+    alice, alice_key, mallory, keys, _ = _club_and_guesser(clock, 40)
+    before = alice._runtime.store.replica_events(*alice_key)
+    _in_parallel(alice, alice_key, mallory, keys, addresses=True)
+    written = alice._runtime.store.replica_events(*alice_key)[len(before):]
+    assert [event for event in written if not isinstance(event, EnvelopeAccepted)] == []
+    counted = alice._runtime.store.wrong_passwords(*alice_key)
+    assert counted is not None and counted.group.count == 40 and len(counted.addresses) == 40
+
+
+def test_a_count_edited_past_any_wait_costs_nothing_to_read() -> None:
+    """A counter is read from the store, which anyone who can write the file can edit: a
+    count of 2**62 waits the longest wait, and is not raised to its power."""
+    counted = WrongPasswords(group=Guesses(2**62, T0)).after("mallory", "::1", T0)
+    with pytest.raises(PeerError) as refused:
+        password_guess_allowed(counted, "bob", "::1", T0 + LONGEST_WAIT - timedelta(seconds=1), ())
+    assert refused.value.name == "PEER_E_CONNECTION_REFUSED"
+    password_guess_allowed(counted, "bob", "::1", T0 + LONGEST_WAIT, ())
+
+
 def test_the_throttle_keeps_a_bounded_count_of_guessers() -> None:
     """However many identities and addresses guess wrong, a replica keeps the count of at
     most ``MAX_THROTTLED_GUESSERS`` of each, the most recent: one guess each from one more
     than that, and the first is forgotten."""
+    counted = WrongPasswords()
+    for index in range(MAX_THROTTLED_GUESSERS + 1):
+        counted = counted.after(f"joiner{index}", f"::{index}", T0 + timedelta(seconds=index))
+    assert len(counted.joiners) == len(counted.addresses) == MAX_THROTTLED_GUESSERS
+    assert counted.of_joiner("joiner0") == counted.of_address("::0") == Guesses()
+    assert counted.group.count == MAX_THROTTLED_GUESSERS + 1
+
+
+def test_a_log_written_before_counts_its_refusals_within_the_bound() -> None:
+    """A log written before issue 30 holds a ``JoinRefused`` per wrong password: its fold
+    keeps the same bounded counts, which the replica starts counting from."""
     state = ReplicaState(GroupState("group"))
     for index in range(MAX_THROTTLED_GUESSERS + 1):
         refused = JoinRefused(f"joiner{index}", WRONG_PASSWORD_RULE, "PEER_E_NOT_AUTHORIZED", "", T0 + timedelta(seconds=index), f"::{index}")
@@ -175,3 +212,4 @@ def test_the_throttle_keeps_a_bounded_count_of_guessers() -> None:
         assert len(counted) == MAX_THROTTLED_GUESSERS
     assert "joiner0" not in state.wrong_passwords and "::0" not in state.wrong_passwords_from
     assert state.wrong_passwords_in_group.count == MAX_THROTTLED_GUESSERS + 1
+    assert counted_before(state).group == state.wrong_passwords_in_group

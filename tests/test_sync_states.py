@@ -20,6 +20,7 @@ from peerstate.bounds import (
     MAX_BATCH_BYTES, MAX_BATCH_ENVELOPES, MAX_CUT_OFFS, MAX_FRAME_BYTES, MAX_HANDSHAKE_BYTES, MAX_RECORD_SIZE,
 )
 from peerstate.calls import envelopes
+from peerstate.crypto import pake
 from peerstate.domain.group_events import Envelope, PresencePublished
 from peerstate.peer import sync_port
 from peerstate.sync import batches, connector as connector_module, listener as listener_module
@@ -173,7 +174,8 @@ def _pushed(club: Club, refusals: list[tuple[str, str]], listener: sync.Listener
 def test_an_outsider_to_a_password_group_cannot_push_a_batch(club: Club, refusals: list[tuple[str, str]]) -> None:
     mallory = Peer(open_store(None), settings=PeerSettings(address="mallory"), clock=lambda: T0)
     name = mallory.create_identity("mallory")
-    hello = sync.PasswordHello(club.alice_key[1], name, sync_port(mallory).sync_card(name), os.urandom(32), T0)
+    public = pake.Joiner(club.alice_key[1], b"a guess").public
+    hello = sync.PasswordHello(club.alice_key[1], name, sync_port(mallory).sync_card(name), os.urandom(32), T0, public)
     listener = sync.Listener(sync_port(club.alice), club.alice_key, Neighbor("mallory", name))
     assert isinstance(_answer(listener.receive(wire.canonical(hello))), sync.Challenge)
     _pushed(club, refusals, listener, wire.canonical(sync.Batch((_bobs_news(club),), (), True)))

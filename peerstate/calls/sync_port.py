@@ -26,7 +26,6 @@ from peerstate.domain.group_events import (
     CredentialTaken,
     Envelope,
     EnvelopeAccepted,
-    JoinRefused,
     MembershipPublished,
     PeerTimeAdjusted,
     PresencePublished,
@@ -38,7 +37,7 @@ from peerstate.domain.group_state import member_data_due
 from peerstate.domain.peer_time import adjusted_offset
 from peerstate.domain.presence import presence_due
 from peerstate.domain.records import refresh_due, refreshed_expiration
-from peerstate.domain.replica import GuessStarted
+from peerstate.domain.replica import GuessStarted, WrongPasswords, counted_before
 from peerstate.errors import PeerError
 from peerstate.bulk import young_collections_only
 from peerstate.storage.logs import ReplicaLog
@@ -242,25 +241,32 @@ class PeerPort:
         ``MAX_GUESS_SECONDS`` stops counting."""
         now = self._runtime.clock()
         started = tuple(guess for guess in self._guesses.get(key, ()) if now - guess.at < timedelta(seconds=MAX_GUESS_SECONDS))
-        rules.password_guess_allowed(self._runtime.replica(*key).state, joiner, address, now, started)
+        rules.password_guess_allowed(self._wrong_passwords(key), joiner, address, now, started)
         self._guesses[key] = (*started, GuessStarted(joiner, address, now))
 
-    @writing
+    @reading
     def sync_settle_guess(self, key: ReplicaKey, joiner: str, address: str, wrong: PeerError | None) -> None:
         """The guess ``joiner`` started from ``address`` is over, once the joiner proved its
-        key: kept in the log when the password was ``wrong``, under the registered rule that
-        refused it, and counted from then on there (``ReplicaState.wrong_passwords``)."""
+        key: a ``wrong`` password is counted, the right one forgives the joiner and the
+        group (``WrongPasswords``). The counters are replaced in the store's values, outside
+        the log, under the store's turn, so writers in other processes count every guess
+        and a run of guesses adds no row."""
         under_way = self._guesses.get(key, ())
         settled = next((index for index, guess in enumerate(under_way) if (guess.joiner, guess.address) == (joiner, address)), None)
         if settled is not None:
             self._guesses[key] = under_way[:settled] + under_way[settled + 1:]
-        if wrong is None:
-            return
-        if wrong.rule is None:
-            raise AssertionError(f"a joiner was refused outside a registered rule: {wrong}")
-        rule = wrong.rule
-        now = self._runtime.clock()
-        self._runtime.execute_group(key, lambda _: ([JoinRefused(joiner, rule, wrong.name, wrong.message, now, address)], [], None))
+        store = self._runtime.store
+        with store.turn():
+            counted = self._wrong_passwords(key)
+            updated = counted.forgiving(joiner) if wrong is None else counted.after(joiner, address, self._runtime.clock())
+            if updated != counted:
+                store.keep_wrong_passwords(*key, updated)
+
+    def _wrong_passwords(self, key: ReplicaKey) -> WrongPasswords:
+        """The replica's throttle counters: as the store keeps them, or, until it has, as a
+        log written before they left it counted them."""
+        kept = self._runtime.store.wrong_passwords(*key)
+        return kept if kept is not None else counted_before(self._runtime.replica(*key).state)
 
     @writing
     def sync_first_synchronized(self, key: ReplicaKey, source: str) -> None:

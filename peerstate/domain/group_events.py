@@ -386,7 +386,11 @@ class RefusalsCounted:
 
 @attrs.frozen
 class JoinRefused:
-    """This replica refused to authenticate ``identity``; no credential was issued."""
+    """This replica refused to authenticate ``identity``; no credential was issued.
+
+    Only logs written before issue 30 hold these: a wrong password is now counted outside
+    the log (``replica.WrongPasswords``), so no run of guesses grows it. The fold still
+    counts the ones a log holds (``replica.counted_before``)."""
 
     identity: str
     rule: str

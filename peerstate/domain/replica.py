@@ -58,6 +58,65 @@ class Guesses:
 
 
 @attrs.frozen
+class Guesser:
+    """One joiner's, or one address's, wrong passwords (``WrongPasswords``)."""
+
+    name: str
+    guesses: Guesses
+
+
+@attrs.frozen
+class WrongPasswords:
+    """The throttle's counters at one replica (``rules.password_guess_allowed``): wrong
+    passwords per joiner, per address joiners connected from, and in the group, since the
+    last success. Counters, not a log: they are kept outside the replica's log
+    (``PeerStore.wrong_passwords``) and replaced at each wrong password, so no run of
+    guesses grows the store. At most ``MAX_THROTTLED_GUESSERS`` joiners and as many
+    addresses, the one whose last wrong password is oldest forgotten past that."""
+
+    joiners: tuple[Guesser, ...] = ()
+    addresses: tuple[Guesser, ...] = ()
+    group: Guesses = Guesses()
+
+    def of_joiner(self, joiner: str) -> Guesses:
+        return _of(self.joiners, joiner)
+
+    def of_address(self, address: str) -> Guesses:
+        return _of(self.addresses, address)
+
+    def after(self, joiner: str, address: str, at: datetime) -> WrongPasswords:
+        """The counters after one more wrong password by ``joiner`` from ``address``."""
+        return WrongPasswords(
+            _guessers(_counted(_as_map(self.joiners), joiner, at)),
+            _guessers(_counted(_as_map(self.addresses), address, at)),
+            self.group.after(at),
+        )
+
+    def forgiving(self, joiner: str) -> WrongPasswords:
+        """The counters after ``joiner`` gave the right password: it and the group start
+        again; its address does not, so a guesser cannot clear an address by joining."""
+        return WrongPasswords(tuple(guesser for guesser in self.joiners if guesser.name != joiner), self.addresses)
+
+
+def counted_before(state: ReplicaState) -> WrongPasswords:
+    """The counters a replica log written before they left it holds (``JoinRefused``, folded
+    into ``ReplicaState.wrong_passwords``): where a replica starts counting from."""
+    return WrongPasswords(_guessers(state.wrong_passwords), _guessers(state.wrong_passwords_from), state.wrong_passwords_in_group)
+
+
+def _of(guessers: tuple[Guesser, ...], name: str) -> Guesses:
+    return next((guesser.guesses for guesser in guessers if guesser.name == name), Guesses())
+
+
+def _as_map(guessers: tuple[Guesser, ...]) -> dict[str, Guesses]:
+    return {guesser.name: guesser.guesses for guesser in guessers}
+
+
+def _guessers(guesses: Mapping[str, Guesses]) -> tuple[Guesser, ...]:
+    return tuple(Guesser(name, counted) for name, counted in sorted(guesses.items()))
+
+
+@attrs.frozen
 class GuessStarted:
     """A password joiner's guess under way: its hello was answered, its proof has not come
     yet. Kept in memory only (``sync_start_guess``), so that parallel conversations count

@@ -7,6 +7,8 @@ documents for that case; it never changes anything, so a refused command leaves 
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Final
@@ -32,7 +34,7 @@ from peerstate.domain.group_rules import properties_in_range
 from peerstate.domain.group_state import GroupState
 from peerstate.domain.rank import issues_within_rank
 from peerstate.domain.record_rules import record_publication_permitted
-from peerstate.domain.replica import Guesses, GuessStarted, ReplicaState
+from peerstate.domain.replica import Guesses, GuessStarted, ReplicaState, WrongPasswords
 from peerstate.domain.state import IdentityRecord, IdentityStoreState
 from peerstate.constants import PeerGroupAuthenticationScheme
 from peerstate.errors import ErrorName
@@ -56,6 +58,10 @@ FREE_GROUP_GUESSES: Final = 10
 """Wrong passwords all joiners together may try in a row at one member before those from an
 address that guessed wrong wait."""
 LONGEST_WAIT: Final = timedelta(hours=1)
+DOUBLINGS_TO_LONGEST_WAIT: Final = math.ceil(math.log2(LONGEST_WAIT.total_seconds()))
+"""How many times the wait doubles from 1 s before it reaches ``LONGEST_WAIT``: past that
+the count no longer matters, so a count read from a store (as large as an edit makes it)
+is never raised to a power beyond it."""
 FIXED_PROPERTIES: Final = (
     "group_peer_name", "creator_peer_name", "cloud", "classifier", "member_data_lifetime",
     "presence_lifetime", "authentication_schemes",
@@ -235,11 +241,11 @@ def _retry_at(guesses: Guesses, free: int) -> datetime | None:
     doubles with each further one (1 s, 2 s, 4 s ...) up to an hour."""
     if guesses.count < free or guesses.last is None:
         return None
-    return guesses.last + min(timedelta(seconds=2 ** (guesses.count - free)), LONGEST_WAIT)
+    return guesses.last + min(timedelta(seconds=2 ** min(guesses.count - free, DOUBLINGS_TO_LONGEST_WAIT)), LONGEST_WAIT)
 
 
 @rule("PEER_E_CONNECTION_REFUSED")
-def password_guess_allowed(replica: ReplicaState, joiner: str, address: str, now: datetime, started: Collection[GuessStarted]) -> None:
+def password_guess_allowed(wrong: WrongPasswords, joiner: str, address: str, now: datetime, started: Collection[GuessStarted]) -> None:
     """An authenticating member checks a joiner's password only when neither that joiner,
     nor the address it connects from, has guessed wrong too often too recently; nor the
     group, for an address that has guessed wrong (``PEER_E_CONNECTION_REFUSED``). Guesses
@@ -248,13 +254,13 @@ def password_guess_allowed(replica: ReplicaState, joiner: str, address: str, now
     address; the group's budget binds only addresses that guessed wrong, so a guesser
     cannot spend it to keep a joiner elsewhere out; and an attempt turned away is not
     counted, so the rightful joiner waits at most the longest wait."""
-    from_address = _with_started(replica.wrong_passwords_from.get(address, Guesses()), [guess for guess in started if guess.address == address])
+    from_address = _with_started(wrong.of_address(address), [guess for guess in started if guess.address == address])
     limits = [
-        (_with_started(replica.wrong_passwords.get(joiner, Guesses()), [guess for guess in started if guess.joiner == joiner]), FREE_GUESSES, f"{joiner!r} has"),
+        (_with_started(wrong.of_joiner(joiner), [guess for guess in started if guess.joiner == joiner]), FREE_GUESSES, f"{joiner!r} has"),
         (from_address, FREE_GUESSES, f"{address!r} has"),
     ]
     if from_address.count:
-        limits.append((_with_started(replica.wrong_passwords_in_group, started), FREE_GROUP_GUESSES, "joiners have"))
+        limits.append((_with_started(wrong.group, started), FREE_GROUP_GUESSES, "joiners have"))
     for guesses, free, whose in limits:
         retry = _retry_at(guesses, free)
         if retry is not None and now < retry:
@@ -345,8 +351,9 @@ def validity_within_issuer(
 def password_proof_matches(matches: bool) -> None:
     """A password joiner proves the group password: its proof is the one the group's
     verifier gives over the authentication transcript (``PEER_E_NOT_AUTHORIZED``). The
-    crypto is sync's; a ``JoinRefused`` under this rule's name is a wrong password, which
-    the replica counts (``domain.replica.WRONG_PASSWORD_RULE``)."""
+    crypto is sync's, and the count of wrong passwords the throttle's (``WrongPasswords``);
+    a log written before counts a ``JoinRefused`` under this rule's name as one
+    (``domain.replica.WRONG_PASSWORD_RULE``)."""
     if not matches:
         raise Refusal("the group password is wrong")
 

@@ -36,9 +36,9 @@ from peerstate.domain.group_events import (
 )
 from peerstate.domain.group_state import AuthorHead, Member, Place
 from peerstate.domain.records import RecordVersion
-from peerstate.domain.replica import Guesses, SenderRefusals
+from peerstate.domain.replica import Guesses, SenderRefusals, WrongPasswords
 from peerstate import wire
-from peerstate.bounds import MAX_TICKET_BYTES
+from peerstate.bounds import MAX_THROTTLED_GUESSERS, MAX_TICKET_BYTES, MAX_WRONG_PASSWORDS_BYTES
 from peerstate.bulk import young_collections_only
 from peerstate.storage.local_values import LocalValues
 from peerstate.storage.logs import (
@@ -72,6 +72,7 @@ from peerstate.storage.writer_turns import WriterTurn
 PAGE: Final = 500
 """How many rows one read of the notification log asks for."""
 _Log = TypeVar("_Log", bound=Aggregate)
+_Value = TypeVar("_Value")
 
 
 SNAPSHOT_VALUES: Final = (*GROUP_VALUES, Member, AuthorHead, Place, Guesses, SenderRefusals, RecordVersion)
@@ -85,14 +86,25 @@ EVENT_ROWS: Final = (
 """The events whose rows hold canonical trees typed by their fields (``store_format``)."""
 
 
-def _ticket_name(log_id: UUID) -> str:
-    return f"password ticket {log_id}"
+TICKET: Final = "password ticket"
+WRONG_PASSWORDS: Final = "wrong passwords"
+"""The kinds of value a store keeps of a replica outside its log (``local_values``)."""
 
 
-def _ends_ticket(event: object) -> bool:
-    """Whether a replica's password ticket is of no more use after ``event``: it synchronized,
-    was deleted, or was joined again by a credential."""
-    return isinstance(event, (ReplicaSynchronized, ReplicaDeleted)) or (isinstance(event, ReplicaJoined) and bool(event.chain))
+def _value_name(kind: str, log_id: UUID) -> str:
+    return f"{kind} {log_id}"
+
+
+def _values_ended(event: object) -> tuple[str, ...]:
+    """The kinds of value kept of a replica that are of no more use after ``event``: its
+    ticket once it synchronized, was deleted, or was joined again by a credential; its
+    counters once it was deleted or started over."""
+    ended: list[str] = []
+    if isinstance(event, (ReplicaSynchronized, ReplicaDeleted)) or (isinstance(event, ReplicaJoined) and event.chain):
+        ended.append(TICKET)
+    if isinstance(event, (ReplicaDeleted, ReplicaJoined, ReplicaCreated)):
+        ended.append(WRONG_PASSWORDS)
+    return tuple(ended)
 
 
 class PeerApplication(Application[UUID]):
@@ -223,7 +235,10 @@ class PeerStore:
         written = [log for log in logs if log.pending_events]
         if not written:
             return None
-        ended = [log.id for log in written if any(_ends_ticket(getattr(event, "payload", None)) for event in log.pending_events)]
+        ended = {
+            _value_name(kind, log.id) for log in written for event in log.pending_events
+            for kind in _values_ended(getattr(event, "payload", None))
+        }
         with self._turn:
             version, previous = self._ledger_head()
             heads = tuple(LogHead(log.id, log.version, getattr(log, "link", b"")) for log in written)
@@ -239,8 +254,8 @@ class PeerStore:
                 raise WriteConflict(str(error)) from error
             self._ledger = (entry.originator_version, entry.link)
         self._snapshot([log for log in written if isinstance(log, ReplicaLog) and snapshot_due(log)])
-        for log_id in ended:
-            self._values.remove(_ticket_name(log_id))
+        for name in sorted(ended):
+            self._values.remove(name)
         for listener in list(self._listeners):
             listener()
         return version + 1
@@ -249,18 +264,37 @@ class PeerStore:
         """Keep what a password joiner proves its password with until its first sync, outside
         the log (``local_values``): a save that records the replica's ``ReplicaSynchronized``
         or ``ReplicaDeleted`` removes it, so no copy outlives its use."""
-        self._values.put(_ticket_name(ReplicaLog.create_id(identity, group)), wire.canonical(ticket))
+        self._values.put(_value_name(TICKET, ReplicaLog.create_id(identity, group)), wire.canonical(ticket))
 
     def forget_ticket(self, identity: str, group: str) -> None:
         """Remove the replica's ticket: its join was not stored after all."""
-        self._values.remove(_ticket_name(ReplicaLog.create_id(identity, group)))
+        self._values.remove(_value_name(TICKET, ReplicaLog.create_id(identity, group)))
 
     def ticket(self, identity: str, group: str) -> PasswordTicket | None:
         """The replica's ticket, as ``keep_ticket`` kept it; None if there is none, or if
         what is there does not decode as one (an edit of the store: the join cannot sync)."""
-        kept = self._values.get(_ticket_name(ReplicaLog.create_id(identity, group)))
+        return self._value(_value_name(TICKET, ReplicaLog.create_id(identity, group)), PasswordTicket, MAX_TICKET_BYTES)
+
+    def keep_wrong_passwords(self, identity: str, group: str, counted: WrongPasswords) -> None:
+        """Replace the replica's throttle counters (``WrongPasswords``), outside its log: a
+        save that starts the replica over or deletes it removes them."""
+        self._values.put(_value_name(WRONG_PASSWORDS, ReplicaLog.create_id(identity, group)), wire.canonical(counted))
+
+    def wrong_passwords(self, identity: str, group: str) -> WrongPasswords | None:
+        """The replica's throttle counters as last kept; None if none were (the replica
+        counts from what its log holds, ``replica.counted_before``), or if what is there does
+        not decode as counters within their bound."""
+        counted = self._value(_value_name(WRONG_PASSWORDS, ReplicaLog.create_id(identity, group)), WrongPasswords, MAX_WRONG_PASSWORDS_BYTES)
+        if counted is None or max(len(counted.joiners), len(counted.addresses)) > MAX_THROTTLED_GUESSERS:
+            return None
+        return counted
+
+    def _value(self, name: str, kind: type[_Value], max_bytes: int) -> _Value | None:
+        """The value of type ``kind`` kept under ``name``, read as hostile bytes: None when
+        there is none or it does not decode (``wire``, strictly, from at most ``max_bytes``)."""
+        kept = self._values.get(name)
         try:
-            return None if kept is None else wire.decode(kept, PasswordTicket, max_bytes=MAX_TICKET_BYTES)
+            return None if kept is None else wire.decode(kept, kind, max_bytes=max_bytes)
         except wire.WireError:
             return None
 
