@@ -5,7 +5,9 @@ value, gives no shared key."""
 from __future__ import annotations
 
 import hashlib
+import sys
 
+import pytest
 import srp  # type: ignore[import-untyped]
 
 from peerstate.crypto import pake  # importing it turns on RFC 5054's padding, which the vectors need
@@ -56,7 +58,7 @@ def test_the_right_password_passes() -> None:
     made = pake.new_verifier("group", b"stretched")
     joiner = pake.Joiner("group", b"stretched")
     listening = pake.Listening("group", made, joiner.public)
-    assert len(joiner.public) == len(listening.public) == pake.PUBLIC_BYTES and len(made.salt) == pake.SALT_BYTES
+    assert max(len(joiner.public), len(listening.public)) <= pake.PUBLIC_BYTES and len(made.salt) == pake.SALT_BYTES  # shorter by a byte when it leads with 0
     proof = joiner.proof(listening.salt, listening.public)
     assert proof is not None and listening.proof_matches(proof)
 
@@ -83,3 +85,19 @@ def test_an_unsafe_public_value_is_refused() -> None:
     listening = pake.Listening("group", made, bytes(pake.PUBLIC_BYTES))
     assert listening.unsafe and not listening.proof_matches(bytes(32))
     assert pake.Joiner("group", b"stretched").proof(made.salt, bytes(pake.PUBLIC_BYTES)) is None
+
+
+@pytest.mark.parametrize("verifier", [bytes(pake.PUBLIC_BYTES), pake.PRIME.to_bytes(pake.PUBLIC_BYTES, "big")], ids=["zero", "prime"])
+def test_a_verifier_that_fixes_the_session_key_is_refused(verifier: bytes) -> None:
+    """The attack: a group whose SRP verifier is 0 modulo the prime (a creator's
+    ``PasswordVerifier``; no password gives one) fixes the listener's session key: its
+    premaster secret is 0, so anyone computes ``M`` from the public values alone. Before,
+    the listener checked that ``M`` and let the joiner in; now it calls such an exchange
+    unsafe, and no proof passes."""
+    a = int.from_bytes(hashlib.sha256(b"the attacker's secret").digest(), "big")
+    listening = pake.Listening("group", pake.Verifier(b"salt", verifier), pow(5, a, pake.PRIME).to_bytes(pake.PUBLIC_BYTES, "big"))
+    checker = listening._checker
+    backend = sys.modules[type(checker).__module__]  # the half of ``srp`` in use, OpenSSL's or pure Python
+    forged = backend.calculate_M(checker.hash_class, checker.N, checker.g, checker.I, checker.s, checker.A, checker.B, hashlib.sha256(b"").digest())
+    assert not listening.proof_matches(forged)
+    assert listening.unsafe

@@ -23,12 +23,15 @@ from typing import Final
 
 import attrs
 import srp  # type: ignore[import-untyped]
+import srp._pysrp  # type: ignore[import-untyped]
 
 srp.rfc5054_enable()  # the RFC's padding of A, B and g: its test vectors hold
 
 HASH: Final = srp.SHA256
 GROUP: Final = srp.NG_4096
 """RFC 5054's 4096-bit group, with SHA-256."""
+PRIME: Final[int] = srp._pysrp.get_ng(GROUP, None, None)[0]
+"""The group's prime ``N``, as the package's pure-Python half defines it for ``GROUP``."""
 SALT_BYTES: Final = 16
 PUBLIC_BYTES: Final = 512
 """A public value (``A``, ``B``) or a verifier in the 4096-bit group: 512 bytes."""
@@ -67,14 +70,16 @@ class Joiner:
 
 class Listening:
     """The listener's side of one exchange, from the joiner's ``A``: ``public`` (``B``) and
-    the salt go in its challenge; ``unsafe`` when ``A`` is 0 modulo the group's prime, which
-    would fix the session key whatever the password, or empty, which ``srp`` takes as no
-    ``A`` at all and cannot check a proof against."""
+    the salt go in its challenge. ``unsafe`` when the session key would be the same whatever
+    the password: ``A`` is 0 modulo the group's prime, or the group's verifier is (a
+    creator's ``PasswordVerifier`` that no password gives); or ``A`` is empty, which ``srp``
+    takes as no ``A`` at all and cannot check a proof against."""
 
     def __init__(self, username: str, verifier: Verifier, joiner_public: bytes) -> None:
         self._checker = srp.Verifier(username, verifier.salt, verifier.verifier, joiner_public, HASH, GROUP, bytes_b=os.urandom(32))
         salt, public = self._checker.get_challenge()
-        self.unsafe: bool = not joiner_public or salt is None or public is None
+        fixed_key = int.from_bytes(verifier.verifier, "big") % PRIME == 0
+        self.unsafe: bool = not joiner_public or fixed_key or salt is None or public is None
         self.salt: bytes = verifier.salt
         self.public: bytes = b"" if self.unsafe else bytes(public)
 
