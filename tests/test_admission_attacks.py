@@ -791,6 +791,17 @@ CALLS_CHECKS: dict[str, Attack] = {
         properties_changed(lambda club: club.alice, "password", lambda password: None),
         "password_settings_complete", "PEER_E_INVALID_GROUP_PROPERTIES",
     ),
+    "the creator keeps the password by neither scheme, which an HMAC keyed by nothing would check": Attack(
+        properties_changed(
+            lambda club: club.alice, "password",
+            lambda password: attrs.evolve(password, verifier=b"", pake_salt=None, pake_verifier=None),
+        ),
+        "verifier_is_one_scheme", "PEER_E_INVALID_GROUP_PROPERTIES",
+    ),
+    "the creator keeps the password by both schemes, a value a joiner could prove with beside the SRP verifier": Attack(
+        properties_changed(lambda club: club.alice, "password", lambda password: attrs.evolve(password, verifier=b"stretched")),
+        "verifier_is_one_scheme", "PEER_E_INVALID_GROUP_PROPERTIES",
+    ),
     "a founding by the root's holder with a flag no header defines": Attack(
         founding(the_groups_root, change=founding_properties(flags=lambda club: 0x80)),
         "properties_in_range", "PEER_E_INVALID_GROUP_PROPERTIES", "nina",

@@ -98,7 +98,7 @@ STORED_NAMES: frozenset[str] = frozenset("""
     record_fits record_is_live record_is_well_formed record_kind_unchanged record_type_not_reserved
     record_version_has_room record_within_credential replica_is_ready retirement_is_signed_by_identity
     root_is_the_groups signature_verifies subject_not_deleted taken_chain_is_whole text_is_printable
-    validity_within_issuer verifier_cost_is_bounded
+    validity_within_issuer verifier_cost_is_bounded verifier_is_one_scheme
 """.split())
 """Every name a stored refusal may hold, written out: the rules of the modules that judge
 envelopes and joiners (an ``EnvelopeRefused`` or ``JoinRefused`` names one), and the rules of

@@ -159,10 +159,23 @@ def verifier_cost_is_bounded(verifier: PasswordVerifier) -> None:
         raise Refusal("the group password's key derivation is outside what a joiner derives with")
 
 
+@rule("PEER_E_INVALID_GROUP_PROPERTIES")
+def verifier_is_one_scheme(verifier: PasswordVerifier) -> None:
+    """A group password is kept one way or the other (``PEER_E_INVALID_GROUP_PROPERTIES``):
+    as a group made before the password exchange kept it (the stretched value in
+    ``verifier``, no SRP fields), or as the exchange does (an empty ``verifier``, an SRP
+    salt and verifier). One with neither would be checked by an HMAC keyed by nothing,
+    which anyone computes; one with both would keep a value a joiner could prove with."""
+    old = bool(verifier.verifier) and verifier.pake_salt is None and verifier.pake_verifier is None
+    new = not verifier.verifier and bool(verifier.pake_salt) and bool(verifier.pake_verifier)
+    if not (old or new):
+        raise Refusal("the group password is kept neither as a verifier nor as an SRP verifier, or as both")
+
+
 def properties_are_valid(properties: GroupProperties) -> None:
     """What the calls check of the properties they create a group with or set, each by its
     own rule: the names, the cloud's name, the friendly name and comment, the classifier,
-    the flags and lifetimes, the password settings and the verifier's cost."""
+    the flags and lifetimes, the password settings, the verifier's cost and its scheme."""
     peer_name_is_well_formed(properties.group_peer_name)
     peer_name_is_well_formed(properties.creator_peer_name)
     text_is_printable(properties.cloud, "the cloud's name", "PEER_E_INVALID_GROUP_PROPERTIES")
@@ -175,6 +188,7 @@ def properties_are_valid(properties: GroupProperties) -> None:
     password_settings_complete(properties.authentication_schemes, properties.password is not None, properties.password_role)
     if properties.password is not None:
         verifier_cost_is_bounded(properties.password)
+        verifier_is_one_scheme(properties.password)
 
 
 @rule("PEER_E_INVALID_GROUP_PROPERTIES")

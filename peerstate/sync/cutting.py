@@ -63,6 +63,7 @@ CUTS_OFF: Final = frozenset({
     "properties_in_range",
     "password_settings_complete",
     "verifier_cost_is_bounded",
+    "verifier_is_one_scheme",
     "context_is_well_formed",  # a context out of order, repeated, or citing its own chain
 })
 """The rules whose refusal cuts the sender off: their verdict reads only the envelope and the
