@@ -8,13 +8,15 @@ group whose password role is administrator, without the password."""
 
 from __future__ import annotations
 
+import itertools
 
 import attrs
 import pytest
 
-from peerstate import Peer, PeerSettings, network, open_store
+from peerstate import Peer, PeerError, PeerSettings, network, open_store
 from peerstate.crypto import pake
-from peerstate.domain.group_events import EnvelopeAccepted, GroupCreated
+from peerstate.domain import rules
+from peerstate.domain.group_events import EnvelopeAccepted, GroupCreated, PasswordVerifier
 from peerstate.names import ROLE_ADMIN
 from peerstate.peer import sync_port
 
@@ -106,3 +108,17 @@ def test_an_unsafe_public_value_is_refused_before_any_guess(monkeypatch: pytest.
     assert not _joins(alice, alice_name, group, PASSWORD)
     assert alice._runtime.store.wrong_passwords(alice_name, group) is None
     assert sync_port(alice).sync_replica((alice_name, group)).state.group.credentials == credentials
+
+
+@pytest.mark.parametrize(("verifier", "salt", "pake_verifier"), list(itertools.product([b"", b"stretched"], [None, b"salt"], [None, b"v"])))
+def test_a_password_is_kept_by_one_scheme(verifier: bytes, salt: bytes | None, pake_verifier: bytes | None) -> None:
+    """Of every mix of the old field and the SRP fields, only the old one alone and the SRP
+    ones alone pass ``verifier_is_one_scheme``."""
+    kept = PasswordVerifier(b"argon2 salt", 2, 1, 19 * 1024, verifier, salt, pake_verifier)
+    one_scheme = (verifier, salt, pake_verifier) in ((b"stretched", None, None), (b"", b"salt", b"v"))
+    if one_scheme:
+        rules.verifier_is_one_scheme(kept)
+    else:
+        with pytest.raises(PeerError) as refused:
+            rules.verifier_is_one_scheme(kept)
+        assert refused.value.name == "PEER_E_INVALID_GROUP_PROPERTIES"

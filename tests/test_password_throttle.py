@@ -213,3 +213,12 @@ def test_a_log_written_before_counts_its_refusals_within_the_bound() -> None:
     assert "joiner0" not in state.wrong_passwords and "::0" not in state.wrong_passwords_from
     assert state.wrong_passwords_in_group.count == MAX_THROTTLED_GUESSERS + 1
     assert counted_before(state).group == state.wrong_passwords_in_group
+
+
+def test_a_success_forgives_its_joiner_and_the_group_not_others_or_its_address() -> None:
+    """The right password starts its joiner and the group counting again; another joiner's
+    count, and every address's, stay: a guesser cannot clear its address by joining."""
+    counted = WrongPasswords().after("mallory", "::1", T0).after("bob", "::2", T0)
+    forgiven = counted.forgiving("bob")
+    assert forgiven.of_joiner("bob") == Guesses() and forgiven.group == Guesses()
+    assert forgiven.of_joiner("mallory") == counted.of_joiner("mallory") and forgiven.of_address("::2") == counted.of_address("::2")
