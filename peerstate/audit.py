@@ -54,6 +54,7 @@ from peerstate.storage.logs import (
     EarlierSnapshot,
     IdentityLog,
     ReplicaLog,
+    broken_links,
     chain_link,
     chain_start,
     project_log,
@@ -201,17 +202,14 @@ def _chain_findings(
         or isinstance(created, ReplicaLog.Created) and created.originator_topic == ReplicaLog.TOPIC
     ) or not names_itself(created):
         return [("log_is_its_own", "the log does not start with its own creation")], events
-    broken: list[tuple[str, str]] = []
-    previous = chain_start(originator, events[0].timestamp)
-    for place, event in enumerate(events, 1):
-        if event.originator_version != place:
-            broken.append(("log_is_contiguous", f"event {event.originator_version} stands where event {place} should"))
-        if place == 1:
-            continue
-        link = getattr(event, "link", b"")
-        if link != chain_link(previous, event.originator_version, event.timestamp, getattr(event, "payload", None)):
-            broken.append(("chain_holds", f"event {event.originator_version} is not the event its log's hash chain recorded"))
-        previous = link
+    broken: list[tuple[str, str]] = [
+        ("log_is_contiguous", f"event {event.originator_version} stands where event {place} should")
+        for place, event in enumerate(events, 1) if event.originator_version != place
+    ]
+    broken.extend(
+        ("chain_holds", f"event {version} is not the event its log's hash chain recorded")
+        for version in broken_links(chain_start(originator, events[0].timestamp), events[1:])
+    )
     return broken, events
 
 

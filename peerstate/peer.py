@@ -74,6 +74,14 @@ class Peer:
         return self._runtime.races_lost
 
     @property
+    def sealed_on_open(self) -> bool:
+        """Whether this open sealed a protected store that carried no seal
+        (``storage.store_seal``): once, for a store made before stores were sealed; any
+        other time, a store whose seal someone without the passphrase stripped, which an
+        application should treat as an alarm."""
+        return self._runtime.sealed_now
+
+    @property
     def keys_locked(self) -> bool:
         """Whether the private keys are sealed and this peer was opened without their passphrase."""
         return self._runtime.keys.locked

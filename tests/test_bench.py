@@ -23,9 +23,9 @@ def test_every_case_gives_a_row_at_small_sizes() -> None:
     assert [row.case for row in rows] == [
         *[
             "open a replica (no snapshot)", "  of which reading and decoding", "one local write (add a record)",
-            "sync ingest, full verification", "  least an ingest does",
+            "  the same write, sealed", "sync ingest, full verification", "  least an ingest does",
         ] * 2,
-        "open a replica from its snapshot", "replay the 24-link chain scenario", "memory of a group",
+        "open a replica from its snapshot", "  the same open, sealed", "replay the 24-link chain scenario", "memory of a group",
     ]
     assert all(row.holds is not False for row in rows if row.target == "report")  # the chain scenario passed
     assert rows[-1].size == "200 members"

@@ -194,6 +194,8 @@ CASES: Final[list[tuple[str, str, str, Prepare]]] = [
     ("peer_is_open", "PEER_E_NOT_INITIALIZED", "a call on a closed peer", _closed),
     ("store_holds_no_clear_keys", "E_INVALIDARG", "a passphrase for keys kept in the clear",
      lambda w: lambda: Peer(w.store, settings=PeerSettings(passphrase="late"), clock=lambda: T0)),
+    ("store_holds_identity", "PEER_E_IDENTITY_NOT_FOUND", "a store opened for an identity it does not hold",
+     lambda w: lambda: Peer(w.store, settings=PeerSettings(identity=f"{'0' * 40}.someone"), clock=lambda: T0)),
     # domain/group_rules.py
     ("properties_in_range", "PEER_E_INVALID_GROUP_PROPERTIES", "a group flag no one defined",
      lambda w: lambda: w.peer.create_group(w.alice, flags=0x80)),

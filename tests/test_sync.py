@@ -22,6 +22,7 @@ from peerstate.sync.port import Neighbor
 from peerstate import Peer, PeerError, PeerSettings, crypto, network, open_store, views
 from peerstate.sync import admission
 from peerstate.crypto import credentials
+from peerstate.crypto.key_ring import KeyRing
 from peerstate.constants import PeerGroupEventType
 from peerstate.domain.group_events import (
     CredentialIssued,
@@ -271,12 +272,31 @@ def _club() -> Club:
 
 
 def _bob_restarted_without_his_passphrase(club: Club) -> None:
-    """bob's process starts again without the passphrase and connects: his keys are locked,
-    so the presence he must publish again once half of it is gone cannot be signed."""
+    """bob's process starts again, connects, and then loses his keys (as one opened without
+    the passphrase has none: it could not even connect, since a protected store stores
+    nothing without it): the presence he must publish again once half of it is gone
+    cannot be signed."""
     club.peers["bob"].close()
-    club.peers["bob"] = Peer(club.bob_store, settings=PeerSettings(address="bob"), clock=lambda: club.now[0])
+    club.peers["bob"] = Peer(club.bob_store, settings=PeerSettings(passphrase="bob's secret", address="bob"), clock=lambda: club.now[0])
     club.handles["bob"] = club.peers["bob"].open_group(club.names["bob"], club.group)
     club.peers["bob"].connect(club.handles["bob"])
+    club.peers["bob"]._runtime.keys = KeyRing(protected=True)
+
+
+def test_a_peer_opened_without_its_passphrase_stores_nothing() -> None:
+    """bob's store is protected, so its commits are sealed under a key his passphrase gives:
+    opened without it, his peer reads, and refuses every call that would store
+    (``PEER_E_NO_KEY_ACCESS``), a connection too; his store is as it was."""
+    club = _club()
+    club.peers["bob"].close()
+    head = club.bob_store.head()
+    locked = Peer(club.bob_store, settings=PeerSettings(address="bob"), clock=lambda: club.now[0])
+    handle = locked.open_group(club.names["bob"], club.group)
+    assert locked.group_properties(handle).friendly_name
+    with pytest.raises(PeerError) as refused:
+        locked.connect(handle)
+    assert refused.value.name == "PEER_E_NO_KEY_ACCESS"
+    assert club.bob_store.head() == head
 
 
 def test_a_peer_error_in_one_replica_is_its_connection_failed_and_the_others_still_synchronize() -> None:

@@ -48,7 +48,7 @@ def run(sizes: Sequence[int], snapshot_sizes: Sequence[int], members: int, repor
             started = time.perf_counter()
             corpus.grow_to(size)
             report(f"built {size:,} envelopes in {time.perf_counter() - started:.1f} s")
-            for case in (cases.open_replica, cases.local_write, cases.sync_ingest):
+            for case in (cases.open_replica, cases.local_write, cases.sealed_write, cases.sync_ingest):
                 made = case(corpus, work)
                 rows.extend(made)
                 for line in table(made).splitlines()[2:]:
@@ -59,8 +59,9 @@ def run(sizes: Sequence[int], snapshot_sizes: Sequence[int], members: int, repor
             started = time.perf_counter()
             history.churn_to(size)
             report(f"built a log of {size:,} events in {time.perf_counter() - started:.1f} s")
-            rows.append(cases.open_from_snapshot(history, work))
-            report(table(rows[-1:]).splitlines()[-1])
+            rows.extend((cases.open_from_snapshot(history, work), cases.sealed_open_from_snapshot(history, work)))
+            for line in table(rows[-2:]).splitlines()[2:]:
+                report(line)
         rows.append(cases.chain_scenario())
         rows.append(cases.group_memory(members))
     return rows

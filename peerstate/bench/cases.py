@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import statistics
 import time
 import tracemalloc
@@ -46,6 +47,13 @@ WRITE_TARGET: Final = 0.5
 INGEST_TARGET: Final = 0.5
 MEMORY_LIMIT_MB: Final = 500
 SNAPSHOT_OPEN_MS: Final = 10
+SEALED_OPEN_TARGET: Final = 1.10
+SEALED_WRITE_TARGET: Final = 1.05
+"""What the seal's checks may cost (issue 31): an open from a snapshot at most 10 % more,
+a write at most 5 %."""
+SEAL_KEY: Final = bytes(32)
+"""The seal key of the bench's sealed copies: any key seals; a passphrase's derivation is
+not what is measured."""
 LEAST_INGEST_SAMPLE: Final = 5000
 """Envelopes the least ingest is timed on, its rate taken for the whole group's: its cost
 per envelope does not grow with the group."""
@@ -171,6 +179,65 @@ def open_from_snapshot(corpus: GroupCorpus, work: Path) -> Row:
         "open a replica from its snapshot", f"{corpus.log().version:,} events", f"{seconds * 1000:.1f} ms",
         f"{bare * 1000:,.0f} ms without", bare / seconds, f"<= {SNAPSHOT_OPEN_MS} ms", seconds * 1000 <= SNAPSHOT_OPEN_MS,
     )
+
+
+def _sealed_copy(corpus: GroupCorpus, work: Path, name: str) -> Path:
+    """A copy of the corpus's store, sealed as it is found (``PeerStore.open_sealed``), as a
+    store protected by a passphrase is: what the seal's rows compare."""
+    copy = work / f"{name}-{corpus.log().version}"
+    shutil.copytree(corpus.directory, copy)
+    store = open_store(copy)
+    store.open_sealed(SEAL_KEY, sealed_from_the_start=False)
+    store.close()
+    return copy
+
+
+def sealed_open_from_snapshot(corpus: GroupCorpus, work: Path) -> Row:
+    """Open a long replica log from its snapshot with the seal's checks (the ledger's seal
+    over every log's head, the snapshot's own, the chain of the rows since), beside the
+    same open of the same store unchecked, in turns."""
+    copy = _sealed_copy(corpus, work, "sealed-open")
+
+    def opened(sealed: bool) -> float:
+        store = open_store(copy)
+        started = time.perf_counter()
+        if sealed:
+            store.open_sealed(SEAL_KEY, sealed_from_the_start=True)
+        log = store.replica_log(corpus.identity, corpus.group)
+        elapsed = time.perf_counter() - started
+        store.close()
+        assert log.snapshot_version > 0
+        return elapsed
+
+    checked, unchecked = map(min, _in_turns(5, lambda: opened(True), lambda: opened(False), budget=ROUND_SECONDS))
+    ratio = checked / unchecked
+    return Row(
+        "  the same open, sealed", f"{corpus.log().version:,} events", f"{checked * 1000:.1f} ms",
+        f"{unchecked * 1000:.1f} ms unsealed", ratio, f"<= {SEALED_OPEN_TARGET}x", ratio <= SEALED_OPEN_TARGET,
+    )
+
+
+def sealed_write(corpus: GroupCorpus, work: Path) -> list[Row]:
+    """Add a record on a sealed copy of the store (its commit sealed over every log's head),
+    beside the same write on the store unsealed, in turns."""
+    copy = _sealed_copy(corpus, work, "sealed-write")
+    sealed = Peer(open_store(copy), clock=clock)
+    sealed._runtime.store.open_sealed(SEAL_KEY, sealed_from_the_start=True)
+    handles = [peer.open_group(corpus.identity, corpus.group) for peer in (corpus.peer, sealed)]
+
+    def write_seconds(peer: Peer, handle: str) -> float:
+        started = time.perf_counter()
+        peer.add_record(handle, KIND, T0 + timedelta(days=365), data=bytes(RECORD_DATA))
+        return time.perf_counter() - started
+
+    unsealed_seconds, sealed_seconds = map(statistics.median, _in_turns(
+        WRITES, lambda: write_seconds(corpus.peer, handles[0]), lambda: write_seconds(sealed, handles[1]),
+    ))
+    ratio = sealed_seconds / unsealed_seconds
+    return [Row(
+        "  the same write, sealed", f"{corpus.log().version:,} events", f"{1 / sealed_seconds:,.0f} writes/s",
+        f"{1 / unsealed_seconds:,.0f} writes/s unsealed", ratio, f"<= {SEALED_WRITE_TARGET}x", ratio <= SEALED_WRITE_TARGET,
+    )]
 
 
 def local_write(corpus: GroupCorpus, work: Path) -> list[Row]:

@@ -33,6 +33,7 @@ from peerstate.sync.port import ReplicaKey
 from peerstate.crypto.key_ring import KeyRing
 from peerstate.domain.events import IdentityEvent, KeyStoreProtected
 from peerstate.domain.group_events import ReplicaEvent
+from peerstate.domain.rules import keys_unlocked
 from peerstate.domain.state import IdentityRecord, IdentityStoreState
 from peerstate.registry import Refusal, rule
 from peerstate.storage.logs import ReplicaLog
@@ -62,6 +63,16 @@ def peer_is_open(closed: bool) -> None:
     """A call is made on a peer this process has not closed (``PEER_E_NOT_INITIALIZED``)."""
     if closed:
         raise Refusal("this peer was closed")
+
+
+@rule("PEER_E_IDENTITY_NOT_FOUND")
+def store_holds_identity(state: IdentityStoreState, identity: str) -> None:
+    """A peer opened for an identity (``PeerSettings.identity``) is opened only on a store
+    that holds it, live (``PEER_E_IDENTITY_NOT_FOUND``): another's store, swapped in for
+    its owner's, is not served as the owner's."""
+    record = state.identities.get(identity)
+    if record is None or not record.live:
+        raise Refusal(f"this store holds no identity {identity!r}: it is another's, or the identity was deleted")
 
 
 @rule("E_INVALIDARG")
@@ -94,6 +105,10 @@ class PeerSettings:
     shared directory, as a network share). ``refuse_old_password_proofs`` makes this peer
     check no password of a group made before the password exchange (issue 30), whose
     verifier any member could join with, until its creator sets the password again.
+    ``identity`` is the identity whose store this is, when the caller knows it: an open of
+    a store that does not hold it (another's, swapped in) is refused
+    (``store_holds_identity``); with a passphrase the seal stands for the identity log it
+    is read from (``storage.store_seal``).
     """
 
     clouds: tuple[str, ...] = ("Global_",)
@@ -103,6 +118,7 @@ class PeerSettings:
     clock_offset: timedelta = timedelta(0)
     file_root: Path | None = None
     refuse_old_password_proofs: bool = False
+    identity: str | None = None
 
 
 @attrs.frozen
@@ -128,6 +144,9 @@ class Runtime:
         self.clock = clock if not settings.clock_offset else lambda: clock() + settings.clock_offset
         self.keys = KeyRing()
         self.sessions = Sessions()
+        self.sealed_now = False
+        """Whether this open sealed a store that carried no seal (``PeerStore.open_sealed``):
+        a store made before seals, once; any other time, a store stripped of its seal."""
         self.races_lost = 0
         """How many calls were made again because another writer of the store committed first."""
         self._seen = store.ledger_version()
@@ -143,6 +162,8 @@ class Runtime:
         store's turn from the start of each call."""
         self._lock = threading.RLock()
         self.writing(lambda: self._open_key_store(settings.passphrase))
+        if settings.identity is not None:
+            store_holds_identity(self._log.state, settings.identity)
 
     # How calls run ---------------------------------------------------------------------------
 
@@ -225,6 +246,9 @@ class Runtime:
         self.sessions = Sessions()
 
     def _open_key_store(self, passphrase: str | None) -> None:
+        """Open the key ring, and with the right passphrase check the store against its
+        seal (``PeerStore.open_sealed``) and read it again, checked; a store protected
+        from now on is sealed from its first commit on."""
         protection = self._log.state.protection
         if protection is not None:
             kek = None
@@ -235,15 +259,21 @@ class Runtime:
                 derived = crypto.derive_key_encryption_key(passphrase, parameters)
                 kek = derived if crypto.passes_key_check(derived, protection.check) else None
             self.keys = KeyRing(True, kek)
+            if kek is not None:
+                self.sealed_now = self.store.open_sealed(
+                    crypto.store_seal_key(kek), sealed_from_the_start=crypto.check_says_sealed(kek, protection.check),
+                )
+                self._reload([*self._replicas])
             return
         if passphrase is None:
             return
         store_holds_no_clear_keys(self._log.state)
         parameters = crypto.new_kdf_parameters()
         kek = crypto.derive_key_encryption_key(passphrase, parameters)
+        self.sealed_now = self.store.open_sealed(crypto.store_seal_key(kek), sealed_from_the_start=False)
         self.execute(lambda state: ([KeyStoreProtected(
             parameters.salt, parameters.iterations, parameters.lanes, parameters.memory_cost,
-            crypto.key_check(kek),
+            crypto.sealed_store_check(kek),
         )], None))
         self.keys = KeyRing(True, kek)
 
@@ -303,6 +333,7 @@ class Runtime:
         stored, then store every new event in one transaction (``decide`` may also record
         on a log itself, to judge each event on the state the last one left). When another
         process wrote first, read everything again and decide again."""
+        keys_unlocked(self.keys.locked)  # a protected store's commits are sealed, with a key its passphrase gives
         self._take_turn()
         logs = {key: self.replica(*key) for key in replicas}
         try:

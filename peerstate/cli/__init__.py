@@ -135,6 +135,11 @@ def _parser() -> argparse.ArgumentParser:
         )
         _common_options(added, defaults=False)
         added.set_defaults(run=run)
+        if name != "replay":
+            added.add_argument(
+                "--identity", metavar="NAME",
+                help="the identity (its peer name) whose store this is: a store that does not hold it is refused",
+            )
         return added
 
     replay_command = command(

@@ -37,13 +37,17 @@ def _store_paths(location: Path | str) -> list[Path | str]:
     return stores
 
 
-def _opened(paths: Iterable[Path | str]) -> Iterator[tuple[str, PeerStore]]:
+def _opened(paths: Iterable[Path | str], identity: str | None) -> Iterator[tuple[str, PeerStore]]:
     """Each store, opened read-only and closed in turn, with its name as output shows it
-    (``shown``: without a PostgreSQL password)."""
+    (``shown``: without a PostgreSQL password). With ``--identity``, a store that does not
+    hold that identity is another's (swapped in for its owner's): a usage error, before
+    anything of it is shown."""
     for path in paths:
         with opening(path):
             store = open_store(path, read_only=True)
         try:
+            if identity is not None and identity not in store.identity_log().state.identities:
+                raise UsageError(f"the store at {safe(shown(path))} holds no identity {safe(identity)}: it is another's")
             yield shown(path), store
         finally:
             store.close()
@@ -57,7 +61,7 @@ def run_verify(arguments: argparse.Namespace) -> int:
     replicas = envelopes = without_context = findings = 0
     old_password_groups: set[str] = set()
     with progress.interruptible():
-        for path, store in _opened(paths):
+        for path, store in _opened(paths, arguments.identity):
             with progress.showing(path):
                 verification = verify_store(store)
             with progress.reporting():
@@ -102,7 +106,7 @@ def _print(arguments: argparse.Namespace, record: dict[str, Any], line: str) -> 
 
 def run_identities(arguments: argparse.Namespace) -> int:
     """``peerstate identities``: a line (a JSON object) per identity of each store."""
-    for path, store in _opened(_store_paths(arguments.store)):
+    for path, store in _opened(_store_paths(arguments.store), arguments.identity):
         for record in store.identity_log().state.identities.values():
             state = f"deleted {_when(record.deleted_at)}" if record.deleted_at else "live"
             groups = ", ".join(map(safe, record.groups)) or "none"
@@ -126,7 +130,7 @@ def _replicas(arguments: argparse.Namespace) -> Iterator[tuple[str, PeerStore, s
     in its store, which is open while it is worked on; a ``--group`` that no store holds is
     a usage error, not an empty output."""
     found = False
-    for path, store in _opened(_store_paths(arguments.store)):
+    for path, store in _opened(_store_paths(arguments.store), arguments.identity):
         for identity, group in store.replica_keys():
             if arguments.group in (None, group):
                 found = True

@@ -16,10 +16,11 @@ from typing import Final
 import attrs
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes, hmac, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 from cryptography.x509.oid import NameOID
 
@@ -285,6 +286,7 @@ class KdfParameters:
 
 
 _CHECK_PLAINTEXT: Final = b"peerstate key store"
+_SEALED_CHECK_PLAINTEXT: Final = b"peerstate key store, sealed"
 _NONCE_BYTES: Final = 12
 
 
@@ -322,6 +324,34 @@ def key_check(kek: bytes) -> bytes:
 
 def passes_key_check(kek: bytes, check: bytes) -> bool:
     try:
-        return unseal(kek, check, "check") == _CHECK_PLAINTEXT
+        return unseal(kek, check, "check") in (_CHECK_PLAINTEXT, _SEALED_CHECK_PLAINTEXT)
     except CryptoFailure:
         return False
+
+
+def sealed_store_check(kek: bytes) -> bytes:
+    """The key check of a store made since stores are sealed (``storage.store_seal``): it
+    tells a right passphrase as ``key_check`` does, and says that the store's commits carry
+    a seal, which no one without the passphrase can say of a store made before."""
+    return seal(kek, _SEALED_CHECK_PLAINTEXT, "check")
+
+
+def check_says_sealed(kek: bytes, check: bytes) -> bool:
+    """Whether ``check`` is a ``sealed_store_check`` under ``kek``."""
+    try:
+        return unseal(kek, check, "check") == _SEALED_CHECK_PLAINTEXT
+    except CryptoFailure:
+        return False
+
+
+def store_seal_key(kek: bytes) -> bytes:
+    """The key a store's seal is made with, derived from the key-encryption key (HKDF), so
+    that no secret the store seals and no seal share a key."""
+    return HKDF(hashes.SHA256(), 32, None, b"peerstate store seal").derive(kek)
+
+
+def store_seal(key: bytes, data: bytes) -> bytes:
+    """HMAC-SHA256 of ``data`` under a store's seal key."""
+    mac = hmac.HMAC(key, hashes.SHA256())
+    mac.update(data)
+    return mac.finalize()

@@ -121,7 +121,9 @@ def creator_is_live(state: IdentityStoreState, peer_name: str) -> IdentityRecord
 @rule("PEER_E_NO_KEY_ACCESS")
 def keys_unlocked(locked: bool) -> None:
     """A call that signs, seals or opens a secret needs the keys unlocked: a peer opened
-    without its passphrase reads, but cannot use its keys (``PEER_E_NO_KEY_ACCESS``)."""
+    without its passphrase reads, but cannot use its keys (``PEER_E_NO_KEY_ACCESS``); nor
+    store anything, since a protected store's commits are sealed under a key the
+    passphrase gives (``storage.store_seal``)."""
     if locked:
         raise Refusal("this peer was opened without its passphrase: its keys are locked")
 

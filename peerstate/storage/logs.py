@@ -13,7 +13,7 @@ without eventsourcing's per-event protocol assertion, which costs two thirds of 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -54,6 +54,17 @@ def chain_link(previous: bytes, version: int, timestamp: datetime, payload: Any)
     log, its timestamp and its payload, so an edit of any byte of any row breaks the chain
     from there on (``audit`` walks it)."""
     return wire.digest([previous, version, timestamp, payload])
+
+
+def broken_links(previous: bytes, events: Iterable[Any]) -> Iterator[int]:
+    """The versions of ``events`` whose link is not the hash of the link before and their
+    own content (``chain_link``), walking from ``previous``: where rows were edited, added
+    or taken out (the audit, and an open of a sealed store, walk a log this way)."""
+    for event in events:
+        link = getattr(event, "link", b"")
+        if link != chain_link(previous, event.originator_version, event.timestamp, getattr(event, "payload", None)):
+            yield event.originator_version
+        previous = link
 
 
 def _record_chained(log: Any, event_class: type[Any], payload: Any) -> None:
@@ -308,6 +319,14 @@ class CommitLedger(Aggregate):
         TOPIC = "peerstate.CommitLedger.Recorded"
         payload: tuple[LogHead, ...]
         link: bytes = b""
+
+    class Sealed(Recorded):
+        """An entry of a sealed store (``storage.store_seal``): ``seal`` is a MAC, under a
+        key only the passphrase gives, of the entry's place and link and of the head of
+        every log of the store after this commit."""
+
+        TOPIC = "peerstate.CommitLedger.Sealed"
+        seal: bytes = b""
 
 
 LEDGER_START: Final = wire.digest(["peerstate ledger", str(CommitLedger.ID)])

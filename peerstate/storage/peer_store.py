@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hmac
 from collections.abc import Callable, Iterator
 from typing import Any, Final, TypeVar, cast
 from uuid import UUID
@@ -41,6 +42,7 @@ from peerstate import wire
 from peerstate.bounds import MAX_THROTTLED_GUESSERS, MAX_TICKET_BYTES, MAX_WRONG_PASSWORDS_BYTES
 from peerstate.bulk import young_collections_only
 from peerstate.storage.local_values import LocalValues
+from peerstate.storage.store_seal import LOGS, StoreSeal, entry_seal, snapshot_seal, snapshot_value_name, store_is_as_sealed
 from peerstate.storage.logs import (
     LEDGER_START,
     CommitLedger,
@@ -49,7 +51,9 @@ from peerstate.storage.logs import (
     IdentityLog,
     LogHead,
     ReplicaLog,
+    broken_links,
     chain_link,
+    chain_start,
     project_log,
     snapshot_due,
 )
@@ -81,11 +85,14 @@ trees."""
 
 EVENT_ROWS: Final = (
     IdentityLog.Created, IdentityLog.Recorded, ReplicaLog.Created, ReplicaLog.Recorded,
-    CommitLedger.Created, CommitLedger.Recorded,
+    CommitLedger.Created, CommitLedger.Recorded, CommitLedger.Sealed,
 )
 """The events whose rows hold canonical trees typed by their fields (``store_format``)."""
 
 
+SEALED_READS: Final = 3
+"""How many times a log of a sealed store is read again when another writer's commit comes
+between reading its rows and reading the ledger's heads."""
 TICKET: Final = "password ticket"
 WRONG_PASSWORDS: Final = "wrong passwords"
 """The kinds of value a store keeps of a replica outside its log (``local_values``)."""
@@ -142,6 +149,19 @@ class PeerApplication(Application[UUID]):
         return Mapper(self.construct_transcoder())
 
 
+def _chain_problem(log_id: UUID, log: Any, since: int, events: list[Any]) -> str | None:
+    """What is wrong with a log's ``events`` read after its snapshot of version ``since``
+    (``log``; none for 0): rows not numbered one after another, or a row that is not the one
+    its hash chain recorded; None when nothing is."""
+    if [event.originator_version for event in events] != list(range(since + 1, since + 1 + len(events))):
+        return "a log's rows are not numbered one after another"
+    if not events:
+        return None
+    previous, rest = (chain_start(log_id, events[0].timestamp), events[1:]) if since == 0 else (log.link, events)
+    broken = next(broken_links(previous, rest), None)
+    return None if broken is None else f"event {broken} of a log is not the one its hash chain recorded"
+
+
 class WriteConflict(Exception):
     """Another writer appended to the same log first; reload and decide again."""
 
@@ -155,6 +175,9 @@ class PeerStore:
         self._app = app
         self._turn = turn
         self._values = values
+        self._seal: StoreSeal | None = None
+        """The store's seal, once an open with its passphrase found the store as sealed
+        (``open_sealed``): from then on every commit is sealed and every log read checked."""
         self._listeners: list[Callable[[], None]] = []
         self._ledger: tuple[int, bytes] | None = None
         """The ledger's last version and link, as this store object last read or wrote them."""
@@ -191,8 +214,11 @@ class PeerStore:
             return stored if stored is not None else log
         with young_collections_only():
             rows = self._app.recorder.select_events(log.id, gt=log.version)
+            events = [self._app.mapper.to_domain_event(row) if self._seal is None else self._row(row) for row in rows]
+            if self._seal is not None:
+                store_is_as_sealed(_chain_problem(log.id, log, log.version, events))
             try:
-                caught: _Log = project_log(log, map(self._app.mapper.to_domain_event, rows))
+                caught: _Log = project_log(log, events)
             except EnvelopesUnread:  # another writer's fork, met by a log opened from a snapshot
                 caught = self.replayed(log.id)
         return caught
@@ -209,6 +235,8 @@ class PeerStore:
 
     def replayed(self, log_id: UUID) -> Any:
         """The log from all its events, with no snapshot: what an open costs without one."""
+        if self._seal is not None:
+            return self._checked(log_id, from_snapshot=False)
         with young_collections_only():
             return project_log(None, map(self._app.mapper.to_domain_event, self._app.recorder.select_events(log_id)))
 
@@ -219,6 +247,8 @@ class PeerStore:
         takes one of today's form and the opens after it start from that again. So is one
         whose events since meet a fork (``EnvelopesUnread``), whose verdict reads every
         accepted envelope."""
+        if self._seal is not None:
+            return self._checked(log_id)
         try:
             with young_collections_only():
                 return self._app.repository.get(log_id, projector_func=project_log)
@@ -226,6 +256,161 @@ class PeerStore:
             return None
         except (EarlierSnapshot, EnvelopesUnread):
             return self.replayed(log_id)
+
+    def open_sealed(self, key: bytes, *, sealed_from_the_start: bool) -> bool:
+        """Check the store against its seal (``store_seal``), under the key its passphrase
+        gives, before a peer reads it, and seal every commit from then on: the last ledger
+        entry must follow the one before it, and its seal must be that of its place, its
+        link and every log's last row. Each log read after is checked as it is read
+        (``_checked``). A store made before seals (``sealed_from_the_start`` false) whose
+        last commit carries none is sealed as it is found, and the result (True) says so:
+        the caller says it once, so that a store stripped of its seal is not sealed again
+        unseen. ``PEER_E_INVALID_DATABASE`` when the store is not as its seal says."""
+        with self._turn:
+            self._ledger = None
+            last = self._last_entry()
+            if last is not None and not isinstance(last, CommitLedger.Sealed):
+                store_is_as_sealed("its last commit carries no seal" if sealed_from_the_start else None)
+                self._seal_as_found(key, last.originator_version)
+                return True
+            if last is None:
+                self._seal = StoreSeal(key, {}, 0)
+                return False
+            listed = self._listed_logs()
+            store_is_as_sealed(None if listed is not None else "its list of logs is gone or does not read")
+            assert listed is not None  # store_is_as_sealed
+            heads = self._heads_of(listed)
+            version = last.originator_version
+            if last.link != chain_link(self._entry_link(version - 1), version, last.timestamp, last.payload):
+                store_is_as_sealed("its ledger's last entry is not the one its chain recorded")
+            if not hmac.compare_digest(last.seal, entry_seal(key, version, last.link, heads)):
+                store_is_as_sealed("its logs do not stand where its last commit left them")
+            self._seal = StoreSeal(key, heads, version)
+            return False
+
+    def _seal_as_found(self, key: bytes, version: int) -> None:
+        """Seal a store that carries no seal as it is: list its logs, seal each one's latest
+        snapshot, and commit a sealed entry for the heads they stand at."""
+        logs = self.originators() - {CommitLedger.ID}
+        self._values.put(LOGS, wire.canonical(tuple(sorted(map(str, logs)))))
+        for log_id in logs:
+            snapshot = self._latest_snapshot_row(log_id)
+            if snapshot is not None:
+                self._values.put(
+                    snapshot_value_name(log_id, snapshot.originator_version),
+                    snapshot_seal(key, log_id, snapshot.originator_version, snapshot.state),
+                )
+        self._seal = StoreSeal(key, self._heads_of(logs), version)
+        self._commit([])
+
+    def _listed_logs(self) -> set[UUID] | None:
+        """The store's list of logs (``store_seal.LOGS``); None if it is gone or does not read."""
+        kept = self._values.get(LOGS)
+        try:
+            return None if kept is None else {UUID(text) for text in wire.decode(kept, tuple[str, ...])}
+        except (wire.WireError, ValueError):
+            return None
+
+    def _heads_of(self, logs: set[UUID]) -> dict[UUID, LogHead]:
+        """Where each of ``logs`` that has rows stands: its last row's version and link."""
+        heads: dict[UUID, LogHead] = {}
+        for log_id in logs:
+            rows = self._app.recorder.select_events(log_id, desc=True, limit=1)
+            if rows:
+                last = self._row(rows[0])
+                heads[log_id] = LogHead(log_id, last.originator_version, getattr(last, "link", b""))
+        return heads
+
+    def _last_entry(self) -> Any:
+        rows = self._app.recorder.select_events(CommitLedger.ID, desc=True, limit=1)
+        return self._row(rows[0]) if rows else None
+
+    def _entry_link(self, version: int) -> bytes:
+        """The link of the ledger's entry at ``version`` (its start for 0)."""
+        if version == 0:
+            return LEDGER_START
+        rows = self._app.recorder.select_events(CommitLedger.ID, lte=version, desc=True, limit=1)
+        entry: Any = self._row(rows[0]) if rows else None
+        store_is_as_sealed(None if entry is not None and entry.originator_version == version else f"its ledger has no entry {version}")
+        link: bytes = entry.link
+        return link
+
+    def _row(self, row: StoredEvent) -> Any:
+        """The event a row holds, on a sealed store; a row that does not read is not the store's."""
+        try:
+            return self._app.mapper.to_domain_event(row)
+        except ValueError as error:
+            store_is_as_sealed(f"a row does not read: {error}")
+
+    def _take_in_commits(self, version: int) -> None:
+        """Bring the seal's heads up to the ledger's entry ``version``, from the entries
+        other writers committed since it last looked."""
+        assert self._seal is not None
+        if self._seal.at < version:
+            for row in self._app.recorder.select_events(CommitLedger.ID, gt=self._seal.at, lte=version):
+                self._seal.take_in(self._row(row))
+
+    def _latest_snapshot_row(self, log_id: UUID) -> StoredEvent | None:
+        if self._app.snapshots is None:
+            return None
+        rows = self._app.snapshots.recorder.select_events(log_id, desc=True, limit=1)
+        return rows[0] if rows else None
+
+    def _checked(self, log_id: UUID, *, from_snapshot: bool = True) -> Any:
+        """The log, on a sealed store, as ``_stored`` reads it, each row checked as it is
+        read: its latest snapshot carries its own seal, the rows since follow the chain
+        from it, and the last stands where the ledger's sealed heads say (read after the
+        rows, so that a commit between the two reads makes the log read again)."""
+        for _ in range(SEALED_READS):
+            with young_collections_only():
+                log, since = self._sealed_snapshot(log_id) if from_snapshot else (None, 0)
+                events = [self._row(row) for row in self._app.recorder.select_events(log_id, gt=since)]
+            store_is_as_sealed(_chain_problem(log_id, log, since, events))
+            if events:
+                stands = (events[-1].originator_version, getattr(events[-1], "link", b""))
+            else:
+                stands = (since, log.link) if log is not None else (0, b"")
+            self._ledger = None
+            self._take_in_commits(self._ledger_head()[0])
+            assert self._seal is not None
+            head = self._seal.heads.get(log_id)
+            sealed = (head.version, head.link) if head is not None else (0, b"")
+            if stands == sealed:
+                break
+            if sealed[0] <= stands[0]:
+                store_is_as_sealed("a log does not stand where the ledger's last sealed commit left it")
+            # else another writer committed between the reads: read the log again
+        else:
+            store_is_as_sealed("a log's rows kept changing while it was read")
+        if log is None and not events:
+            return None
+        try:
+            with young_collections_only():
+                return project_log(log, events)
+        except EnvelopesUnread:
+            return self._checked(log_id, from_snapshot=False)
+
+    def _sealed_snapshot(self, log_id: UUID) -> tuple[Any, int]:
+        """The log as its latest snapshot holds it, and the snapshot's version, if the
+        snapshot carries its own seal (``PEER_E_INVALID_DATABASE`` if not); (None, 0) with
+        no snapshot, or an earlier one no open starts from (``EarlierSnapshot``)."""
+        assert self._seal is not None
+        row = self._latest_snapshot_row(log_id)
+        if row is None:
+            return None, 0
+        version = row.originator_version
+        kept = self._values.get(snapshot_value_name(log_id, version))
+        if kept is None or not hmac.compare_digest(kept, snapshot_seal(self._seal.key, log_id, version, row.state)):
+            store_is_as_sealed(f"the snapshot of version {version} of a log carries no seal of its own")
+        try:
+            assert self._app.snapshots is not None
+            snapshot: Any = self._app.snapshots.mapper.to_domain_event(row)
+            return snapshot.mutate(None), version
+        except EarlierSnapshot:
+            return None, 0
+        except ValueError as error:
+            store_is_as_sealed(f"a snapshot does not read: {error}")
+            raise
 
     def save(self, *logs: Aggregate) -> int | None:
         """Store the logs' new events and the ledger's entry for them in one transaction:
@@ -235,6 +420,11 @@ class PeerStore:
         written = [log for log in logs if log.pending_events]
         if not written:
             return None
+        return self._commit(written)
+
+    def _commit(self, written: list[Aggregate]) -> int:
+        """``save``'s commit of ``written`` (none: a sealing entry alone), sealed when the
+        store is (``store_seal``): the list of logs names a log before its first commit."""
         ended = {
             _value_name(kind, log.id) for log in written for event in log.pending_events
             for kind in _values_ended(getattr(event, "payload", None))
@@ -243,16 +433,26 @@ class PeerStore:
             version, previous = self._ledger_head()
             heads = tuple(LogHead(log.id, log.version, getattr(log, "link", b"")) for log in written)
             timestamp = CommitLedger.Recorded.create_timestamp()
-            entry = cast(Any, CommitLedger.Recorded)(  # built directly: the ledger has no aggregate object
-                originator_id=CommitLedger.ID, originator_version=version + 1, timestamp=timestamp, payload=heads,
-                link=chain_link(previous, version + 1, timestamp, heads),
-            )
+            after: dict[UUID, LogHead] = {}
+            if self._seal is None:
+                entry = cast(Any, CommitLedger.Recorded)(  # built directly: the ledger has no aggregate object
+                    originator_id=CommitLedger.ID, originator_version=version + 1, timestamp=timestamp, payload=heads,
+                    link=chain_link(previous, version + 1, timestamp, heads),
+                )
+            else:
+                self._take_in_commits(version)
+                started = self._seal.new_logs(heads)
+                if started:
+                    self._values.put(LOGS, self._seal.logs(started))
+                entry, after = self._seal.entry(version + 1, timestamp, heads, previous)
             try:
                 self._app.save(*written, entry)
             except IntegrityError as error:
                 self._ledger = None  # another writer committed: read the ledger's head again
                 raise WriteConflict(str(error)) from error
             self._ledger = (entry.originator_version, entry.link)
+            if self._seal is not None:
+                self._seal.committed(entry.originator_version, after)
         self._snapshot([log for log in written if isinstance(log, ReplicaLog) and snapshot_due(log)])
         for name in sorted(ended):
             self._values.remove(name)
@@ -305,9 +505,14 @@ class PeerStore:
             return
         for log in logs:
             log.snapshot_version = log.version
+        with young_collections_only():  # the state's trees: as many containers as it holds values
+            rows = [self._app.snapshots.mapper.to_stored_event(ReplicaLog.Snapshot.take(log)) for log in logs]
+        if self._seal is not None:  # each row's seal first: a snapshot row without one is not the store's
+            for log, row in zip(logs, rows):
+                name = snapshot_value_name(log.id, row.originator_version)
+                self._values.put(name, snapshot_seal(self._seal.key, log.id, row.originator_version, row.state))
         try:
-            with young_collections_only():  # the state's trees: as many containers as it holds values
-                self._app.snapshots.put([ReplicaLog.Snapshot.take(log) for log in logs])
+            self._app.snapshots.recorder.insert_events(rows)
         except IntegrityError:  # another process stored a snapshot of the same version
             pass
 
