@@ -19,6 +19,7 @@ from uuid import UUID
 import attrs
 
 from peerstate import network, wire
+from peerstate.bounds import MAX_BATCH_BYTES, MAX_BATCH_ENVELOPES
 from peerstate.sync import admission
 from peerstate.bench import baselines
 from peerstate.bench.corpus import KIND, RECORD_DATA, T0, GroupCorpus, clock
@@ -181,14 +182,15 @@ def open_from_snapshot(corpus: GroupCorpus, work: Path) -> Row:
     )
 
 
-def _sealed_copy(corpus: GroupCorpus, work: Path, name: str) -> Path:
-    """A copy of the corpus's store, sealed as it is found (``PeerStore.open_sealed``), as a
-    store protected by a passphrase is: what the seal's rows compare."""
+def _copy(corpus: GroupCorpus, work: Path, name: str, *, sealed: bool) -> Path:
+    """A copy of the corpus's store; ``sealed`` as it is found (``PeerStore.open_sealed``),
+    as a store protected by a passphrase is: what the seal's rows compare."""
     copy = work / f"{name}-{corpus.log().version}"
     shutil.copytree(corpus.directory, copy)
-    store = open_store(copy)
-    store.open_sealed(SEAL_KEY, sealed_from_the_start=False)
-    store.close()
+    if sealed:
+        store = open_store(copy)
+        store.open_sealed(SEAL_KEY, sealed_from_the_start=False)
+        store.close()
     return copy
 
 
@@ -196,7 +198,7 @@ def sealed_open_from_snapshot(corpus: GroupCorpus, work: Path) -> Row:
     """Open a long replica log from its snapshot with the seal's checks (the ledger's seal
     over every log's head, the snapshot's own, the chain of the rows since), beside the
     same open of the same store unchecked, in turns."""
-    copy = _sealed_copy(corpus, work, "sealed-open")
+    copy = _copy(corpus, work, "sealed-open", sealed=True)
 
     def opened(sealed: bool) -> float:
         store = open_store(copy)
@@ -219,11 +221,11 @@ def sealed_open_from_snapshot(corpus: GroupCorpus, work: Path) -> Row:
 
 def sealed_write(corpus: GroupCorpus, work: Path) -> list[Row]:
     """Add a record on a sealed copy of the store (its commit sealed over every log's head),
-    beside the same write on the store unsealed, in turns."""
-    copy = _sealed_copy(corpus, work, "sealed-write")
-    sealed = Peer(open_store(copy), clock=clock)
+    beside the same write on an unsealed copy, in turns: two stores opened alike."""
+    unsealed = Peer(open_store(_copy(corpus, work, "unsealed-write", sealed=False)), clock=clock)
+    sealed = Peer(open_store(_copy(corpus, work, "sealed-write", sealed=True)), clock=clock)
     sealed._runtime.store.open_sealed(SEAL_KEY, sealed_from_the_start=True)
-    handles = [peer.open_group(corpus.identity, corpus.group) for peer in (corpus.peer, sealed)]
+    handles = [peer.open_group(corpus.identity, corpus.group) for peer in (unsealed, sealed)]
 
     def write_seconds(peer: Peer, handle: str) -> float:
         started = time.perf_counter()
@@ -231,7 +233,7 @@ def sealed_write(corpus: GroupCorpus, work: Path) -> list[Row]:
         return time.perf_counter() - started
 
     unsealed_seconds, sealed_seconds = map(statistics.median, _in_turns(
-        WRITES, lambda: write_seconds(corpus.peer, handles[0]), lambda: write_seconds(sealed, handles[1]),
+        WRITES, lambda: write_seconds(unsealed, handles[0]), lambda: write_seconds(sealed, handles[1]),
     ))
     ratio = sealed_seconds / unsealed_seconds
     return [Row(
@@ -294,15 +296,33 @@ def least_ingest_seconds(envelopes: Sequence[Envelope], group: GroupState) -> fl
     and storage: decode the batch message they come in, and for each compute its id and
     its signed part and verify its signature (the keys already parsed). Nothing is judged,
     folded or stored."""
-    message = wire.canonical(Batch(tuple(envelopes), (), True))
+    messages = _batch_messages(envelopes)
     keys = {fingerprint: _rsa_public_key(credential.public_key) for fingerprint, credential in group.credentials.items()}
     started = time.perf_counter()
-    with young_collections_only():  # as a sync decodes
-        received = wire.decode(message, Batch)
-    for envelope in received.envelopes:
-        admission.envelope_id(envelope)
-        verify_with(keys[envelope.credential], admission.signed_part(envelope), envelope.signature)
+    for message in messages:
+        with young_collections_only():  # as a sync decodes
+            received = wire.decode(message, Batch)
+        for envelope in received.envelopes:
+            admission.envelope_id(envelope)
+            verify_with(keys[envelope.credential], admission.signed_part(envelope), envelope.signature)
     return time.perf_counter() - started
+
+
+def _batch_messages(envelopes: Sequence[Envelope]) -> list[bytes]:
+    """The batch messages a sync sends ``envelopes`` in, each within ``MAX_BATCH_BYTES`` and
+    ``MAX_BATCH_ENVELOPES`` as ``sync.batches`` packs them: one message of them all would
+    be past the frame a peer decodes (``MAX_FRAME_BYTES``)."""
+    messages: list[bytes] = []
+    batch: list[Envelope] = []
+    size = 0
+    for envelope in envelopes:
+        length = len(wire.canonical(envelope))
+        if batch and (size + length > MAX_BATCH_BYTES or len(batch) == MAX_BATCH_ENVELOPES):
+            messages.append(wire.canonical(Batch(tuple(batch), (), False)))
+            batch, size = [], 0
+        batch.append(envelope)
+        size += length
+    return [*messages, wire.canonical(Batch(tuple(batch), (), True))] if batch else messages
 
 
 def chain_scenario() -> Row:

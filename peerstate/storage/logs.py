@@ -322,8 +322,8 @@ class CommitLedger(Aggregate):
 
     class Sealed(Recorded):
         """An entry of a sealed store (``storage.store_seal``): ``seal`` is a MAC, under a
-        key only the passphrase gives, of the entry's place and link and of the head of
-        every log of the store after this commit."""
+        key only the passphrase gives, of the entry's place, link and the heads it names,
+        and of the head of every log of the store after this commit."""
 
         TOPIC = "peerstate.CommitLedger.Sealed"
         seal: bytes = b""

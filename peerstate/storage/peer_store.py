@@ -260,8 +260,8 @@ class PeerStore:
     def open_sealed(self, key: bytes, *, sealed_from_the_start: bool) -> bool:
         """Check the store against its seal (``store_seal``), under the key its passphrase
         gives, before a peer reads it, and seal every commit from then on: the last ledger
-        entry must follow the one before it, and its seal must be that of its place, its
-        link and every log's last row. Each log read after is checked as it is read
+        entry's seal must be that of its place, its link, what it names and every log's
+        last row. Each log read after is checked as it is read
         (``_checked``). A store made before seals (``sealed_from_the_start`` false) whose
         last commit carries none is sealed as it is found, and the result (True) says so:
         the caller says it once, so that a store stripped of its seal is not sealed again
@@ -281,10 +281,8 @@ class PeerStore:
             assert listed is not None  # store_is_as_sealed
             heads = self._heads_of(listed)
             version = last.originator_version
-            if last.link != chain_link(self._entry_link(version - 1), version, last.timestamp, last.payload):
-                store_is_as_sealed("its ledger's last entry is not the one its chain recorded")
-            if not hmac.compare_digest(last.seal, entry_seal(key, version, last.link, heads)):
-                store_is_as_sealed("its logs do not stand where its last commit left them")
+            if not hmac.compare_digest(last.seal, entry_seal(key, version, last.link, last.payload, heads)):
+                store_is_as_sealed("its ledger's last entry, or its logs' last rows, are not what its last commit sealed")
             self._seal = StoreSeal(key, heads, version)
             return False
 
@@ -325,16 +323,6 @@ class PeerStore:
         rows = self._app.recorder.select_events(CommitLedger.ID, desc=True, limit=1)
         return self._row(rows[0]) if rows else None
 
-    def _entry_link(self, version: int) -> bytes:
-        """The link of the ledger's entry at ``version`` (its start for 0)."""
-        if version == 0:
-            return LEDGER_START
-        rows = self._app.recorder.select_events(CommitLedger.ID, lte=version, desc=True, limit=1)
-        entry: Any = self._row(rows[0]) if rows else None
-        store_is_as_sealed(None if entry is not None and entry.originator_version == version else f"its ledger has no entry {version}")
-        link: bytes = entry.link
-        return link
-
     def _row(self, row: StoredEvent) -> Any:
         """The event a row holds, on a sealed store; a row that does not read is not the store's."""
         try:
@@ -370,11 +358,11 @@ class PeerStore:
                 stands = (events[-1].originator_version, getattr(events[-1], "link", b""))
             else:
                 stands = (since, log.link) if log is not None else (0, b"")
-            self._ledger = None
+            if stands == self._sealed_head(log_id):
+                break
+            self._ledger = None  # other writers may have committed since the seal's heads were read
             self._take_in_commits(self._ledger_head()[0])
-            assert self._seal is not None
-            head = self._seal.heads.get(log_id)
-            sealed = (head.version, head.link) if head is not None else (0, b"")
+            sealed = self._sealed_head(log_id)
             if stands == sealed:
                 break
             if sealed[0] <= stands[0]:
@@ -389,6 +377,12 @@ class PeerStore:
                 return project_log(log, events)
         except EnvelopesUnread:
             return self._checked(log_id, from_snapshot=False)
+
+    def _sealed_head(self, log_id: UUID) -> tuple[int, bytes]:
+        """Where the seal says the log stands: (0, b"") for one it has no rows of."""
+        assert self._seal is not None
+        head = self._seal.heads.get(log_id)
+        return (head.version, head.link) if head is not None else (0, b"")
 
     def _sealed_snapshot(self, log_id: UUID) -> tuple[Any, int]:
         """The log as its latest snapshot holds it, and the snapshot's version, if the

@@ -4,8 +4,9 @@ by someone without it, at a cost that does not grow with the logs.
 Every log's rows are hash-chained (``logs.chain_link``) and every commit adds an entry to
 the commit ledger, but hashes are no secret: whoever can write the rows can recompute
 them. A sealed store's ledger entries (``CommitLedger.Sealed``) carry a MAC, under a key
-derived from the passphrase (``crypto.store_seal_key``), of the entry's place and link and
-of the head (last version and link) of every log after that commit; and each replica-log
+derived from the passphrase (``crypto.store_seal_key``), of the entry's place, link and
+the heads it names, and of the head (last version and link) of every log after that
+commit; and each replica-log
 snapshot has a MAC of its row, kept in the store's values. An open with the passphrase
 checks the last entry's MAC against every log's last row, then each log it reads: its
 snapshot's MAC, and the chain of the rows since, which must end at the sealed head. It
@@ -19,7 +20,7 @@ copy, or its newest commits removed whole, is a store as it once was.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final, cast
 from uuid import UUID
@@ -38,11 +39,24 @@ def snapshot_value_name(log_id: UUID, version: int) -> str:
     return f"snapshot seal {log_id} {version}"
 
 
-def entry_seal(key: bytes, version: int, link: bytes, heads: Mapping[UUID, LogHead]) -> bytes:
-    """The MAC of the ledger entry at ``version`` with ``link``, when every log stands at
-    ``heads``."""
-    listed = [[str(log), head.version, head.link] for log, head in sorted(heads.items(), key=lambda item: str(item[0]))]
-    return crypto.store_seal(key, wire.canonical(["peerstate ledger entry", version, link, listed]))
+def entry_seal(key: bytes, version: int, link: bytes, written: tuple[LogHead, ...], heads: Mapping[UUID, LogHead]) -> bytes:
+    """The MAC of the ledger entry at ``version`` with ``link`` naming the heads it
+    ``written``, when every log stands at ``heads``. Its input is packed, not encoded by
+    ``wire``: every commit computes one, and each field has one length or says its own."""
+    return crypto.store_seal(key, b"".join((
+        b"peerstate ledger entry\0", version.to_bytes(8, "big"), _sized(link),
+        _packed(written), _packed(heads[log] for log in sorted(heads)),
+    )))
+
+
+def _sized(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + data
+
+
+def _packed(heads: Iterable[LogHead]) -> bytes:
+    """Heads as one byte string: each log's id, version and link, the list's length first."""
+    parts = [head.log.bytes + head.version.to_bytes(8, "big") + _sized(head.link) for head in heads]
+    return len(parts).to_bytes(4, "big") + b"".join(parts)
 
 
 def snapshot_seal(key: bytes, log_id: UUID, version: int, row: bytes) -> bytes:
@@ -78,7 +92,7 @@ class StoreSeal:
         after = {**self.heads, **{head.log: head for head in written}}
         entry = cast(Any, CommitLedger.Sealed)(  # built directly: the ledger has no aggregate object
             originator_id=CommitLedger.ID, originator_version=version, timestamp=timestamp, payload=written,
-            link=link, seal=entry_seal(self.key, version, link, after),
+            link=link, seal=entry_seal(self.key, version, link, written, after),
         )
         return entry, after
 
