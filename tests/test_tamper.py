@@ -8,13 +8,16 @@ of one peer's store (a directory, or a uuid-named schema) as someone with the da
 by SQL on eventsourcing's events table, one statement for both backends: a bit here or there,
 rows dropped, doubled or swapped, or an envelope forged and re-signed. The strongest forger
 also recomputes the log's hash chain after its edit ("relinked"), since the chain is a hash,
-not a signature: those forgeries must still fail the envelope rules.
+not a signature: those forgeries must still fail the envelope rules. Replayed with a
+passphrase, the stores are sealed (issue 31): a normal open with it refuses every mutation
+but the one ``NOT_READ_AT_OPEN`` names.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import shutil
 import sqlite3
 import uuid
@@ -24,7 +27,7 @@ from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Final, Self
 
 import attrs
 import pytest
@@ -32,7 +35,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from psycopg.sql import SQL, Identifier
 
-from peerstate import Peer, audit, crypto, open_store
+from peerstate import Peer, PeerError, PeerSettings, audit, crypto, open_store
+from peerstate.peer import sync_port
 from peerstate.sync import admission
 from peerstate.crypto import credentials
 from peerstate.domain.group_events import (
@@ -56,6 +60,7 @@ from tests.backends import postgres_server
 from tests.conftest import T0
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "records" / "ready-and-roles.json"
+PASSPHRASE: Final = "the peers' passphrase"
 
 
 class Rows(ABC):
@@ -67,7 +72,10 @@ class Rows(ABC):
 
     The store stays open while its rows are edited: it caches no row, so it reads every edit,
     and opening a PostgreSQL store (a schema, a pool, eventsourcing's tables checked) costs
-    more than verifying it."""
+    more than verifying it. ``passphrase`` is the stores' own, when they have one: the
+    forgers that re-sign are given a member's key, as one who had stolen it."""
+
+    passphrase: str | None = None
 
     def __init__(self, location: Path | str, root: Path | str) -> None:
         self.location = location
@@ -197,21 +205,46 @@ def _drop_stores_under(root: str) -> None:
             db.execute(SQL("drop schema {} cascade").format(Identifier(schema_of(store))))
 
 
-@pytest.fixture(scope="module", params=[SqliteRows, PostgresRows], ids=["sqlite", "postgres"])
-def copy_of(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Rows]]:
-    """A copy, the caller's own, of a peer's store as the scenario's replay left it, on each
-    backend. The replay runs once a module: copying one store costs a small part of it."""
-    kind: type[Rows] = request.param
+class SealedSqliteRows(SqliteRows):
+    passphrase = PASSPHRASE
+
+
+class SealedPostgresRows(PostgresRows):
+    passphrase = PASSPHRASE
+
+
+def _copies(kind: type[Rows], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Rows]]:
+    """Copies, each the caller's own, of the peers' stores as the scenario's replay left them
+    on ``kind``'s backend, under ``kind``'s passphrase. The replay runs once a module:
+    copying one store costs a small part of it."""
     root: Path | str = (
-        tmp_path_factory.mktemp("pristine") if kind is SqliteRows
+        tmp_path_factory.mktemp("pristine") if issubclass(kind, SqliteRows)
         else with_schema(postgres_server(), f"tamper_{uuid.uuid4().hex[:12]}")
     )
+    scenario = SCENARIO
+    if kind.passphrase is not None:
+        document = json.loads(SCENARIO.read_text(encoding="utf-8"))
+        document["peers"] = {peer: {"passphrase": kind.passphrase} for peer in ("alice", "bob", "carol")}
+        scenario = tmp_path_factory.mktemp("sealed") / SCENARIO.name
+        scenario.write_text(json.dumps(document), encoding="utf-8")
     try:
-        assert all(result.passed for result in replay(load_scenario(SCENARIO), store_root=root))
+        assert all(result.passed for result in replay(load_scenario(scenario), store_root=root))
         yield functools.partial(kind.copy, root)
     finally:
         if isinstance(root, str):
             _drop_stores_under(root)
+
+
+@pytest.fixture(scope="module", params=[SqliteRows, PostgresRows], ids=["sqlite", "postgres"])
+def copy_of(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Rows]]:
+    """A copy of a peer's store as the scenario's replay left it, on each backend."""
+    yield from _copies(request.param, tmp_path_factory)
+
+
+@pytest.fixture(scope="module", params=[SealedSqliteRows, SealedPostgresRows], ids=["sqlite", "postgres"])
+def sealed_copy_of(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Rows]]:
+    """The same, the peers' stores protected by a passphrase, and so sealed (``store_seal``)."""
+    yield from _copies(request.param, tmp_path_factory)
 
 
 def _replica(rows: Rows) -> Any:
@@ -247,10 +280,10 @@ def _signed_by(key: crypto.PrivateKey, envelope: Envelope) -> Envelope:
     return attrs.evolve(unsigned, signature=credentials.sign(key, admission.signed_part(unsigned)))
 
 
-def _key_of(location: Path | str) -> crypto.PrivateKey:
-    """The private key of the one identity a scenario peer's store holds (no passphrase)."""
+def _key_of(location: Path | str, passphrase: str | None = None) -> crypto.PrivateKey:
+    """The private key of the one identity a scenario peer's store holds."""
     with closing(open_store(location)) as store:
-        peer = Peer(store, clock=lambda: T0)
+        peer = Peer(store, settings=PeerSettings(passphrase=passphrase), clock=lambda: T0)
         record = next(iter(peer._runtime.state.identities.values()))
         return peer._runtime.identity_key(record)
 
@@ -356,7 +389,7 @@ def resigned_by_a_stranger(rows: Rows) -> None:
 def member_makes_an_administrator(rows: Rows) -> None:
     """bob, a member, turns his membership publication into an administrator's credential
     for himself, signed with his own key."""
-    bob_key = _key_of(child(rows.root, "bob"))
+    bob_key = _key_of(child(rows.root, "bob"), rows.passphrase)
     originator = _replica(rows)
     version = _where(rows, _accepted(MembershipPublished, ".bob"))
     group = _group_at(rows, version)
@@ -377,7 +410,7 @@ def member_makes_an_administrator(rows: Rows) -> None:
 
 def gmc_link_replaced(rows: Rows) -> None:
     """bob's taking-up of his credential presents carol's GMC in place of his own, re-signed by bob."""
-    bob_key = _key_of(child(rows.root, "bob"))
+    bob_key = _key_of(child(rows.root, "bob"), rows.passphrase)
     version = _where(rows, _accepted(CredentialTaken, ".bob"))
     carols = next(
         e.payload.envelope.payload.chain[-1] for e in rows.log(_replica(rows))
@@ -432,6 +465,52 @@ def test_verify_reports_every_mutation(copy_of: Callable[[str], Rows], mutation:
         mutate(rows)
         found = {finding.rule for finding in audit.verify_store(rows.store).findings}
     assert found & rules, found
+
+
+NOT_READ_AT_OPEN: Final = {
+    "a ledger entry edited": "an entry in the middle of the ledger, which no open reads: the open's cost would grow "
+    "with the store's commits (issue 31); verify reads it",
+}
+"""The mutations a normal open with the passphrase does not notice, and why."""
+
+
+@pytest.mark.parametrize(
+    "mutation", [mutation for name, mutation in MUTATIONS.items() if name not in NOT_READ_AT_OPEN],
+    ids=[name for name in MUTATIONS if name not in NOT_READ_AT_OPEN],
+)
+def test_a_normal_open_with_the_passphrase_notices_every_mutation(
+    sealed_copy_of: Callable[[str], Rows], mutation: tuple[Callable[[Rows], None], set[str]],
+) -> None:
+    """alice's store protected, edited by someone without its passphrase: her peer, opened
+    as usual with it, refuses to serve it before any of her replicas is read
+    (``PEER_E_INVALID_DATABASE``), where verify would have been needed before."""
+    mutate, _ = mutation
+    with sealed_copy_of("alice") as rows:
+        mutate(rows)
+        location, keys = rows.location, rows.store.replica_keys()
+    with pytest.raises(PeerError) as refused:
+        peer = Peer(open_store(location), settings=PeerSettings(passphrase=PASSPHRASE), clock=lambda: T0)
+        for key in keys:
+            sync_port(peer).sync_replica(key)
+    assert refused.value.name == "PEER_E_INVALID_DATABASE"
+
+
+def test_an_unedited_sealed_store_opens(sealed_copy_of: Callable[[str], Rows]) -> None:
+    with sealed_copy_of("alice") as rows:
+        location, keys = rows.location, rows.store.replica_keys()
+    peer = Peer(open_store(location), settings=PeerSettings(passphrase=PASSPHRASE), clock=lambda: T0)
+    assert all(sync_port(peer).sync_replica(key).state.synchronized for key in keys) and not peer.sealed_on_open
+
+
+def test_a_middle_ledger_entry_edited_is_for_verify(sealed_copy_of: Callable[[str], Rows]) -> None:
+    """What ``NOT_READ_AT_OPEN`` says: the open serves the store, and verify finds the edit."""
+    mutate, rules = MUTATIONS["a ledger entry edited"]
+    with sealed_copy_of("alice") as rows:
+        mutate(rows)
+        location, keys = rows.location, rows.store.replica_keys()
+        assert {finding.rule for finding in audit.verify_store(rows.store).findings} & rules
+    peer = Peer(open_store(location), settings=PeerSettings(passphrase=PASSPHRASE), clock=lambda: T0)
+    assert all(sync_port(peer).sync_replica(key).state.synchronized for key in keys)
 
 
 FORGERIES = {name: MUTATIONS[name] for name in MUTATIONS if "relinked" in name}
