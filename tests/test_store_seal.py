@@ -259,3 +259,31 @@ def test_anothers_store_swapped_in_is_refused(location: Location, tmp_path: Path
     assert cli.main(["identities", "--store", str(bob_at), "--identity", names["alice"]]) == 2
     assert "holds no identity" in capsys.readouterr().err
     assert cli.main(["identities", "--store", str(alice_at), "--identity", names["alice"]]) == 0
+
+
+def test_a_commit_between_the_opens_reads_is_read_again(books: Books, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An open takes no lock: another writer may commit between its read of the last ledger
+    entry and its reads of the logs' heads, which then disagree with that entry's seal. The
+    open reads them again, and does not take the store for an edited one."""
+    writer = _peer(books.location)
+    handle = writer.open_group(books.identity, books.group)
+    reader = open_store(books.location)
+    heads_of = reader._heads_of
+    written = []
+
+    def commit_first(logs: Any) -> Any:
+        if not written:
+            written.append(writer.update_record(handle, books.record, KIND, 0, T0 + timedelta(days=2), data=b"balance: 120"))
+        return heads_of(logs)
+
+    monkeypatch.setattr(reader, "_heads_of", commit_first)
+    key = crypto.store_seal_key(_kek(books))
+    assert reader.open_sealed(key, sealed_from_the_start=True) is False and written
+
+
+def _kek(books: Books) -> bytes:
+    """alice's key-encryption key, as her passphrase derives it from her store's salt."""
+    protection = open_store(books.location).identity_log().state.protection
+    assert protection is not None
+    parameters = crypto.KdfParameters(protection.salt, protection.iterations, protection.lanes, protection.memory_cost)
+    return crypto.derive_key_encryption_key(PASSPHRASE, parameters)

@@ -42,7 +42,15 @@ from peerstate import wire
 from peerstate.bounds import MAX_THROTTLED_GUESSERS, MAX_TICKET_BYTES, MAX_WRONG_PASSWORDS_BYTES
 from peerstate.bulk import young_collections_only
 from peerstate.storage.local_values import LocalValues
-from peerstate.storage.store_seal import LOGS, StoreSeal, entry_seal, snapshot_seal, snapshot_value_name, store_is_as_sealed
+from peerstate.storage.store_seal import (
+    LOGS,
+    StoreSeal,
+    entry_seal,
+    snapshot_seal,
+    snapshot_seal_holds,
+    snapshot_value_name,
+    store_is_as_sealed,
+)
 from peerstate.storage.logs import (
     LEDGER_START,
     CommitLedger,
@@ -91,8 +99,8 @@ EVENT_ROWS: Final = (
 
 
 SEALED_READS: Final = 3
-"""How many times a log of a sealed store is read again when another writer's commit comes
-between reading its rows and reading the ledger's heads."""
+"""How many times a sealed store's heads, or one of its logs, are read again when another
+writer's commit comes between two reads that must agree."""
 TICKET: Final = "password ticket"
 WRONG_PASSWORDS: Final = "wrong passwords"
 """The kinds of value a store keeps of a replica outside its log (``local_values``)."""
@@ -265,13 +273,17 @@ class PeerStore:
         (``_checked``). A store made before seals (``sealed_from_the_start`` false) whose
         last commit carries none is sealed as it is found, and the result (True) says so:
         the caller says it once, so that a store stripped of its seal is not sealed again
-        unseen. ``PEER_E_INVALID_DATABASE`` when the store is not as its seal says."""
-        with self._turn:
-            self._ledger = None
+        unseen. ``PEER_E_INVALID_DATABASE`` when the store is not as its seal says.
+
+        The check takes no lock: the last entry is read again after the heads, and a commit
+        between the two reads makes it read everything again (``SEALED_READS`` times)."""
+        self._ledger = None
+        for _ in range(SEALED_READS):
             last = self._last_entry()
             if last is not None and not isinstance(last, CommitLedger.Sealed):
                 store_is_as_sealed("its last commit carries no seal" if sealed_from_the_start else None)
-                self._seal_as_found(key, last.originator_version)
+                with self._turn:
+                    self._seal_as_found(key, last.originator_version)
                 return True
             if last is None:
                 self._seal = StoreSeal(key, {}, 0)
@@ -281,10 +293,14 @@ class PeerStore:
             assert listed is not None  # store_is_as_sealed
             heads = self._heads_of(listed)
             version = last.originator_version
-            if not hmac.compare_digest(last.seal, entry_seal(key, version, last.link, last.payload, heads)):
-                store_is_as_sealed("its ledger's last entry, or its logs' last rows, are not what its last commit sealed")
-            self._seal = StoreSeal(key, heads, version)
-            return False
+            if hmac.compare_digest(last.seal, entry_seal(key, version, last.link, last.payload, heads)):
+                self._seal = StoreSeal(key, heads, version)
+                return False
+            again = self._last_entry()
+            if again is None or again.originator_version == version:
+                break  # no commit came between: the store is not as sealed
+        store_is_as_sealed("its ledger's last entry, or its logs' last rows, are not what its last commit sealed")
+        raise AssertionError("store_is_as_sealed refused")
 
     def _seal_as_found(self, key: bytes, version: int) -> None:
         """Seal a store that carries no seal as it is: list its logs, seal each one's latest
@@ -394,7 +410,7 @@ class PeerStore:
             return None, 0
         version = row.originator_version
         kept = self._values.get(snapshot_value_name(log_id, version))
-        if kept is None or not hmac.compare_digest(kept, snapshot_seal(self._seal.key, log_id, version, row.state)):
+        if kept is None or not snapshot_seal_holds(self._seal.key, log_id, version, row.state, kept):
             store_is_as_sealed(f"the snapshot of version {version} of a log carries no seal of its own")
         try:
             assert self._app.snapshots is not None

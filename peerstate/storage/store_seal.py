@@ -19,7 +19,6 @@ copy, or its newest commits removed whole, is a store as it once was.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final, cast
@@ -60,8 +59,19 @@ def _packed(heads: Iterable[LogHead]) -> bytes:
 
 
 def snapshot_seal(key: bytes, log_id: UUID, version: int, row: bytes) -> bytes:
-    """The MAC of the snapshot row ``row`` of a log at ``version``."""
-    return crypto.store_seal(key, wire.canonical(["peerstate snapshot", str(log_id), version, hashlib.sha256(row).digest()]))
+    """The MAC of the snapshot row ``row`` of a log at ``version``: a GMAC, since a row can
+    be megabytes and an open checks it (``crypto.bulk_seal``; a SHA-256 of the row cost a
+    fifth of the open)."""
+    return crypto.bulk_seal(key, _snapshot_input(log_id, version, row))
+
+
+def snapshot_seal_holds(key: bytes, log_id: UUID, version: int, row: bytes, kept: bytes) -> bool:
+    """Whether ``kept`` is the ``snapshot_seal`` of that row."""
+    return crypto.bulk_seal_holds(key, kept, _snapshot_input(log_id, version, row))
+
+
+def _snapshot_input(log_id: UUID, version: int, row: bytes) -> bytes:
+    return b"".join((b"peerstate snapshot\0", log_id.bytes, version.to_bytes(8, "big"), row))
 
 
 @rule("PEER_E_INVALID_DATABASE")
