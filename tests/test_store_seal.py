@@ -88,9 +88,18 @@ def _balance(books: Books) -> bytes:
     return alice.get_record(alice.open_group(books.identity, books.group), books.record).record.data
 
 
+def _head(location: Location) -> int:
+    """How many rows the store holds: a refused open must have stored none."""
+    with contextlib.closing(open_store(location, read_only=True)) as store:
+        return store.head()
+
+
 def _refused(books: Books) -> str:
+    """The error of alice's open, which must have stored nothing."""
+    head = _head(books.location)
     with pytest.raises(PeerError) as refused:
         _balance(books)
+    assert _head(books.location) == head
     return refused.value.name
 
 
@@ -135,10 +144,12 @@ def test_a_snapshot_row_made_with_peerstates_classes_is_refused(books: Books) ->
     row = attacker._app.snapshots.mapper.to_stored_event(ReplicaLog.Snapshot.take(log))
     attacker._app.snapshots.recorder.insert_events([row])
     attacker.close()
+    head = _head(books.location)
     alice = _peer(books.location)
     with pytest.raises(PeerError) as refused:
         alice.group_properties(alice.open_group(books.identity, books.group))
     assert refused.value.name == "PEER_E_INVALID_DATABASE"
+    assert _head(books.location) == head
 
 
 def test_a_row_added_at_a_logs_end_is_refused(books: Books) -> None:
@@ -251,9 +262,11 @@ def test_anothers_store_swapped_in_is_refused(location: Location, tmp_path: Path
         peer.close()
     swapped = Peer(open_store(bob_at), settings=PeerSettings(passphrase=PASSPHRASE), clock=lambda: T0)
     assert [pair.peer_name for pair in swapped.identities()] == [names["bob"]]  # what nothing noticed
+    head = _head(bob_at)
     with pytest.raises(PeerError) as refused:
         Peer(open_store(bob_at), settings=PeerSettings(passphrase=PASSPHRASE, identity=names["alice"]), clock=lambda: T0)
     assert refused.value.name == "PEER_E_IDENTITY_NOT_FOUND"
+    assert _head(bob_at) == head
     own = Peer(open_store(alice_at), settings=PeerSettings(passphrase=PASSPHRASE, identity=names["alice"]), clock=lambda: T0)
     assert [pair.peer_name for pair in own.identities()] == [names["alice"]]
     assert cli.main(["identities", "--store", str(bob_at), "--identity", names["alice"]]) == 2

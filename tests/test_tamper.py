@@ -487,12 +487,14 @@ def test_a_normal_open_with_the_passphrase_notices_every_mutation(
     mutate, _ = mutation
     with sealed_copy_of("alice") as rows:
         mutate(rows)
-        location, keys = rows.location, rows.store.replica_keys()
+        location, keys, head = rows.location, rows.store.replica_keys(), rows.store.head()
     with pytest.raises(PeerError) as refused:
         peer = Peer(open_store(location), settings=PeerSettings(passphrase=PASSPHRASE), clock=lambda: T0)
         for key in keys:
             sync_port(peer).sync_replica(key)
     assert refused.value.name == "PEER_E_INVALID_DATABASE"
+    with closing(open_store(location, read_only=True)) as store:
+        assert store.head() == head  # the refused open stored nothing
 
 
 def test_an_unedited_sealed_store_opens(sealed_copy_of: Callable[[str], Rows]) -> None:
