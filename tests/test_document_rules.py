@@ -94,6 +94,22 @@ def test_an_identity_xml_that_holds_no_idc_is_refused(club: Club) -> None:
     assert cards.identity_card(_identity_xml(key, _card_name(key)), "p").peer_name == _card_name(key)
 
 
+def test_an_identity_whose_key_is_of_an_unknown_algorithm_is_refused(club: Club) -> None:
+    """Found by ``test_fuzz``: an IDC whose key names an algorithm ``cryptography`` does not
+    know (rsaEncryption's OID changed in one byte) raised ``UnsupportedAlgorithm`` out of
+    the call, where any other unreadable IDC gives ``E_INVALIDARG``."""
+    key = _rsa_key()
+    card = crypto.make_identity_certificate(key, _card_name(key), "Bob", T0)
+    rsa_encryption = bytes.fromhex("06092a864886f70d010101")
+    assert card.count(rsa_encryption) == 1
+    unknown = card.replace(rsa_encryption, rsa_encryption[:-1] + b"\x09")
+    text = formats.identity_info_xml(crypto.certificates_to_pkcs7([unknown]))
+    _refused("identity_info_holds_an_idc", "E_INVALIDARG", lambda: cards.identity_card(text, "pwzIdentityInfo"))
+    unchanged = club.unchanged()
+    _refused("identity_info_holds_an_idc", "E_INVALIDARG", lambda: club.peer.create_invitation(club.handle, text))
+    unchanged()
+
+
 def test_an_identity_named_for_another_key_is_refused(club: Club) -> None:
     key, other = _rsa_key(), _rsa_key()
     text = _identity_xml(key, _card_name(other))

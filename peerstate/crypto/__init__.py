@@ -109,7 +109,7 @@ def read_identity_certificate(der: bytes) -> IdentityCertificate:
         friendly = certificate.subject.get_attributes_for_oid(NameOID.PSEUDONYM)
     except InvalidSignature:
         raise CryptoFailure("not a valid identity certificate: its self-signature does not verify") from None
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as error:  # a key of an algorithm no one knows: unreadable too
         raise CryptoFailure(f"not a valid identity certificate: {error}") from None
     if len(names) != 1 or len(friendly) != 1:
         raise CryptoFailure("the identity certificate does not name exactly one peer")
